@@ -1,0 +1,41 @@
+//! Mints an API key for a principal and prints it once, as JSON:
+//! `mint-api-key business:<id> | host:<id> | organization:<id>`.
+//! Talks to the table named by TABLE_NAME, locally or in AWS, through the
+//! standard AWS environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB).
+
+use licensing::auth::{hash_secret, mint_secret, Principal};
+use licensing::{clock, ids, App};
+
+#[tokio::main]
+async fn main() {
+    let Some(principal) = std::env::args()
+        .nth(1)
+        .as_deref()
+        .and_then(Principal::parse)
+    else {
+        eprintln!("usage: mint-api-key <business:ID | host:ID | organization:ID>");
+        std::process::exit(2);
+    };
+    let app = App::from_env().await;
+    let secret = mint_secret();
+    let key_id = ids::new_id("key");
+    if let Err(err) = app
+        .store
+        .put_api_key(
+            &hash_secret(&secret),
+            &key_id,
+            &principal,
+            &clock::now_rfc3339(),
+        )
+        .await
+    {
+        eprintln!(
+            "could not store the key in table {}: {}",
+            app.store.table(),
+            err.message
+        );
+        std::process::exit(1);
+    }
+    let printed = serde_json::json!({ "principal": principal.to_string(), "id": principal.id, "key_id": key_id, "key": secret });
+    println!("{printed}");
+}

@@ -1,0 +1,423 @@
+//! Entitlements: what a seller grants, and the rules for creating and changing one.
+
+use crate::error::{ApiError, ApiResult};
+use crate::json::check_len;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationType {
+    Discord,
+    Telegram,
+    Github,
+    Figma,
+    Framer,
+    Notion,
+    DigitalFiles,
+    LicenseKey,
+    FeatureFlag,
+}
+
+impl IntegrationType {
+    pub const ALL: [IntegrationType; 9] = [
+        Self::Discord,
+        Self::Telegram,
+        Self::Github,
+        Self::Figma,
+        Self::Framer,
+        Self::Notion,
+        Self::DigitalFiles,
+        Self::LicenseKey,
+        Self::FeatureFlag,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discord => "discord",
+            Self::Telegram => "telegram",
+            Self::Github => "github",
+            Self::Figma => "figma",
+            Self::Framer => "framer",
+            Self::Notion => "notion",
+            Self::DigitalFiles => "digital_files",
+            Self::LicenseKey => "license_key",
+            Self::FeatureFlag => "feature_flag",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DurationInterval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FulfillmentMode {
+    #[default]
+    Auto,
+    Manual,
+}
+
+/// `integration_config` of a license_key entitlement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseKeyConfig {
+    #[serde(default)]
+    pub activations_limit: Option<i64>,
+    #[serde(default)]
+    pub duration_count: Option<i64>,
+    #[serde(default)]
+    pub duration_interval: Option<DurationInterval>,
+    #[serde(default)]
+    pub activation_message: Option<String>,
+    #[serde(default, deserialize_with = "mode_or_default")]
+    pub fulfillment_mode: FulfillmentMode,
+}
+
+/// An explicit `"fulfillment_mode": null` means the default, as if it were left out.
+fn mode_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<FulfillmentMode, D::Error> {
+    Ok(Option::<FulfillmentMode>::deserialize(d)?.unwrap_or_default())
+}
+
+pub const ACTIVATION_MESSAGE_MAX: usize = 2500;
+
+impl LicenseKeyConfig {
+    fn validate(&self) -> ApiResult<()> {
+        if let Some(limit) = self.activations_limit {
+            if limit < 1 {
+                return Err(ApiError::validation(
+                    "integration_config.activations_limit",
+                    "must be at least 1, or null for no limit",
+                ));
+            }
+        }
+        match (self.duration_count, self.duration_interval) {
+            (Some(count), Some(_)) if count < 1 => {
+                return Err(ApiError::validation(
+                    "integration_config.duration_count",
+                    "must be at least 1",
+                ));
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ApiError::validation(
+                    "integration_config.duration_count",
+                    "duration_count and duration_interval must be given together, or both null",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(message) = &self.activation_message {
+            check_len(
+                "integration_config.activation_message",
+                message,
+                0,
+                ACTIVATION_MESSAGE_MAX,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks `integration_config` against its type and returns it as it will be stored.
+pub fn normalize_config(integration_type: IntegrationType, config: Value) -> ApiResult<Value> {
+    let Value::Object(_) = config else {
+        return Err(ApiError::validation(
+            "integration_config",
+            "must be an object",
+        ));
+    };
+    if integration_type != IntegrationType::LicenseKey {
+        return Ok(config);
+    }
+    let parsed: LicenseKeyConfig = serde_path_to_error::deserialize(config).map_err(|err| {
+        let field = format!("integration_config.{}", err.path());
+        let message = err.inner().to_string();
+        ApiError::validation(field.trim_end_matches(".."), message)
+    })?;
+    parsed.validate()?;
+    serde_json::to_value(parsed).map_err(ApiError::internal)
+}
+
+/// Metadata values are strings, numbers or booleans, as the Dodo SDK types them.
+pub type Metadata = Map<String, Value>;
+
+const METADATA_MAX_KEYS: usize = 50;
+
+pub fn validate_metadata(metadata: &Metadata) -> ApiResult<()> {
+    if metadata.len() > METADATA_MAX_KEYS {
+        return Err(ApiError::validation(
+            "metadata",
+            format!("at most {METADATA_MAX_KEYS} keys"),
+        ));
+    }
+    for (key, value) in metadata {
+        check_len("metadata key", key, 1, 40)?;
+        match value {
+            Value::String(text) => check_len(&format!("metadata.{key}"), text, 0, 500)?,
+            Value::Number(_) | Value::Bool(_) => {}
+            _ => {
+                return Err(ApiError::validation(
+                    &format!("metadata.{key}"),
+                    "must be a string, number or boolean",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entitlement {
+    pub id: String,
+    pub business_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub integration_type: IntegrationType,
+    pub integration_config: Value,
+    pub is_active: bool,
+    pub metadata: Metadata,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Entitlement {
+    /// The config as a license_key config, when this is a license_key entitlement.
+    pub fn license_key_config(&self) -> Option<LicenseKeyConfig> {
+        (self.integration_type == IntegrationType::LicenseKey)
+            .then(|| serde_json::from_value(self.integration_config.clone()).ok())
+            .flatten()
+    }
+}
+
+pub const NAME_MAX: usize = 255;
+pub const DESCRIPTION_MAX: usize = 2500;
+
+#[derive(Debug, Deserialize)]
+pub struct NewEntitlement {
+    pub name: String,
+    pub integration_type: IntegrationType,
+    pub integration_config: Value,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+}
+
+impl NewEntitlement {
+    pub fn into_entitlement(
+        self,
+        id: String,
+        business_id: &str,
+        now: &str,
+    ) -> ApiResult<Entitlement> {
+        check_len("name", &self.name, 1, NAME_MAX)?;
+        if let Some(description) = &self.description {
+            check_len("description", description, 0, DESCRIPTION_MAX)?;
+        }
+        let metadata = self.metadata.unwrap_or_default();
+        validate_metadata(&metadata)?;
+        Ok(Entitlement {
+            id,
+            business_id: business_id.to_string(),
+            name: self.name,
+            description: self.description,
+            integration_type: self.integration_type,
+            integration_config: normalize_config(self.integration_type, self.integration_config)?,
+            is_active: true,
+            metadata,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        })
+    }
+}
+
+/// A PATCH body: a field left out is kept; `description` may be set to null.
+#[derive(Debug, Default, Deserialize)]
+pub struct EntitlementPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    pub description: Option<Option<String>>,
+    #[serde(default)]
+    pub integration_config: Option<Value>,
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    #[serde(default)]
+    pub integration_type: Option<IntegrationType>,
+}
+
+/// A validated patch: only the fields it names are written, so concurrent
+/// patches of different fields do not undo each other.
+#[derive(Debug, Default, PartialEq)]
+pub struct EntitlementChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub integration_config: Option<Value>,
+    pub metadata: Option<Metadata>,
+}
+
+impl EntitlementPatch {
+    pub fn validate(self, integration_type: IntegrationType) -> ApiResult<EntitlementChanges> {
+        if self.integration_type.is_some_and(|t| t != integration_type) {
+            return Err(ApiError::validation(
+                "integration_type",
+                "cannot be changed after creation",
+            ));
+        }
+        if let Some(name) = &self.name {
+            check_len("name", name, 1, NAME_MAX)?;
+        }
+        if let Some(Some(text)) = &self.description {
+            check_len("description", text, 0, DESCRIPTION_MAX)?;
+        }
+        if let Some(metadata) = &self.metadata {
+            validate_metadata(metadata)?;
+        }
+        Ok(EntitlementChanges {
+            name: self.name,
+            description: self.description,
+            integration_config: self
+                .integration_config
+                .map(|c| normalize_config(integration_type, c))
+                .transpose()?,
+            metadata: self.metadata,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::parse_body;
+    use serde_json::json;
+
+    fn create(body: Value) -> ApiResult<Entitlement> {
+        let new: NewEntitlement = parse_body(body.to_string().as_bytes())?;
+        new.into_entitlement("ent_1".into(), "bus_1", "2026-01-01T00:00:00Z")
+    }
+
+    fn license_entitlement(config: Value) -> ApiResult<Entitlement> {
+        create(
+            json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
+        )
+    }
+
+    #[test]
+    fn license_key_config_gets_defaults() {
+        let ent = license_entitlement(json!({})).unwrap();
+        assert_eq!(ent.integration_config["fulfillment_mode"], "auto");
+        assert_eq!(ent.integration_config["activations_limit"], Value::Null);
+        assert!(ent.is_active);
+        assert_eq!(
+            ent.license_key_config().unwrap().fulfillment_mode,
+            FulfillmentMode::Auto
+        );
+    }
+
+    #[test]
+    fn license_key_config_rules_name_the_field() {
+        let cases = [
+            (
+                json!({"activations_limit": 0}),
+                "integration_config.activations_limit",
+            ),
+            (
+                json!({"duration_count": 3}),
+                "integration_config.duration_count",
+            ),
+            (
+                json!({"duration_interval": "Month"}),
+                "integration_config.duration_count",
+            ),
+            (
+                json!({"duration_count": 0, "duration_interval": "Day"}),
+                "integration_config.duration_count",
+            ),
+            (
+                json!({"duration_count": 1, "duration_interval": "Fortnight"}),
+                "integration_config.duration_interval",
+            ),
+            (
+                json!({"fulfillment_mode": "later"}),
+                "integration_config.fulfillment_mode",
+            ),
+            (
+                json!({"activation_message": "x".repeat(2501)}),
+                "integration_config.activation_message",
+            ),
+        ];
+        for (config, field) in cases {
+            let err = license_entitlement(config.clone()).unwrap_err();
+            assert_eq!(err.status, 422, "{config}");
+            assert!(err.message.starts_with(field), "{config}: {}", err.message);
+        }
+        assert!(license_entitlement(
+            json!({"duration_count": 2, "duration_interval": "Year", "fulfillment_mode": "manual"})
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn other_types_keep_their_config_but_it_must_be_an_object() {
+        let ent = create(json!({"name": "D", "integration_type": "discord", "integration_config": {"guild_id": "1"}})).unwrap();
+        assert_eq!(ent.integration_config, json!({"guild_id": "1"}));
+        let err =
+            create(json!({"name": "D", "integration_type": "discord", "integration_config": "x"}))
+                .unwrap_err();
+        assert!(err.message.starts_with("integration_config"));
+    }
+
+    #[test]
+    fn create_checks_name_type_and_metadata() {
+        let err =
+            create(json!({"name": "", "integration_type": "github", "integration_config": {}}))
+                .unwrap_err();
+        assert!(err.message.starts_with("name"));
+        let err = create(json!({"name": "a", "integration_type": "fax", "integration_config": {}}))
+            .unwrap_err();
+        assert!(
+            err.message.starts_with("integration_type"),
+            "{}",
+            err.message
+        );
+        let err = create(json!({"name": "a", "integration_type": "github", "integration_config": {}, "metadata": {"k": [1]}})).unwrap_err();
+        assert!(err.message.starts_with("metadata.k"), "{}", err.message);
+    }
+
+    #[test]
+    fn patch_keeps_type_and_names_only_what_changes() {
+        let patch: EntitlementPatch = parse_body(br#"{"integration_type": "discord"}"#).unwrap();
+        let err = patch.validate(IntegrationType::LicenseKey).unwrap_err();
+        assert!(err.message.starts_with("integration_type"));
+
+        let patch: EntitlementPatch =
+            parse_body(br#"{"description": null, "name": "New", "metadata": null}"#).unwrap();
+        let changes = patch.validate(IntegrationType::LicenseKey).unwrap();
+        assert_eq!(
+            changes,
+            EntitlementChanges {
+                name: Some("New".into()),
+                description: Some(None),
+                ..Default::default()
+            }
+        );
+
+        let patch: EntitlementPatch =
+            parse_body(br#"{"integration_config": {"activations_limit": -1}}"#).unwrap();
+        assert_eq!(
+            patch
+                .validate(IntegrationType::LicenseKey)
+                .unwrap_err()
+                .status,
+            422
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Pure rules: no I/O here, so every rule is a plain function with unit tests.
+
+pub mod entitlement;

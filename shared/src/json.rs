@@ -1,0 +1,124 @@
+//! Request-body parsing with the contract's split: malformed JSON is 400,
+//! well-formed JSON of the wrong shape is 422 naming the field.
+
+use crate::error::ApiError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::invalid_json(inner)
+        } else {
+            ApiError::validation(
+                if field == "." { "body" } else { &field },
+                strip_position(&inner),
+            )
+        }
+    })?;
+    deserializer.end().map_err(ApiError::invalid_json)?;
+    Ok(value)
+}
+
+/// serde's messages end in " at line 1 column 17", which says nothing to an API user.
+fn strip_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.find(" at line ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+/// For PATCH bodies: tells a field that is absent (`None`) from one set to null (`Some(None)`).
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Checks a string's length in characters.
+pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let len = value.chars().count();
+    if len < min || len > max {
+        let rule = if min == max {
+            format!("must be {min} characters")
+        } else if min == 0 {
+            format!("must be at most {max} characters")
+        } else {
+            format!("must be {min} to {max} characters")
+        };
+        return Err(ApiError::validation(field, rule));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    #[test]
+    fn malformed_json_is_400() {
+        let err = parse_body::<Sample>(b"{\"name\": ").unwrap_err();
+        assert_eq!((err.status, err.code), (400, "INVALID_JSON"));
+        let err = parse_body::<Sample>(b"{\"name\": \"a\"} trailing").unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn wrong_shape_is_422_naming_the_field() {
+        let err = parse_body::<Sample>(br#"{"name": 5}"#).unwrap_err();
+        assert_eq!((err.status, err.code), (422, "VALIDATION_ERROR"));
+        assert!(
+            err.message.starts_with("name: invalid type"),
+            "{}",
+            err.message
+        );
+
+        let err = parse_body::<Sample>(br#"{"name": "a", "inner": {"count": -1}}"#).unwrap_err();
+        assert!(err.message.starts_with("inner.count:"), "{}", err.message);
+
+        let err = parse_body::<Sample>(b"{}").unwrap_err();
+        assert!(
+            err.message.contains("missing field `name`"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("line"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let sample: Sample = parse_body(br#"{"name": "a", "extra": [1, 2]}"#).unwrap();
+        assert_eq!(sample.name, "a");
+    }
+
+    #[test]
+    fn length_rule_counts_characters() {
+        assert!(check_len("name", "ééé", 1, 3).is_ok());
+        let err = check_len("name", "", 1, 3).unwrap_err();
+        assert_eq!(err.message, "name: must be 1 to 3 characters");
+    }
+}

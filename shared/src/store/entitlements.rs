@@ -1,0 +1,188 @@
+//! Entitlements: `pk = BIZ#<business>`, `sk = ENT#<id>`, so another business's id
+//! simply misses. Active ones are also in two sparse index ranges, all of the
+//! business's (`gsi1`) and those of one integration type (`gsi2`); a soft delete
+//! takes them out of both, so lists never read deleted items.
+
+use super::paging::{KeyRange, PageOfItems};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, PageRequest, Store};
+use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationType};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+fn entitlement_key(business_id: &str, id: &str) -> super::Item {
+    key(format!("BIZ#{business_id}"), format!("ENT#{id}"))
+}
+
+fn all_range(business_id: &str) -> String {
+    format!("BIZ#{business_id}#ENT")
+}
+
+fn type_range(business_id: &str, integration_type: IntegrationType) -> String {
+    format!("BIZ#{business_id}#ENT#{}", integration_type.as_str())
+}
+
+pub struct EntitlementPage {
+    pub items: Vec<Entitlement>,
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    pub async fn create_entitlement(&self, entitlement: &Entitlement) -> Result<(), ApiError> {
+        let mut item = to_item(entitlement)?;
+        item.extend(entitlement_key(&entitlement.business_id, &entitlement.id));
+        item.insert("gsi1pk".into(), s(all_range(&entitlement.business_id)));
+        item.insert("gsi1sk".into(), s(&entitlement.id));
+        item.insert(
+            "gsi2pk".into(),
+            s(type_range(
+                &entitlement.business_id,
+                entitlement.integration_type,
+            )),
+        );
+        item.insert("gsi2sk".into(), s(&entitlement.id));
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// The entitlement, deleted ones included (grants still refer to them).
+    pub async fn entitlement(
+        &self,
+        business_id: &str,
+        id: &str,
+    ) -> Result<Option<Entitlement>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(entitlement_key(business_id, id)))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Writes the named fields if the entitlement is still active; `None` when it is not.
+    pub async fn update_entitlement(
+        &self,
+        business_id: &str,
+        id: &str,
+        changes: &EntitlementChanges,
+        now: &str,
+    ) -> Result<Option<Entitlement>, ApiError> {
+        let mut sets = vec!["updated_at = :updated_at"];
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(entitlement_key(business_id, id)))
+            .condition_expression("is_active = :true")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":updated_at", s(now));
+        if let Some(name) = &changes.name {
+            sets.push("#name = :name");
+            update = update
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name));
+        }
+        if let Some(description) = &changes.description {
+            sets.push("description = :description");
+            update = update.expression_attribute_values(
+                ":description",
+                description.as_ref().map_or(AttributeValue::Null(true), s),
+            );
+        }
+        if let Some(config) = &changes.integration_config {
+            sets.push("integration_config = :config");
+            update = update.expression_attribute_values(":config", to_attribute(config)?);
+        }
+        if let Some(metadata) = &changes.metadata {
+            sets.push("metadata = :metadata");
+            update = update.expression_attribute_values(":metadata", to_attribute(metadata)?);
+        }
+        let result = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Soft delete: inactive and out of the list ranges. False when there was no active one.
+    pub async fn deactivate_entitlement(
+        &self,
+        business_id: &str,
+        id: &str,
+        now: &str,
+    ) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(entitlement_key(business_id, id)))
+            .update_expression(
+                "SET is_active = :false, updated_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
+            )
+            .condition_expression("is_active = :true")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", s(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Active entitlements, newest first, optionally of one integration type.
+    pub async fn list_entitlements(
+        &self,
+        business_id: &str,
+        integration_type: Option<IntegrationType>,
+        page: &PageRequest,
+    ) -> Result<EntitlementPage, ApiError> {
+        let range = match integration_type {
+            None => KeyRange {
+                index: Some("gsi1"),
+                partition_attribute: "gsi1pk",
+                partition: all_range(business_id),
+                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
+                sort_prefix: None,
+            },
+            Some(t) => KeyRange {
+                index: Some("gsi2"),
+                partition_attribute: "gsi2pk",
+                partition: type_range(business_id, t),
+                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
+                sort_prefix: None,
+            },
+        };
+        let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(EntitlementPage { items, next_cursor })
+    }
+}

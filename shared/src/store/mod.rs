@@ -1,0 +1,64 @@
+//! The DynamoDB adapter: the only place that knows item layouts and speaks to DynamoDB.
+//!
+//! One table, keys `pk`/`sk`, and two overloaded, sparse indexes `gsi1` and
+//! `gsi2`. Each module here owns the layout of one kind of item.
+
+mod api_keys;
+mod entitlements;
+mod idempotency;
+mod paging;
+
+pub use idempotency::{Claim, StoredResponse};
+pub use paging::{Cursor, PageRequest};
+
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct Store {
+    db: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(db: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+fn to_item<T: serde::Serialize>(value: &T) -> Result<Item, ApiError> {
+    serde_dynamo::to_item(value).map_err(ApiError::internal)
+}
+
+fn to_attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue, ApiError> {
+    serde_dynamo::to_attribute_value(value).map_err(ApiError::internal)
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> {
+    serde_dynamo::from_item(item).map_err(ApiError::internal)
+}
+
+/// Any SDK failure that is not an expected condition: logged, answered as 500.
+fn sdk_error<E: std::error::Error + 'static>(
+    err: aws_sdk_dynamodb::error::SdkError<E>,
+) -> ApiError {
+    ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(err))
+}
