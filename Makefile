@@ -1,0 +1,19 @@
+# The two commands a newcomer needs, and a few for every day.
+.PHONY: dev test keys fmt lint
+
+dev: ## start the local stack and serve every route on http://127.0.0.1:9000
+	infra/dev.sh
+
+test: ## the whole suite against a local stack of its own
+	infra/test.sh
+
+keys: ## mint an API key: make keys PRINCIPAL=business:bus_123 (TABLE_NAME, AWS_* pick the table)
+	cargo run -q -p licensing-admin --bin mint-api-key -- $(PRINCIPAL)
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	.venv/bin/cfn-lint template.yaml

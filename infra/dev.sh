@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make dev`: installs what is missing, starts the local stack, mints API keys
+# and serves every route on one port with `cargo lambda watch`. Ctrl-C stops
+# everything it started.
+set -euo pipefail
+STACK_DIR="${STACK_DIR:-$(cd "$(dirname "$0")/.." && pwd -P)/.dev}"
+DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
+SES_PORT="${SES_PORT:-8005}"
+API_PORT="${API_PORT:-9000}"
+TABLE_NAME="${TABLE_NAME:-licensing}"
+source "$(dirname "$0")/local-env.sh"
+cd "$ROOT"
+
+infra/bootstrap.sh
+mkdir -p "$STACK_DIR"
+infra/stack.sh start
+trap 'infra/stack.sh stop' EXIT
+cargo build --workspace --bins
+mint_dev_keys
+
+api="http://127.0.0.1:$API_PORT"
+cat <<TXT
+
+Local stack is up.
+  API               $api
+  DynamoDB Local    $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
+  SES inbox viewer  http://127.0.0.1:$SES_PORT/
+  API keys          $STACK_DIR/keys.json
+
+  export BUSINESS_KEY=$(dev_key business)
+  export HOST_KEY=$(dev_key host)
+  export ORGANIZATION_KEY=$(dev_key organization)
+
+  curl -s -X POST $api/entitlements -H "Authorization: Bearer \$BUSINESS_KEY" \\
+       -H 'Content-Type: application/json' \\
+       -d '{"name": "Pro license", "integration_type": "license_key", "integration_config": {"activations_limit": 3, "fulfillment_mode": "manual"}}'
+  curl -s $api/entitlements -H "Authorization: Bearer \$BUSINESS_KEY"
+
+Serving routes with cargo lambda watch (Ctrl-C stops everything).
+TXT
+cargo lambda watch -q -A 127.0.0.1 -P "$API_PORT"
