@@ -7,8 +7,8 @@ dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 test: ## the whole suite against a local stack of its own
 	infra/test.sh
 
-keys: ## mint an API key: make keys PRINCIPAL=business:bus_123 (TABLE_NAME, AWS_* pick the table)
-	cargo run -q -p licensing-admin --bin mint-api-key -- $(PRINCIPAL)
+keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
+	infra/mint-key.sh $(PRINCIPAL)
 
 fmt:
 	cargo fmt --all

@@ -25,7 +25,7 @@ step "format, lint and unit tests"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cfn-lint template.yaml
-cargo test --workspace
+cargo test --workspace --lib --test '*'
 cargo build --workspace --bins
 
 step "local stack"
@@ -39,6 +39,7 @@ cleanup() {
   infra/stack.sh stop
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 infra/stack.sh start
 
 cargo lambda watch -q --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$API_PORT" \
@@ -46,11 +47,17 @@ cargo lambda watch -q --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$API_
 pids+=($!)
 for source in functions/src/bin/*.rs; do
   name="$(basename "$source" .rs)"
-  AWS_LAMBDA_RUNTIME_API="127.0.0.1:$API_PORT/.rt/$name" \
+  AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
     "target/debug/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
+done
+
+# A function that dies leaves its requests hanging: make sure all came up.
+sleep 1
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { tail -n 20 "$STACK_DIR"/functions/*.log "$STACK_DIR/watch.log"; echo "a function did not start" >&2; exit 1; }
 done
 
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"

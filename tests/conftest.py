@@ -50,7 +50,7 @@ class Api:
 
     def __init__(self, base, key=None):
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.http = httpx.Client(base_url=base, headers=headers, timeout=60)
+        self.http = httpx.Client(base_url=base, headers=headers, timeout=30)
 
     def __getattr__(self, name):
         return getattr(self.http, name)

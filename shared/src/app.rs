@@ -24,8 +24,7 @@ impl App {
         Self {
             store: Store::new(aws_sdk_dynamodb::Client::new(&config), table),
             ses: aws_sdk_sesv2::Client::new(&config),
-            sender_email: std::env::var("SENDER_EMAIL")
-                .unwrap_or_else(|_| "no-reply@example.com".to_string()),
+            sender_email: std::env::var("SENDER_EMAIL").unwrap_or_else(|_| "no-reply@example.com".to_string()),
             keys: KeyCache::new(KEY_CACHE_TTL),
         }
     }

@@ -46,11 +46,8 @@ impl Principal {
             "organization" => PrincipalKind::Organization,
             _ => return None,
         };
-        let valid_id = !id.is_empty()
-            && id.len() <= 128
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        let valid_id =
+            !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         valid_id.then(|| Self {
             kind,
             id: id.to_string(),
@@ -92,10 +89,7 @@ impl Access {
 /// A new secret: 32 random bytes, URL-safe, prefixed so a leaked one is recognisable.
 pub fn mint_secret() -> String {
     let bytes = crate::ids::random_bytes::<32>();
-    format!(
-        "lsk_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("lsk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Lowercase hex SHA-256 of a secret: the only form in which a key is stored.
@@ -109,10 +103,7 @@ pub fn hash_secret(secret: &str) -> String {
 /// The secret from an `Authorization: Bearer <secret>` header.
 pub fn bearer_secret(header: Option<&str>) -> Result<&str, ApiError> {
     let value = header.ok_or_else(ApiError::unauthorized)?;
-    let (scheme, secret) = value
-        .trim()
-        .split_once(' ')
-        .ok_or_else(ApiError::unauthorized)?;
+    let (scheme, secret) = value.trim().split_once(' ').ok_or_else(ApiError::unauthorized)?;
     let secret = secret.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || secret.is_empty() || secret.len() > 512 {
         return Err(ApiError::unauthorized());

@@ -14,9 +14,7 @@ pub fn now_millis() -> u64 {
 /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-23T11:33:42.123Z`.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    let at = at
-        .replace_nanosecond(at.millisecond() as u32 * 1_000_000)
-        .unwrap_or(at);
+    let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
     at.format(&Rfc3339).unwrap_or_default()
 }
 

@@ -30,11 +30,7 @@ impl ApiError {
     }
 
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
-        Self::new(
-            400,
-            "INVALID_JSON",
-            format!("request body is not valid JSON: {detail}"),
-        )
+        Self::new(400, "INVALID_JSON", format!("request body is not valid JSON: {detail}"))
     }
 
     pub fn unauthorized() -> Self {

@@ -98,11 +98,7 @@ where
     serve_with(access, ErrorStyle::Coded, handler).await
 }
 
-pub async fn serve_with<F, Fut>(
-    access: Access,
-    style: ErrorStyle,
-    handler: F,
-) -> Result<(), lambda_http::Error>
+pub async fn serve_with<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
@@ -112,9 +108,7 @@ where
     let app: &'static App = Box::leak(Box::new(App::from_env().await));
     let service = lambda_http::service_fn(move |event: lambda_http::Request| {
         let handler = handler.clone();
-        async move {
-            Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await)
-        }
+        async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await) }
     });
     lambda_http::run_concurrent(service).await
 }
@@ -159,10 +153,7 @@ where
     let principal = match access {
         Access::Public => None,
         _ => {
-            let header = event
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
+            let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
             let principal = app.authenticate(auth::bearer_secret(header)?).await?;
             if !access.admits(principal.kind) {
                 return Err(ApiError::forbidden());
@@ -186,12 +177,7 @@ where
     let fingerprint = fingerprint(&request.inner);
     match app
         .store
-        .claim_idempotency_key(
-            &scope,
-            &idempotency_key,
-            &fingerprint,
-            crate::clock::now_millis(),
-        )
+        .claim_idempotency_key(&scope, &idempotency_key, &fingerprint, crate::clock::now_millis())
         .await?
     {
         Claim::Replay(stored) => {
@@ -269,17 +255,12 @@ fn fingerprint(event: &lambda_http::Request) -> String {
     hasher.update(event.raw_http_path());
     hasher.update(b"\n");
     hasher.update(event.body().as_ref());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn response(status: u16, body: Option<String>, replayed: bool) -> Response<Body> {
     let mut response = Response::new(body.map_or(Body::Empty, Body::Text));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     if status != 204 {
         headers.insert("content-type", HeaderValue::from_static("application/json"));

@@ -13,19 +13,36 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     };
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let field = err.path().to_string();
+        let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
             ApiError::invalid_json(inner)
         } else {
-            ApiError::validation(
-                if field == "." { "body" } else { &field },
-                strip_position(&inner),
-            )
+            field_error("", &path, &inner)
         }
     })?;
     deserializer.end().map_err(ApiError::invalid_json)?;
     Ok(value)
+}
+
+/// A 422 for a value that does not fit, naming the field by its path under `prefix`;
+/// a missing field is named itself rather than its parent.
+pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> ApiError {
+    let message = strip_position(err);
+    let join = |a: &str, b: &str| match (a, b) {
+        ("", b) => b.to_string(),
+        (a, "") => a.to_string(),
+        (a, b) => format!("{a}.{b}"),
+    };
+    let path = if path == "." { "" } else { path };
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return ApiError::validation(&join(&join(prefix, path), name), "is required");
+    }
+    let field = join(prefix, path);
+    ApiError::validation(if field.is_empty() { "body" } else { &field }, message)
 }
 
 /// serde's messages end in " at line 1 column 17", which says nothing to an API user.
@@ -91,21 +108,19 @@ mod tests {
     fn wrong_shape_is_422_naming_the_field() {
         let err = parse_body::<Sample>(br#"{"name": 5}"#).unwrap_err();
         assert_eq!((err.status, err.code), (422, "VALIDATION_ERROR"));
-        assert!(
-            err.message.starts_with("name: invalid type"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("name: invalid type"), "{}", err.message);
 
         let err = parse_body::<Sample>(br#"{"name": "a", "inner": {"count": -1}}"#).unwrap_err();
         assert!(err.message.starts_with("inner.count:"), "{}", err.message);
 
         let err = parse_body::<Sample>(b"{}").unwrap_err();
-        assert!(
-            err.message.contains("missing field `name`"),
-            "{}",
-            err.message
-        );
+        assert_eq!(err.message, "name: is required");
+
+        let err = parse_body::<Sample>(br#"{"name": "a", "inner": {}}"#).unwrap_err();
+        assert_eq!(err.message, "inner.count: is required");
+
+        let err = parse_body::<Sample>(b"\"text\"").unwrap_err();
+        assert!(err.message.starts_with("body: invalid type"), "{}", err.message);
         assert!(!err.message.contains("line"), "{}", err.message);
     }
 

@@ -5,17 +5,12 @@ use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
 use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let page = PageRequest::from_query(
-        req.query("page_size"),
-        req.query("page_number"),
-        req.query("cursor"),
-    )?;
+    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
     let integration_type = req
         .query("integration_type")
         .map(|text| {
-            IntegrationType::parse(text).ok_or_else(|| {
-                ApiError::validation("integration_type", "is not a known integration type")
-            })
+            IntegrationType::parse(text)
+                .ok_or_else(|| ApiError::validation("integration_type", "is not a known integration type"))
         })
         .transpose()?;
     let page = app

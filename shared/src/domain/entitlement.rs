@@ -129,19 +129,13 @@ impl LicenseKeyConfig {
 /// Checks `integration_config` against its type and returns it as it will be stored.
 pub fn normalize_config(integration_type: IntegrationType, config: Value) -> ApiResult<Value> {
     let Value::Object(_) = config else {
-        return Err(ApiError::validation(
-            "integration_config",
-            "must be an object",
-        ));
+        return Err(ApiError::validation("integration_config", "must be an object"));
     };
     if integration_type != IntegrationType::LicenseKey {
         return Ok(config);
     }
-    let parsed: LicenseKeyConfig = serde_path_to_error::deserialize(config).map_err(|err| {
-        let field = format!("integration_config.{}", err.path());
-        let message = err.inner().to_string();
-        ApiError::validation(field.trim_end_matches(".."), message)
-    })?;
+    let parsed: LicenseKeyConfig = serde_path_to_error::deserialize(config)
+        .map_err(|err| crate::json::field_error("integration_config", &err.path().to_string(), err.inner()))?;
     parsed.validate()?;
     serde_json::to_value(parsed).map_err(ApiError::internal)
 }
@@ -212,12 +206,7 @@ pub struct NewEntitlement {
 }
 
 impl NewEntitlement {
-    pub fn into_entitlement(
-        self,
-        id: String,
-        business_id: &str,
-        now: &str,
-    ) -> ApiResult<Entitlement> {
+    pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> ApiResult<Entitlement> {
         check_len("name", &self.name, 1, NAME_MAX)?;
         if let Some(description) = &self.description {
             check_len("description", description, 0, DESCRIPTION_MAX)?;
@@ -305,9 +294,7 @@ mod tests {
     }
 
     fn license_entitlement(config: Value) -> ApiResult<Entitlement> {
-        create(
-            json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
-        )
+        create(json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}))
     }
 
     #[test]
@@ -325,14 +312,8 @@ mod tests {
     #[test]
     fn license_key_config_rules_name_the_field() {
         let cases = [
-            (
-                json!({"activations_limit": 0}),
-                "integration_config.activations_limit",
-            ),
-            (
-                json!({"duration_count": 3}),
-                "integration_config.duration_count",
-            ),
+            (json!({"activations_limit": 0}), "integration_config.activations_limit"),
+            (json!({"duration_count": 3}), "integration_config.duration_count"),
             (
                 json!({"duration_interval": "Month"}),
                 "integration_config.duration_count",
@@ -367,28 +348,23 @@ mod tests {
 
     #[test]
     fn other_types_keep_their_config_but_it_must_be_an_object() {
-        let ent = create(json!({"name": "D", "integration_type": "discord", "integration_config": {"guild_id": "1"}})).unwrap();
+        let ent = create(json!({"name": "D", "integration_type": "discord", "integration_config": {"guild_id": "1"}}))
+            .unwrap();
         assert_eq!(ent.integration_config, json!({"guild_id": "1"}));
-        let err =
-            create(json!({"name": "D", "integration_type": "discord", "integration_config": "x"}))
-                .unwrap_err();
+        let err = create(json!({"name": "D", "integration_type": "discord", "integration_config": "x"})).unwrap_err();
         assert!(err.message.starts_with("integration_config"));
     }
 
     #[test]
     fn create_checks_name_type_and_metadata() {
-        let err =
-            create(json!({"name": "", "integration_type": "github", "integration_config": {}}))
-                .unwrap_err();
+        let err = create(json!({"name": "", "integration_type": "github", "integration_config": {}})).unwrap_err();
         assert!(err.message.starts_with("name"));
-        let err = create(json!({"name": "a", "integration_type": "fax", "integration_config": {}}))
-            .unwrap_err();
-        assert!(
-            err.message.starts_with("integration_type"),
-            "{}",
-            err.message
-        );
-        let err = create(json!({"name": "a", "integration_type": "github", "integration_config": {}, "metadata": {"k": [1]}})).unwrap_err();
+        let err = create(json!({"name": "a", "integration_type": "fax", "integration_config": {}})).unwrap_err();
+        assert!(err.message.starts_with("integration_type"), "{}", err.message);
+        let err = create(
+            json!({"name": "a", "integration_type": "github", "integration_config": {}, "metadata": {"k": [1]}}),
+        )
+        .unwrap_err();
         assert!(err.message.starts_with("metadata.k"), "{}", err.message);
     }
 
@@ -398,8 +374,7 @@ mod tests {
         let err = patch.validate(IntegrationType::LicenseKey).unwrap_err();
         assert!(err.message.starts_with("integration_type"));
 
-        let patch: EntitlementPatch =
-            parse_body(br#"{"description": null, "name": "New", "metadata": null}"#).unwrap();
+        let patch: EntitlementPatch = parse_body(br#"{"description": null, "name": "New", "metadata": null}"#).unwrap();
         let changes = patch.validate(IntegrationType::LicenseKey).unwrap();
         assert_eq!(
             changes,
@@ -410,14 +385,7 @@ mod tests {
             }
         );
 
-        let patch: EntitlementPatch =
-            parse_body(br#"{"integration_config": {"activations_limit": -1}}"#).unwrap();
-        assert_eq!(
-            patch
-                .validate(IntegrationType::LicenseKey)
-                .unwrap_err()
-                .status,
-            422
-        );
+        let patch: EntitlementPatch = parse_body(br#"{"integration_config": {"activations_limit": -1}}"#).unwrap();
+        assert_eq!(patch.validate(IntegrationType::LicenseKey).unwrap_err().status, 422);
     }
 }

@@ -5,10 +5,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 
 impl Store {
-    pub async fn principal_for_key_hash(
-        &self,
-        key_hash: &str,
-    ) -> Result<Option<Principal>, ApiError> {
+    pub async fn principal_for_key_hash(&self, key_hash: &str) -> Result<Option<Principal>, ApiError> {
         let output = self
             .db
             .get_item()

@@ -34,10 +34,7 @@ impl Store {
         item.insert("gsi1sk".into(), s(&entitlement.id));
         item.insert(
             "gsi2pk".into(),
-            s(type_range(
-                &entitlement.business_id,
-                entitlement.integration_type,
-            )),
+            s(type_range(&entitlement.business_id, entitlement.integration_type)),
         );
         item.insert("gsi2sk".into(), s(&entitlement.id));
         self.db
@@ -52,11 +49,7 @@ impl Store {
     }
 
     /// The entitlement, deleted ones included (grants still refer to them).
-    pub async fn entitlement(
-        &self,
-        business_id: &str,
-        id: &str,
-    ) -> Result<Option<Entitlement>, ApiError> {
+    pub async fn entitlement(&self, business_id: &str, id: &str) -> Result<Option<Entitlement>, ApiError> {
         let output = self
             .db
             .get_item()
@@ -125,20 +118,13 @@ impl Store {
     }
 
     /// Soft delete: inactive and out of the list ranges. False when there was no active one.
-    pub async fn deactivate_entitlement(
-        &self,
-        business_id: &str,
-        id: &str,
-        now: &str,
-    ) -> Result<bool, ApiError> {
+    pub async fn deactivate_entitlement(&self, business_id: &str, id: &str, now: &str) -> Result<bool, ApiError> {
         let result = self
             .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(entitlement_key(business_id, id)))
-            .update_expression(
-                "SET is_active = :false, updated_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk",
-            )
+            .update_expression("SET is_active = :false, updated_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk")
             .condition_expression("is_active = :true")
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":true", AttributeValue::Bool(true))

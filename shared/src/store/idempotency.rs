@@ -55,7 +55,9 @@ impl Store {
             .item("started_at_ms", n(now_ms))
             .item("purge_at", n(now_ms / 1000 + KEEP_SECONDS))
             // TTL deletes lazily, so an expired record counts as absent.
-            .condition_expression("attribute_not_exists(pk) OR purge_at < :now_s OR (#state = :running AND started_at_ms < :abandoned)")
+            .condition_expression(
+                "attribute_not_exists(pk) OR purge_at < :now_s OR (#state = :running AND started_at_ms < :abandoned)",
+            )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":now_s", n(now_ms / 1000))
             .expression_attribute_values(":running", s("running"))
@@ -68,7 +70,9 @@ impl Store {
             Err(err) => err,
         };
         let Some(existing) = err.as_service_error().and_then(|e| match e {
-            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                c.item().cloned()
+            }
             _ => None,
         }) else {
             return Err(sdk_error(err));

@@ -57,8 +57,6 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> 
 }
 
 /// Any SDK failure that is not an expected condition: logged, answered as 500.
-fn sdk_error<E: std::error::Error + 'static>(
-    err: aws_sdk_dynamodb::error::SdkError<E>,
-) -> ApiError {
+fn sdk_error<E: std::error::Error + 'static>(err: aws_sdk_dynamodb::error::SdkError<E>) -> ApiError {
     ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(err))
 }

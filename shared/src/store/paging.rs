@@ -40,9 +40,7 @@ impl Cursor {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .map_err(|_| invalid())?;
-        serde_json::from_slice(&bytes)
-            .map(Cursor)
-            .map_err(|_| invalid())
+        serde_json::from_slice(&bytes).map(Cursor).map_err(|_| invalid())
     }
 }
 
@@ -62,22 +60,16 @@ impl PageRequest {
                 .ok()
                 .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
                 .ok_or_else(|| {
-                    ApiError::validation(
-                        "page_size",
-                        format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
-                    )
+                    ApiError::validation("page_size", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))
                 })?,
         };
         let number = match page_number {
             None => 0,
-            Some(text) => text.parse::<u32>().map_err(|_| {
-                ApiError::validation("page_number", "must be a non-negative integer")
-            })?,
+            Some(text) => text
+                .parse::<u32>()
+                .map_err(|_| ApiError::validation("page_number", "must be a non-negative integer"))?,
         };
-        let cursor = cursor
-            .filter(|c| !c.is_empty())
-            .map(Cursor::decode)
-            .transpose()?;
+        let cursor = cursor.filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
         let skip = if cursor.is_some() {
             0
         } else {
@@ -104,24 +96,14 @@ pub(crate) struct PageOfItems {
 
 impl Store {
     /// Newest first (ids sort by time), `page.skip` items skipped, at most `page.size` returned.
-    pub(crate) async fn query_page(
-        &self,
-        range: KeyRange<'_>,
-        page: &PageRequest,
-    ) -> Result<PageOfItems, ApiError> {
+    pub(crate) async fn query_page(&self, range: KeyRange<'_>, page: &PageRequest) -> Result<PageOfItems, ApiError> {
         let start = match &page.cursor {
             Some(cursor) => {
                 let matches_range = cursor.0.len() == range.key_attributes.len()
-                    && range
-                        .key_attributes
-                        .iter()
-                        .all(|a| cursor.0.contains_key(*a))
+                    && range.key_attributes.iter().all(|a| cursor.0.contains_key(*a))
                     && cursor.0.get(range.partition_attribute) == Some(&range.partition);
                 if !matches_range {
-                    return Err(ApiError::validation(
-                        "cursor",
-                        "is not a cursor this list returned",
-                    ));
+                    return Err(ApiError::validation("cursor", "is not a cursor this list returned"));
                 }
                 Some(
                     cursor
@@ -162,11 +144,7 @@ impl Store {
             }
         }
         let has_more = collected.len() > page.skip + page.size;
-        let items: Vec<Item> = collected
-            .into_iter()
-            .skip(page.skip)
-            .take(page.size)
-            .collect();
+        let items: Vec<Item> = collected.into_iter().skip(page.skip).take(page.size).collect();
         let next_cursor = if has_more {
             items
                 .last()
@@ -199,11 +177,7 @@ mod tests {
 
     #[test]
     fn page_zero_and_one_are_the_first_page() {
-        let skip = |n: &str| {
-            PageRequest::from_query(Some("5"), Some(n), None)
-                .unwrap()
-                .skip
-        };
+        let skip = |n: &str| PageRequest::from_query(Some("5"), Some(n), None).unwrap().skip;
         assert_eq!((skip("0"), skip("1"), skip("2"), skip("3")), (0, 0, 5, 10));
     }
 

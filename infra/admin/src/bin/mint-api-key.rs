@@ -8,11 +8,7 @@ use licensing::{clock, ids, App};
 
 #[tokio::main]
 async fn main() {
-    let Some(principal) = std::env::args()
-        .nth(1)
-        .as_deref()
-        .and_then(Principal::parse)
-    else {
+    let Some(principal) = std::env::args().nth(1).as_deref().and_then(Principal::parse) else {
         eprintln!("usage: mint-api-key <business:ID | host:ID | organization:ID>");
         std::process::exit(2);
     };
@@ -21,12 +17,7 @@ async fn main() {
     let key_id = ids::new_id("key");
     if let Err(err) = app
         .store
-        .put_api_key(
-            &hash_secret(&secret),
-            &key_id,
-            &principal,
-            &clock::now_rfc3339(),
-        )
+        .put_api_key(&hash_secret(&secret), &key_id, &principal, &clock::now_rfc3339())
         .await
     {
         eprintln!(
@@ -36,6 +27,7 @@ async fn main() {
         );
         std::process::exit(1);
     }
-    let printed = serde_json::json!({ "principal": principal.to_string(), "id": principal.id, "key_id": key_id, "key": secret });
+    let printed =
+        serde_json::json!({ "principal": principal.to_string(), "id": principal.id, "key_id": key_id, "key": secret });
     println!("{printed}");
 }
