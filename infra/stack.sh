@@ -2,7 +2,7 @@
 # Local stand-ins for the AWS services the functions use:
 #   DynamoDB Local (in memory) and an SES v2 emulator (aws-ses-v2-local).
 #
-# Usage: infra/stack.sh start|stop
+# Usage: infra/stack.sh start|stop|ses-stop|ses-start
 #
 # Environment (defaults):
 #   STACK_DIR      .dev at the repo root; pid files and logs
@@ -194,8 +194,18 @@ start() {
   say "ready: DynamoDB http://$HOST:$DYNAMODB_PORT (table $TABLE_NAME), SES http://$HOST:$SES_PORT (inbox at /, JSON at /store); logs in $STACK_DIR"
 }
 
+# The SES emulator alone, for tests of what happens while SES is unreachable.
+ses_stop() { stop_one ses; }
+ses_start() {
+  port_free "$SES_PORT" || die "port $SES_PORT (SES_PORT) is already in use"
+  launch ses node "$INFRA/node_modules/aws-ses-v2-local/dist/cli.js" --host "$HOST" --port "$SES_PORT"
+  wait_ready ses GET "http://$HOST:$SES_PORT/health-check"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  ses-stop) ses_stop ;;
+  ses-start) ses_start ;;
+  *) echo "usage: $0 start|stop|ses-stop|ses-start" >&2; exit 2 ;;
 esac

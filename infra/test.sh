@@ -45,6 +45,10 @@ infra/stack.sh start
 cargo lambda watch -q --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$API_PORT" \
   >"$STACK_DIR/watch.log" 2>&1 </dev/null &
 pids+=($!)
+for _ in $(seq 100); do
+  python -c "import socket; socket.create_connection(('127.0.0.1', $API_PORT), 1)" 2>/dev/null && break
+  sleep 0.1
+done
 for source in functions/src/bin/*.rs; do
   name="$(basename "$source" .rs)"
   AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \

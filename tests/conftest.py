@@ -39,10 +39,16 @@ def table():
     return resource.Table(_env("TABLE_NAME"))
 
 
+# Every API key minted in this run, so a test can look for them in the function logs.
+MINTED_SECRETS = []
+
+
 def mint_key(principal):
     """A new API key for `principal` (e.g. `business:bus_x`), minted by the project's own tool."""
     out = subprocess.run([_env("MINT_API_KEY"), principal], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)["key"]
+    secret = json.loads(out.stdout)["key"]
+    MINTED_SECRETS.append(secret)
+    return secret
 
 
 class Api:
@@ -82,3 +88,43 @@ def host_api(api_url):
 @pytest.fixture
 def anonymous(api_url):
     return Api(api_url)
+
+
+@pytest.fixture(scope="session")
+def ses_store():
+    """The emails the SES emulator received, optionally only those to one address."""
+    url = _env("SES_STORE_URL")
+
+    def emails(to=None):
+        found = httpx.get(url, timeout=10).json()["emails"]
+        return [e for e in found if to is None or to in e["destination"]["to"]]
+
+    return emails
+
+
+@pytest.fixture(scope="session")
+def invoke(api_url):
+    """Invokes a non-HTTP function (e.g. email-retry) through the local Lambda invoke API."""
+
+    def call(function, payload):
+        answer = httpx.post(f"{api_url}/2015-03-31/functions/{function}/invocations", json=payload, timeout=120)
+        answer.raise_for_status()
+        return answer.json()
+
+    return call
+
+
+@pytest.fixture
+def ses_outage():
+    """Stops the SES emulator (by the pid the stack recorded) and returns a function that starts it again."""
+    script = os.path.join(ROOT, "infra", "stack.sh")
+    subprocess.run([script, "ses-stop"], check=True, capture_output=True)
+    started = []
+
+    def restore():
+        if not started:
+            subprocess.run([script, "ses-start"], check=True, capture_output=True)
+            started.append(True)
+
+    yield restore
+    restore()

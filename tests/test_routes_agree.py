@@ -16,13 +16,15 @@ class _CfnLoader(yaml.SafeLoader):
 _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def template_routes():
+def template_functions():
     with open(os.path.join(ROOT, "template.yaml")) as f:
         template = yaml.load(f, Loader=_CfnLoader)
+    return [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+
+
+def template_routes():
     routes = {}
-    for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
+    for resource in template_functions():
         binary = resource["Metadata"]["BuildProperties"]["Binary"]
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "HttpApi":
@@ -60,9 +62,12 @@ def test_template_and_router_list_the_same_routes():
     assert template_routes() == router_routes()
 
 
-def test_every_function_binary_is_deployed_and_routed():
+def test_every_function_binary_is_deployed_and_every_http_one_routed():
+    deployed = {r["Metadata"]["BuildProperties"]["Binary"] for r in template_functions()}
+    assert deployed == binaries()
     http_functions = set(template_routes().values())
-    assert http_functions == binaries()
+    assert http_functions == set(router_routes().values())
+    assert binaries() - http_functions == {"email-retry"}
 
 
 def test_each_function_serves_the_route_its_file_names():

@@ -4,11 +4,14 @@
 pub mod app;
 pub mod auth;
 pub mod clock;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod mailer;
+pub mod retry;
 pub mod store;
 
 pub use app::App;

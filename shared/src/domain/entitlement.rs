@@ -68,7 +68,7 @@ pub enum FulfillmentMode {
 }
 
 /// `integration_config` of a license_key entitlement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LicenseKeyConfig {
     #[serde(default)]
     pub activations_limit: Option<i64>,

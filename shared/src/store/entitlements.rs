@@ -158,6 +158,7 @@ impl Store {
                 partition: all_range(business_id),
                 key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
                 sort_prefix: None,
+                filters: vec![],
             },
             Some(t) => KeyRange {
                 index: Some("gsi2"),
@@ -165,6 +166,7 @@ impl Store {
                 partition: type_range(business_id, t),
                 key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
                 sort_prefix: None,
+                filters: vec![],
             },
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;

@@ -5,9 +5,11 @@
 
 mod api_keys;
 mod entitlements;
+mod grants;
 mod idempotency;
 mod paging;
 
+pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{Claim, StoredResponse};
 pub use paging::{Cursor, PageRequest};
 

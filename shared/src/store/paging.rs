@@ -4,6 +4,7 @@
 
 use super::{s, sdk_error, Item, Store};
 use crate::error::ApiError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use std::collections::{BTreeMap, HashMap};
 
@@ -87,6 +88,9 @@ pub(crate) struct KeyRange<'a> {
     /// The attributes that make up an item's key in this range, table keys included.
     pub key_attributes: &'a [&'a str],
     pub sort_prefix: Option<(&'a str, String)>,
+    /// Attribute equalities an item must also meet; items that fail them are
+    /// read and skipped, so a page costs what it returns plus what it skips.
+    pub filters: Vec<(&'a str, AttributeValue)>,
 }
 
 pub(crate) struct PageOfItems {
@@ -136,6 +140,16 @@ impl Store {
                     .expression_attribute_values(":s", s(prefix)),
                 None => query.key_condition_expression("#p = :p"),
             };
+            if !range.filters.is_empty() {
+                let mut conditions = Vec::new();
+                for (i, (attribute, value)) in range.filters.iter().enumerate() {
+                    conditions.push(format!("#f{i} = :f{i}"));
+                    query = query
+                        .expression_attribute_names(format!("#f{i}"), *attribute)
+                        .expression_attribute_values(format!(":f{i}"), value.clone());
+                }
+                query = query.filter_expression(conditions.join(" AND "));
+            }
             let output = query.send().await.map_err(sdk_error)?;
             collected.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {

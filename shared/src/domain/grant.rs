@@ -1,0 +1,620 @@
+//! Grants: one customer's right to an entitlement, and its lifecycle
+//! Pending → Delivered → (Failed | Revoked).
+
+use crate::domain::entitlement::{DurationInterval, Entitlement, FulfillmentMode, IntegrationType, Metadata};
+use crate::domain::license_key::{KeySource, LicenseKey};
+use crate::error::{ApiError, ApiResult};
+use crate::json::check_len;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GrantStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Revoked,
+}
+
+impl GrantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Delivered => "Delivered",
+            Self::Failed => "Failed",
+            Self::Revoked => "Revoked",
+        }
+    }
+
+    /// The `status` filter matches case-insensitively (`delivered`, `Delivered`).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed, Self::Revoked]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseKeyStatus {
+    Active,
+    Expired,
+    Disabled,
+}
+
+/// A key's status is derived the same way everywhere: disabled wins, then expiry.
+pub fn license_key_status(disabled: bool, expires_at: Option<&str>, now: OffsetDateTime) -> LicenseKeyStatus {
+    if disabled {
+        return LicenseKeyStatus::Disabled;
+    }
+    match expires_at.and_then(crate::clock::parse_rfc3339) {
+        Some(expiry) if expiry <= now => LicenseKeyStatus::Expired,
+        _ => LicenseKeyStatus::Active,
+    }
+}
+
+/// The grant's view of its license key (the Dodo SDK's `LicenseKeyGrant`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantLicenseKey {
+    pub id: String,
+    pub key: String,
+    pub activations_used: i64,
+    pub activations_limit: Option<i64>,
+    pub expires_at: Option<String>,
+    pub status: LicenseKeyStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailStatus {
+    Queued,
+    Sent,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDelivery {
+    pub status: EmailStatus,
+    pub attempts: u32,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+impl EmailDelivery {
+    pub fn queued() -> Self {
+        Self {
+            status: EmailStatus::Queued,
+            attempts: 0,
+            message_id: None,
+            last_error: None,
+            sent_at: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub business_id: String,
+    pub brand_id: String,
+    pub customer_id: String,
+    pub customer_email: String,
+    pub customer_name: Option<String>,
+    pub entitlement_id: String,
+    pub integration_type: IntegrationType,
+    pub status: GrantStatus,
+    pub metadata: Metadata,
+    pub created_at: String,
+    pub updated_at: String,
+    pub delivered_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub payment_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub license_key: Option<GrantLicenseKey>,
+    pub email_delivery: Option<EmailDelivery>,
+    pub digital_product_delivery: Option<serde_json::Value>,
+    pub feature: Option<serde_json::Value>,
+    pub oauth_url: Option<String>,
+    pub oauth_expires_at: Option<String>,
+}
+
+impl Grant {
+    /// The grant as shown at `now`: a key whose expiry has passed reads as expired
+    /// without any write having happened.
+    pub fn presented(mut self, now: OffsetDateTime) -> Self {
+        if let Some(key) = self.license_key.as_mut() {
+            if key.status == LicenseKeyStatus::Active {
+                key.status = license_key_status(false, key.expires_at.as_deref(), now);
+            }
+        }
+        self
+    }
+
+    /// Attaches a key and makes the grant Delivered, with its email queued and its
+    /// first attempt claimed by the caller. Returns the key's own record.
+    pub fn deliver(
+        &mut self,
+        key: String,
+        source: KeySource,
+        limit: Option<i64>,
+        expires_at: Option<String>,
+        now: &str,
+    ) -> LicenseKey {
+        let record = LicenseKey {
+            id: crate::ids::new_id("lk"),
+            business_id: self.business_id.clone(),
+            brand_id: self.brand_id.clone(),
+            customer_id: self.customer_id.clone(),
+            key,
+            product_id: self.entitlement_id.clone(),
+            entitlement_id: self.entitlement_id.clone(),
+            grant_id: Some(self.id.clone()),
+            source,
+            activations_limit: limit,
+            expires_at,
+            disabled: false,
+            instances_count: 0,
+            created_at: now.to_string(),
+            payment_id: self.payment_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+        };
+        self.status = GrantStatus::Delivered;
+        self.delivered_at = Some(now.to_string());
+        self.updated_at = now.to_string();
+        self.license_key = Some(GrantLicenseKey {
+            id: record.id.clone(),
+            key: record.key.clone(),
+            activations_used: 0,
+            activations_limit: limit,
+            expires_at: record.expires_at.clone(),
+            status: LicenseKeyStatus::Active,
+        });
+        self.email_delivery = Some(EmailDelivery {
+            attempts: 1,
+            ..EmailDelivery::queued()
+        });
+        record
+    }
+}
+
+const ID_MAX: usize = 255;
+
+#[derive(Debug, Deserialize)]
+pub struct NewGrant {
+    pub customer_id: String,
+    pub customer_email: String,
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub subscription_id: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+}
+
+impl NewGrant {
+    pub fn validate(&self) -> ApiResult<()> {
+        check_len("customer_id", &self.customer_id, 1, ID_MAX)?;
+        check_len("customer_email", &self.customer_email, 3, 254)?;
+        if !looks_like_email(&self.customer_email) {
+            return Err(ApiError::validation("customer_email", "is not an email address"));
+        }
+        if let Some(name) = &self.customer_name {
+            check_len("customer_name", name, 0, 255)?;
+        }
+        if let Some(id) = &self.payment_id {
+            check_len("payment_id", id, 1, ID_MAX)?;
+        }
+        if let Some(id) = &self.subscription_id {
+            check_len("subscription_id", id, 1, ID_MAX)?;
+        }
+        if let Some(metadata) = &self.metadata {
+            crate::domain::entitlement::validate_metadata(metadata)?;
+        }
+        Ok(())
+    }
+
+    /// What makes a grant unique for its entitlement and customer: the payment or
+    /// subscription that caused it; without either, one grant per customer.
+    pub fn uniqueness_key(&self) -> String {
+        match (&self.payment_id, &self.subscription_id) {
+            (Some(payment), _) => format!("pay:{payment}"),
+            (None, Some(subscription)) => format!("sub:{subscription}"),
+            (None, None) => "none".to_string(),
+        }
+    }
+
+    pub fn into_grant(self, id: String, entitlement: &Entitlement, now: &str) -> Grant {
+        Grant {
+            id,
+            business_id: entitlement.business_id.clone(),
+            brand_id: entitlement.business_id.clone(),
+            customer_id: self.customer_id,
+            customer_email: self.customer_email,
+            customer_name: self.customer_name,
+            entitlement_id: entitlement.id.clone(),
+            integration_type: entitlement.integration_type,
+            status: GrantStatus::Pending,
+            metadata: self.metadata.unwrap_or_default(),
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            delivered_at: None,
+            revoked_at: None,
+            revocation_reason: None,
+            error_code: None,
+            error_message: None,
+            payment_id: self.payment_id,
+            subscription_id: self.subscription_id,
+            license_key: None,
+            email_delivery: None,
+            digital_product_delivery: None,
+            feature: None,
+            oauth_url: None,
+            oauth_expires_at: None,
+        }
+    }
+}
+
+fn looks_like_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        && !domain.contains('@')
+}
+
+/// The body of `POST /grants/{grant_id}/license-key`.
+#[derive(Debug, Deserialize)]
+pub struct Fulfilment {
+    pub key: String,
+    #[serde(default)]
+    pub activations_limit: Option<i64>,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl Fulfilment {
+    /// Checks the key itself; done before anything is read.
+    pub fn check_key(&self) -> ApiResult<()> {
+        check_len("key", &self.key, 1, 255)?;
+        if self.key.chars().any(|c| c.is_control()) || self.key.trim() != self.key {
+            return Err(ApiError::validation(
+                "key",
+                "must be printable characters without surrounding spaces",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The limit and expiry the key gets: given ones checked, else the entitlement's.
+    pub fn resolve(&self, entitlement: &Entitlement, now: OffsetDateTime) -> ApiResult<(Option<i64>, Option<String>)> {
+        let config = entitlement.license_key_config().unwrap_or_default();
+        let limit = match self.activations_limit {
+            Some(limit) if limit < 1 => return Err(ApiError::validation("activations_limit", "must be at least 1")),
+            Some(limit) => Some(limit),
+            None => config.activations_limit,
+        };
+        let expires_at = match &self.expires_at {
+            Some(text) => {
+                let at = parse_client_time(text)
+                    .ok_or_else(|| ApiError::validation("expires_at", "must be an RFC 3339 timestamp"))?;
+                if at <= now {
+                    return Err(ApiError::validation("expires_at", "must be in the future"));
+                }
+                Some(crate::clock::rfc3339(at))
+            }
+            None => expiry_after(now, config.duration_count, config.duration_interval).map(crate::clock::rfc3339),
+        };
+        Ok((limit, expires_at))
+    }
+}
+
+/// RFC 3339, or a timestamp without an offset (the Dodo SDK sends naive datetimes so), taken as UTC.
+pub fn parse_client_time(text: &str) -> Option<OffsetDateTime> {
+    crate::clock::parse_rfc3339(text).or_else(|| {
+        let format = time::macros::format_description!(
+            version = 2,
+            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        time::PrimitiveDateTime::parse(text, &format)
+            .ok()
+            .map(|at| at.assume_utc())
+    })
+}
+
+/// Now plus the entitlement's duration; months and years keep the day of month where it exists.
+pub fn expiry_after(
+    now: OffsetDateTime,
+    count: Option<i64>,
+    interval: Option<DurationInterval>,
+) -> Option<OffsetDateTime> {
+    let (count, interval) = (count?, interval?);
+    match interval {
+        DurationInterval::Day => now.checked_add(time::Duration::days(count)),
+        DurationInterval::Week => now.checked_add(time::Duration::weeks(count)),
+        DurationInterval::Month => add_months(now, count),
+        DurationInterval::Year => add_months(now, count.checked_mul(12)?),
+    }
+}
+
+fn add_months(at: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
+    let total = at.year() as i64 * 12 + (at.month() as i64 - 1) + months;
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = time::Month::try_from((total.rem_euclid(12) + 1) as u8).ok()?;
+    let day = at.day().min(month.length(year));
+    at.replace_date(time::Date::from_calendar_date(year, month, day).ok()?)
+        .into()
+}
+
+/// Why a fulfilment cannot go ahead, in the contract's order, from what was read.
+pub fn fulfilment_blocker(grant: &Grant, entitlement: &Entitlement) -> Option<ApiError> {
+    let config = entitlement.license_key_config();
+    let Some(config) = config.filter(|_| grant.integration_type == IntegrationType::LicenseKey) else {
+        return Some(ApiError::conflict(
+            "GRANT_NOT_LICENSE_KEY",
+            "this grant is not for a license key",
+        ));
+    };
+    if config.fulfillment_mode != FulfillmentMode::Manual {
+        return Some(ApiError::conflict(
+            "NOT_MANUAL_FULFILLMENT",
+            "this entitlement's keys are fulfilled automatically",
+        ));
+    }
+    grant_state_blocker(grant)
+}
+
+/// The state part of the preconditions, which the write's condition guards again.
+pub fn grant_state_blocker(grant: &Grant) -> Option<ApiError> {
+    if grant.status != GrantStatus::Pending {
+        return Some(ApiError::conflict(
+            "GRANT_NOT_PENDING",
+            format!("the grant is {}, not Pending", grant.status.as_str()),
+        ));
+    }
+    if grant.license_key.is_some() {
+        return Some(ApiError::conflict(
+            "LICENSE_KEY_ALREADY_ATTACHED",
+            "the grant already has a license key",
+        ));
+    }
+    None
+}
+
+pub fn key_in_use() -> ApiError {
+    ApiError::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
+}
+
+/// A new key: 160 random bits as five groups of Crockford base32, e.g. `7KQ2M-...`.
+pub fn generate_license_key() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bytes = crate::ids::random_bytes::<20>();
+    let mut bits: u64 = 0;
+    let mut held = 0;
+    let mut chars = String::with_capacity(39);
+    for byte in bytes {
+        bits = (bits << 8) | byte as u64;
+        held += 8;
+        while held >= 5 {
+            held -= 5;
+            chars.push(ALPHABET[((bits >> held) & 0x1F) as usize] as char);
+        }
+    }
+    chars
+        .as_bytes()
+        .chunks(8)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Delays before the next attempt after the `attempts`-th failed one; None when retries are used up.
+pub fn email_retry_delay(attempts: u32) -> Option<time::Duration> {
+    const MINUTES: [i64; 7] = [1, 5, 30, 120, 300, 600, 600];
+    if attempts >= MAX_EMAIL_ATTEMPTS {
+        return None;
+    }
+    let index = (attempts.max(1) - 1) as usize;
+    Some(time::Duration::minutes(MINUTES[index.min(MINUTES.len() - 1)]))
+}
+
+pub const MAX_EMAIL_ATTEMPTS: u32 = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+    use serde_json::json;
+
+    fn entitlement(config: serde_json::Value) -> Entitlement {
+        let new: crate::domain::entitlement::NewEntitlement = serde_json::from_value(
+            json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
+        )
+        .unwrap();
+        new.into_entitlement("ent_1".into(), "bus_1", "t").unwrap()
+    }
+
+    fn pending_grant(entitlement: &Entitlement) -> Grant {
+        let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();
+        new.into_grant("entg_1".into(), entitlement, "t")
+    }
+
+    #[test]
+    fn fulfilment_preconditions_in_contract_order() {
+        let manual = entitlement(json!({"fulfillment_mode": "manual"}));
+        let mut grant = pending_grant(&manual);
+        assert_eq!(fulfilment_blocker(&grant, &manual), None);
+
+        let auto = entitlement(json!({}));
+        assert_eq!(
+            fulfilment_blocker(&grant, &auto).unwrap().code,
+            "NOT_MANUAL_FULFILLMENT"
+        );
+
+        let mut discord = manual.clone();
+        discord.integration_type = IntegrationType::Discord;
+        grant.integration_type = IntegrationType::Discord;
+        assert_eq!(
+            fulfilment_blocker(&grant, &discord).unwrap().code,
+            "GRANT_NOT_LICENSE_KEY"
+        );
+
+        let mut grant = pending_grant(&manual);
+        grant.status = GrantStatus::Revoked;
+        grant.license_key = Some(GrantLicenseKey {
+            id: "lk".into(),
+            key: "k".into(),
+            activations_used: 0,
+            activations_limit: None,
+            expires_at: None,
+            status: LicenseKeyStatus::Active,
+        });
+        assert_eq!(fulfilment_blocker(&grant, &manual).unwrap().code, "GRANT_NOT_PENDING");
+        grant.status = GrantStatus::Pending;
+        assert_eq!(
+            fulfilment_blocker(&grant, &manual).unwrap().code,
+            "LICENSE_KEY_ALREADY_ATTACHED"
+        );
+    }
+
+    #[test]
+    fn fulfilment_defaults_come_from_the_entitlement() {
+        let now = parse_rfc3339("2026-01-31T10:00:00Z").unwrap();
+        let ent = entitlement(json!({"activations_limit": 3, "duration_count": 1, "duration_interval": "Month"}));
+        let body = Fulfilment {
+            key: "K".into(),
+            activations_limit: None,
+            expires_at: None,
+        };
+        assert_eq!(
+            body.resolve(&ent, now).unwrap(),
+            (Some(3), Some("2026-02-28T10:00:00Z".into()))
+        );
+
+        let body = Fulfilment {
+            key: "K".into(),
+            activations_limit: Some(9),
+            expires_at: Some("2027-01-01T00:00:00".into()),
+        };
+        assert_eq!(
+            body.resolve(&ent, now).unwrap(),
+            (Some(9), Some("2027-01-01T00:00:00Z".into()))
+        );
+
+        let never = entitlement(json!({}));
+        let body = Fulfilment {
+            key: "K".into(),
+            activations_limit: None,
+            expires_at: None,
+        };
+        assert_eq!(body.resolve(&never, now).unwrap(), (None, None));
+    }
+
+    #[test]
+    fn fulfilment_rejects_past_expiry_and_bad_limits() {
+        let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        let ent = entitlement(json!({}));
+        let past = Fulfilment {
+            key: "K".into(),
+            activations_limit: None,
+            expires_at: Some("2025-12-31T23:59:59Z".into()),
+        };
+        assert!(past.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
+        let junk = Fulfilment {
+            key: "K".into(),
+            activations_limit: None,
+            expires_at: Some("soon".into()),
+        };
+        assert!(junk.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
+        let zero = Fulfilment {
+            key: "K".into(),
+            activations_limit: Some(0),
+            expires_at: None,
+        };
+        assert!(zero
+            .resolve(&ent, now)
+            .unwrap_err()
+            .message
+            .starts_with("activations_limit"));
+    }
+
+    #[test]
+    fn keys_must_be_printable() {
+        let key = |k: &str| {
+            Fulfilment {
+                key: k.into(),
+                activations_limit: None,
+                expires_at: None,
+            }
+            .check_key()
+        };
+        assert!(key("ABC-123").is_ok());
+        assert!(key("").is_err());
+        assert!(key(&"x".repeat(256)).is_err());
+        assert!(key("a\nb").is_err());
+        assert!(key(" padded").is_err());
+    }
+
+    #[test]
+    fn generated_keys_are_grouped_and_distinct() {
+        let key = generate_license_key();
+        assert_eq!(key.len(), 32 + 3);
+        assert_eq!(key.split('-').count(), 4);
+        assert_ne!(key, generate_license_key());
+    }
+
+    #[test]
+    fn status_is_derived_disabled_then_expired() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        assert_eq!(
+            license_key_status(true, Some("2030-01-01T00:00:00Z"), now),
+            LicenseKeyStatus::Disabled
+        );
+        assert_eq!(
+            license_key_status(false, Some("2026-06-01T00:00:00Z"), now),
+            LicenseKeyStatus::Expired
+        );
+        assert_eq!(
+            license_key_status(false, Some("2026-06-02T00:00:00Z"), now),
+            LicenseKeyStatus::Active
+        );
+        assert_eq!(license_key_status(false, None, now), LicenseKeyStatus::Active);
+    }
+
+    #[test]
+    fn email_backoff_then_give_up() {
+        let minutes: Vec<_> = (1..MAX_EMAIL_ATTEMPTS)
+            .map(|n| email_retry_delay(n).unwrap().whole_minutes())
+            .collect();
+        assert_eq!(minutes, [1, 5, 30, 120, 300, 600, 600]);
+        assert_eq!(email_retry_delay(MAX_EMAIL_ATTEMPTS), None);
+    }
+
+    #[test]
+    fn status_filter_is_case_insensitive() {
+        assert_eq!(GrantStatus::parse("delivered"), Some(GrantStatus::Delivered));
+        assert_eq!(GrantStatus::parse("REVOKED"), Some(GrantStatus::Revoked));
+        assert_eq!(GrantStatus::parse("gone"), None);
+    }
+
+    #[test]
+    fn grant_requests_are_checked() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<NewGrant>(v).unwrap().validate();
+        assert!(parse(json!({"customer_id": "c", "customer_email": "a@b.co"})).is_ok());
+        let err = parse(json!({"customer_id": "c", "customer_email": "not-an-email"})).unwrap_err();
+        assert!(err.message.starts_with("customer_email"));
+        let err = parse(json!({"customer_id": "", "customer_email": "a@b.co"})).unwrap_err();
+        assert!(err.message.starts_with("customer_id"));
+    }
+}

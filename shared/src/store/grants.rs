@@ -1,0 +1,578 @@
+//! Grants and the license keys they deliver.
+//!
+//! - grant: `pk = BIZ#<business>`, `sk = GRANT#<id>`; in `gsi1` under its
+//!   entitlement and in `gsi2` under its customer, both newest first; while its
+//!   email is queued, in the sparse outbox index `gsi3` by due time.
+//! - grant uniqueness: `pk = GRANTFOR#<digest of entitlement, customer, payment>`.
+//! - license key: `pk = LK#<digest of the key>` (global uniqueness and the public
+//!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
+
+use super::paging::{KeyRange, PageOfItems};
+use super::{from_item, key, s, sdk_error, to_item, Item, PageRequest, Store};
+use crate::domain::grant::{EmailDelivery, EmailStatus, Grant, GrantStatus};
+use crate::domain::license_key::{key_digest, LicenseKey};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use sha2::{Digest, Sha256};
+
+const OUTBOX_SHARDS: u32 = 4;
+
+fn grant_key(business_id: &str, grant_id: &str) -> Item {
+    key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
+}
+
+fn uniqueness_key(entitlement_id: &str, customer_id: &str, uniqueness: &str) -> Item {
+    let digest = Sha256::digest(serde_json::json!([entitlement_id, customer_id, uniqueness]).to_string());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    key(format!("GRANTFOR#{hex}"), "GRANTFOR")
+}
+
+fn license_key_key(key_value: &str) -> Item {
+    key(format!("LK#{}", key_digest(key_value)), "LK")
+}
+
+fn outbox_shard(grant_id: &str) -> String {
+    let spread = grant_id
+        .bytes()
+        .fold(0u32, |acc, b| acc.wrapping_mul(31).wrapping_add(b as u32));
+    format!("OUTBOX#{}", spread % OUTBOX_SHARDS)
+}
+
+/// Sort key of a queued email: due time first, so "due now" is a key range.
+fn outbox_due(due_ms: u64, grant_id: &str) -> String {
+    format!("{due_ms:015}#{grant_id}")
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError> {
+    let mut item = to_item(grant)?;
+    item.extend(grant_key(&grant.business_id, &grant.id));
+    item.insert("gsi1pk".into(), s(format!("ENT#{}#GRANT", grant.entitlement_id)));
+    item.insert("gsi1sk".into(), s(&grant.id));
+    item.insert(
+        "gsi2pk".into(),
+        s(format!("BIZ#{}#CUST#{}#GRANT", grant.business_id, grant.customer_id)),
+    );
+    item.insert("gsi2sk".into(), s(&grant.id));
+    if let Some(due) = email_due_ms {
+        item.insert("gsi3pk".into(), s(outbox_shard(&grant.id)));
+        item.insert("gsi3sk".into(), s(outbox_due(due, &grant.id)));
+    }
+    Ok(item)
+}
+
+fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
+    let mut item = to_item(license_key)?;
+    item.extend(license_key_key(&license_key.key));
+    item.insert("gsi1pk".into(), s(format!("BIZ#{}#LK", license_key.business_id)));
+    item.insert("gsi1sk".into(), s(&license_key.id));
+    item.insert(
+        "gsi2pk".into(),
+        s(format!(
+            "BIZ#{}#CUST#{}#LK",
+            license_key.business_id, license_key.customer_id
+        )),
+    );
+    item.insert("gsi2sk".into(), s(&license_key.id));
+    let mut pointer = key(format!("LKID#{}", license_key.id), "LKID");
+    pointer.insert("business_id".into(), s(&license_key.business_id));
+    pointer.insert("key_digest".into(), s(key_digest(&license_key.key)));
+    Ok([item, pointer])
+}
+
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The cancellation reasons of a transaction that DynamoDB refused, or the error as it is.
+fn cancellation_reasons(err: SdkError<TransactWriteItemsError>) -> Result<Vec<CancellationReason>, ApiError> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            Ok(cancelled.cancellation_reasons().to_vec())
+        }
+        _ => Err(sdk_error(err)),
+    }
+}
+
+fn failed(reasons: &[CancellationReason], index: usize) -> bool {
+    reasons.get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}
+
+/// Another transaction touched the same items at the same moment: worth retrying.
+fn conflicted(reasons: &[CancellationReason]) -> bool {
+    reasons.iter().any(|r| r.code() == Some("TransactionConflict"))
+}
+
+pub enum IssueOutcome {
+    Created,
+    /// A grant for this entitlement, customer and payment exists already.
+    Existing(String),
+    EntitlementInactive,
+    KeyInUse,
+    Conflict,
+}
+
+pub enum FulfilOutcome {
+    Fulfilled,
+    /// The grant changed since it was read; this is what it is now.
+    GrantChanged(Box<Grant>),
+    KeyInUse,
+    Conflict,
+}
+
+pub struct GrantPage {
+    pub items: Vec<Grant>,
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    pub async fn grant(&self, business_id: &str, grant_id: &str) -> Result<Option<Grant>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(business_id, grant_id)))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Creates the grant if no grant exists for its entitlement, customer and
+    /// payment, and the entitlement is active; with `delivered_key`, in the same
+    /// transaction as the key's records (auto fulfilment).
+    pub async fn issue_grant(
+        &self,
+        grant: &Grant,
+        uniqueness: &str,
+        delivered_key: Option<&LicenseKey>,
+        email_due_ms: Option<u64>,
+    ) -> Result<IssueOutcome, ApiError> {
+        let unique = uniqueness_key(&grant.entitlement_id, &grant.customer_id, uniqueness);
+        let mut marker = unique.clone();
+        marker.insert("grant_id".into(), s(&grant.id));
+        let entitlement_active = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("BIZ#{}", grant.business_id),
+                format!("ENT#{}", grant.entitlement_id),
+            )))
+            .condition_expression("is_active = :true")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![
+            TransactWriteItem::builder().condition_check(entitlement_active).build(),
+            put_new(&self.table, marker)?,
+            put_new(&self.table, grant_item(grant, email_due_ms)?)?,
+        ];
+        if let Some(license_key) = delivered_key {
+            for item in license_key_items(license_key)? {
+                actions.push(put_new(&self.table, item)?);
+            }
+        }
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let reasons = match result {
+            Ok(_) => return Ok(IssueOutcome::Created),
+            Err(err) => cancellation_reasons(err)?,
+        };
+        if failed(&reasons, 0) {
+            return Ok(IssueOutcome::EntitlementInactive);
+        }
+        if failed(&reasons, 1) {
+            let existing = self
+                .db
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(unique))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let grant_id = existing
+                .item()
+                .and_then(|i| i.get("grant_id"))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
+            return grant_id
+                .map(IssueOutcome::Existing)
+                .ok_or_else(|| ApiError::internal("grant marker lost"));
+        }
+        if failed(&reasons, 3) {
+            return Ok(IssueOutcome::KeyInUse);
+        }
+        if conflicted(&reasons) {
+            return Ok(IssueOutcome::Conflict);
+        }
+        Err(ApiError::internal(format!("grant issue cancelled: {reasons:?}")))
+    }
+
+    /// Fulfils a Pending grant without a key, in one transaction: the grant becomes
+    /// `delivered` (Delivered, key attached, email queued) and the key's records are
+    /// created, unless the key is already in use anywhere.
+    pub async fn fulfil_grant(
+        &self,
+        delivered: &Grant,
+        license_key: &LicenseKey,
+        email_due_ms: u64,
+    ) -> Result<FulfilOutcome, ApiError> {
+        let grant_update = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(grant_item(delivered, Some(email_due_ms))?))
+            .condition_expression("#status = :pending AND (attribute_not_exists(license_key) OR license_key = :null)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(GrantStatus::Pending.as_str()))
+            .expression_attribute_values(":null", AttributeValue::Null(true))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let [key_item, pointer] = license_key_items(license_key)?;
+        let actions = vec![
+            TransactWriteItem::builder().put(grant_update).build(),
+            put_new(&self.table, key_item)?,
+            put_new(&self.table, pointer)?,
+        ];
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let reasons = match result {
+            Ok(_) => return Ok(FulfilOutcome::Fulfilled),
+            Err(err) => cancellation_reasons(err)?,
+        };
+        if failed(&reasons, 0) {
+            return match reasons[0].item().cloned() {
+                Some(now) => Ok(FulfilOutcome::GrantChanged(Box::new(from_item(now)?))),
+                None => Err(ApiError::not_found("grant")),
+            };
+        }
+        if failed(&reasons, 1) {
+            return Ok(FulfilOutcome::KeyInUse);
+        }
+        if conflicted(&reasons) {
+            return Ok(FulfilOutcome::Conflict);
+        }
+        Err(ApiError::internal(format!("fulfilment cancelled: {reasons:?}")))
+    }
+
+    pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(key_value)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Records the outcome of the email attempt numbered `attempt`, if no other
+    /// attempt has started since: sent, to be retried at `retry_at_ms`, or given up.
+    pub async fn record_email_attempt(
+        &self,
+        grant: &Grant,
+        attempt: u32,
+        outcome: &EmailDelivery,
+        retry_at_ms: Option<u64>,
+        now: &str,
+    ) -> Result<bool, ApiError> {
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(&grant.business_id, &grant.id)))
+            .condition_expression("email_delivery.#status = :queued AND email_delivery.attempts = :attempt")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s("queued"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":delivery", super::to_attribute(outcome)?)
+            .expression_attribute_values(":now", s(now));
+        update = match (outcome.status, retry_at_ms) {
+            (EmailStatus::Queued, Some(due)) => update
+                .update_expression("SET email_delivery = :delivery, updated_at = :now, gsi3sk = :due")
+                .expression_attribute_values(":due", s(outbox_due(due, &grant.id))),
+            (EmailStatus::Failed, _) => update
+                .update_expression(
+                    "SET email_delivery = :delivery, updated_at = :now, #grant_status = :failed, error_code = :code, error_message = :error REMOVE gsi3pk, gsi3sk",
+                )
+                .expression_attribute_names("#grant_status", "status")
+                .expression_attribute_values(":failed", s(GrantStatus::Failed.as_str()))
+                .expression_attribute_values(":code", s("EMAIL_DELIVERY_FAILED"))
+                .expression_attribute_values(":error", s(outcome.last_error.clone().unwrap_or_default())),
+            _ => update.update_expression("SET email_delivery = :delivery, updated_at = :now REMOVE gsi3pk, gsi3sk"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Claims the next attempt of a queued email seen with `attempts` attempts, and
+    /// keeps other runs off it until `lease_until_ms`. False when another run got it.
+    pub async fn claim_email_attempt(
+        &self,
+        grant: &Grant,
+        attempts: u32,
+        lease_until_ms: u64,
+        now: &str,
+    ) -> Result<bool, ApiError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(&grant.business_id, &grant.id)))
+            .update_expression("SET email_delivery.attempts = :next, gsi3sk = :lease, updated_at = :now")
+            .expression_attribute_values(":now", s(now))
+            .condition_expression("email_delivery.#status = :queued AND email_delivery.attempts = :seen")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":queued", s("queued"))
+            .expression_attribute_values(":seen", n(attempts))
+            .expression_attribute_values(":next", n(attempts + 1))
+            .expression_attribute_values(":lease", s(outbox_due(lease_until_ms, &grant.id)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Queued emails due by `now_ms`, oldest first, at most `limit` of them.
+    pub async fn due_emails(&self, now_ms: u64, limit: usize) -> Result<Vec<Grant>, ApiError> {
+        let mut due = Vec::new();
+        for shard in 0..OUTBOX_SHARDS {
+            let output = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi3")
+                .key_condition_expression("gsi3pk = :shard AND gsi3sk <= :now")
+                .expression_attribute_values(":shard", s(format!("OUTBOX#{shard}")))
+                .expression_attribute_values(":now", s(outbox_due(now_ms, "~")))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output.items.unwrap_or_default() {
+                due.push(from_item(item)?);
+            }
+        }
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    /// Queues the key email again for a Delivered or Failed grant with a key; the
+    /// grant is Delivered again while it is on its way.
+    pub async fn requeue_email(&self, grant: &Grant, due_ms: u64, now: &str) -> Result<Option<Grant>, ApiError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(&grant.business_id, &grant.id)))
+            .update_expression(
+                "SET email_delivery = :delivery, #status = :delivered, error_code = :null, error_message = :null, updated_at = :now, gsi3pk = :shard, gsi3sk = :due",
+            )
+            .condition_expression("(#status = :delivered OR #status = :failed) AND attribute_type(license_key, :map)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":delivery", super::to_attribute(&EmailDelivery { attempts: 1, ..EmailDelivery::queued() })?)
+            .expression_attribute_values(":delivered", s(GrantStatus::Delivered.as_str()))
+            .expression_attribute_values(":failed", s(GrantStatus::Failed.as_str()))
+            .expression_attribute_values(":null", AttributeValue::Null(true))
+            .expression_attribute_values(":map", s("M"))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":shard", s(outbox_shard(&grant.id)))
+            .expression_attribute_values(":due", s(outbox_due(due_ms, &grant.id)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    /// Revokes the grant and disables its key in one transaction. `None` when the
+    /// grant is not there; the grant unchanged when it was already Revoked.
+    pub async fn revoke_grant(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        grant_id: &str,
+        reason: &str,
+        now: &str,
+    ) -> Result<Option<Grant>, ApiError> {
+        for _ in 0..5 {
+            let Some(grant) = self.grant(business_id, grant_id).await? else {
+                return Ok(None);
+            };
+            if grant.entitlement_id != entitlement_id {
+                return Ok(None);
+            }
+            if grant.status == GrantStatus::Revoked {
+                return Ok(Some(grant));
+            }
+            let mut revoked = grant.clone();
+            revoked.status = GrantStatus::Revoked;
+            revoked.revoked_at = Some(now.to_string());
+            revoked.revocation_reason = Some(reason.to_string());
+            revoked.updated_at = now.to_string();
+            if let Some(view) = revoked.license_key.as_mut() {
+                view.status = crate::domain::grant::LicenseKeyStatus::Disabled;
+            }
+            if let Some(delivery) = revoked
+                .email_delivery
+                .as_mut()
+                .filter(|d| d.status == EmailStatus::Queued)
+            {
+                delivery.status = EmailStatus::Failed;
+                delivery.last_error = Some("grant revoked before the email was sent".into());
+            }
+            let grant_update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(grant_key(business_id, grant_id)))
+                .update_expression(
+                    "SET #status = :revoked, revoked_at = :now, revocation_reason = :reason, updated_at = :now, license_key = :key, email_delivery = :delivery REMOVE gsi3pk, gsi3sk",
+                )
+                .condition_expression("updated_at = :seen")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":revoked", s(GrantStatus::Revoked.as_str()))
+                .expression_attribute_values(":now", s(now))
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_values(":key", super::to_attribute(&revoked.license_key)?)
+                .expression_attribute_values(":delivery", super::to_attribute(&revoked.email_delivery)?)
+                .expression_attribute_values(":seen", s(&grant.updated_at))
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut actions = vec![TransactWriteItem::builder().update(grant_update).build()];
+            if let Some(view) = &grant.license_key {
+                let disable = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(license_key_key(&view.key)))
+                    .update_expression("SET disabled = :true")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":true", AttributeValue::Bool(true))
+                    .build()
+                    .map_err(ApiError::internal)?;
+                actions.push(TransactWriteItem::builder().update(disable).build());
+            }
+            match self
+                .db
+                .transact_write_items()
+                .set_transact_items(Some(actions))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Some(revoked)),
+                // The grant changed under us (an activation, an email): read it again.
+                Err(err) => {
+                    cancellation_reasons(err)?;
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "GRANT_BUSY",
+            "the grant is changing too often; try again",
+        ))
+    }
+
+    pub async fn list_grants_of_entitlement(
+        &self,
+        entitlement_id: &str,
+        customer_id: Option<&str>,
+        status: Option<GrantStatus>,
+        page: &PageRequest,
+    ) -> Result<GrantPage, ApiError> {
+        let mut filters = vec![];
+        if let Some(customer) = customer_id {
+            filters.push(("customer_id", s(customer)));
+        }
+        if let Some(status) = status {
+            filters.push(("status", s(status.as_str())));
+        }
+        let range = KeyRange {
+            index: Some("gsi1"),
+            partition_attribute: "gsi1pk",
+            partition: format!("ENT#{entitlement_id}#GRANT"),
+            key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
+            sort_prefix: None,
+            filters,
+        };
+        self.grant_page(range, page).await
+    }
+
+    pub async fn list_grants_of_customer(
+        &self,
+        business_id: &str,
+        customer_id: &str,
+        integration_type: Option<crate::domain::entitlement::IntegrationType>,
+        status: Option<GrantStatus>,
+        page: &PageRequest,
+    ) -> Result<GrantPage, ApiError> {
+        let mut filters = vec![];
+        if let Some(integration_type) = integration_type {
+            filters.push(("integration_type", s(integration_type.as_str())));
+        }
+        if let Some(status) = status {
+            filters.push(("status", s(status.as_str())));
+        }
+        let range = KeyRange {
+            index: Some("gsi2"),
+            partition_attribute: "gsi2pk",
+            partition: format!("BIZ#{business_id}#CUST#{customer_id}#GRANT"),
+            key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
+            sort_prefix: None,
+            filters,
+        };
+        self.grant_page(range, page).await
+    }
+
+    async fn grant_page(&self, range: KeyRange<'_>, page: &PageRequest) -> Result<GrantPage, ApiError> {
+        let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        Ok(GrantPage { items, next_cursor })
+    }
+}
