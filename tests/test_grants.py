@@ -112,7 +112,7 @@ def test_fulfil_with_explicit_limit_and_expiry(business):
     answer = fulfil(business, grant["id"], key=unique_key(), activations_limit=7, expires_at=expires.isoformat())
     assert answer.status_code == 200, answer.text
     assert answer.json()["license_key"]["activations_limit"] == 7
-    assert answer.json()["license_key"]["expires_at"] == expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert answer.json()["license_key"]["expires_at"] == expires.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def test_fulfil_table_unknown_grant_and_other_business(business, other_business):

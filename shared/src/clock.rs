@@ -11,11 +11,13 @@ pub fn now_millis() -> u64 {
     (now().unix_timestamp_nanos() / 1_000_000) as u64
 }
 
-/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-23T11:33:42.123Z`.
+/// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-23T11:33:42.123Z`;
+/// always the same width, so these strings sort as the times they name.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    let at = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
-    at.format(&Rfc3339).unwrap_or_default()
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
 }
 
 pub fn now_rfc3339() -> String {
@@ -34,6 +36,7 @@ mod tests {
     fn formats_utc_with_milliseconds() {
         let at = parse_rfc3339("2026-01-02T03:04:05.678912+02:00").unwrap();
         assert_eq!(rfc3339(at), "2026-01-02T01:04:05.678Z");
+        assert_eq!(rfc3339(parse_rfc3339("2026-01-02T03:04:05Z").unwrap()), "2026-01-02T03:04:05.000Z");
     }
 
     #[test]

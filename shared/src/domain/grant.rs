@@ -499,7 +499,7 @@ mod tests {
         };
         assert_eq!(
             body.resolve(&ent, now).unwrap(),
-            (Some(3), Some("2026-02-28T10:00:00Z".into()))
+            (Some(3), Some("2026-02-28T10:00:00.000Z".into()))
         );
 
         let body = Fulfilment {
@@ -509,7 +509,7 @@ mod tests {
         };
         assert_eq!(
             body.resolve(&ent, now).unwrap(),
-            (Some(9), Some("2027-01-01T00:00:00Z".into()))
+            (Some(9), Some("2027-01-01T00:00:00.000Z".into()))
         );
 
         let never = entitlement(json!({}));
