@@ -342,7 +342,7 @@ def test_revoke_is_idempotent_and_disables_the_key(business, table):
     assert body["revoked_at"] is not None
     assert body["license_key"]["status"] == "disabled"
     [record] = license_key_items(table, key)
-    assert record["disabled"] is True
+    assert record["grant_revoked"] is True
 
     again = business.delete(f"/entitlements/{ent['id']}/grants/{grant['id']}")
     assert again.status_code == 200

@@ -14,9 +14,8 @@ pub fn now_millis() -> u64 {
 /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-23T11:33:42.123Z`;
 /// always the same width, so these strings sort as the times they name.
 pub fn rfc3339(at: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_default()
 }
 
@@ -36,7 +35,10 @@ mod tests {
     fn formats_utc_with_milliseconds() {
         let at = parse_rfc3339("2026-01-02T03:04:05.678912+02:00").unwrap();
         assert_eq!(rfc3339(at), "2026-01-02T01:04:05.678Z");
-        assert_eq!(rfc3339(parse_rfc3339("2026-01-02T03:04:05Z").unwrap()), "2026-01-02T03:04:05.000Z");
+        assert_eq!(
+            rfc3339(parse_rfc3339("2026-01-02T03:04:05Z").unwrap()),
+            "2026-01-02T03:04:05.000Z"
+        );
     }
 
     #[test]

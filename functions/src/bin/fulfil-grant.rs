@@ -35,6 +35,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         let (limit, expires_at) = body.resolve(&entitlement, now)?;
         let mut delivered = grant.clone();
         let key = delivered.deliver(
+            &entitlement,
             body.key.clone(),
             KeySource::Manual,
             limit,

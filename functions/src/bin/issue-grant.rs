@@ -37,6 +37,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
                 };
                 let (limit, expires_at) = request.resolve(&entitlement, now)?;
                 Some(grant.deliver(
+                    &entitlement,
                     request.key,
                     KeySource::Auto,
                     limit,

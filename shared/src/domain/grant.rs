@@ -138,6 +138,7 @@ impl Grant {
     /// first attempt claimed by the caller. Returns the key's own record.
     pub fn deliver(
         &mut self,
+        entitlement: &Entitlement,
         key: String,
         source: KeySource,
         limit: Option<i64>,
@@ -157,10 +158,14 @@ impl Grant {
             activations_limit: limit,
             expires_at,
             disabled: false,
+            grant_revoked: false,
             instances_count: 0,
             created_at: now.to_string(),
             payment_id: self.payment_id.clone(),
             subscription_id: self.subscription_id.clone(),
+            customer_email: Some(self.customer_email.clone()),
+            customer_name: self.customer_name.clone(),
+            product_name: Some(entitlement.name.clone()),
         };
         self.status = GrantStatus::Delivered;
         self.delivered_at = Some(now.to_string());

@@ -3,7 +3,7 @@
 //! business's (`gsi1`) and those of one integration type (`gsi2`); a soft delete
 //! takes them out of both, so lists never read deleted items.
 
-use super::paging::{KeyRange, PageOfItems};
+use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{from_item, key, s, sdk_error, to_attribute, to_item, PageRequest, Store};
 use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationType};
 use crate::error::ApiError;
@@ -158,7 +158,7 @@ impl Store {
                 partition: all_range(business_id),
                 key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
                 sort_prefix: None,
-                filters: vec![],
+                filter: Filter::default(),
             },
             Some(t) => KeyRange {
                 index: Some("gsi2"),
@@ -166,7 +166,7 @@ impl Store {
                 partition: type_range(business_id, t),
                 key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
                 sort_prefix: None,
-                filters: vec![],
+                filter: Filter::default(),
             },
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;

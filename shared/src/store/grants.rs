@@ -7,7 +7,7 @@
 //! - license key: `pk = LK#<digest of the key>` (global uniqueness and the public
 //!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
 
-use super::paging::{KeyRange, PageOfItems};
+use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{from_item, key, s, sdk_error, to_item, Item, PageRequest, Store};
 use crate::domain::grant::{EmailDelivery, EmailStatus, Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
@@ -69,7 +69,7 @@ fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError
     Ok(item)
 }
 
-fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
+pub(super) fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
     let mut item = to_item(license_key)?;
     item.extend(license_key_key(&license_key.key));
     item.insert("gsi1pk".into(), s(format!("BIZ#{}#LK", license_key.business_id)));
@@ -492,7 +492,7 @@ impl Store {
                 let disable = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(license_key_key(&view.key)))
-                    .update_expression("SET disabled = :true")
+                    .update_expression("SET grant_revoked = :true")
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":true", AttributeValue::Bool(true))
                     .build()
@@ -526,12 +526,12 @@ impl Store {
         status: Option<GrantStatus>,
         page: &PageRequest,
     ) -> Result<GrantPage, ApiError> {
-        let mut filters = vec![];
+        let mut filter = Filter::default();
         if let Some(customer) = customer_id {
-            filters.push(("customer_id", s(customer)));
+            filter = filter.eq("customer_id", s(customer));
         }
         if let Some(status) = status {
-            filters.push(("status", s(status.as_str())));
+            filter = filter.eq("status", s(status.as_str()));
         }
         let range = KeyRange {
             index: Some("gsi1"),
@@ -539,7 +539,7 @@ impl Store {
             partition: format!("ENT#{entitlement_id}#GRANT"),
             key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
             sort_prefix: None,
-            filters,
+            filter,
         };
         self.grant_page(range, page).await
     }
@@ -552,12 +552,12 @@ impl Store {
         status: Option<GrantStatus>,
         page: &PageRequest,
     ) -> Result<GrantPage, ApiError> {
-        let mut filters = vec![];
+        let mut filter = Filter::default();
         if let Some(integration_type) = integration_type {
-            filters.push(("integration_type", s(integration_type.as_str())));
+            filter = filter.eq("integration_type", s(integration_type.as_str()));
         }
         if let Some(status) = status {
-            filters.push(("status", s(status.as_str())));
+            filter = filter.eq("status", s(status.as_str()));
         }
         let range = KeyRange {
             index: Some("gsi2"),
@@ -565,7 +565,7 @@ impl Store {
             partition: format!("BIZ#{business_id}#CUST#{customer_id}#GRANT"),
             key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
             sort_prefix: None,
-            filters,
+            filter,
         };
         self.grant_page(range, page).await
     }

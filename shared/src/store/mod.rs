@@ -7,10 +7,12 @@ mod api_keys;
 mod entitlements;
 mod grants;
 mod idempotency;
+mod license_keys;
 mod paging;
 
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{Claim, StoredResponse};
+pub use license_keys::{InstancePage, KeyChanges, KeyPage, Written};
 pub use paging::{Cursor, PageRequest};
 
 use crate::error::ApiError;

@@ -88,9 +88,37 @@ pub(crate) struct KeyRange<'a> {
     /// The attributes that make up an item's key in this range, table keys included.
     pub key_attributes: &'a [&'a str],
     pub sort_prefix: Option<(&'a str, String)>,
-    /// Attribute equalities an item must also meet; items that fail them are
-    /// read and skipped, so a page costs what it returns plus what it skips.
-    pub filters: Vec<(&'a str, AttributeValue)>,
+    /// What an item must also meet; items that fail it are read and skipped,
+    /// so a page costs what it returns plus what it skips.
+    pub filter: Filter,
+}
+
+/// A DynamoDB filter expression, built up by conjunction.
+#[derive(Default)]
+pub(crate) struct Filter {
+    conditions: Vec<String>,
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Filter {
+    pub fn eq(self, attribute: &str, value: AttributeValue) -> Self {
+        let i = self.names.len();
+        self.raw(
+            &format!("#f{i} = :f{i}"),
+            &[(&format!("#f{i}"), attribute)],
+            vec![(format!(":f{i}"), value)],
+        )
+    }
+
+    /// A condition written out; its placeholders must not start with `#f` or `:f`.
+    pub fn raw(mut self, condition: &str, names: &[(&str, &str)], values: Vec<(String, AttributeValue)>) -> Self {
+        self.conditions.push(format!("({condition})"));
+        self.names
+            .extend(names.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.values.extend(values);
+        self
+    }
 }
 
 pub(crate) struct PageOfItems {
@@ -140,15 +168,14 @@ impl Store {
                     .expression_attribute_values(":s", s(prefix)),
                 None => query.key_condition_expression("#p = :p"),
             };
-            if !range.filters.is_empty() {
-                let mut conditions = Vec::new();
-                for (i, (attribute, value)) in range.filters.iter().enumerate() {
-                    conditions.push(format!("#f{i} = :f{i}"));
-                    query = query
-                        .expression_attribute_names(format!("#f{i}"), *attribute)
-                        .expression_attribute_values(format!(":f{i}"), value.clone());
+            if !range.filter.conditions.is_empty() {
+                for (name, attribute) in &range.filter.names {
+                    query = query.expression_attribute_names(name, attribute);
                 }
-                query = query.filter_expression(conditions.join(" AND "));
+                for (placeholder, value) in &range.filter.values {
+                    query = query.expression_attribute_values(placeholder, value.clone());
+                }
+                query = query.filter_expression(range.filter.conditions.join(" AND "));
             }
             let output = query.send().await.map_err(sdk_error)?;
             collected.extend(output.items.unwrap_or_default());

@@ -1,0 +1,433 @@
+//! License keys and their instances (activations).
+//!
+//! - key: `pk = LK#<digest>` (see grants.rs); admin routes reach it through
+//!   `pk = LKID#<id>`. Listed in `gsi1` per business and `gsi2` per customer.
+//! - instance: `pk = LKI#<id>`; listed in `gsi1` per key and `gsi2` per business.
+//!
+//! An activation and a deactivation are each one transaction over the key's
+//! count, the instance and the grant's copy of the count, so the two counts
+//! always agree and the limit holds whatever runs at the same time.
+
+use super::paging::{Filter, KeyRange, PageOfItems};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, Item, PageRequest, Store};
+use crate::domain::grant::LicenseKeyStatus;
+use crate::domain::license_key::{key_digest, Instance, LicenseKey};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+fn license_key_key(digest: &str) -> Item {
+    key(format!("LK#{digest}"), "LK")
+}
+
+fn instance_key(id: &str) -> Item {
+    key(format!("LKI#{id}"), "LKI")
+}
+
+fn grant_key(business_id: &str, grant_id: &str) -> Item {
+    key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// What an attempted transaction came to.
+pub enum Written {
+    Done,
+    /// The first item's condition failed; this is how the item was (None: absent).
+    Refused(Option<Item>),
+    /// Lost to a concurrent transaction: worth trying again.
+    Conflict,
+}
+
+async fn transact(store: &Store, actions: Vec<TransactWriteItem>) -> Result<Written, ApiError> {
+    let result = store
+        .db
+        .transact_write_items()
+        .set_transact_items(Some(actions))
+        .send()
+        .await;
+    let err = match result {
+        Ok(_) => return Ok(Written::Done),
+        Err(err) => err,
+    };
+    let reasons: Vec<CancellationReason> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
+        _ => return Err(sdk_error(err)),
+    };
+    if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+        return Ok(Written::Refused(reasons[0].item().cloned()));
+    }
+    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+        return Ok(Written::Conflict);
+    }
+    Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
+}
+
+fn grant_count_update(
+    store: &Store,
+    key: &LicenseKey,
+    delta: i64,
+    now: &str,
+) -> Result<Option<TransactWriteItem>, ApiError> {
+    let Some(grant_id) = &key.grant_id else { return Ok(None) };
+    let update = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(grant_key(&key.business_id, grant_id)))
+        .update_expression(
+            "SET license_key.activations_used = license_key.activations_used + :delta, updated_at = :now",
+        )
+        .condition_expression("attribute_type(license_key, :map)")
+        .expression_attribute_values(":delta", n(delta))
+        .expression_attribute_values(":map", s("M"))
+        .expression_attribute_values(":now", s(now))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(Some(TransactWriteItem::builder().update(update).build()))
+}
+
+/// Changes an admin may make to a key; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct KeyChanges {
+    pub activations_limit: Option<Option<i64>>,
+    pub disabled: Option<bool>,
+    pub expires_at: Option<Option<String>>,
+}
+
+pub struct KeyPage {
+    pub items: Vec<LicenseKey>,
+    pub next_cursor: Option<String>,
+}
+
+pub struct InstancePage {
+    pub items: Vec<Instance>,
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    pub async fn license_key_by_id(&self, business_id: &str, id: &str) -> Result<Option<LicenseKey>, ApiError> {
+        let pointer = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("LKID#{id}"), "LKID")))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let text = |name: &str| {
+            pointer
+                .item()
+                .and_then(|i| i.get(name))
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        };
+        match (text("business_id"), text("key_digest")) {
+            (Some(owner), Some(digest)) if owner == business_id => {
+                let output = self
+                    .db
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(license_key_key(&digest)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                output.item.map(from_item).transpose()
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Stores an imported key; false when the key is already in use anywhere.
+    pub async fn import_license_key(&self, license_key: &LicenseKey) -> Result<bool, ApiError> {
+        let [item, pointer] = super::grants::license_key_items(license_key)?;
+        let put = |item: Item| -> Result<TransactWriteItem, ApiError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        match transact(self, vec![put(item)?, put(pointer)?]).await? {
+            Written::Done => Ok(true),
+            Written::Refused(_) => Ok(false),
+            Written::Conflict => Ok(false),
+        }
+    }
+
+    /// Applies `changes` unless the new limit is below the live activations;
+    /// `Refused` then carries the key as it is.
+    pub async fn update_license_key(
+        &self,
+        current: &LicenseKey,
+        changes: &KeyChanges,
+        now: &str,
+    ) -> Result<Written, ApiError> {
+        let mut sets = vec![];
+        let mut grant_sets = vec!["updated_at = :now".to_string()];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&key_digest(&current.key))))
+            .expression_attribute_values(":business", s(&current.business_id));
+        let mut grant_update = Update::builder().expression_attribute_values(":now", s(now));
+        let mut condition = "business_id = :business".to_string();
+        if let Some(limit) = changes.activations_limit {
+            let value = limit.map_or(AttributeValue::Null(true), n);
+            sets.push("activations_limit = :limit");
+            grant_sets.push("license_key.activations_limit = :limit".into());
+            update = update.expression_attribute_values(":limit", value.clone());
+            grant_update = grant_update.expression_attribute_values(":limit", value);
+            if limit.is_some() {
+                condition.push_str(" AND instances_count <= :limit");
+            }
+        }
+        if let Some(expires_at) = &changes.expires_at {
+            let value = expires_at.as_ref().map_or(AttributeValue::Null(true), s);
+            sets.push("expires_at = :expires");
+            grant_sets.push("license_key.expires_at = :expires".into());
+            update = update.expression_attribute_values(":expires", value.clone());
+            grant_update = grant_update.expression_attribute_values(":expires", value);
+        }
+        if let Some(disabled) = changes.disabled {
+            sets.push("disabled = :disabled");
+            update = update.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
+            let mut after = current.clone();
+            after.disabled = disabled;
+            let status = if after.disabled || after.grant_revoked {
+                LicenseKeyStatus::Disabled
+            } else {
+                LicenseKeyStatus::Active
+            };
+            grant_sets.push("license_key.#key_status = :key_status".into());
+            grant_update = grant_update
+                .expression_attribute_names("#key_status", "status")
+                .expression_attribute_values(":key_status", to_attribute(&status)?);
+        }
+        if sets.is_empty() {
+            return Ok(Written::Done);
+        }
+        let update = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(grant_id) = &current.grant_id {
+            let grant_update = grant_update
+                .table_name(&self.table)
+                .set_key(Some(grant_key(&current.business_id, grant_id)))
+                .update_expression(format!("SET {}", grant_sets.join(", ")))
+                .condition_expression("attribute_type(license_key, :map)")
+                .expression_attribute_values(":map", s("M"))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(grant_update).build());
+        }
+        transact(self, actions).await
+    }
+
+    /// One more activation of `key` if it is active and under its limit at `now`.
+    pub async fn activate(&self, key: &LicenseKey, instance: &Instance, now: &str) -> Result<Written, ApiError> {
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&instance.key_digest)))
+            .update_expression("SET instances_count = instances_count + :one")
+            .condition_expression(
+                "disabled = :false AND grant_revoked = :false \
+                 AND (attribute_type(activations_limit, :null) OR instances_count < activations_limit) \
+                 AND (attribute_type(expires_at, :null) OR expires_at > :now)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":null", s("NULL"))
+            .expression_attribute_values(":now", s(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut item = to_item(instance)?;
+        item.extend(instance_key(&instance.id));
+        item.insert("key_digest".into(), s(&instance.key_digest));
+        if let Some(grant_id) = &key.grant_id {
+            item.insert("grant_id".into(), s(grant_id));
+        }
+        item.insert("gsi1pk".into(), s(format!("LK#{}#LKI", instance.license_key_id)));
+        item.insert("gsi1sk".into(), s(&instance.id));
+        item.insert("gsi2pk".into(), s(format!("BIZ#{}#LKI", instance.business_id)));
+        item.insert("gsi2sk".into(), s(&instance.id));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![
+            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ];
+        actions.extend(grant_count_update(self, key, 1, now)?);
+        transact(self, actions).await
+    }
+
+    /// Removes the instance and gives its slot back; `Refused` when the instance is
+    /// not (or no longer) one of this key's.
+    pub async fn deactivate(&self, key: &LicenseKey, instance_id: &str, now: &str) -> Result<Written, ApiError> {
+        let digest = key_digest(&key.key);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(instance_key(instance_id)))
+            .condition_expression("key_digest = :digest")
+            .expression_attribute_values(":digest", s(&digest))
+            .build()
+            .map_err(ApiError::internal)?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&digest)))
+            .update_expression("SET instances_count = instances_count - :one")
+            .condition_expression("instances_count > :zero")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        actions.extend(grant_count_update(self, key, -1, now)?);
+        transact(self, actions).await
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<Option<Instance>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(instance_key(id)))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    pub async fn rename_instance(&self, business_id: &str, id: &str, name: &str) -> Result<Option<Instance>, ApiError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(instance_key(id)))
+            .update_expression("SET #name = :name")
+            .condition_expression("business_id = :business")
+            .expression_attribute_names("#name", "name")
+            .expression_attribute_values(":name", s(name))
+            .expression_attribute_values(":business", s(business_id))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
+    }
+
+    pub async fn list_license_keys(
+        &self,
+        business_id: &str,
+        customer_id: Option<&str>,
+        status: Option<LicenseKeyStatus>,
+        now: &str,
+        page: &PageRequest,
+    ) -> Result<KeyPage, ApiError> {
+        let live = "disabled = :false AND grant_revoked = :false";
+        let values = |extra: bool| {
+            let mut v = vec![(":false".to_string(), AttributeValue::Bool(false))];
+            if extra {
+                v.push((":now".to_string(), s(now)));
+                v.push((":null".to_string(), s("NULL")));
+            }
+            v
+        };
+        let filter = match status {
+            None => Filter::default(),
+            Some(LicenseKeyStatus::Disabled) => {
+                Filter::default().raw("NOT (disabled = :false AND grant_revoked = :false)", &[], values(false))
+            }
+            Some(LicenseKeyStatus::Expired) => Filter::default().raw(
+                &format!("{live} AND NOT attribute_type(expires_at, :null) AND expires_at <= :now"),
+                &[],
+                values(true),
+            ),
+            Some(LicenseKeyStatus::Active) => Filter::default().raw(
+                &format!("{live} AND (attribute_type(expires_at, :null) OR expires_at > :now)"),
+                &[],
+                values(true),
+            ),
+        };
+        let range = match customer_id {
+            Some(customer) => KeyRange {
+                index: Some("gsi2"),
+                partition_attribute: "gsi2pk",
+                partition: format!("BIZ#{business_id}#CUST#{customer}#LK"),
+                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
+                sort_prefix: None,
+                filter,
+            },
+            None => KeyRange {
+                index: Some("gsi1"),
+                partition_attribute: "gsi1pk",
+                partition: format!("BIZ#{business_id}#LK"),
+                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
+                sort_prefix: None,
+                filter,
+            },
+        };
+        let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        Ok(KeyPage {
+            items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+
+    /// Instances of one key (`license_key_id`), or of the whole business.
+    pub async fn list_instances(
+        &self,
+        business_id: &str,
+        license_key_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<InstancePage, ApiError> {
+        let range = match license_key_id {
+            Some(id) => KeyRange {
+                index: Some("gsi1"),
+                partition_attribute: "gsi1pk",
+                partition: format!("LK#{id}#LKI"),
+                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
+                sort_prefix: None,
+                filter: Filter::default().eq("business_id", s(business_id)),
+            },
+            None => KeyRange {
+                index: Some("gsi2"),
+                partition_attribute: "gsi2pk",
+                partition: format!("BIZ#{business_id}#LKI"),
+                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
+                sort_prefix: None,
+                filter: Filter::default(),
+            },
+        };
+        let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        Ok(InstancePage {
+            items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+}
