@@ -71,4 +71,8 @@ def test_every_function_binary_is_deployed_and_every_http_one_routed():
 
 
 def test_each_function_serves_the_route_its_file_names():
-    assert documented_routes() == template_routes()
+    routes = template_routes()
+    documented = documented_routes()
+    assert set(documented.values()) == set(routes.values())
+    for route, binary in documented.items():
+        assert routes.get(route) == binary, route

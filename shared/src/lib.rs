@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod lrm;
 pub mod mailer;
 pub mod retry;
 pub mod store;

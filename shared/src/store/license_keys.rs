@@ -9,13 +9,12 @@
 //! always agree and the limit holds whatever runs at the same time.
 
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, Item, PageRequest, Store};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, transact, Item, PageRequest, Store, Written};
 use crate::domain::grant::LicenseKeyStatus;
 use crate::domain::license_key::{key_digest, Instance, LicenseKey};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 fn license_key_key(digest: &str) -> Item {
@@ -32,39 +31,6 @@ fn grant_key(business_id: &str, grant_id: &str) -> Item {
 
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
-}
-
-/// What an attempted transaction came to.
-pub enum Written {
-    Done,
-    /// The first item's condition failed; this is how the item was (None: absent).
-    Refused(Option<Item>),
-    /// Lost to a concurrent transaction: worth trying again.
-    Conflict,
-}
-
-async fn transact(store: &Store, actions: Vec<TransactWriteItem>) -> Result<Written, ApiError> {
-    let result = store
-        .db
-        .transact_write_items()
-        .set_transact_items(Some(actions))
-        .send()
-        .await;
-    let err = match result {
-        Ok(_) => return Ok(Written::Done),
-        Err(err) => err,
-    };
-    let reasons: Vec<CancellationReason> = match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
-        _ => return Err(sdk_error(err)),
-    };
-    if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
-        return Ok(Written::Refused(reasons[0].item().cloned()));
-    }
-    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-        return Ok(Written::Conflict);
-    }
-    Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
 }
 
 fn grant_count_update(

@@ -3,6 +3,7 @@
 //! One table, keys `pk`/`sk`, and two overloaded, sparse indexes `gsi1` and
 //! `gsi2`. Each module here owns the layout of one kind of item.
 
+mod allocation;
 mod api_keys;
 mod entitlements;
 mod grants;
@@ -10,13 +11,15 @@ mod idempotency;
 mod license_keys;
 mod paging;
 
+pub use allocation::{AuditPage, AuditRecord, GroupRule, HostLicense, OrgLicense, TenantService, UserSeat};
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{Claim, StoredResponse};
-pub use license_keys::{InstancePage, KeyChanges, KeyPage, Written};
+pub use license_keys::{InstancePage, KeyChanges, KeyPage};
 pub use paging::{Cursor, PageRequest};
 
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, TransactWriteItem};
 use std::collections::HashMap;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -63,4 +66,37 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> 
 /// Any SDK failure that is not an expected condition: logged, answered as 500.
 fn sdk_error<E: std::error::Error + 'static>(err: aws_sdk_dynamodb::error::SdkError<E>) -> ApiError {
     ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(err))
+}
+
+/// What an attempted transaction came to.
+pub enum Written {
+    Done,
+    /// An item's condition failed; this is how the first such item was, when asked for.
+    Refused(Option<Item>),
+    /// Lost to a concurrent transaction: worth trying again.
+    Conflict,
+}
+
+pub(crate) async fn transact(store: &Store, actions: Vec<TransactWriteItem>) -> Result<Written, ApiError> {
+    let result = store
+        .db
+        .transact_write_items()
+        .set_transact_items(Some(actions))
+        .send()
+        .await;
+    let err = match result {
+        Ok(_) => return Ok(Written::Done),
+        Err(err) => err,
+    };
+    let reasons: Vec<CancellationReason> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
+        _ => return Err(sdk_error(err)),
+    };
+    if let Some(refused) = reasons.iter().find(|r| r.code() == Some("ConditionalCheckFailed")) {
+        return Ok(Written::Refused(refused.item().cloned()));
+    }
+    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+        return Ok(Written::Conflict);
+    }
+    Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
 }

@@ -1,0 +1,24 @@
+//! GET /lrm/api/account/{accountId}/audit?page_size=&cursor= (the host, or that organization)
+use licensing::auth::PrincipalKind;
+use licensing::store::PageRequest;
+use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
+use serde_json::json;
+
+async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let account = req.path("accountId")?;
+    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
+    let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
+    // A host reads its own record and those of its organizations.
+    if !(principal.kind == PrincipalKind::Host && principal.id == account) {
+        lrm::visible_org(app, principal, &account).await?;
+    }
+    let page = app.store.audit_page(&account, &page).await?;
+    Reply::ok(
+        &json!({ "items": page.items.iter().map(lrm::audit_view).collect::<Vec<_>>(), "next_cursor": page.next_cursor }),
+    )
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    licensing::serve(Access::HostOrOrganization, handle).await
+}

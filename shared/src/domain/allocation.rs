@@ -1,0 +1,280 @@
+//! License allocation arithmetic (UiPath LRM): a host's purchased units flow to
+//! organizations, and an organization's to tenant services and user seats.
+//! Everything here is pure; the store turns a plan into one guarded transaction.
+
+use crate::error::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Units per product code.
+pub type Quantities = BTreeMap<String, i64>;
+
+/// A pool of units: what it holds of each code and how much of that it gave out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    pub quantity: i64,
+    pub allocated: i64,
+}
+
+pub type Pools = BTreeMap<String, Pool>;
+
+const MAX_CODES: usize = 50;
+const MAX_QUANTITY: i64 = 1_000_000_000;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProductQuantity {
+    pub code: String,
+    pub quantity: i64,
+}
+
+pub fn valid_code(code: &str) -> bool {
+    (2..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks a `[{code, quantity}]` list and makes it a map; a code twice is an error.
+pub fn quantities(field: &str, products: &[ProductQuantity]) -> ApiResult<Quantities> {
+    if products.len() > MAX_CODES {
+        return Err(ApiError::validation(field, format!("at most {MAX_CODES} products")));
+    }
+    let mut map = Quantities::new();
+    for (i, product) in products.iter().enumerate() {
+        if !valid_code(&product.code) {
+            return Err(ApiError::validation(
+                &format!("{field}[{i}].code"),
+                "must match ^[A-Z0-9-]{2,32}$",
+            ));
+        }
+        if !(0..=MAX_QUANTITY).contains(&product.quantity) {
+            return Err(ApiError::validation(
+                &format!("{field}[{i}].quantity"),
+                "must be from 0 to 1000000000",
+            ));
+        }
+        if map.insert(product.code.clone(), product.quantity).is_some() {
+            return Err(ApiError::validation(&format!("{field}[{i}].code"), "appears twice"));
+        }
+    }
+    Ok(map)
+}
+
+/// Checks a list of bundle codes (user and group rules); duplicates are an error.
+pub fn bundle_codes(field: &str, codes: &[String]) -> ApiResult<Vec<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, code) in codes.iter().enumerate() {
+        if !valid_code(code) {
+            return Err(ApiError::validation(
+                &format!("{field}[{i}]"),
+                "must match ^[A-Z0-9-]{2,32}$",
+            ));
+        }
+        if !seen.insert(code.clone()) {
+            return Err(ApiError::validation(&format!("{field}[{i}]"), "appears twice"));
+        }
+    }
+    if seen.len() > MAX_CODES {
+        return Err(ApiError::validation(field, format!("at most {MAX_CODES} codes")));
+    }
+    Ok(seen.into_iter().collect())
+}
+
+/// Replace semantics: the change of every code from `old` to `new`, codes left
+/// out of `new` going to 0; unchanged codes are left out.
+pub fn deltas(old: &Quantities, new: &Quantities) -> Quantities {
+    let mut changes = Quantities::new();
+    for code in old.keys().chain(new.keys()) {
+        let delta = new.get(code).copied().unwrap_or(0) - old.get(code).copied().unwrap_or(0);
+        if delta != 0 {
+            changes.insert(code.clone(), delta);
+        }
+    }
+    changes
+}
+
+/// Codes whose `allocated` would pass `quantity` if `deltas` were given out of `pools`.
+pub fn overdrawn(pools: &Pools, deltas: &Quantities) -> Vec<String> {
+    deltas
+        .iter()
+        .filter(|(code, delta)| {
+            let pool = pools.get(*code).copied().unwrap_or_default();
+            **delta > 0 && pool.allocated + **delta > pool.quantity
+        })
+        .map(|(code, _)| code.clone())
+        .collect()
+}
+
+/// Codes whose new quantity would fall below what the pool already gave out.
+pub fn below_allocated(pools: &Pools, new_quantities: &Quantities) -> Vec<String> {
+    pools
+        .iter()
+        .filter(|(code, pool)| new_quantities.get(*code).copied().unwrap_or(0) < pool.allocated)
+        .map(|(code, _)| code.clone())
+        .collect()
+}
+
+/// The pools after their quantities are replaced by `new_quantities` (allocations kept).
+pub fn with_quantities(pools: &Pools, new_quantities: &Quantities) -> Pools {
+    let mut next = pools.clone();
+    for (code, pool) in next.iter_mut() {
+        pool.quantity = new_quantities.get(code).copied().unwrap_or(0);
+    }
+    for (code, quantity) in new_quantities {
+        next.entry(code.clone()).or_insert(Pool {
+            quantity: *quantity,
+            allocated: 0,
+        });
+    }
+    next
+}
+
+pub fn with_allocations(pools: &Pools, deltas: &Quantities) -> Pools {
+    let mut next = pools.clone();
+    for (code, delta) in deltas {
+        next.entry(code.clone()).or_default().allocated += delta;
+    }
+    next
+}
+
+/// Units each code gains or loses when each of `users` moves from the codes it
+/// held to `codes`: a user holding a code takes one unit of it.
+pub fn seat_deltas<'a>(held: impl IntoIterator<Item = &'a [String]>, codes: &[String]) -> Quantities {
+    let mut changes = Quantities::new();
+    for old in held {
+        for code in old.iter().filter(|c| !codes.contains(c)) {
+            *changes.entry(code.clone()).or_default() -= 1;
+        }
+        for code in codes.iter().filter(|c| !old.contains(c)) {
+            *changes.entry(code.clone()).or_default() += 1;
+        }
+    }
+    changes.retain(|_, delta| *delta != 0);
+    changes
+}
+
+/// The LRM product type of a code: user bundles are `USER`, the rest robots and services.
+pub fn product_type(code: &str) -> &'static str {
+    const USER_BUNDLES: [&str; 12] = [
+        "ACNU",
+        "ATTUNU",
+        "RPADEVPRONU",
+        "AKIT",
+        "CTZDEVNU",
+        "CTZDEVCU",
+        "AXPNU",
+        "IDU",
+        "PMBU",
+        "PMD",
+        "TSTNU",
+        "RPADEVNU",
+    ];
+    const SERVICES: [&str; 2] = ["AIG", "TIE"];
+    if USER_BUNDLES.contains(&code) {
+        "USER"
+    } else if SERVICES.contains(&code) {
+        "SERVICE"
+    } else {
+        "ROBOT"
+    }
+}
+
+pub fn pool_quantities(pools: &Pools) -> Quantities {
+    pools
+        .iter()
+        .filter(|(_, p)| p.quantity > 0)
+        .map(|(c, p)| (c.clone(), p.quantity))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, i64)]) -> Quantities {
+        pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+    }
+
+    fn pools(pairs: &[(&str, i64, i64)]) -> Pools {
+        pairs
+            .iter()
+            .map(|(c, quantity, allocated)| {
+                (
+                    c.to_string(),
+                    Pool {
+                        quantity: *quantity,
+                        allocated: *allocated,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replace_semantics_zero_what_is_left_out() {
+        let old = q(&[("UNATT", 2), ("AIG", 1)]);
+        let new = q(&[("UNATT", 5), ("TIE", 2)]);
+        assert_eq!(deltas(&old, &new), q(&[("UNATT", 3), ("AIG", -1), ("TIE", 2)]));
+        assert_eq!(deltas(&old, &old), Quantities::new());
+    }
+
+    #[test]
+    fn overdraw_and_underrun_are_found_per_code() {
+        let host = pools(&[("UNATT", 10, 8), ("AIG", 1, 0)]);
+        assert_eq!(overdrawn(&host, &q(&[("UNATT", 2), ("AIG", 1)])), Vec::<String>::new());
+        assert_eq!(
+            overdrawn(&host, &q(&[("UNATT", 3), ("TIE", 1)])),
+            vec!["TIE".to_string(), "UNATT".to_string()]
+        );
+        assert_eq!(overdrawn(&host, &q(&[("UNATT", -8)])), Vec::<String>::new());
+        assert_eq!(
+            below_allocated(&host, &q(&[("UNATT", 7), ("AIG", 0)])),
+            vec!["UNATT".to_string()]
+        );
+        assert_eq!(below_allocated(&host, &q(&[("UNATT", 8)])), Vec::<String>::new());
+    }
+
+    #[test]
+    fn new_quantities_keep_allocations() {
+        let next = with_quantities(&pools(&[("UNATT", 10, 4)]), &q(&[("AIG", 3)]));
+        assert_eq!(next, pools(&[("UNATT", 0, 4), ("AIG", 3, 0)]));
+        assert_eq!(with_allocations(&next, &q(&[("AIG", 2)]))["AIG"].allocated, 2);
+    }
+
+    #[test]
+    fn seats_move_one_unit_per_user_and_code() {
+        let codes = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let held = [codes(&["ACNU"]), codes(&[]), codes(&["ACNU", "AKIT"])];
+        let changes = seat_deltas(held.iter().map(Vec::as_slice), &codes(&["ACNU", "IDU"]));
+        assert_eq!(changes, q(&[("ACNU", 1), ("IDU", 3), ("AKIT", -1)]));
+        assert_eq!(
+            seat_deltas([codes(&["IDU"]).as_slice()], &codes(&["IDU"])),
+            Quantities::new()
+        );
+    }
+
+    #[test]
+    fn product_lists_are_checked() {
+        let list = |v: serde_json::Value| serde_json::from_value::<Vec<ProductQuantity>>(v).unwrap();
+        assert!(quantities("products", &list(serde_json::json!([{"code": "UNATT", "quantity": 2}]))).is_ok());
+        let err = quantities("products", &list(serde_json::json!([{"code": "unatt", "quantity": 2}]))).unwrap_err();
+        assert_eq!(err.message.split(':').next(), Some("products[0].code"));
+        let err = quantities("products", &list(serde_json::json!([{"code": "AIG", "quantity": -1}]))).unwrap_err();
+        assert!(err.message.starts_with("products[0].quantity"));
+        let err = quantities(
+            "products",
+            &list(serde_json::json!([{"code": "AIG", "quantity": 1}, {"code": "AIG", "quantity": 2}])),
+        )
+        .unwrap_err();
+        assert!(err.message.starts_with("products[1].code"));
+        assert!(bundle_codes("userBundleCodes", &["ACNU".into(), "ACNU".into()]).is_err());
+    }
+
+    #[test]
+    fn types_follow_the_known_codes() {
+        assert_eq!(
+            (product_type("ACNU"), product_type("TIE"), product_type("UNATT")),
+            ("USER", "SERVICE", "ROBOT")
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! License allocation items, one partition per host and per organization:
+//!
+//! - host license: `pk = HOST#<hostAccountId>`, `sk = LICENSE`
+//! - organization license: `pk = ORG#<accountId>`, `sk = LICENSE` (found by
+//!   accountId alone; it keeps its hostAccountId)
+//! - tenant service: `pk = ORG#<accountId>`, `sk = SVC#<serviceScopeId>#<serviceType>`
+//! - user seat: `sk = USER#<userId>`; group rule: `sk = GROUP#<groupId>`
+//! - audit record: `pk = AUDIT#<accountId>`, `sk = <ulid>` (newest first)
+//!
+//! A pool (`products.<code>.{quantity, allocated}`) is changed with per-code
+//! conditions that guard exactly what the bound was computed from: DynamoDB
+//! cannot add in a condition, so `allocated + delta <= quantity` is written
+//! `allocated <= quantity - delta` with `quantity` pinned to the value read.
+
+use super::paging::{Filter, KeyRange, PageOfItems};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, transact, Item, PageRequest, Store, Written};
+use crate::domain::allocation::{Pool, Pools, Quantities};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostLicense {
+    pub host_account_id: String,
+    pub license_code: String,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub grace_period: Option<i64>,
+    pub subscription_plan: Option<String>,
+    pub products: Pools,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgLicense {
+    pub account_id: String,
+    pub host_account_id: String,
+    pub license_code: String,
+    pub parent_license_code: String,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub grace_period: Option<i64>,
+    pub subscription_plan: Option<String>,
+    pub products: Pools,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantService {
+    pub account_id: String,
+    pub service_scope_id: String,
+    pub service_type: String,
+    pub tenant_name: Option<String>,
+    pub license_code: String,
+    pub products: Quantities,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSeat {
+    pub account_id: String,
+    pub user_id: String,
+    pub user_bundle_codes: Vec<String>,
+    pub use_external_license: bool,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupRule {
+    pub account_id: String,
+    pub group_id: String,
+    pub user_bundle_codes: Vec<String>,
+    pub use_external_license: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: String,
+    pub account_id: String,
+    pub actor: String,
+    pub route: String,
+    /// What changed: `host`, `organization`, `tenant:<scope>/<type>` or `user:<id>`.
+    pub target: String,
+    pub timestamp: i64,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
+pub struct AuditPage {
+    pub items: Vec<AuditRecord>,
+    pub next_cursor: Option<String>,
+}
+
+fn host_key(host: &str) -> Item {
+    key(format!("HOST#{host}"), "LICENSE")
+}
+
+fn org_key(account: &str) -> Item {
+    key(format!("ORG#{account}"), "LICENSE")
+}
+
+fn tenant_key(account: &str, scope: &str, service_type: &str) -> Item {
+    key(format!("ORG#{account}"), format!("SVC#{scope}#{service_type}"))
+}
+
+fn seat_key(account: &str, user: &str) -> Item {
+    key(format!("ORG#{account}"), format!("USER#{user}"))
+}
+
+fn group_key(account: &str, group: &str) -> Item {
+    key(format!("ORG#{account}"), format!("GROUP#{group}"))
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// An update of one pool item: its quantities replaced, or units given out or back.
+#[derive(Default)]
+struct PoolUpdate {
+    sets: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl PoolUpdate {
+    fn code(&mut self, i: usize, code: &str) -> String {
+        self.names.insert(format!("#c{i}"), code.to_string());
+        format!("products.#c{i}")
+    }
+
+    /// Replaces quantities; a quantity may not fall below what the pool gave out.
+    fn quantities(mut self, pools: &Pools, new: &Quantities) -> Result<Self, ApiError> {
+        let codes: std::collections::BTreeSet<&String> = pools.keys().chain(new.keys()).collect();
+        for (i, code) in codes.into_iter().enumerate() {
+            let next = new.get(code).copied().unwrap_or(0);
+            match pools.get(code) {
+                Some(pool) if pool.quantity == next => {}
+                Some(pool) => {
+                    let path = self.code(i, code);
+                    self.sets.push(format!("{path}.quantity = :q{i}"));
+                    self.conditions
+                        .push(format!("{path}.quantity = :was{i} AND {path}.allocated <= :q{i}"));
+                    self.values.insert(format!(":q{i}"), n(next));
+                    self.values.insert(format!(":was{i}"), n(pool.quantity));
+                }
+                None => {
+                    let path = self.code(i, code);
+                    self.sets.push(format!("{path} = :p{i}"));
+                    self.conditions.push(format!("attribute_not_exists({path})"));
+                    self.values.insert(
+                        format!(":p{i}"),
+                        to_attribute(&Pool {
+                            quantity: next,
+                            allocated: 0,
+                        })?,
+                    );
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Gives out (positive) or takes back (negative) units per code.
+    fn allocations(mut self, pools: &Pools, deltas: &Quantities) -> Self {
+        for (i, (code, delta)) in deltas.iter().enumerate() {
+            let i = i + 100;
+            let path = self.code(i, code);
+            let pool = pools.get(code).copied().unwrap_or_default();
+            self.sets.push(format!("{path}.allocated = {path}.allocated + :d{i}"));
+            self.values.insert(format!(":d{i}"), n(*delta));
+            if *delta > 0 {
+                self.conditions
+                    .push(format!("{path}.quantity = :was{i} AND {path}.allocated <= :max{i}"));
+                self.values.insert(format!(":was{i}"), n(pool.quantity));
+                self.values.insert(format!(":max{i}"), n(pool.quantity - delta));
+            } else {
+                self.conditions.push(format!("{path}.allocated >= :min{i}"));
+                self.values.insert(format!(":min{i}"), n(-delta));
+            }
+        }
+        self
+    }
+
+    fn build(self, table: &str, key: Item) -> Result<Option<TransactWriteItem>, ApiError> {
+        if self.sets.is_empty() {
+            return Ok(None);
+        }
+        let mut conditions = vec!["attribute_exists(pk)".to_string()];
+        conditions.extend(self.conditions);
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(format!("SET {}", self.sets.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .set_expression_attribute_names((!self.names.is_empty()).then_some(self.names))
+            .set_expression_attribute_values((!self.values.is_empty()).then_some(self.values))
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut put = Put::builder().table_name(table).set_item(Some(item));
+    if let Some((expression, values)) = condition {
+        put = put.condition_expression(expression);
+        for (name, value) in values {
+            put = put.expression_attribute_values(name, value);
+        }
+    }
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(ApiError::internal)?)
+        .build())
+}
+
+/// A put that succeeds only over the version it was computed from (or over nothing).
+fn put_versioned(table: &str, mut item: Item, previous_version: Option<u64>) -> Result<TransactWriteItem, ApiError> {
+    match previous_version {
+        Some(version) => {
+            item.insert("version".into(), n(version as i64 + 1));
+            put(
+                table,
+                item,
+                Some(("version = :version", vec![(":version", n(version as i64))])),
+            )
+        }
+        None => {
+            item.insert("version".into(), n(1));
+            put(table, item, Some(("attribute_not_exists(pk)", vec![])))
+        }
+    }
+}
+
+impl Store {
+    async fn get<T: serde::de::DeserializeOwned>(&self, key: Item) -> Result<Option<T>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.item.map(from_item).transpose()
+    }
+
+    fn audit_item(&self, record: &AuditRecord) -> Result<TransactWriteItem, ApiError> {
+        let mut item = to_item(record)?;
+        item.extend(key(format!("AUDIT#{}", record.account_id), &record.id));
+        put(&self.table, item, None)
+    }
+
+    pub async fn host_license(&self, host: &str) -> Result<Option<HostLicense>, ApiError> {
+        self.get(host_key(host)).await
+    }
+
+    pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
+        self.get(org_key(account)).await
+    }
+
+    pub async fn tenant_service(
+        &self,
+        account: &str,
+        scope: &str,
+        service_type: &str,
+    ) -> Result<Option<TenantService>, ApiError> {
+        self.get(tenant_key(account, scope, service_type)).await
+    }
+
+    pub async fn user_seat(&self, account: &str, user: &str) -> Result<Option<UserSeat>, ApiError> {
+        self.get(seat_key(account, user)).await
+    }
+
+    pub async fn group_rule(&self, account: &str, group: &str) -> Result<Option<GroupRule>, ApiError> {
+        self.get(group_key(account, group)).await
+    }
+
+    /// The seats of `users` (at most 100) in one round trip; absent users are left out.
+    pub async fn user_seats(&self, account: &str, users: &[String]) -> Result<Vec<UserSeat>, ApiError> {
+        let keys: Vec<Item> = users.iter().map(|u| seat_key(account, u)).collect();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(ApiError::internal)?,
+        );
+        let mut seats = Vec::new();
+        while let Some(request) = pending.take() {
+            let output = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in output
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                seats.push(from_item(item)?);
+            }
+            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+        }
+        Ok(seats)
+    }
+
+    /// Sets the host license; quantities may not fall below what organizations hold.
+    pub async fn put_host_license(
+        &self,
+        current: Option<&HostLicense>,
+        next: &HostLicense,
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let mut actions = Vec::new();
+        match current {
+            None => {
+                let mut item = to_item(next)?;
+                item.extend(host_key(&next.host_account_id));
+                actions.push(put(&self.table, item, Some(("attribute_not_exists(pk)", vec![])))?);
+            }
+            Some(current) => {
+                let quantities = crate::domain::allocation::pool_quantities(&next.products);
+                let mut update = PoolUpdate::default().quantities(&current.products, &quantities)?;
+                for (name, value) in [
+                    ("start_date", next.start_date.map_or(AttributeValue::Null(true), n)),
+                    ("end_date", next.end_date.map_or(AttributeValue::Null(true), n)),
+                    ("grace_period", next.grace_period.map_or(AttributeValue::Null(true), n)),
+                    (
+                        "subscription_plan",
+                        next.subscription_plan.as_ref().map_or(AttributeValue::Null(true), s),
+                    ),
+                ] {
+                    update.sets.push(format!("{name} = :{name}"));
+                    update.values.insert(format!(":{name}"), value);
+                }
+                actions.extend(update.build(&self.table, host_key(&next.host_account_id))?);
+            }
+        }
+        actions.push(self.audit_item(audit)?);
+        transact(self, actions).await
+    }
+
+    /// Replaces an organization's quantities and moves the difference in or out of the host's pool.
+    pub async fn allocate_to_org(
+        &self,
+        host: &HostLicense,
+        current: Option<&OrgLicense>,
+        next: &OrgLicense,
+        host_deltas: &Quantities,
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let mut actions = Vec::new();
+        actions.extend(
+            PoolUpdate::default()
+                .allocations(&host.products, host_deltas)
+                .build(&self.table, host_key(&host.host_account_id))?,
+        );
+        match current {
+            None => {
+                let mut item = to_item(next)?;
+                item.extend(org_key(&next.account_id));
+                actions.push(put(&self.table, item, Some(("attribute_not_exists(pk)", vec![])))?);
+            }
+            Some(current) => {
+                let quantities = crate::domain::allocation::pool_quantities(&next.products);
+                let mut update = PoolUpdate::default().quantities(&current.products, &quantities)?;
+                for (name, value) in [
+                    ("start_date", next.start_date.map_or(AttributeValue::Null(true), n)),
+                    ("end_date", next.end_date.map_or(AttributeValue::Null(true), n)),
+                    ("grace_period", next.grace_period.map_or(AttributeValue::Null(true), n)),
+                ] {
+                    update.sets.push(format!("{name} = :{name}"));
+                    update.values.insert(format!(":{name}"), value);
+                }
+                update.conditions.push("host_account_id = :host".into());
+                update.values.insert(":host".into(), s(&host.host_account_id));
+                actions.extend(update.build(&self.table, org_key(&next.account_id))?);
+            }
+        }
+        actions.push(self.audit_item(audit)?);
+        transact(self, actions).await
+    }
+
+    /// Replaces one tenant service's allocation, moving the difference in or out of the organization.
+    pub async fn allocate_to_tenant(
+        &self,
+        org: &OrgLicense,
+        current: Option<&TenantService>,
+        next: &TenantService,
+        org_deltas: &Quantities,
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let mut actions = Vec::new();
+        actions.extend(
+            PoolUpdate::default()
+                .allocations(&org.products, org_deltas)
+                .build(&self.table, org_key(&org.account_id))?,
+        );
+        let mut item = to_item(next)?;
+        item.extend(tenant_key(&next.account_id, &next.service_scope_id, &next.service_type));
+        actions.push(put_versioned(&self.table, item, current.map(|t| t.version))?);
+        actions.push(self.audit_item(audit)?);
+        transact(self, actions).await
+    }
+
+    /// Gives each user exactly its new codes, all or nothing.
+    pub async fn assign_seats(
+        &self,
+        org: &OrgLicense,
+        current: &[UserSeat],
+        next: &[UserSeat],
+        org_deltas: &Quantities,
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let mut actions = Vec::new();
+        actions.extend(
+            PoolUpdate::default()
+                .allocations(&org.products, org_deltas)
+                .build(&self.table, org_key(&org.account_id))?,
+        );
+        for seat in next {
+            let previous = current.iter().find(|c| c.user_id == seat.user_id).map(|c| c.version);
+            let mut item = to_item(seat)?;
+            item.extend(seat_key(&seat.account_id, &seat.user_id));
+            actions.push(put_versioned(&self.table, item, previous)?);
+        }
+        actions.push(self.audit_item(audit)?);
+        transact(self, actions).await
+    }
+
+    /// The user gives back every unit it holds.
+    pub async fn release_seat(
+        &self,
+        org: &OrgLicense,
+        seat: &UserSeat,
+        org_deltas: &Quantities,
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let mut actions = Vec::new();
+        actions.extend(
+            PoolUpdate::default()
+                .allocations(&org.products, org_deltas)
+                .build(&self.table, org_key(&org.account_id))?,
+        );
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(seat_key(&seat.account_id, &seat.user_id)))
+            .condition_expression("version = :version")
+            .expression_attribute_values(":version", n(seat.version as i64))
+            .build()
+            .map_err(ApiError::internal)?;
+        actions.push(TransactWriteItem::builder().delete(delete).build());
+        actions.push(self.audit_item(audit)?);
+        transact(self, actions).await
+    }
+
+    /// Stores a group rule if the account holds every code it names.
+    pub async fn put_group_rule(&self, rule: &GroupRule) -> Result<Written, ApiError> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(org_key(&rule.account_id)));
+        let mut conditions = vec!["attribute_exists(pk)".to_string()];
+        for (i, code) in rule.user_bundle_codes.iter().enumerate() {
+            conditions.push(format!("products.#c{i}.quantity > :zero"));
+            check = check.expression_attribute_names(format!("#c{i}"), code);
+        }
+        if !rule.user_bundle_codes.is_empty() {
+            check = check.expression_attribute_values(":zero", n(0));
+        }
+        let check = check
+            .condition_expression(conditions.join(" AND "))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut item = to_item(rule)?;
+        item.extend(group_key(&rule.account_id, &rule.group_id));
+        transact(
+            self,
+            vec![
+                TransactWriteItem::builder().condition_check(check).build(),
+                put(&self.table, item, None)?,
+            ],
+        )
+        .await
+    }
+
+    pub async fn audit_page(&self, account: &str, page: &PageRequest) -> Result<AuditPage, ApiError> {
+        let range = KeyRange {
+            index: None,
+            partition_attribute: "pk",
+            partition: format!("AUDIT#{account}"),
+            key_attributes: &["pk", "sk"],
+            sort_prefix: None,
+            filter: Filter::default(),
+        };
+        let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        Ok(AuditPage {
+            items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+            next_cursor,
+        })
+    }
+}
