@@ -283,6 +283,41 @@ impl Store {
         self.get(group_key(account, group)).await
     }
 
+    /// A user's seat and its account's license, in one round trip.
+    pub async fn seat_and_org(
+        &self,
+        account: &str,
+        user: &str,
+    ) -> Result<(Option<UserSeat>, Option<OrgLicense>), ApiError> {
+        let keys = vec![seat_key(account, user), org_key(account)];
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .build()
+            .map_err(ApiError::internal)?;
+        let output = self
+            .db
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        if output.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
+            return Ok((self.user_seat(account, user).await?, self.org_license(account).await?));
+        }
+        let (mut seat, mut org) = (None, None);
+        for item in output
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default()
+        {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some("LICENSE") => org = Some(from_item(item)?),
+                _ => seat = Some(from_item(item)?),
+            }
+        }
+        Ok((seat, org))
+    }
+
     /// The seats of `users` (at most 100) in one round trip; absent users are left out.
     pub async fn user_seats(&self, account: &str, users: &[String]) -> Result<Vec<UserSeat>, ApiError> {
         let keys: Vec<Item> = users.iter().map(|u| seat_key(account, u)).collect();

@@ -519,6 +519,31 @@ impl Store {
         ))
     }
 
+    /// Delivered grants of one entitlement to one customer: one Query on the
+    /// customer's grants (a customer has few).
+    pub async fn delivered_grants(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        customer_id: &str,
+    ) -> Result<Vec<Grant>, ApiError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :customer")
+            .filter_expression("entitlement_id = :entitlement AND #status = :delivered")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":customer", s(format!("BIZ#{business_id}#CUST#{customer_id}#GRANT")))
+            .expression_attribute_values(":entitlement", s(entitlement_id))
+            .expression_attribute_values(":delivered", s(GrantStatus::Delivered.as_str()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
     pub async fn list_grants_of_entitlement(
         &self,
         entitlement_id: &str,
