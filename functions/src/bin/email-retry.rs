@@ -41,6 +41,15 @@ async fn run(app: &'static App, event: Value) -> Result<Value, ApiError> {
     }
     let summary = json!({ "sent": sent, "still_queued": queued, "failed": failed, "skipped": skipped });
     tracing::info!(%summary, "email retry run");
+    // CloudWatch embedded metric format: the EmailQueueGrowingAlarm of template.yaml watches it.
+    let metric = json!({
+        "_aws": {
+            "Timestamp": clock::now_millis(),
+            "CloudWatchMetrics": [{ "Namespace": "Licensing", "Dimensions": [[]], "Metrics": [{ "Name": "QueuedKeyEmails", "Unit": "Count" }] }],
+        },
+        "QueuedKeyEmails": queued,
+    });
+    println!("{metric}");
     Ok(summary)
 }
 

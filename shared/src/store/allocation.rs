@@ -12,7 +12,7 @@
 //! cannot add in a condition, so `allocated + delta <= quantity` is written
 //! `allocated <= quantity - delta` with `quantity` pinned to the value read.
 
-use super::paging::{Filter, KeyRange, PageOfItems};
+use super::paging::{KeyRange, PageOfItems};
 use super::{from_item, key, s, sdk_error, to_attribute, to_item, transact, Item, PageRequest, Store, Written};
 use crate::domain::allocation::{Pool, Pools, Quantities};
 use crate::error::ApiError;
@@ -239,19 +239,6 @@ fn put_versioned(table: &str, mut item: Item, previous_version: Option<u64>) -> 
 }
 
 impl Store {
-    async fn get<T: serde::de::DeserializeOwned>(&self, key: Item) -> Result<Option<T>, ApiError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
-    }
-
     fn audit_item(&self, record: &AuditRecord) -> Result<TransactWriteItem, ApiError> {
         let mut item = to_item(record)?;
         item.extend(key(format!("AUDIT#{}", record.account_id), &record.id));
@@ -259,11 +246,11 @@ impl Store {
     }
 
     pub async fn host_license(&self, host: &str) -> Result<Option<HostLicense>, ApiError> {
-        self.get(host_key(host)).await
+        self.get_as(host_key(host), true).await
     }
 
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
-        self.get(org_key(account)).await
+        self.get_as(org_key(account), true).await
     }
 
     pub async fn tenant_service(
@@ -272,15 +259,15 @@ impl Store {
         scope: &str,
         service_type: &str,
     ) -> Result<Option<TenantService>, ApiError> {
-        self.get(tenant_key(account, scope, service_type)).await
+        self.get_as(tenant_key(account, scope, service_type), true).await
     }
 
     pub async fn user_seat(&self, account: &str, user: &str) -> Result<Option<UserSeat>, ApiError> {
-        self.get(seat_key(account, user)).await
+        self.get_as(seat_key(account, user), true).await
     }
 
     pub async fn group_rule(&self, account: &str, group: &str) -> Result<Option<GroupRule>, ApiError> {
-        self.get(group_key(account, group)).await
+        self.get_as(group_key(account, group), true).await
     }
 
     /// A user's seat and its account's license, in one round trip.
@@ -529,14 +516,7 @@ impl Store {
     }
 
     pub async fn audit_page(&self, account: &str, page: &PageRequest) -> Result<AuditPage, ApiError> {
-        let range = KeyRange {
-            index: None,
-            partition_attribute: "pk",
-            partition: format!("AUDIT#{account}"),
-            key_attributes: &["pk", "sk"],
-            sort_prefix: None,
-            filter: Filter::default(),
-        };
+        let range = KeyRange::table(format!("AUDIT#{account}"));
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         Ok(AuditPage {
             items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,

@@ -3,8 +3,8 @@
 //! business's (`gsi1`) and those of one integration type (`gsi2`); a soft delete
 //! takes them out of both, so lists never read deleted items.
 
-use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, PageRequest, Store};
+use super::paging::{KeyRange, PageOfItems};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, unless_refused, updated_item, PageRequest, Store};
 use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationType};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -50,15 +50,7 @@ impl Store {
 
     /// The entitlement, deleted ones included (grants still refer to them).
     pub async fn entitlement(&self, business_id: &str, id: &str) -> Result<Option<Entitlement>, ApiError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(entitlement_key(business_id, id)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
+        self.get_as(entitlement_key(business_id, id), false).await
     }
 
     /// Writes the named fields if the entitlement is still active; `None` when it is not.
@@ -104,17 +96,7 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        updated_item(result)
     }
 
     /// Soft delete: inactive and out of the list ranges. False when there was no active one.
@@ -131,17 +113,7 @@ impl Store {
             .expression_attribute_values(":now", s(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        Ok(unless_refused(result)?.is_some())
     }
 
     /// Active entitlements, newest first, optionally of one integration type.
@@ -152,22 +124,8 @@ impl Store {
         page: &PageRequest,
     ) -> Result<EntitlementPage, ApiError> {
         let range = match integration_type {
-            None => KeyRange {
-                index: Some("gsi1"),
-                partition_attribute: "gsi1pk",
-                partition: all_range(business_id),
-                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
-                sort_prefix: None,
-                filter: Filter::default(),
-            },
-            Some(t) => KeyRange {
-                index: Some("gsi2"),
-                partition_attribute: "gsi2pk",
-                partition: type_range(business_id, t),
-                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
-                sort_prefix: None,
-                filter: Filter::default(),
-            },
+            None => KeyRange::index("gsi1", all_range(business_id)),
+            Some(t) => KeyRange::index("gsi2", type_range(business_id, t)),
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;

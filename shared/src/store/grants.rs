@@ -8,7 +8,7 @@
 //!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
 
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_item, Item, PageRequest, Store};
+use super::{from_item, key, s, sdk_error, to_item, unless_refused, updated_item, Item, PageRequest, Store};
 use crate::domain::grant::{EmailDelivery, EmailStatus, Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
 use crate::error::ApiError;
@@ -141,15 +141,7 @@ pub struct GrantPage {
 
 impl Store {
     pub async fn grant(&self, business_id: &str, grant_id: &str) -> Result<Option<Grant>, ApiError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(grant_key(business_id, grant_id)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
+        self.get_as(grant_key(business_id, grant_id), false).await
     }
 
     /// Creates the grant if no grant exists for its entitlement, customer and
@@ -199,17 +191,9 @@ impl Store {
             return Ok(IssueOutcome::EntitlementInactive);
         }
         if failed(&reasons, 1) {
-            let existing = self
-                .db
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(unique))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
+            let existing = self.get_item(unique, true).await?;
             let grant_id = existing
-                .item()
+                .as_ref()
                 .and_then(|i| i.get("grant_id"))
                 .and_then(|v| v.as_s().ok())
                 .cloned();
@@ -277,16 +261,7 @@ impl Store {
     }
 
     pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(license_key_key(key_value)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
+        self.get_as(license_key_key(key_value), true).await
     }
 
     /// Records the outcome of the email attempt numbered `attempt`, if no other
@@ -324,17 +299,7 @@ impl Store {
                 .expression_attribute_values(":error", s(outcome.last_error.clone().unwrap_or_default())),
             _ => update.update_expression("SET email_delivery = :delivery, updated_at = :now REMOVE gsi3pk, gsi3sk"),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        Ok(unless_refused(update.send().await)?.is_some())
     }
 
     /// Claims the next attempt of a queued email seen with `attempts` attempts, and
@@ -361,17 +326,7 @@ impl Store {
             .expression_attribute_values(":lease", s(outbox_due(lease_until_ms, &grant.id)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        Ok(unless_refused(result)?.is_some())
     }
 
     /// Queued emails due by `now_ms`, oldest first, at most `limit` of them.
@@ -422,17 +377,7 @@ impl Store {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        updated_item(result)
     }
 
     /// Revokes the grant and disables its key in one transaction. `None` when the
@@ -558,14 +503,7 @@ impl Store {
         if let Some(status) = status {
             filter = filter.eq("status", s(status.as_str()));
         }
-        let range = KeyRange {
-            index: Some("gsi1"),
-            partition_attribute: "gsi1pk",
-            partition: format!("ENT#{entitlement_id}#GRANT"),
-            key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
-            sort_prefix: None,
-            filter,
-        };
+        let range = KeyRange::index("gsi1", format!("ENT#{entitlement_id}#GRANT")).filtered(filter);
         self.grant_page(range, page).await
     }
 
@@ -584,14 +522,7 @@ impl Store {
         if let Some(status) = status {
             filter = filter.eq("status", s(status.as_str()));
         }
-        let range = KeyRange {
-            index: Some("gsi2"),
-            partition_attribute: "gsi2pk",
-            partition: format!("BIZ#{business_id}#CUST#{customer_id}#GRANT"),
-            key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
-            sort_prefix: None,
-            filter,
-        };
+        let range = KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer_id}#GRANT")).filtered(filter);
         self.grant_page(range, page).await
     }
 

@@ -9,7 +9,7 @@
 //! always agree and the limit holds whatever runs at the same time.
 
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, transact, Item, PageRequest, Store, Written};
+use super::{from_item, key, s, to_attribute, to_item, transact, updated_item, Item, PageRequest, Store, Written};
 use crate::domain::grant::LicenseKeyStatus;
 use crate::domain::license_key::{key_digest, Instance, LicenseKey};
 use crate::error::ApiError;
@@ -75,34 +75,16 @@ pub struct InstancePage {
 
 impl Store {
     pub async fn license_key_by_id(&self, business_id: &str, id: &str) -> Result<Option<LicenseKey>, ApiError> {
-        let pointer = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("LKID#{id}"), "LKID")))
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        let pointer = self.get_item(key(format!("LKID#{id}"), "LKID"), false).await?;
         let text = |name: &str| {
             pointer
-                .item()
+                .as_ref()
                 .and_then(|i| i.get(name))
                 .and_then(|v| v.as_s().ok())
                 .cloned()
         };
         match (text("business_id"), text("key_digest")) {
-            (Some(owner), Some(digest)) if owner == business_id => {
-                let output = self
-                    .db
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(license_key_key(&digest)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                output.item.map(from_item).transpose()
-            }
+            (Some(owner), Some(digest)) if owner == business_id => self.get_as(license_key_key(&digest), true).await,
             _ => Ok(None),
         }
     }
@@ -269,15 +251,7 @@ impl Store {
     }
 
     pub async fn instance(&self, id: &str) -> Result<Option<Instance>, ApiError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(instance_key(id)))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        output.item.map(from_item).transpose()
+        self.get_as(instance_key(id), false).await
     }
 
     pub async fn rename_instance(&self, business_id: &str, id: &str, name: &str) -> Result<Option<Instance>, ApiError> {
@@ -294,17 +268,7 @@ impl Store {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        updated_item(result)
     }
 
     pub async fn list_license_keys(
@@ -341,22 +305,8 @@ impl Store {
             ),
         };
         let range = match customer_id {
-            Some(customer) => KeyRange {
-                index: Some("gsi2"),
-                partition_attribute: "gsi2pk",
-                partition: format!("BIZ#{business_id}#CUST#{customer}#LK"),
-                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
-                sort_prefix: None,
-                filter,
-            },
-            None => KeyRange {
-                index: Some("gsi1"),
-                partition_attribute: "gsi1pk",
-                partition: format!("BIZ#{business_id}#LK"),
-                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
-                sort_prefix: None,
-                filter,
-            },
+            Some(customer) => KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer}#LK")).filtered(filter),
+            None => KeyRange::index("gsi1", format!("BIZ#{business_id}#LK")).filtered(filter),
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         Ok(KeyPage {
@@ -373,22 +323,9 @@ impl Store {
         page: &PageRequest,
     ) -> Result<InstancePage, ApiError> {
         let range = match license_key_id {
-            Some(id) => KeyRange {
-                index: Some("gsi1"),
-                partition_attribute: "gsi1pk",
-                partition: format!("LK#{id}#LKI"),
-                key_attributes: &["gsi1pk", "gsi1sk", "pk", "sk"],
-                sort_prefix: None,
-                filter: Filter::default().eq("business_id", s(business_id)),
-            },
-            None => KeyRange {
-                index: Some("gsi2"),
-                partition_attribute: "gsi2pk",
-                partition: format!("BIZ#{business_id}#LKI"),
-                key_attributes: &["gsi2pk", "gsi2sk", "pk", "sk"],
-                sort_prefix: None,
-                filter: Filter::default(),
-            },
+            Some(id) => KeyRange::index("gsi1", format!("LK#{id}#LKI"))
+                .filtered(Filter::default().eq("business_id", s(business_id))),
+            None => KeyRange::index("gsi2", format!("BIZ#{business_id}#LKI")),
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         Ok(InstancePage {

@@ -63,6 +63,56 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, ApiError> 
     serde_dynamo::from_item(item).map_err(ApiError::internal)
 }
 
+/// What a conditional update came to: its output, or `None` when the condition failed.
+type UpdateResult = Result<
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>,
+>;
+
+fn unless_refused(
+    result: UpdateResult,
+) -> Result<Option<aws_sdk_dynamodb::operation::update_item::UpdateItemOutput>, ApiError> {
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(sdk_error(err)),
+    }
+}
+
+/// The item an update returned (`ReturnValue::AllNew`), or `None` when its condition failed.
+fn updated_item<T: serde::de::DeserializeOwned>(result: UpdateResult) -> Result<Option<T>, ApiError> {
+    unless_refused(result)?
+        .and_then(|output| output.attributes)
+        .map(from_item)
+        .transpose()
+}
+
+impl Store {
+    /// One item by key, read strongly consistent when `consistent`.
+    async fn get_item(&self, key: Item, consistent: bool) -> Result<Option<Item>, ApiError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(output.item)
+    }
+
+    async fn get_as<T: serde::de::DeserializeOwned>(&self, key: Item, consistent: bool) -> Result<Option<T>, ApiError> {
+        self.get_item(key, consistent).await?.map(from_item).transpose()
+    }
+}
+
 /// Any SDK failure that is not an expected condition: logged, answered as 500.
 fn sdk_error<E: std::error::Error + 'static>(err: aws_sdk_dynamodb::error::SdkError<E>) -> ApiError {
     ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(err))

@@ -87,7 +87,6 @@ pub(crate) struct KeyRange<'a> {
     pub partition: String,
     /// The attributes that make up an item's key in this range, table keys included.
     pub key_attributes: &'a [&'a str],
-    pub sort_prefix: Option<(&'a str, String)>,
     /// What an item must also meet; items that fail it are read and skipped,
     /// so a page costs what it returns plus what it skips.
     pub filter: Filter,
@@ -118,6 +117,38 @@ impl Filter {
             .extend(names.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         self.values.extend(values);
         self
+    }
+}
+
+impl<'a> KeyRange<'a> {
+    /// One partition of an overloaded index (`gsi1`, `gsi2`), newest first.
+    pub fn index(index: &'a str, partition: String) -> Self {
+        let (partition_attribute, key_attributes): (&str, &[&str]) = match index {
+            "gsi1" => ("gsi1pk", &["gsi1pk", "gsi1sk", "pk", "sk"]),
+            _ => ("gsi2pk", &["gsi2pk", "gsi2sk", "pk", "sk"]),
+        };
+        Self {
+            index: Some(index),
+            partition_attribute,
+            partition,
+            key_attributes,
+            filter: Filter::default(),
+        }
+    }
+
+    /// One partition of the table itself.
+    pub fn table(partition: String) -> Self {
+        Self {
+            index: None,
+            partition_attribute: "pk",
+            partition,
+            key_attributes: &["pk", "sk"],
+            filter: Filter::default(),
+        }
+    }
+
+    pub fn filtered(self, filter: Filter) -> Self {
+        Self { filter, ..self }
     }
 }
 
@@ -160,14 +191,8 @@ impl Store {
                 .limit((wanted - collected.len()).min(1000) as i32)
                 .expression_attribute_names("#p", range.partition_attribute)
                 .expression_attribute_values(":p", s(&range.partition))
+                .key_condition_expression("#p = :p")
                 .set_exclusive_start_key(exclusive_start.take());
-            query = match &range.sort_prefix {
-                Some((attribute, prefix)) => query
-                    .key_condition_expression("#p = :p AND begins_with(#s, :s)")
-                    .expression_attribute_names("#s", *attribute)
-                    .expression_attribute_values(":s", s(prefix)),
-                None => query.key_condition_expression("#p = :p"),
-            };
             if !range.filter.conditions.is_empty() {
                 for (name, attribute) in &range.filter.names {
                     query = query.expression_attribute_names(name, attribute);
