@@ -1,11 +1,14 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test keys fmt lint
+.PHONY: dev test fuzz keys fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
 
 test: ## the whole suite against a local stack of its own
 	infra/test.sh
+
+fuzz: ## schemathesis over openapi.yaml against a local stack of its own
+	infra/test.sh fuzz
 
 keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
 	infra/mint-key.sh $(PRINCIPAL)

@@ -21,11 +21,16 @@ step() { printf '\n== %s\n' "$*"; }
 step "install what is missing"
 infra/bootstrap.sh
 
+# `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
+mode="${1:-all}"
+
+if [[ $mode == all ]]; then
 step "format, lint and unit tests"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cfn-lint template.yaml
 cargo test --workspace --lib --test '*'
+fi
 cargo build --workspace --bins
 
 step "local stack"
@@ -68,6 +73,12 @@ export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 export MINT_API_KEY="$ROOT/target/debug/mint-api-key"
 export FUNCTION_LOG_DIR="$STACK_DIR/functions"
 export SES_STORE_URL="http://127.0.0.1:$SES_PORT/store"
+
+if [[ $mode == fuzz ]]; then
+  step "fuzzing against openapi.yaml"
+  infra/fuzz.sh
+  exit
+fi
 
 step "integration tests"
 python -m pytest tests -q -p no:cacheprovider

@@ -1,5 +1,6 @@
 """License status (SPEC 3; seed 003) driven by Google's own client with its bundled appsmarket v2 discovery document."""
 
+import json
 import time
 import uuid
 
@@ -59,6 +60,8 @@ def test_non_key_grants_and_strangers(market, business, other_business, api_url)
         appsmarket(api_url, other_business.http.headers["Authorization"][7:]).customerLicense().get(
             applicationId=ent["id"], customerId="nobody").execute()
     assert error.value.resp.status == 404
+    body = json.loads(error.value.content)
+    assert body["error"]["code"] == 404 and body["error"]["status"] == "NOT_FOUND" and body["error"]["message"]
 
 
 def test_errors_use_googles_form(api_url, anonymous, host_api):

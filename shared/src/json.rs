@@ -11,6 +11,11 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     } else {
         body
     };
+    // serde would also read a struct from a JSON array; the contract speaks of objects only.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(ApiError::invalid_json)?;
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -120,7 +125,10 @@ mod tests {
         assert_eq!(err.message, "inner.count: is required");
 
         let err = parse_body::<Sample>(b"\"text\"").unwrap_err();
-        assert!(err.message.starts_with("body: invalid type"), "{}", err.message);
+        assert_eq!(err.message, "body: must be a JSON object");
+        let err = parse_body::<Sample>(br#"["a", null]"#).unwrap_err();
+        assert_eq!((err.status, err.message.as_str()), (422, "body: must be a JSON object"));
+        assert_eq!(parse_body::<Sample>(b"[1,").unwrap_err().status, 400);
         assert!(!err.message.contains("line"), "{}", err.message);
     }
 

@@ -12,7 +12,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         app.store.entitlement(business, &application),
         app.store.delivered_grants(business, &application, &customer),
     );
-    if entitlement?.is_none() {
+    if !entitlement?.is_some_and(|e| e.is_active) {
         return Err(ApiError::not_found("application"));
     }
     let now = clock::now();

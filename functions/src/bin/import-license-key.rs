@@ -2,7 +2,8 @@
 use licensing::domain::grant::{key_in_use, parse_client_time, Fulfilment};
 use licensing::domain::license_key::{KeySource, LicenseKey};
 use licensing::json::check_len;
-use licensing::{clock, ids, Access, ApiError, ApiResult, App, Reply, Request};
+use licensing::store::Written;
+use licensing::{clock, ids, retry, Access, ApiError, ApiResult, App, Reply, Request};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -67,10 +68,17 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         customer_name: None,
         product_name: Some(entitlement.name),
     };
-    if !app.store.import_license_key(&key).await? {
-        return Err(key_in_use());
+    for attempt in 0..retry::MAX_CONFLICT_RETRIES {
+        match app.store.import_license_key(&key).await? {
+            Written::Done => return Reply::created(&key.view(now)),
+            Written::Refused(_) => return Err(key_in_use()),
+            Written::Conflict => retry::pause(attempt).await,
+        }
     }
-    Reply::created(&key.view(now))
+    Err(ApiError::conflict(
+        "LICENSE_KEY_BUSY",
+        "this license key is being written concurrently; try again",
+    ))
 }
 
 #[tokio::main]

@@ -1,4 +1,4 @@
-//! GET /lrm/api/account/{accountId}/audit?page_size=&cursor= (the host, or that organization)
+//! GET /lrm/api/account/{accountId}/audit?page_size=&page_number=&cursor= (the host, or that organization)
 use licensing::auth::PrincipalKind;
 use licensing::store::PageRequest;
 use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};

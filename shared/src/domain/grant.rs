@@ -327,7 +327,7 @@ impl Fulfilment {
 
 /// RFC 3339, or a timestamp without an offset (the Dodo SDK sends naive datetimes so), taken as UTC.
 pub fn parse_client_time(text: &str) -> Option<OffsetDateTime> {
-    crate::clock::parse_rfc3339(text).or_else(|| {
+    let at = crate::clock::parse_rfc3339(text).or_else(|| {
         let format = time::macros::format_description!(
             version = 2,
             "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
@@ -335,7 +335,9 @@ pub fn parse_client_time(text: &str) -> Option<OffsetDateTime> {
         time::PrimitiveDateTime::parse(text, &format)
             .ok()
             .map(|at| at.assume_utc())
-    })
+    })?;
+    // Stored times compare as text, which holds only for four-digit years.
+    (1970..=9999).contains(&at.year()).then_some(at)
 }
 
 /// Now plus the entitlement's duration; months and years keep the day of month where it exists.
@@ -536,6 +538,14 @@ mod tests {
             expires_at: Some("2025-12-31T23:59:59Z".into()),
         };
         assert!(past.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
+        for odd in ["soon", "-0001-01-01T00:00:00", "+10000-01-01T00:00:00Z"] {
+            let body = Fulfilment {
+                key: "K".into(),
+                activations_limit: None,
+                expires_at: Some(odd.into()),
+            };
+            assert!(body.resolve(&ent, now).is_err(), "{odd}");
+        }
         let junk = Fulfilment {
             key: "K".into(),
             activations_limit: None,

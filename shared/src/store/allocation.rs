@@ -400,6 +400,11 @@ impl Store {
                     ("start_date", next.start_date.map_or(AttributeValue::Null(true), n)),
                     ("end_date", next.end_date.map_or(AttributeValue::Null(true), n)),
                     ("grace_period", next.grace_period.map_or(AttributeValue::Null(true), n)),
+                    (
+                        "subscription_plan",
+                        next.subscription_plan.as_ref().map_or(AttributeValue::Null(true), s),
+                    ),
+                    ("parent_license_code", s(&next.parent_license_code)),
                 ] {
                     update.sets.push(format!("{name} = :{name}"));
                     update.values.insert(format!(":{name}"), value);

@@ -89,8 +89,8 @@ impl Store {
         }
     }
 
-    /// Stores an imported key; false when the key is already in use anywhere.
-    pub async fn import_license_key(&self, license_key: &LicenseKey) -> Result<bool, ApiError> {
+    /// Stores an imported key; `Refused` when the key is already in use anywhere.
+    pub async fn import_license_key(&self, license_key: &LicenseKey) -> Result<Written, ApiError> {
         let [item, pointer] = super::grants::license_key_items(license_key)?;
         let put = |item: Item| -> Result<TransactWriteItem, ApiError> {
             let put = Put::builder()
@@ -101,11 +101,7 @@ impl Store {
                 .map_err(ApiError::internal)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        match transact(self, vec![put(item)?, put(pointer)?]).await? {
-            Written::Done => Ok(true),
-            Written::Refused(_) => Ok(false),
-            Written::Conflict => Ok(false),
-        }
+        transact(self, vec![put(item)?, put(pointer)?]).await
     }
 
     /// Applies `changes` unless the new limit is below the live activations;
