@@ -68,6 +68,41 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Checks that free-form JSON can be stored as a DynamoDB item: no empty keys,
+/// numbers within DynamoDB's range, and bounded nesting.
+pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), ApiError> {
+    fn walk(field: &str, value: &serde_json::Value, depth: usize) -> Result<(), ApiError> {
+        use serde_json::Value;
+        if depth > 16 {
+            return Err(ApiError::validation(field, "is nested too deeply"));
+        }
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    if key.is_empty() {
+                        return Err(ApiError::validation(field, "keys must not be empty"));
+                    }
+                    walk(&format!("{field}.{key}"), inner, depth + 1)?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter().try_for_each(|inner| walk(field, inner, depth + 1)),
+            Value::Number(number) => {
+                let magnitude = number.as_f64().unwrap_or(0.0).abs();
+                let representable =
+                    number.is_i64() || number.is_u64() || magnitude == 0.0 || (1e-130..1e125).contains(&magnitude);
+                if representable {
+                    Ok(())
+                } else {
+                    Err(ApiError::validation(field, "number is out of range"))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(field, value, 0)
+}
+
 /// Checks a string's length in characters.
 pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
     let len = value.chars().count();
@@ -136,6 +171,26 @@ mod tests {
     fn unknown_fields_are_ignored() {
         let sample: Sample = parse_body(br#"{"name": "a", "extra": [1, 2]}"#).unwrap();
         assert_eq!(sample.name, "a");
+    }
+
+    #[test]
+    fn storable_json_has_keys_and_sane_numbers() {
+        use serde_json::json;
+        assert!(check_storable("c", &json!({"a": [1, 2.5, {"b": null}], "n": -3})).is_ok());
+        assert_eq!(
+            check_storable("c", &json!({"a": {"": 1}})).unwrap_err().message,
+            "c.a: keys must not be empty"
+        );
+        assert!(check_storable("c", &json!({"big": 1e300}))
+            .unwrap_err()
+            .message
+            .starts_with("c.big"));
+        assert!(check_storable("c", &json!({"tiny": 1e-200})).is_err());
+        let mut deep = json!(1);
+        for _ in 0..20 {
+            deep = json!([deep]);
+        }
+        assert!(check_storable("c", &deep).is_err());
     }
 
     #[test]

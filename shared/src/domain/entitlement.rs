@@ -131,6 +131,7 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Api
     let Value::Object(_) = config else {
         return Err(ApiError::validation("integration_config", "must be an object"));
     };
+    crate::json::check_storable("integration_config", &config)?;
     if integration_type != IntegrationType::LicenseKey {
         return Ok(config);
     }
@@ -156,7 +157,8 @@ pub fn validate_metadata(metadata: &Metadata) -> ApiResult<()> {
         check_len("metadata key", key, 1, 40)?;
         match value {
             Value::String(text) => check_len(&format!("metadata.{key}"), text, 0, 500)?,
-            Value::Number(_) | Value::Bool(_) => {}
+            Value::Number(_) => crate::json::check_storable(&format!("metadata.{key}"), value)?,
+            Value::Bool(_) => {}
             _ => {
                 return Err(ApiError::validation(
                     &format!("metadata.{key}"),
