@@ -29,6 +29,7 @@ step "format, lint and unit tests"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cfn-lint template.yaml
+SAM_CLI_TELEMETRY=0 sam validate --lint --region "$AWS_REGION" -t template.yaml
 cargo test --workspace --lib --test '*'
 fi
 cargo build --workspace --bins
