@@ -13,25 +13,25 @@ business_key="$(mint "business:bus_fuzz$RANDOM")"
 host_key="$(mint "host:fuzz-host-$RANDOM")"
 organization_key="$(mint "organization:fuzz-org-$RANDOM")"
 
-# Strings are ASCII: the local emulator cannot carry other bytes in a header
-# into the Lambda event and answers 500 itself (see README).
+# Requests the local emulator cannot carry are filtered out (infra/fuzz_hooks.py).
 # positive_data_acceptance is left out: valid-looking input that the contract
 # rejects on purpose (a cursor this list did not return, an Idempotency-Key
 # reused with another body, a date before 1970) is a 422 by design.
 failed=0
 fuzz() {
   local key="$1"; shift
-  schemathesis --config-file infra/schemathesis.toml run openapi.yaml --url "$LICENSING_API_URL" \
+  SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH=infra schemathesis --config-file infra/schemathesis.toml run openapi.yaml --url "$LICENSING_API_URL" \
     -H "Authorization: Bearer $key" \
     --checks all --exclude-checks unsupported_method,positive_data_acceptance \
-    --max-examples "$EXAMPLES" --seed 1 --workers 2 --request-timeout 20 --generation-codec ascii \
+    --max-examples "$EXAMPLES" --seed 1 --workers 2 --request-timeout 20 \
     --no-color --output-sanitize false --suppress-health-check all "$@" || failed=1
 }
 
 echo "== fuzz: entitlement, grant, license key and customerLicense routes (business key)"
 fuzz "$business_key" --exclude-path-regex '^/(lrm|lease_)/|^/appsmarket/v2/userLicense/'
 echo "== fuzz: host and organization allocation routes (host key)"
-fuzz "$host_key" --include-path-regex '^/lrm/'
+# The coverage phase trips over an error inside schemathesis itself on these schemas.
+fuzz "$host_key" --include-path-regex '^/lrm/' --phases examples,fuzzing,stateful
 echo "== fuzz: user and group routes, userLicense (organization key)"
 fuzz "$organization_key" --include-path-regex '^/lease_/|^/appsmarket/v2/userLicense/'
 exit "$failed"
