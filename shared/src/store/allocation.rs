@@ -163,6 +163,21 @@ impl PoolUpdate {
         Ok(self)
     }
 
+    fn set(mut self, attribute: &str, value: AttributeValue) -> Self {
+        self.sets.push(format!("{attribute} = :{attribute}"));
+        self.values.insert(format!(":{attribute}"), value);
+        self
+    }
+
+    /// The terms a license carries beside its quantities.
+    fn terms(self, start: Option<i64>, end: Option<i64>, grace: Option<i64>, plan: Option<&str>) -> Self {
+        let number = |v: Option<i64>| v.map_or(AttributeValue::Null(true), n);
+        self.set("start_date", number(start))
+            .set("end_date", number(end))
+            .set("grace_period", number(grace))
+            .set("subscription_plan", plan.map_or(AttributeValue::Null(true), s))
+    }
+
     /// Gives out (positive) or takes back (negative) units per code.
     fn allocations(mut self, pools: &Pools, deltas: &Quantities) -> Self {
         for (i, (code, delta)) in deltas.iter().enumerate() {
@@ -352,19 +367,12 @@ impl Store {
             }
             Some(current) => {
                 let quantities = crate::domain::allocation::pool_quantities(&next.products);
-                let mut update = PoolUpdate::default().quantities(&current.products, &quantities)?;
-                for (name, value) in [
-                    ("start_date", next.start_date.map_or(AttributeValue::Null(true), n)),
-                    ("end_date", next.end_date.map_or(AttributeValue::Null(true), n)),
-                    ("grace_period", next.grace_period.map_or(AttributeValue::Null(true), n)),
-                    (
-                        "subscription_plan",
-                        next.subscription_plan.as_ref().map_or(AttributeValue::Null(true), s),
-                    ),
-                ] {
-                    update.sets.push(format!("{name} = :{name}"));
-                    update.values.insert(format!(":{name}"), value);
-                }
+                let update = PoolUpdate::default().quantities(&current.products, &quantities)?.terms(
+                    next.start_date,
+                    next.end_date,
+                    next.grace_period,
+                    next.subscription_plan.as_deref(),
+                );
                 actions.extend(update.build(&self.table, host_key(&next.host_account_id))?);
             }
         }
@@ -395,20 +403,13 @@ impl Store {
             }
             Some(current) => {
                 let quantities = crate::domain::allocation::pool_quantities(&next.products);
-                let mut update = PoolUpdate::default().quantities(&current.products, &quantities)?;
-                for (name, value) in [
-                    ("start_date", next.start_date.map_or(AttributeValue::Null(true), n)),
-                    ("end_date", next.end_date.map_or(AttributeValue::Null(true), n)),
-                    ("grace_period", next.grace_period.map_or(AttributeValue::Null(true), n)),
-                    (
-                        "subscription_plan",
-                        next.subscription_plan.as_ref().map_or(AttributeValue::Null(true), s),
-                    ),
-                    ("parent_license_code", s(&next.parent_license_code)),
-                ] {
-                    update.sets.push(format!("{name} = :{name}"));
-                    update.values.insert(format!(":{name}"), value);
-                }
+                let mut update = PoolUpdate::default().quantities(&current.products, &quantities)?.terms(
+                    next.start_date,
+                    next.end_date,
+                    next.grace_period,
+                    next.subscription_plan.as_deref(),
+                );
+                update = update.set("parent_license_code", s(&next.parent_license_code));
                 update.conditions.push("host_account_id = :host".into());
                 update.values.insert(":host".into(), s(&host.host_account_id));
                 actions.extend(update.build(&self.table, org_key(&next.account_id))?);
