@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz keys fmt lint
+.PHONY: dev test fuzz bench keys fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -9,6 +9,9 @@ test: ## the whole suite against a local stack of its own
 
 fuzz: ## schemathesis over openapi.yaml against a local stack of its own
 	infra/test.sh fuzz
+
+bench: ## DynamoDB/SES calls and time per route, the integration tests as workload
+	infra/test.sh bench
 
 keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
 	infra/mint-key.sh $(PRINCIPAL)

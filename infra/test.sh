@@ -22,6 +22,8 @@ step "install what is missing"
 infra/bootstrap.sh
 
 # `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
+# `infra/test.sh bench`: the integration tests as a workload, then what each
+# route's requests cost (make bench).
 mode="${1:-all}"
 
 if [[ $mode == all ]]; then
@@ -83,3 +85,8 @@ fi
 
 step "integration tests"
 python -m pytest tests -q -p no:cacheprovider
+
+if [[ $mode == bench ]]; then
+  step "calls and time per route (from the functions' request log lines)"
+  python bench/route_costs.py "$STACK_DIR/functions"
+fi

@@ -1,6 +1,7 @@
 //! What every function builds once per container: the AWS clients and the key cache.
 
 use crate::auth::{self, KeyCache, Principal};
+use crate::calls::{CallCounter, Service};
 use crate::error::ApiError;
 use crate::store::Store;
 use std::time::Duration;
@@ -21,9 +22,15 @@ impl App {
     pub async fn from_env() -> Self {
         let config = aws_config::load_from_env().await;
         let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "licensing".to_string());
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(CallCounter(Service::DynamoDb))
+            .build();
+        let ses = aws_sdk_sesv2::config::Builder::from(&config)
+            .interceptor(CallCounter(Service::Ses))
+            .build();
         Self {
-            store: Store::new(aws_sdk_dynamodb::Client::new(&config), table),
-            ses: aws_sdk_sesv2::Client::new(&config),
+            store: Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), table),
+            ses: aws_sdk_sesv2::Client::from_conf(ses),
             sender_email: std::env::var("SENDER_EMAIL").unwrap_or_else(|_| "no-reply@example.com".to_string()),
             keys: KeyCache::new(KEY_CACHE_TTL),
         }

@@ -128,11 +128,22 @@ where
     let started = Instant::now();
     let method = event.method().clone();
     let path = event.raw_http_path().to_string();
-    let (status, body, replayed) = match answer(app, access, style, handler, event).await {
+    let (outcome, calls) = crate::calls::counted(answer(app, access, style, handler, event)).await;
+    let (status, body, replayed) = match outcome {
         Ok((reply, replayed)) => (reply.status, reply.body, replayed),
         Err(err) => (err.status, Some(err.body(style).to_string()), false),
     };
-    tracing::info!(%method, %path, status, elapsed_ms = started.elapsed().as_millis() as u64, replayed, "request");
+    tracing::info!(
+        %method,
+        %path,
+        status,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        dynamodb_calls = calls.dynamodb,
+        ses_calls = calls.ses,
+        aws_us = calls.aws_time.as_micros() as u64,
+        replayed,
+        "request"
+    );
     response(status, body, replayed)
 }
 

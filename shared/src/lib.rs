@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod calls;
 pub mod clock;
 pub mod delivery;
 pub mod domain;
