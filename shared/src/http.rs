@@ -47,6 +47,11 @@ impl Request {
             .and_then(|params| params.first(name))
     }
 
+    /// The page a list route is asked for (`page_size`, `page_number`, `cursor`).
+    pub fn page(&self) -> ApiResult<crate::store::PageRequest> {
+        crate::store::PageRequest::from_query(self.query("page_size"), self.query("page_number"), self.query("cursor"))
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.inner.headers().get(name).and_then(|v| v.to_str().ok())
     }

@@ -1,12 +1,11 @@
 //! GET /lrm/api/account/{accountId}/audit?page_size=&page_number=&cursor= (the host, or that organization)
 use licensing::auth::PrincipalKind;
-use licensing::store::PageRequest;
 use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
 use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = req.path("accountId")?;
-    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
+    let page = req.page()?;
     let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
     // A host reads its own record and those of its organizations.
     if !(principal.kind == PrincipalKind::Host && principal.id == account) {

@@ -1,16 +1,12 @@
 //! GET /entitlements/{entitlement_id}/grants?customer_id=&status=&page_size=&page_number=&cursor=
 use licensing::domain::grant::GrantStatus;
-use licensing::store::PageRequest;
 use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
 use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let entitlement_id = req.path("entitlement_id")?;
-    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
-    let status = req
-        .query("status")
-        .map(|text| GrantStatus::parse(text).ok_or_else(|| ApiError::validation("status", "is not a grant status")))
-        .transpose()?;
+    let page = req.page()?;
+    let status = GrantStatus::filter(req.query("status"))?;
     // Grants hang off the entitlement; reading it first keeps another business's out.
     if app
         .store

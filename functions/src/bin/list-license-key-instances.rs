@@ -1,10 +1,9 @@
 //! GET /license_key_instances?license_key_id=&grant_id=&page_size=&page_number=&cursor=
-use licensing::store::PageRequest;
 use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
 use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
+    let page = req.page()?;
     let business = req.principal_id();
     // A grant has at most one key: its instances are that key's.
     let license_key_id = match (req.query("license_key_id"), req.query("grant_id")) {

@@ -1,11 +1,10 @@
 //! GET /license_keys?customer_id=&status=&page_size=&page_number=&cursor=
 use licensing::domain::grant::LicenseKeyStatus;
-use licensing::store::PageRequest;
 use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
 use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let page = PageRequest::from_query(req.query("page_size"), req.query("page_number"), req.query("cursor"))?;
+    let page = req.page()?;
     let status = match req.query("status") {
         None => None,
         Some("active") => Some(LicenseKeyStatus::Active),

@@ -49,6 +49,14 @@ impl IntegrationType {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)
     }
+
+    /// A list's `integration_type` filter, if one was given.
+    pub fn filter(text: Option<&str>) -> ApiResult<Option<Self>> {
+        text.map(|t| {
+            Self::parse(t).ok_or_else(|| ApiError::validation("integration_type", "is not a known integration type"))
+        })
+        .transpose()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,12 @@ impl GrantStatus {
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
+
+    /// A list's `status` filter, if one was given.
+    pub fn filter(text: Option<&str>) -> ApiResult<Option<Self>> {
+        text.map(|t| Self::parse(t).ok_or_else(|| ApiError::validation("status", "is not a grant status")))
+            .transpose()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
