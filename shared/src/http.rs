@@ -86,6 +86,11 @@ impl Reply {
         Self::json(201, value)
     }
 
+    /// A page of a list: `{"items": [...], "next_cursor": ...}`.
+    pub fn page<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Self> {
+        Self::ok(&serde_json::json!({ "items": items, "next_cursor": next_cursor }))
+    }
+
     pub fn no_content() -> ApiResult<Self> {
         Ok(Self {
             status: 204,

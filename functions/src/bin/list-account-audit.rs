@@ -1,7 +1,6 @@
 //! GET /lrm/api/account/{accountId}/audit?page_size=&page_number=&cursor= (the host, or that organization)
 use licensing::auth::PrincipalKind;
 use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = req.path("accountId")?;
@@ -12,8 +11,9 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         lrm::visible_org(app, principal, &account).await?;
     }
     let page = app.store.audit_page(&account, &page).await?;
-    Reply::ok(
-        &json!({ "items": page.items.iter().map(lrm::audit_view).collect::<Vec<_>>(), "next_cursor": page.next_cursor }),
+    Reply::page(
+        &page.items.iter().map(lrm::audit_view).collect::<Vec<_>>(),
+        page.next_cursor,
     )
 }
 

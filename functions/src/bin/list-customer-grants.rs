@@ -2,7 +2,6 @@
 use licensing::domain::entitlement::IntegrationType;
 use licensing::domain::grant::GrantStatus;
 use licensing::{clock, Access, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let customer_id = req.path("customer_id")?;
@@ -15,7 +14,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         .await?;
     let now = clock::now();
     let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
-    Reply::ok(&json!({ "items": items, "next_cursor": page.next_cursor }))
+    Reply::page(&items, page.next_cursor)
 }
 
 #[tokio::main]

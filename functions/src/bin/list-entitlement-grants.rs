@@ -1,7 +1,6 @@
 //! GET /entitlements/{entitlement_id}/grants?customer_id=&status=&page_size=&page_number=&cursor=
 use licensing::domain::grant::GrantStatus;
 use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let entitlement_id = req.path("entitlement_id")?;
@@ -22,7 +21,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         .await?;
     let now = clock::now();
     let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
-    Reply::ok(&json!({ "items": items, "next_cursor": page.next_cursor }))
+    Reply::page(&items, page.next_cursor)
 }
 
 #[tokio::main]

@@ -1,7 +1,6 @@
 //! GET /entitlements?integration_type=&page_size=&page_number=&cursor=
 use licensing::domain::entitlement::IntegrationType;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let page = req.page()?;
@@ -10,7 +9,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         .store
         .list_entitlements(req.principal_id(), integration_type, &page)
         .await?;
-    Reply::ok(&json!({ "items": page.items, "next_cursor": page.next_cursor }))
+    Reply::page(&page.items, page.next_cursor)
 }
 
 #[tokio::main]

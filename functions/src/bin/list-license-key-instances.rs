@@ -1,6 +1,5 @@
 //! GET /license_key_instances?license_key_id=&grant_id=&page_size=&page_number=&cursor=
 use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let page = req.page()?;
@@ -22,7 +21,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         .store
         .list_instances(business, license_key_id.as_deref(), &page)
         .await?;
-    Reply::ok(&json!({ "items": page.items, "next_cursor": page.next_cursor }))
+    Reply::page(&page.items, page.next_cursor)
 }
 
 #[tokio::main]

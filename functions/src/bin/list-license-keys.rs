@@ -1,7 +1,6 @@
 //! GET /license_keys?customer_id=&status=&page_size=&page_number=&cursor=
 use licensing::domain::grant::LicenseKeyStatus;
 use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
-use serde_json::json;
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let page = req.page()?;
@@ -24,7 +23,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         )
         .await?;
     let items: Vec<_> = page.items.iter().map(|k| k.view(now)).collect();
-    Reply::ok(&json!({ "items": items, "next_cursor": page.next_cursor }))
+    Reply::page(&items, page.next_cursor)
 }
 
 #[tokio::main]
