@@ -85,7 +85,7 @@ pub async fn set_host_license(
             route,
             "host".into(),
             json!(allocation::pool_quantities(&pools)),
-            json!(terms.products),
+            json!(allocation::pool_quantities(&next.products)),
         );
         match app.store.put_host_license(current.as_ref(), &next, &record).await? {
             Written::Done => {
@@ -159,7 +159,7 @@ pub async fn allocate_org(
             route,
             "organization".into(),
             json!(allocation::pool_quantities(&pools)),
-            json!(quantities),
+            json!(allocation::pool_quantities(&next.products)),
         );
         match app
             .store
