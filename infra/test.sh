@@ -86,6 +86,11 @@ fi
 step "integration tests"
 python -m pytest tests -q -p no:cacheprovider
 
+if [[ $mode == all ]]; then
+  step "fuzzing against openapi.yaml"
+  infra/fuzz.sh
+fi
+
 if [[ $mode == bench ]]; then
   step "calls and time per route (from the functions' request log lines)"
   python bench/route_costs.py "$STACK_DIR/functions"
