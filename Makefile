@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench keys fmt lint
+.PHONY: dev test fuzz bench build keys fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -12,6 +12,9 @@ fuzz: ## schemathesis over openapi.yaml against a local stack of its own
 
 bench: ## DynamoDB/SES calls and time per route, the integration tests as workload
 	infra/test.sh bench
+
+build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docker needed
+	infra/build.sh
 
 keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
 	infra/mint-key.sh $(PRINCIPAL)

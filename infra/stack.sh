@@ -172,13 +172,17 @@ start() {
   port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT (DYNAMODB_PORT) is already in use"
   port_free "$SES_PORT" || die "port $SES_PORT (SES_PORT) is already in use"
 
-  # DynamoDB Local has no option to choose the bind address: it listens on
-  # all interfaces (Jetty's Server(port)). Clients here use 127.0.0.1.
+  # DynamoDB Local has no option for its bind address (Jetty's Server(port)
+  # listens on all interfaces): infra/loopback-only.c, preloaded, turns its
+  # wildcard bind into 127.0.0.1.
+  local shim="$STACK_DIR/loopback-only.so"
+  cc -shared -fPIC -O2 -o "$shim" "$INFRA/loopback-only.c" -ldl || die "cannot build $shim (needs a C compiler)"
   # -sharedDb: one database for all clients; without it each access key and
   # region sees its own tables, and the table created below would be
   # invisible to clients using other dummy credentials.
   say "starting DynamoDB Local on port $DYNAMODB_PORT (in memory)"
-  launch dynamodb java -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" \
+  LD_PRELOAD="$shim" launch dynamodb java -Djava.net.preferIPv4Stack=true \
+    -Djava.library.path="$(dirname "$jar")/DynamoDBLocal_lib" \
     -jar "$jar" -inMemory -sharedDb -port "$DYNAMODB_PORT" -disableTelemetry
   say "starting SES emulator on $HOST:$SES_PORT"
   launch ses node "$ses_cli" --host "$HOST" --port "$SES_PORT"

@@ -22,9 +22,11 @@ step "install what is missing"
 infra/bootstrap.sh
 
 # `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
-# `infra/test.sh bench`: the integration tests as a workload, then what each
-# route's requests cost (make bench).
+# `infra/test.sh bench`: release builds on the same stack, then bench/run.py
+# (make bench). BENCH_PROFILE=debug skips the release build.
 mode="${1:-all}"
+profile=debug
+[[ $mode == bench ]] && profile="${BENCH_PROFILE:-release}"
 
 if [[ $mode == all ]]; then
 step "format, lint and unit tests"
@@ -34,7 +36,7 @@ cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 sam validate --lint --region "$AWS_REGION" -t template.yaml
 cargo test --workspace --lib --test '*'
 fi
-cargo build --workspace --bins
+if [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins; fi
 
 step "local stack"
 rm -rf "$STACK_DIR"
@@ -62,7 +64,7 @@ for source in functions/src/bin/*.rs; do
   AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
-    "target/debug/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
+    "target/$profile/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done
 
@@ -73,7 +75,8 @@ for pid in "${pids[@]}"; do
 done
 
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
-export MINT_API_KEY="$ROOT/target/debug/mint-api-key"
+export MINT_API_KEY="$ROOT/target/$profile/mint-api-key"
+export FUNCTION_BIN_DIR="$ROOT/target/$profile"
 export FUNCTION_LOG_DIR="$STACK_DIR/functions"
 export SES_STORE_URL="http://127.0.0.1:$SES_PORT/store"
 
@@ -83,15 +86,13 @@ if [[ $mode == fuzz ]]; then
   exit
 fi
 
+if [[ $mode == bench ]]; then
+  python bench/run.py
+  exit
+fi
+
 step "integration tests"
 python -m pytest tests -q -p no:cacheprovider
 
-if [[ $mode == all ]]; then
-  step "fuzzing against openapi.yaml"
-  infra/fuzz.sh
-fi
-
-if [[ $mode == bench ]]; then
-  step "calls and time per route (from the functions' request log lines)"
-  python bench/route_costs.py "$STACK_DIR/functions"
-fi
+step "fuzzing against openapi.yaml"
+infra/fuzz.sh

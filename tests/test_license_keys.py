@@ -109,7 +109,10 @@ def test_disabled_and_expired_keys(business, anonymous):
     assert validate(anonymous, key)["code"] == "DISABLED"
     assert business.get(f"/grants/{grant['id']}").json()["license_key"]["status"] == "disabled"
 
-    business.patch(f"/license_keys/{lk_id}", json={"disabled": False, "expires_at": "2020-01-01T00:00:00Z"})
+    expired = business.patch(f"/license_keys/{lk_id}", json={"disabled": False, "expires_at": "2020-01-01T00:00:00Z"})
+    # The answer is the key as stored, the same as reading it back.
+    assert expired.json() == business.get(f"/license_keys/{lk_id}").json()
+    assert expired.json()["status"] == "expired" and expired.json()["expires_at"].startswith("2020-01-01T00:00:00")
     answer = activate(anonymous, key)
     assert answer.status_code == 403 and answer.json()["code"] == "INACTIVE_LICENSE_KEY"
     assert validate(anonymous, key) == {"valid": False, "code": "EXPIRED"}

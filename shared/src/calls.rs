@@ -1,5 +1,6 @@
-//! Counts the AWS calls a request makes and the time they take, so each
-//! request's log line says what its DynamoDB and SES round trips cost.
+//! Counts the AWS calls a request makes and the time they take, and the writes
+//! it tried again after losing a race, so each request's log line says what
+//! its DynamoDB and SES round trips cost.
 //!
 //! An interceptor on the SDK clients adds to a tally that lives for one
 //! request (a task-local), so concurrent invocations in one process do not mix.
@@ -20,6 +21,7 @@ pub struct Tally {
     pub dynamodb: u32,
     pub ses: u32,
     pub aws_time: Duration,
+    pub retries: u32,
 }
 
 tokio::task_local! {
@@ -34,6 +36,11 @@ pub async fn counted<T>(work: impl Future<Output = T>) -> (T, Tally) {
             (output, TALLY.with(|tally| *tally.borrow()))
         })
         .await
+}
+
+/// Counts one write tried again after it lost a race (a no-op outside a request).
+pub fn note_retry() {
+    let _ = TALLY.try_with(|tally| tally.borrow_mut().retries += 1);
 }
 
 #[derive(Clone, Copy, Debug)]

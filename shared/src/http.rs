@@ -151,6 +151,7 @@ where
         dynamodb_calls = calls.dynamodb,
         ses_calls = calls.ses,
         aws_us = calls.aws_time.as_micros() as u64,
+        retries = calls.retries,
         replayed,
         "request"
     );

@@ -178,8 +178,13 @@ pub async fn allocate_org(
 
 /// The organization license as `principal` may see it: its own, or one under its host.
 pub async fn visible_org(app: &App, principal: &crate::auth::Principal, account: &str) -> ApiResult<OrgLicense> {
+    visible(principal, app.store.org_license(account).await?)
+}
+
+/// `org` if `principal` may see it; otherwise, or if there is none, 404.
+pub fn visible(principal: &crate::auth::Principal, org: Option<OrgLicense>) -> ApiResult<OrgLicense> {
     let not_found = || ApiError::new(404, "ACCOUNT_LICENSE_NOT_FOUND", "this account has no license");
-    let org = app.store.org_license(account).await?.ok_or_else(not_found)?;
+    let org = org.ok_or_else(not_found)?;
     let visible = match principal.kind {
         crate::auth::PrincipalKind::Host => org.host_account_id == principal.id,
         crate::auth::PrincipalKind::Organization => org.account_id == principal.id,
@@ -271,8 +276,8 @@ pub async fn assign_users(
     route: &str,
 ) -> ApiResult<Vec<UserSeat>> {
     for attempt in 0..ATTEMPTS {
-        let org = visible_org(app, principal, account).await?;
-        let current = app.store.user_seats(account, users).await?;
+        let (org, current) = app.store.org_and_seats(account, users).await?;
+        let org = visible(principal, org)?;
         let held = users.iter().map(|u| {
             current
                 .iter()
@@ -327,8 +332,9 @@ pub async fn release_user(
     route: &str,
 ) -> ApiResult<bool> {
     for attempt in 0..ATTEMPTS {
-        let org = visible_org(app, principal, account).await?;
-        let Some(seat) = app.store.user_seat(account, user).await? else {
+        let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
+        let org = visible(principal, org)?;
+        let Some(seat) = seats.into_iter().next() else {
             return Ok(false);
         };
         let deltas = allocation::seat_deltas([seat.user_bundle_codes.as_slice()], &[]);

@@ -5,12 +5,9 @@ use serde_json::json;
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = req.path("accountId")?;
     let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
-    lrm::visible_org(app, principal, &account).await?;
-    let rule = app
-        .store
-        .group_rule(&account, &req.path("groupId")?)
-        .await?
-        .ok_or_else(|| ApiError::new(404, "GROUP_LICENSE_NOT_FOUND", "this group has no license rule"))?;
+    let (org, rule) = app.store.org_and_group(&account, &req.path("groupId")?).await?;
+    lrm::visible(principal, org)?;
+    let rule = rule.ok_or_else(|| ApiError::new(404, "GROUP_LICENSE_NOT_FOUND", "this group has no license rule"))?;
     Reply::ok(&json!({
         "groupId": rule.group_id, "organizationId": rule.account_id,
         "useExternalLicense": rule.use_external_license, "userBundleCodes": rule.user_bundle_codes,

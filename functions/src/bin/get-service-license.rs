@@ -4,12 +4,11 @@ use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = req.path("accountId")?;
     let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
-    let org = lrm::visible_org(app, principal, &account).await?;
-    let tenant = app
-        .store
-        .tenant_service(&account, &req.path("serviceScopeId")?, &req.path("serviceType")?)
-        .await?
-        .ok_or_else(|| ApiError::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license"))?;
+    let (scope, service_type) = (req.path("serviceScopeId")?, req.path("serviceType")?);
+    let (org, tenant) = app.store.org_and_tenant(&account, &scope, &service_type).await?;
+    let org = lrm::visible(principal, org)?;
+    let tenant =
+        tenant.ok_or_else(|| ApiError::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license"))?;
     Reply::ok(&lrm::tenant_view(&org, &tenant))
 }
 

@@ -6,8 +6,8 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let code = req.path("applicationId")?;
     let user = req.path("userId")?;
     let account = req.principal_id();
-    let (seat, org) = app.store.seat_and_org(account, &user).await?;
-    let holds = seat.is_some_and(|s| s.user_bundle_codes.contains(&code));
+    let (org, seats) = app.store.org_and_seats(account, std::slice::from_ref(&user)).await?;
+    let holds = seats.first().is_some_and(|s| s.user_bundle_codes.contains(&code));
     let ended = org
         .and_then(|o| o.end_date)
         .is_some_and(|end| end < clock::now().unix_timestamp());

@@ -4,11 +4,11 @@ use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let account = req.path("accountId")?;
     let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
-    lrm::visible_org(app, principal, &account).await?;
-    let seat = app
-        .store
-        .user_seat(&account, &req.path("userId")?)
-        .await?
+    let (org, seats) = app.store.org_and_seats(&account, &[req.path("userId")?]).await?;
+    lrm::visible(principal, org)?;
+    let seat = seats
+        .into_iter()
+        .next()
         .ok_or_else(|| ApiError::new(404, "USER_LICENSE_NOT_FOUND", "this user holds no license"))?;
     Reply::ok(&lrm::seat_view(&seat))
 }

@@ -49,14 +49,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
             .update_license_key(&key, &changes, &clock::now_rfc3339())
             .await?
         {
-            Written::Done => {
-                let key = app
-                    .store
-                    .license_key_by_id(req.principal_id(), &id)
-                    .await?
-                    .ok_or_else(not_found)?;
-                return Reply::ok(&key.view(clock::now()));
-            }
+            Written::Done => return Reply::ok(&changes.applied_to(&key).view(clock::now())),
             Written::Refused(_) => {
                 return Err(ApiError::unprocessable(
                     "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",

@@ -277,52 +277,14 @@ impl Store {
         self.get_as(tenant_key(account, scope, service_type), true).await
     }
 
-    pub async fn user_seat(&self, account: &str, user: &str) -> Result<Option<UserSeat>, ApiError> {
-        self.get_as(seat_key(account, user), true).await
-    }
-
-    pub async fn group_rule(&self, account: &str, group: &str) -> Result<Option<GroupRule>, ApiError> {
-        self.get_as(group_key(account, group), true).await
-    }
-
-    /// A user's seat and its account's license, in one round trip.
-    pub async fn seat_and_org(
+    /// An organization's license and other items of its account (at most 99
+    /// keys), in one consistent round trip; absent items are left out.
+    async fn org_with<T: serde::de::DeserializeOwned>(
         &self,
         account: &str,
-        user: &str,
-    ) -> Result<(Option<UserSeat>, Option<OrgLicense>), ApiError> {
-        let keys = vec![seat_key(account, user), org_key(account)];
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .build()
-            .map_err(ApiError::internal)?;
-        let output = self
-            .db
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        if output.unprocessed_keys.as_ref().is_some_and(|u| !u.is_empty()) {
-            return Ok((self.user_seat(account, user).await?, self.org_license(account).await?));
-        }
-        let (mut seat, mut org) = (None, None);
-        for item in output
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default()
-        {
-            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some("LICENSE") => org = Some(from_item(item)?),
-                _ => seat = Some(from_item(item)?),
-            }
-        }
-        Ok((seat, org))
-    }
-
-    /// The seats of `users` (at most 100) in one round trip; absent users are left out.
-    pub async fn user_seats(&self, account: &str, users: &[String]) -> Result<Vec<UserSeat>, ApiError> {
-        let keys: Vec<Item> = users.iter().map(|u| seat_key(account, u)).collect();
+        keys: impl IntoIterator<Item = Item>,
+    ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
+        let keys: Vec<Item> = std::iter::once(org_key(account)).chain(keys).collect();
         let mut pending = Some(
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))
@@ -330,7 +292,7 @@ impl Store {
                 .build()
                 .map_err(ApiError::internal)?,
         );
-        let mut seats = Vec::new();
+        let (mut org, mut others) = (None, Vec::new());
         while let Some(request) = pending.take() {
             let output = self
                 .db
@@ -344,11 +306,44 @@ impl Store {
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default()
             {
-                seats.push(from_item(item)?);
+                match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                    Some("LICENSE") => org = Some(from_item(item)?),
+                    _ => others.push(from_item(item)?),
+                }
             }
             pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
         }
-        Ok(seats)
+        Ok((org, others))
+    }
+
+    /// The account's license and the seats of `users` (at most 99).
+    pub async fn org_and_seats(
+        &self,
+        account: &str,
+        users: &[String],
+    ) -> Result<(Option<OrgLicense>, Vec<UserSeat>), ApiError> {
+        self.org_with(account, users.iter().map(|u| seat_key(account, u))).await
+    }
+
+    pub async fn org_and_group(
+        &self,
+        account: &str,
+        group: &str,
+    ) -> Result<(Option<OrgLicense>, Option<GroupRule>), ApiError> {
+        let (org, mut rules) = self.org_with(account, [group_key(account, group)]).await?;
+        Ok((org, rules.pop()))
+    }
+
+    pub async fn org_and_tenant(
+        &self,
+        account: &str,
+        scope: &str,
+        service_type: &str,
+    ) -> Result<(Option<OrgLicense>, Option<TenantService>), ApiError> {
+        let (org, mut tenants) = self
+            .org_with(account, [tenant_key(account, scope, service_type)])
+            .await?;
+        Ok((org, tenants.pop()))
     }
 
     /// Sets the host license; quantities may not fall below what organizations hold.

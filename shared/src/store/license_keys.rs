@@ -63,6 +63,23 @@ pub struct KeyChanges {
     pub expires_at: Option<Option<String>>,
 }
 
+impl KeyChanges {
+    /// The key as these changes leave it, so a patch answers without reading it again.
+    pub fn applied_to(&self, key: &LicenseKey) -> LicenseKey {
+        let mut after = key.clone();
+        if let Some(limit) = self.activations_limit {
+            after.activations_limit = limit;
+        }
+        if let Some(disabled) = self.disabled {
+            after.disabled = disabled;
+        }
+        if let Some(expires_at) = &self.expires_at {
+            after.expires_at = expires_at.clone();
+        }
+        after
+    }
+}
+
 pub struct KeyPage {
     pub items: Vec<LicenseKey>,
     pub next_cursor: Option<String>,

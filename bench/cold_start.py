@@ -1,0 +1,162 @@
+"""Cold start of every function's release binary, beside the floor binary.
+
+A minimal Lambda runtime API on loopback stands in for Lambda: each start
+execs the binary with the Lambda environment, and the time from exec to its
+first request for the next event is the start time. That first event (the
+function's file in events/) is then answered by the binary against the local
+stack, and its peak resident memory (VmHWM) read before it is killed.
+
+Starts are interleaved, one of each binary per round, so a noisy moment of the
+machine falls on all of them alike.
+"""
+
+import http.server
+import os
+import pathlib
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RUNTIME_PREFIX = "/2018-06-01/runtime/invocation/"
+
+
+class RuntimeApi(http.server.ThreadingHTTPServer):
+    """Hands out one event per start and notes when the binary first asked for it."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), RuntimeHandler)
+        self.lock = threading.Lock()
+        self.reset(b"{}")
+
+    def reset(self, event):
+        with self.lock:
+            self.event = event
+            self.first_poll = None
+            self.polls = 0
+            self.waiting = threading.Event()  # the binary answered and polls again
+            self.released = threading.Event()  # the binary is gone
+
+
+class RuntimeHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        api = self.server
+        if not self.path.startswith(RUNTIME_PREFIX + "next"):
+            return self.reply(404, b"{}")
+        with api.lock:
+            api.polls += 1
+            first = api.polls == 1
+            if first:
+                api.first_poll = time.perf_counter()
+        if not first:
+            # Polling again means the first event is done; the poll waits, as
+            # Lambda's would, until the process is frozen (here: killed).
+            api.waiting.set()
+            api.released.wait(60)
+            self.close_connection = True
+            return
+        self.reply(
+            200,
+            api.event,
+            {
+                "Lambda-Runtime-Aws-Request-Id": "bench-request",
+                "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 30_000),
+                "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:bench",
+                "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
+            },
+        )
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self.reply(202, b"{}")
+
+    def reply(self, status, body, headers=None):
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def peak_memory_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def start_once(api, binary, event, env):
+    api.reset(event)
+    exec_at = time.perf_counter()
+    process = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not api.waiting.wait(30):
+            raise RuntimeError(f"{binary.name} did not finish its first event")
+        return (api.first_poll - exec_at) * 1000, peak_memory_kib(process.pid)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        api.released.set()
+
+
+def measure(bin_dir, functions, starts):
+    """{name: {"start_ms": [...], "peak_kib": [...], "size": bytes}} for the floor and every function."""
+    api = RuntimeApi()
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = dict(os.environ)
+    env.update(
+        AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.server_port}",
+        AWS_LAMBDA_FUNCTION_VERSION="1",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+        RUST_LOG="info",
+    )
+    env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)
+    binaries = {"floor": (bin_dir / "floor", (ROOT / "events" / "get-entitlement.json").read_bytes())}
+    for name in functions:
+        events = ROOT / "events" / f"{name}.json"
+        binaries[name] = (bin_dir / name, events.read_bytes())
+    results = {name: {"start_ms": [], "peak_kib": [], "size": path.stat().st_size} for name, (path, _) in binaries.items()}
+    for _ in range(starts):
+        for name, (path, event) in binaries.items():
+            env["AWS_LAMBDA_FUNCTION_NAME"] = name
+            start_ms, peak_kib = start_once(api, path, event, env)
+            results[name]["start_ms"].append(start_ms)
+            results[name]["peak_kib"].append(peak_kib)
+    api.shutdown()
+    return results
+
+
+def report(results):
+    floor = results["floor"]
+    floor_start = statistics.median(floor["start_ms"])
+    header = f"{'binary':32} {'start med ms':>12} {'p90 ms':>7} {'x floor':>7} {'size MiB':>9} {'x floor':>7} {'peak MiB':>9}"
+    print(header)
+    print("-" * len(header))
+    worst_start = worst_size = worst_peak = 0.0
+    for name, r in results.items():
+        ordered = sorted(r["start_ms"])
+        median = statistics.median(ordered)
+        p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+        start_ratio = median / floor_start
+        size_ratio = r["size"] / floor["size"]
+        peak = max(r["peak_kib"]) / 1024
+        if name != "floor":
+            worst_start, worst_size, worst_peak = max(worst_start, start_ratio), max(worst_size, size_ratio), max(worst_peak, peak)
+        print(f"{name:32} {median:12.1f} {p90:7.1f} {start_ratio:7.2f} {r['size'] / 2**20:9.1f} {size_ratio:7.2f} {peak:9.1f}")
+    print(
+        f"\nworst function: start {worst_start:.2f}x the floor (target <= 1.5), size {worst_size:.2f}x (target <= 1.3), "
+        f"peak memory {worst_peak:.1f} MiB (target well under 128)"
+    )
+    return {"worst_start_ratio": worst_start, "worst_size_ratio": worst_size, "worst_peak_mib": worst_peak}

@@ -1,0 +1,103 @@
+"""Contention: 100 allocations at once on one pool, beside DynamoDB's own rate.
+
+One organization holds POOL units of one code; 100 different users ask for a
+seat of it at the same moment (PUT user-license, one user each). Exactly POOL
+may win; the rest must be 409 ALLOCATION_EXCEEDS_ACCOUNT_LICENSE, none lost to
+contention, and the pool read back from the table must hold exactly the seats
+that exist. Beside it, in the same run, bench/floor's conditional-update-rate
+measures DynamoDB Local's own rate of conditional updates on one item.
+"""
+
+import collections
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+import uuid
+
+import boto3
+import httpx
+
+REQUESTS = 100
+POOL = 60
+CODE = "BENCH"
+
+
+def allocation_run(api_url, mint, table):
+    host_id, org_id = f"bench-host-{uuid.uuid4().hex[:8]}", f"bench-org-{uuid.uuid4().hex[:8]}"
+    host = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {mint(f'host:{host_id}')}"}, timeout=60)
+    org = {"Authorization": f"Bearer {mint(f'organization:{org_id}')}"}
+    product = [{"code": CODE, "quantity": POOL}]
+    assert host.put(f"/lrm/api/host/{host_id}/license", json={"products": product}).status_code == 200
+    answer = host.put(f"/lrm/api/host/{host_id}/organization/{org_id}/license", json={"productQuantities": product})
+    assert answer.status_code == 200, answer.text
+    # Warm the function (and its key cache) so the burst measures allocation, not start-up.
+    warm = httpx.put(f"{api_url}/lease_/api/account/{org_id}/user-license", headers=org,
+                     json={"userIds": ["warm-up"], "userBundleCodes": []}, timeout=60)
+    assert warm.status_code == 200, warm.text
+
+    barrier = threading.Barrier(REQUESTS)
+
+    def seat(i):
+        with httpx.Client(base_url=api_url, headers=org, timeout=60) as client:
+            barrier.wait()
+            return client.put(f"/lease_/api/account/{org_id}/user-license",
+                              json={"userIds": [f"user-{i:03}"], "userBundleCodes": [CODE]})
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(REQUESTS) as pool:
+        answers = list(pool.map(seat, range(REQUESTS)))
+    seconds = time.perf_counter() - started
+
+    statuses = collections.Counter(a.status_code for a in answers)
+    codes = collections.Counter(a.json().get("code") for a in answers if a.status_code != 200)
+    items = table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"ORG#{org_id}"},
+                        ConsistentRead=True)["Items"]
+    [license_] = [i for i in items if i["sk"] == "LICENSE"]
+    seats = sum(1 for i in items if i["sk"].startswith("USER#") and CODE in i.get("user_bundle_codes", []))
+    pool = license_["products"][CODE]
+    return {
+        "seconds": seconds,
+        "statuses": dict(statuses),
+        "codes": dict(codes),
+        "granted": statuses[200],
+        "seats": seats,
+        "allocated": int(pool["allocated"]),
+        "quantity": int(pool["quantity"]),
+    }
+
+
+def retries_logged(log, offset):
+    """The writes tried again, from the request lines logged after `offset` bytes of the log."""
+    with open(log, "rb") as lines:
+        lines.seek(offset)
+        return sum(int(n) for n in re.findall(rb'"retries":(\d+)', lines.read()))
+
+
+def raw_rate(bin_dir):
+    out = subprocess.run([os.path.join(bin_dir, "conditional-update-rate")], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def run(api_url, mint, bin_dir, log_dir):
+    table = boto3.resource("dynamodb", region_name=os.environ["AWS_REGION"]).Table(os.environ["TABLE_NAME"])
+    raw = raw_rate(bin_dir)
+    log = os.path.join(log_dir, "assign-user-licenses.log")
+    offset = os.path.getsize(log)
+    burst = allocation_run(api_url, mint, table)
+    burst["retries"] = retries_logged(log, offset)
+    requests_per_second = REQUESTS / burst["seconds"]
+    over = burst["allocated"] > burst["quantity"] or burst["allocated"] != burst["seats"]
+    print(f"DynamoDB Local, conditional updates on one item ({raw['updates']} from 100 writers): "
+          f"{raw['per_second']:.0f}/s")
+    print(f"{REQUESTS} concurrent seat allocations on one pool of {POOL}: {burst['seconds'] * 1000:.0f} ms, "
+          f"{requests_per_second:.0f} requests/s ({requests_per_second / raw['per_second']:.2f}x the raw rate; target >= 0.5)")
+    print(f"  answers {burst['statuses']}, refusals {burst['codes']}, writes retried after losing a race {burst['retries']}")
+    print(f"  afterwards: {burst['seats']} seats, pool allocated {burst['allocated']} of {burst['quantity']}: "
+          + ("OVER-ALLOCATED" if over else "no over-allocation"))
+    if over or burst["granted"] != POOL:
+        raise AssertionError(f"contention run broke the invariant: {burst}")
+    return {"raw_per_second": raw["per_second"], "requests_per_second": requests_per_second, **burst}

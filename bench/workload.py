@@ -1,0 +1,304 @@
+"""The per-route workload of `make bench`.
+
+`run(api_url, mint, rounds)` drives every HTTP function of the service against
+a running local stack, so that the functions' own log lines (status,
+`elapsed_us`, DynamoDB and SES calls) can be grouped per function and outcome:
+
+1. it makes the data the routes need through the API itself, with API keys
+   minted for fresh principals (a business, a host and one organization under
+   it), including everything a success case uses up (Pending grants to fulfil,
+   entitlements to delete, instances to deactivate, seated users to release, ...);
+2. it sends every case once, unmeasured, so each function process is running
+   and has the case's API key in its cache;
+3. it then sends, one request at a time, `rounds` requests of each function's
+   ordinary success case and `rounds` of its commonest error case, and checks
+   that every answer has the status the case expects.
+
+It returns when the measured phase started (unix seconds) and the status of
+each function's two cases. A case answering anything else raises an
+AssertionError naming the function, the case and the answer: a benchmark that
+measures the wrong thing must not pass quietly.
+"""
+
+import dataclasses
+import os
+import time
+import uuid
+from typing import Any, Callable
+
+import httpx
+
+FUNCTIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "functions", "src", "bin")
+
+# Well-formed ids that name nothing.
+UNKNOWN_ENTITLEMENT = "ent_01HF0000000000000000000000"
+UNKNOWN_GRANT = "entg_01HF0000000000000000000000"
+UNKNOWN_LICENSE_KEY = "lk_01HF0000000000000000000000"
+UNKNOWN_INSTANCE = "lki_01HF0000000000000000000000"
+
+MANUAL = {
+    "name": "Bench license",
+    "integration_type": "license_key",
+    "integration_config": {
+        "activations_limit": 3,
+        "duration_count": 1,
+        "duration_interval": "Year",
+        "activation_message": "Paste it under Settings > License.",
+        "fulfillment_mode": "manual",
+    },
+    "description": "Desktop app",
+}
+# The default fulfilment mode: a grant is delivered at once with a generated key.
+AUTO = {**MANUAL, "name": "Bench auto license", "integration_config": {**MANUAL["integration_config"], "fulfillment_mode": "auto"}}
+
+
+@dataclasses.dataclass
+class Case:
+    """One kind of request to one function. `path` and `body` may be functions of
+    the request's index (0 for the warm-up, then 1..rounds) when each request
+    needs its own thing."""
+
+    function: str
+    outcome: str  # "success" or "error"
+    status: int
+    api: httpx.Client
+    method: str
+    path: Any
+    body: Any = None
+    params: dict | None = None
+
+    def send(self, index):
+        path = self.path(index) if callable(self.path) else self.path
+        body = self.body(index) if callable(self.body) else self.body
+        answer = self.api.request(self.method, path, json=body, params=self.params)
+        if answer.status_code != self.status:
+            raise AssertionError(
+                f"{self.function} {self.outcome}: {self.method} {path} answered {answer.status_code}, "
+                f"expected {self.status}: {answer.text}"
+            )
+        return answer
+
+
+def http_functions():
+    """The functions in functions/src/bin that serve a route (all but the scheduled ones)."""
+    names = []
+    for file in sorted(os.listdir(FUNCTIONS_DIR)):
+        if file.endswith(".rs"):
+            with open(os.path.join(FUNCTIONS_DIR, file), encoding="utf-8") as source:
+                if not source.readline().startswith("//! Scheduled"):
+                    names.append(file.removesuffix(".rs"))
+    return names
+
+
+def call(api, method, path, status, body=None):
+    """A setup request; its answer must have `status`."""
+    answer = api.request(method, path, json=body)
+    if answer.status_code != status:
+        raise AssertionError(f"setup: {method} {path} answered {answer.status_code}, expected {status}: {answer.text}")
+    return answer.json() if answer.content else None
+
+
+def products(quantities):
+    return [{"code": code, "quantity": quantity} for code, quantity in quantities.items()]
+
+
+def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Callable[[], Any] | None = None) -> dict:
+    """Sets up, warms and measures (see the module's docstring). `on_measure`, if
+    given, is called once the warm-up is done, just before the measured phase."""
+    tag = uuid.uuid4().hex[:12]
+    n = rounds + 1  # the warm-up takes one of everything a success case uses up
+
+    def client(key=None):
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=120)
+
+    host_id, org_id = f"bench-host-{tag}", f"bench-org-{tag}"
+    business = client(mint(f"business:bench_{tag}"))
+    host = client(mint(f"host:{host_id}"))
+    org = client(mint(f"organization:{org_id}"))
+    public = client()
+    stranger = client(f"lsk_bench_unknown_{tag}")  # a key that was never minted (or was revoked)
+
+    # --- entitlements, grants and license keys (the business) ---
+    doomed = [call(business, "POST", "/entitlements", 201, MANUAL)["id"] for _ in range(n)]
+    manual = call(business, "POST", "/entitlements", 201, MANUAL)["id"]
+    auto = call(business, "POST", "/entitlements", 201, AUTO)["id"]
+
+    def buyer(name):
+        customer_id = f"cus_bench_{tag}_{name}"
+        return {"customer_id": customer_id, "customer_email": f"{customer_id}@example.com", "customer_name": "Bench Buyer"}
+
+    customer = buyer("main")
+    customer_id = customer["customer_id"]
+    delivered = call(business, "POST", f"/entitlements/{manual}/grants", 201, {**customer, "payment_id": f"pay_{tag}_1"})["id"]
+    main_key = f"BENCH-{tag}-MAIN"
+    main_key_id = call(business, "POST", f"/grants/{delivered}/license-key", 200, {"key": main_key})["license_key"]["id"]
+    pending = call(business, "POST", f"/entitlements/{manual}/grants", 201, {**customer, "payment_id": f"pay_{tag}_2"})["id"]
+    to_fulfil = [
+        call(business, "POST", f"/entitlements/{manual}/grants", 201, {**buyer(f"f{i}"), "payment_id": f"pay_{tag}_f{i}"})["id"]
+        for i in range(n)
+    ]
+    to_revoke = [
+        call(business, "POST", f"/entitlements/{auto}/grants", 201, {**buyer(f"r{i}"), "payment_id": f"pay_{tag}_r{i}"})["id"]
+        for i in range(n)
+    ]
+
+    def imported(key, limit):
+        body = {"customer_id": customer_id, "key": key, "product_id": manual, "activations_limit": limit}
+        return call(business, "POST", "/license_keys", 201, body)["id"]
+
+    def activate(key, name="bench laptop"):
+        return call(public, "POST", "/licenses/activate", 201, {"license_key": key, "name": name})["id"]
+
+    main_instance = activate(main_key)
+    full_key = f"BENCH-{tag}-FULL"  # 2 of 2 activations taken
+    full_key_id = imported(full_key, 2)
+    activate(full_key)
+    activate(full_key)
+    spare_key = f"BENCH-{tag}-SPARE"  # room for every activation of the run
+    imported(spare_key, n)
+    leaving_key = f"BENCH-{tag}-LEAVING"
+    imported(leaving_key, None)
+    leaving = [activate(leaving_key, f"machine-{i}") for i in range(n)]
+
+    # --- license allocation (the host, and the organization under it) ---
+    seats = 2 * n + 5  # the main user, those released, those assigned, a margin
+    host_license = {"products": products({"UNATT": 100, "NONPR": 10, "ACNU": seats + 5}),
+                    "startDate": int(time.time()), "endDate": int(time.time()) + 365 * 86400,
+                    "subscriptionPlan": "ENTERPRISE"}
+    call(host, "PUT", f"/lrm/api/host/{host_id}/license", 200, host_license)
+    org_quantities = {"UNATT": 10, "NONPR": 5, "ACNU": seats}
+    org_path = f"/lrm/api/host/{host_id}/organization/{org_id}/license"
+    call(host, "PUT", org_path, 200, {"productQuantities": products(org_quantities)})
+    tenant = {"tenantName": "Bench tenant", "products": products({"UNATT": 4, "NONPR": 2})}
+    tenant_path = f"/lrm/api/account/{org_id}/service-license/bench-scope/orchestrator"
+    call(host, "PUT", tenant_path, 200, tenant)
+    users = f"/lease_/api/account/{org_id}/user-license"
+    call(org, "PUT", users, 200, {"userIds": ["ada"], "userBundleCodes": ["ACNU"]})
+    leavers = [f"leaver-{i}" for i in range(n)]
+    for start in range(0, n, 50):
+        call(org, "PUT", users, 200, {"userIds": leavers[start:start + 50], "userBundleCodes": ["ACNU"]})
+    group = {"userBundleCodes": ["ACNU"], "useExternalLicense": False}
+    call(org, "PUT", f"{users}/group/devs", 200, group)
+
+    # --- the cases: per function, its ordinary success and its commonest error ---
+    def case(function, success, error):
+        """success and error: (status, api, method, path[, body[, params]])."""
+        return [Case(function, "success", *success), Case(function, "error", *error)]
+
+    no_name = {"integration_type": "license_key", "integration_config": {}}
+    cases = [
+        # entitlements
+        *case("create-entitlement", (201, business, "POST", "/entitlements", MANUAL),
+              (422, business, "POST", "/entitlements", no_name)),
+        *case("list-entitlements", (200, business, "GET", "/entitlements"),
+              (422, business, "GET", "/entitlements", None, {"integration_type": "fax"})),
+        *case("get-entitlement", (200, business, "GET", f"/entitlements/{manual}"),
+              (404, business, "GET", f"/entitlements/{UNKNOWN_ENTITLEMENT}")),
+        *case("update-entitlement", (200, business, "PATCH", f"/entitlements/{manual}", {"description": "Desktop app"}),
+              (404, business, "PATCH", f"/entitlements/{UNKNOWN_ENTITLEMENT}", {"description": "Desktop app"})),
+        *case("delete-entitlement", (204, business, "DELETE", lambda i: f"/entitlements/{doomed[i]}"),
+              (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}")),
+        # grants
+        *case("issue-grant",
+              (201, business, "POST", f"/entitlements/{auto}/grants", lambda i: {**buyer(f"i{i}"), "payment_id": f"pay_{tag}_i{i}"}),
+              (422, business, "POST", f"/entitlements/{auto}/grants", {"customer_id": customer_id, "customer_email": "nope"})),
+        *case("list-entitlement-grants", (200, business, "GET", f"/entitlements/{manual}/grants"),
+              (422, business, "GET", f"/entitlements/{manual}/grants", None, {"status": "Lost"})),
+        *case("list-customer-grants", (200, business, "GET", f"/customers/{customer_id}/entitlement-grants"),
+              (422, business, "GET", f"/customers/{customer_id}/entitlement-grants", None, {"status": "Lost"})),
+        *case("get-grant", (200, business, "GET", f"/grants/{delivered}"),
+              (404, business, "GET", f"/grants/{UNKNOWN_GRANT}")),
+        *case("fulfil-grant",
+              (200, business, "POST", lambda i: f"/grants/{to_fulfil[i]}/license-key", lambda i: {"key": f"BENCH-{tag}-F{i}"}),
+              (409, business, "POST", f"/grants/{delivered}/license-key", {"key": f"BENCH-{tag}-LATE"})),
+        *case("resend-grant-email", (202, business, "POST", f"/grants/{delivered}/resend-email"),
+              (409, business, "POST", f"/grants/{pending}/resend-email")),
+        *case("revoke-grant",
+              (200, business, "DELETE", lambda i: f"/entitlements/{auto}/grants/{to_revoke[i]}", {"reason": "refunded"}),
+              (404, business, "DELETE", f"/entitlements/{auto}/grants/{UNKNOWN_GRANT}", {"reason": "refunded"})),
+        *case("get-customer-license", (200, business, "GET", f"/appsmarket/v2/customerLicense/{manual}/{customer_id}"),
+              (404, business, "GET", f"/appsmarket/v2/customerLicense/{UNKNOWN_ENTITLEMENT}/{customer_id}")),
+        # license keys and their instances
+        *case("import-license-key",
+              (201, business, "POST", "/license_keys",
+               lambda i: {"customer_id": customer_id, "key": f"BENCH-{tag}-I{i}", "product_id": manual}),
+              (409, business, "POST", "/license_keys", {"customer_id": customer_id, "key": main_key, "product_id": manual})),
+        *case("list-license-keys", (200, business, "GET", "/license_keys"),
+              (422, business, "GET", "/license_keys", None, {"status": "lost"})),
+        *case("get-license-key", (200, business, "GET", f"/license_keys/{main_key_id}"),
+              (404, business, "GET", f"/license_keys/{UNKNOWN_LICENSE_KEY}")),
+        *case("update-license-key", (200, business, "PATCH", f"/license_keys/{main_key_id}", {"activations_limit": 5}),
+              (422, business, "PATCH", f"/license_keys/{full_key_id}", {"activations_limit": 1})),
+        *case("list-license-key-instances",
+              (200, business, "GET", "/license_key_instances", None, {"license_key_id": main_key_id}),
+              (422, business, "GET", "/license_key_instances", None, {"page_size": "0"})),
+        *case("get-license-key-instance", (200, business, "GET", f"/license_key_instances/{main_instance}"),
+              (404, business, "GET", f"/license_key_instances/{UNKNOWN_INSTANCE}")),
+        *case("rename-license-key-instance",
+              (200, business, "PATCH", f"/license_key_instances/{main_instance}", {"name": "bench desktop"}),
+              (404, business, "PATCH", f"/license_key_instances/{UNKNOWN_INSTANCE}", {"name": "bench desktop"})),
+        # the public routes
+        *case("activate-license",
+              (201, public, "POST", "/licenses/activate", lambda i: {"license_key": spare_key, "name": f"machine-{i}"}),
+              (422, public, "POST", "/licenses/activate", {"license_key": full_key, "name": "one too many"})),
+        *case("validate-license",
+              (200, public, "POST", "/licenses/validate", {"license_key": main_key, "license_key_instance_id": main_instance}),
+              (422, public, "POST", "/licenses/validate", {"license_key": ""})),
+        *case("deactivate-license",
+              (200, public, "POST", "/licenses/deactivate",
+               lambda i: {"license_key": leaving_key, "license_key_instance_id": leaving[i]}),
+              (404, public, "POST", "/licenses/deactivate", {"license_key": leaving_key, "license_key_instance_id": UNKNOWN_INSTANCE})),
+        # license allocation: the host
+        *case("put-host-license", (200, host, "PUT", f"/lrm/api/host/{host_id}/license", host_license),
+              (409, host, "PUT", f"/lrm/api/host/{host_id}/license", {"products": products({"UNATT": 1})})),
+        *case("get-host-license", (200, host, "GET", f"/lrm/api/host/{host_id}/license"),
+              (404, host, "GET", f"/lrm/api/host/bench-host-{tag}-other/license")),
+        *case("allocate-organization-license", (200, host, "PUT", org_path, {"productQuantities": products(org_quantities)}),
+              (409, host, "PUT", org_path, {"productQuantities": products({**org_quantities, "UNATT": 1000})})),
+        *case("get-organization-license", (200, host, "GET", org_path),
+              (404, host, "GET", f"/lrm/api/host/{host_id}/organization/bench-org-{tag}-other/license")),
+        *case("allocate-service-license", (200, host, "PUT", tenant_path, tenant),
+              (409, host, "PUT", f"/lrm/api/account/{org_id}/service-license/bench-scope-2/orchestrator",
+               {"tenantName": "Too big", "products": products({"UNATT": 1000})})),
+        *case("get-service-license", (200, host, "GET", tenant_path),
+              (404, host, "GET", f"/lrm/api/account/{org_id}/service-license/bench-scope-none/orchestrator")),
+        *case("list-account-audit", (200, host, "GET", f"/lrm/api/account/{org_id}/audit"),
+              (422, host, "GET", f"/lrm/api/account/{org_id}/audit", None, {"page_size": "0"})),
+        # license allocation: the organization's users and groups
+        *case("assign-user-licenses",
+              (200, org, "PUT", users, lambda i: {"userIds": [f"newcomer-{i}"], "userBundleCodes": ["ACNU"]}),
+              (409, org, "PUT", users, {"userIds": ["bench-over"], "userBundleCodes": ["IDU"]})),
+        *case("get-user-license", (200, org, "GET", f"{users}/ada"),
+              (404, org, "GET", f"{users}/bench-nobody")),
+        *case("release-user-license", (204, org, "DELETE", lambda i: f"{users}/{leavers[i]}"),
+              (404, org, "DELETE", f"{users}/bench-nobody")),
+        *case("put-group-license", (200, org, "PUT", f"{users}/group/devs", group),
+              (409, org, "PUT", f"{users}/group/ops", {"userBundleCodes": ["IDU"]})),
+        *case("get-group-license", (200, org, "GET", f"{users}/group/devs"),
+              (404, org, "GET", f"{users}/group/bench-none")),
+        *case("get-user-license-status", (200, org, "GET", "/appsmarket/v2/userLicense/ACNU/ada"),
+              (401, stranger, "GET", "/appsmarket/v2/userLicense/ACNU/ada")),
+    ]
+
+    covered = {c.function for c in cases}
+    missing = sorted(set(http_functions()) - covered)
+    if missing:
+        raise AssertionError(f"no cases for {', '.join(missing)}")
+
+    for c in cases:  # warm-up, not measured
+        c.send(0)
+
+    if on_measure:
+        on_measure()
+    started_at = time.time()
+    for c in cases:
+        for index in range(1, n):
+            c.send(index)
+
+    for api in (business, host, org, public, stranger):
+        api.close()
+    result = {}
+    for c in cases:
+        result.setdefault(c.function, {})[c.outcome] = c.status
+    return {"started_at": started_at, "cases": result}
