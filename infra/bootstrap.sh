@@ -34,6 +34,10 @@ else
     missing+=("java 17+ (found: ${java_line:-unknown})")
   fi
 fi
+if ! command -v cc >/dev/null; then
+  # Rust links with it too; stack.sh builds a small preload for DynamoDB Local.
+  missing+=("a C compiler as cc (Debian: apt-get install gcc)")
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   missing+=("node 20.19+ and npm")
 else
