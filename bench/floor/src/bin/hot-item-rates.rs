@@ -112,7 +112,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         for writer in writers {
             writer.await??;
         }
-        rates.push(format!("\"{kind}\": {:.1}", CALLS as f64 / started.elapsed().as_secs_f64()));
+        rates.push(format!(
+            "\"{kind}\": {:.1}",
+            CALLS as f64 / started.elapsed().as_secs_f64()
+        ));
     }
     println!("{{\"calls\": {CALLS}, \"writers\": {WRITERS}, {}}}", rates.join(", "));
     Ok(())
