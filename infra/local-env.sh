@@ -18,7 +18,7 @@ DEV_ORGANIZATION_ID=y-y-y-delilah
 # Mints one key per principal kind into $STACK_DIR/keys.json.
 mint_dev_keys() {
   local business_id="bus_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-  local mint="$ROOT/target/debug/mint-api-key"
+  local mint="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mint-api-key"
   {
     printf '{"business": %s,\n' "$("$mint" "business:$business_id")"
     printf ' "host": %s,\n' "$("$mint" "host:$DEV_HOST_ID")"

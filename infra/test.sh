@@ -37,6 +37,8 @@ SAM_CLI_TELEMETRY=0 sam validate --lint --region "$AWS_REGION" -t template.yaml
 cargo test --workspace --lib --test '*'
 fi
 if [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins; fi
+# CI may keep its build cache outside the clone.
+bin_dir="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
 
 step "local stack"
 rm -rf "$STACK_DIR"
@@ -64,7 +66,7 @@ for source in functions/src/bin/*.rs; do
   AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
-    "target/$profile/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
+    "$bin_dir/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done
 
@@ -75,8 +77,8 @@ for pid in "${pids[@]}"; do
 done
 
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
-export MINT_API_KEY="$ROOT/target/$profile/mint-api-key"
-export FUNCTION_BIN_DIR="$ROOT/target/$profile"
+export MINT_API_KEY="$bin_dir/mint-api-key"
+export FUNCTION_BIN_DIR="$bin_dir"
 export FUNCTION_LOG_DIR="$STACK_DIR/functions"
 export SES_STORE_URL="http://127.0.0.1:$SES_PORT/store"
 
