@@ -34,9 +34,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 sam validate --lint --region "$AWS_REGION" -t template.yaml
-cargo test --workspace --lib --test '*'
+cargo test --workspace --features functions/failpoints --lib --test '*'
 fi
-if [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins; fi
+if [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins --features functions/failpoints; fi
 # CI may keep its build cache outside the clone.
 bin_dir="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
 

@@ -1,7 +1,7 @@
 //! What every function builds once per container: the AWS clients and the key cache.
 
 use crate::auth::{self, KeyCache, Principal};
-use crate::calls::{CallCounter, Service};
+use crate::aws_calls::{CallCounter, Service};
 use crate::error::ApiError;
 use crate::store::Store;
 use std::time::Duration;

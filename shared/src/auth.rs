@@ -6,7 +6,6 @@
 
 use crate::error::ApiError;
 use base64::Engine;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -94,10 +93,7 @@ pub fn mint_secret() -> String {
 
 /// Lowercase hex SHA-256 of a secret: the only form in which a key is stored.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(secret)
 }
 
 /// The secret from an `Authorization: Bearer <secret>` header.

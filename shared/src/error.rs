@@ -16,6 +16,8 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which the same request may succeed: set on retryable answers only.
+    pub retry_after: Option<u32>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -26,7 +28,36 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// A transient condition (lost races past the retry budget, throttling, a
+    /// dependency out of reach): the same request later may well succeed.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "service unavailable");
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                503,
+                "SERVICE_UNAVAILABLE",
+                "the service is busy or a dependency is unreachable; try again",
+            )
+        }
+    }
+
+    /// A rate limit of ours: 429 with when to come back.
+    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(429, code, message)
+        }
+    }
+
+    /// Whether a later identical request may get another answer, so the answer
+    /// must not be kept as the request's final one.
+    pub fn is_retryable(&self) -> bool {
+        self.status >= 500 || self.status == 429
     }
 
     pub fn invalid_json(detail: impl std::fmt::Display) -> Self {
@@ -91,6 +122,7 @@ fn google_status(status: u16) -> &'static str {
         404 => "NOT_FOUND",
         409 => "ABORTED",
         429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
         _ => "INTERNAL",
     }
 }
@@ -115,5 +147,19 @@ mod tests {
             ApiError::unauthorized().body(ErrorStyle::Google)["error"]["status"],
             "UNAUTHENTICATED"
         );
+    }
+
+    #[test]
+    fn unavailable_is_retryable_with_a_delay_and_client_errors_are_final() {
+        let busy = ApiError::unavailable("lost every race");
+        assert_eq!(
+            (busy.status, busy.code, busy.retry_after),
+            (503, "SERVICE_UNAVAILABLE", Some(1))
+        );
+        assert!(busy.is_retryable());
+        assert_eq!(busy.body(ErrorStyle::Google)["error"]["status"], "UNAVAILABLE");
+        assert!(!ApiError::not_found("grant").is_retryable());
+        assert!(!ApiError::conflict("GRANT_NOT_PENDING", "x").is_retryable());
+        assert!(ApiError::too_many_requests("RATE_LIMITED", "slow down", 5).is_retryable());
     }
 }

@@ -3,33 +3,37 @@
 
 use crate::app::App;
 use crate::auth::{self, Access, Principal};
+use crate::call::Call;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
-use crate::store::{Claim, StoredResponse};
-use lambda_http::http::{HeaderValue, Method, StatusCode};
+use crate::idempotency::{self, Start};
+use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 /// A request as a handler sees it: already authenticated for its route.
 pub struct Request {
-    principal: Option<Principal>,
+    call: Call,
     inner: lambda_http::Request,
 }
 
 impl Request {
+    /// Who calls, and the Idempotency-Key claim: what a service is handed.
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
     /// The caller's principal id; routes that admit one kind of principal use this.
     pub fn principal_id(&self) -> &str {
-        self.principal.as_ref().map_or("", |p| p.id.as_str())
+        self.call.principal_id()
     }
 
     pub fn principal(&self) -> Option<&Principal> {
-        self.principal.as_ref()
+        self.call.principal.as_ref()
     }
 
     /// A path parameter of the route; its absence means the route table is wrong.
@@ -138,10 +142,10 @@ where
     let started = Instant::now();
     let method = event.method().clone();
     let path = event.raw_http_path().to_string();
-    let (outcome, calls) = crate::calls::counted(answer(app, access, style, handler, event)).await;
-    let (status, body, replayed) = match outcome {
-        Ok((reply, replayed)) => (reply.status, reply.body, replayed),
-        Err(err) => (err.status, Some(err.body(style).to_string()), false),
+    let (outcome, calls) = crate::aws_calls::counted(answer(app, access, style, handler, event)).await;
+    let (status, body, replayed, retry_after) = match outcome {
+        Ok((reply, replayed)) => (reply.status, reply.body, replayed, None),
+        Err(err) => (err.status, Some(err.body(style).to_string()), false, err.retry_after),
     };
     tracing::info!(
         %method,
@@ -155,7 +159,7 @@ where
         replayed,
         "request"
     );
-    response(status, body, replayed)
+    response(status, body, replayed, retry_after)
 }
 
 async fn answer<F, Fut>(
@@ -183,104 +187,32 @@ where
             Some(principal)
         }
     };
-    let idempotency_key = idempotency_key(&event)?;
+    let claim = match idempotency::start(app, &event, principal.as_ref()).await? {
+        Start::Run(claim) => claim,
+        Start::Replay(answer) => {
+            let reply = Reply {
+                status: answer.status,
+                body: Some(answer.body).filter(|b| !b.is_empty()),
+            };
+            return Ok((reply, true));
+        }
+    };
     let request = Request {
-        principal,
+        call: Call {
+            principal,
+            idempotency: claim,
+        },
         inner: event,
     };
-    let Some(idempotency_key) = idempotency_key else {
-        return handler(app, request).await.map(|reply| (reply, false));
-    };
-
-    let scope = request
-        .principal
-        .as_ref()
-        .map_or_else(|| "public".to_string(), Principal::to_string);
-    let fingerprint = fingerprint(&request.inner);
-    match app
-        .store
-        .claim_idempotency_key(&scope, &idempotency_key, &fingerprint, crate::clock::now_millis())
-        .await?
-    {
-        Claim::Replay(stored) => {
-            return Ok((
-                Reply {
-                    status: stored.status,
-                    body: Some(stored.body).filter(|b| !b.is_empty()),
-                },
-                true,
-            ))
-        }
-        Claim::InUse => {
-            return Err(ApiError::conflict(
-                "IDEMPOTENCY_KEY_IN_USE",
-                "a request with this Idempotency-Key is still running",
-            ))
-        }
-        Claim::Reused => {
-            return Err(ApiError::unprocessable(
-                "IDEMPOTENCY_KEY_REUSED",
-                "this Idempotency-Key was used with another request",
-            ))
-        }
-        Claim::Acquired => {}
-    }
+    let claim = request.call.idempotency.clone();
     let outcome = handler(app, request).await;
-    let stored = match &outcome {
-        Ok(reply) => StoredResponse {
-            status: reply.status,
-            body: reply.body.clone().unwrap_or_default(),
-        },
-        // Our own failures are not kept: the client may retry with the same key.
-        Err(err) if err.status >= 500 => {
-            app.store
-                .release_idempotency_key(&scope, &idempotency_key, &fingerprint)
-                .await?;
-            return Err(err.clone());
-        }
-        Err(err) => StoredResponse {
-            status: err.status,
-            body: err.body(style).to_string(),
-        },
-    };
-    app.store
-        .store_idempotent_response(&scope, &idempotency_key, &fingerprint, &stored)
-        .await?;
+    if let Some(claim) = &claim {
+        idempotency::finish(app, claim, &outcome, style).await;
+    }
     outcome.map(|reply| (reply, false))
 }
 
-fn idempotency_key(event: &lambda_http::Request) -> ApiResult<Option<String>> {
-    let is_write = matches!(
-        *event.method(),
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
-    let Some(value) = event.headers().get("idempotency-key").filter(|_| is_write) else {
-        return Ok(None);
-    };
-    let text = value
-        .to_str()
-        .map_err(|_| ApiError::validation("Idempotency-Key", "must be printable ASCII"))?;
-    if text.is_empty() || text.len() > IDEMPOTENCY_KEY_MAX {
-        return Err(ApiError::validation(
-            "Idempotency-Key",
-            format!("must be 1 to {IDEMPOTENCY_KEY_MAX} characters"),
-        ));
-    }
-    Ok(Some(text.to_string()))
-}
-
-/// What makes two requests "the same": route, path and body.
-fn fingerprint(event: &lambda_http::Request) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(event.method().as_str());
-    hasher.update(b" ");
-    hasher.update(event.raw_http_path());
-    hasher.update(b"\n");
-    hasher.update(event.body().as_ref());
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn response(status: u16, body: Option<String>, replayed: bool) -> Response<Body> {
+fn response(status: u16, body: Option<String>, replayed: bool, retry_after: Option<u32>) -> Response<Body> {
     let mut response = Response::new(body.map_or(Body::Empty, Body::Text));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -289,6 +221,9 @@ fn response(status: u16, body: Option<String>, replayed: bool) -> Response<Body>
     }
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(seconds) = retry_after {
+        headers.insert("retry-after", HeaderValue::from(seconds));
     }
     // Our 4xx answers are final; the Dodo SDK would otherwise retry a 409 twice.
     if (400..500).contains(&status) && status != 429 {

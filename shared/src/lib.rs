@@ -1,23 +1,30 @@
-//! The licensing service's domain crate: pure rules in `domain`, DynamoDB in
-//! `store`, and the glue every Lambda function shares in `http`.
+//! The licensing service's shared crate: the glue every function shares
+//! (`http`, `idempotency`, `auth`, `error`), one application service per
+//! capability (`services`), pure rules (`domain`), DynamoDB (`store`) and the
+//! wire shapes of the families (`wire`).
 
 pub mod app;
 pub mod auth;
-pub mod calls;
+pub mod aws_calls;
+pub mod call;
 pub mod clock;
-pub mod delivery;
+pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod failpoints;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod json;
-pub mod lrm;
 pub mod mailer;
 pub mod retry;
+pub mod services;
 pub mod store;
+pub mod wire;
 
 pub use app::App;
 pub use auth::Access;
+pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
 pub use http::{serve, serve_with, Reply, Request};
 

@@ -1,22 +1,15 @@
 //! The SES v2 adapter: sends one email and says whether a failure is worth retrying.
 
 use crate::domain::email::KeyEmail;
+use crate::domain::grant::EmailAttempt;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum SendFailure {
-    /// SES will not take this email as it is (bad address, unverified sender, ...).
-    Permanent(String),
-    /// Throttling, a network fault, SES unavailable: try again later.
-    Transient(String),
-}
-
-/// Sends `email` from `from` to `to`; the SES message id on success.
-pub async fn send(ses: &aws_sdk_sesv2::Client, from: &str, to: &str, email: &KeyEmail) -> Result<String, SendFailure> {
+/// Sends `email` from `from` to `to`: sent with its SES message id, or why not.
+pub async fn send(ses: &aws_sdk_sesv2::Client, from: &str, to: &str, email: &KeyEmail) -> EmailAttempt {
     let content = |text: &str| Content::builder().data(text).charset("UTF-8").build();
     let (subject, text, html) = match (content(&email.subject), content(&email.text), content(&email.html)) {
         (Ok(subject), Ok(text), Ok(html)) => (subject, text, html),
-        _ => return Err(SendFailure::Permanent("email content could not be built".into())),
+        _ => return EmailAttempt::Permanent("email content could not be built".into()),
     };
     let message = Message::builder()
         .subject(subject)
@@ -30,21 +23,23 @@ pub async fn send(ses: &aws_sdk_sesv2::Client, from: &str, to: &str, email: &Key
         .send()
         .await;
     match result {
-        Ok(output) => Ok(output.message_id().unwrap_or_default().to_string()),
+        Ok(output) => EmailAttempt::Sent {
+            message_id: output.message_id().unwrap_or_default().to_string(),
+        },
         Err(err) => {
             let status = err.raw_response().map(|r| r.status().as_u16());
             let detail = aws_sdk_sesv2::error::DisplayErrorContext(&err).to_string();
-            Err(classify(status, detail))
+            classify(status, detail)
         }
     }
 }
 
 /// A 4xx other than throttling is SES refusing this email; anything else may pass later.
-fn classify(http_status: Option<u16>, detail: String) -> SendFailure {
+fn classify(http_status: Option<u16>, detail: String) -> EmailAttempt {
     match http_status {
-        Some(429) => SendFailure::Transient(detail),
-        Some(status) if (400..500).contains(&status) => SendFailure::Permanent(detail),
-        _ => SendFailure::Transient(detail),
+        Some(429) => EmailAttempt::Transient(detail),
+        Some(status) if (400..500).contains(&status) => EmailAttempt::Permanent(detail),
+        _ => EmailAttempt::Transient(detail),
     }
 }
 
@@ -56,19 +51,19 @@ mod tests {
     fn rejections_are_permanent_and_outages_transient() {
         assert!(matches!(
             classify(Some(400), "MessageRejected".into()),
-            SendFailure::Permanent(_)
+            EmailAttempt::Permanent(_)
         ));
         assert!(matches!(
             classify(Some(429), "TooManyRequests".into()),
-            SendFailure::Transient(_)
+            EmailAttempt::Transient(_)
         ));
         assert!(matches!(
             classify(Some(503), "Unavailable".into()),
-            SendFailure::Transient(_)
+            EmailAttempt::Transient(_)
         ));
         assert!(matches!(
             classify(None, "connection refused".into()),
-            SendFailure::Transient(_)
+            EmailAttempt::Transient(_)
         ));
     }
 }

@@ -1,8 +1,8 @@
 //! PUT /lrm/api/host/{hostAccountId}/organization/{organizationId}/license (POST too, as seed 001's curl sends it)
 use licensing::domain::allocation::{quantities, ProductQuantity};
-use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
+use licensing::services::allocation;
+use licensing::{Access, ApiResult, App, Reply, Request};
 use serde::Deserialize;
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Body {
@@ -10,18 +10,11 @@ struct Body {
 }
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let host = req.path("hostAccountId")?;
-    let organization = req.path("organizationId")?;
-    if host != req.principal_id() {
-        return Err(ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "no such host"));
-    }
-    lrm::check_id("organizationId", &organization)?;
+    let (host, organization) = (req.path("hostAccountId")?, req.path("organizationId")?);
     let body: Body = req.json()?;
     let wanted = quantities("productQuantities", &body.product_quantities)?;
-    let actor = req.principal().map(ToString::to_string).unwrap_or_default();
     let route = "PUT /lrm/api/host/{hostAccountId}/organization/{organizationId}/license";
-    let license = lrm::allocate_org(app, &host, &organization, wanted, &actor, route).await?;
-    Reply::ok(&lrm::org_view(&license))
+    allocation::allocate_org(app, req.call(), &host, &organization, wanted, route).await
 }
 
 #[tokio::main]

@@ -1,12 +1,8 @@
 //! POST /entitlements
-use licensing::domain::entitlement::NewEntitlement;
-use licensing::{clock, ids, Access, ApiResult, App, Reply, Request};
-
+use licensing::services::entitlements;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let new: NewEntitlement = req.json()?;
-    let entitlement = new.into_entitlement(ids::new_id("ent"), req.principal_id(), &clock::now_rfc3339())?;
-    app.store.create_entitlement(&entitlement).await?;
-    Reply::created(&entitlement)
+    entitlements::create(app, req.call(), req.json()?).await
 }
 
 #[tokio::main]

@@ -1,12 +1,8 @@
 //! GET /entitlements/{entitlement_id}
-use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::entitlements;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let id = req.path("entitlement_id")?;
-    match app.store.entitlement(req.principal_id(), &id).await? {
-        Some(entitlement) if entitlement.is_active => Reply::ok(&entitlement),
-        _ => Err(ApiError::not_found("entitlement")),
-    }
+    entitlements::get(app, req.call(), &req.path("entitlement_id")?).await
 }
 
 #[tokio::main]

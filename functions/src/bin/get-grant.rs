@@ -1,14 +1,8 @@
 //! GET /grants/{grant_id}
-use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::grants;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let grant_id = req.path("grant_id")?;
-    let grant = app.store.grant(req.principal_id(), &grant_id).await?;
-    Reply::ok(
-        &grant
-            .ok_or_else(|| ApiError::not_found("grant"))?
-            .presented(clock::now()),
-    )
+    grants::get(app, req.call(), &req.path("grant_id")?).await
 }
 
 #[tokio::main]

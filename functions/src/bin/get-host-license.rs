@@ -1,12 +1,8 @@
 //! GET /lrm/api/host/{hostAccountId}/license
-use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::allocation;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let host = req.path("hostAccountId")?;
-    if host != req.principal_id() {
-        return Err(ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "no such host"));
-    }
-    Reply::ok(&lrm::host_view(&lrm::own_host_license(app, &host).await?))
+    allocation::get_host_license(app, req.call(), &req.path("hostAccountId")?).await
 }
 
 #[tokio::main]

@@ -1,14 +1,8 @@
 //! GET /license_key_instances/{id}
-use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::license_keys;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let id = req.path("id")?;
-    let instance = app
-        .store
-        .instance(&id)
-        .await?
-        .filter(|i| i.business_id == req.principal_id());
-    Reply::ok(&instance.ok_or_else(|| ApiError::not_found("license key instance"))?)
+    license_keys::get_instance(app, req.call(), &req.path("id")?).await
 }
 
 #[tokio::main]

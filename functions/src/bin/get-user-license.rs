@@ -1,16 +1,9 @@
 //! GET /lease_/api/account/{accountId}/user-license/{userId}
-use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::allocation;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let account = req.path("accountId")?;
-    let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
-    let (org, seats) = app.store.org_and_seats(&account, &[req.path("userId")?]).await?;
-    lrm::visible(principal, org)?;
-    let seat = seats
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::new(404, "USER_LICENSE_NOT_FOUND", "this user holds no license"))?;
-    Reply::ok(&lrm::seat_view(&seat))
+    let (account, user) = (req.path("accountId")?, req.path("userId")?);
+    allocation::get_user_seat(app, req.call(), &account, &user).await
 }
 
 #[tokio::main]

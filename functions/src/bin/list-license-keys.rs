@@ -1,29 +1,9 @@
 //! GET /license_keys?customer_id=&status=&page_size=&page_number=&cursor=
-use licensing::domain::grant::LicenseKeyStatus;
-use licensing::{clock, Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::license_keys;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let page = req.page()?;
-    let status = match req.query("status") {
-        None => None,
-        Some("active") => Some(LicenseKeyStatus::Active),
-        Some("expired") => Some(LicenseKeyStatus::Expired),
-        Some("disabled") => Some(LicenseKeyStatus::Disabled),
-        Some(_) => return Err(ApiError::validation("status", "must be active, expired or disabled")),
-    };
-    let now = clock::now();
-    let page = app
-        .store
-        .list_license_keys(
-            req.principal_id(),
-            req.query("customer_id"),
-            status,
-            &clock::rfc3339(now),
-            &page,
-        )
-        .await?;
-    let items: Vec<_> = page.items.iter().map(|k| k.view(now)).collect();
-    Reply::page(&items, page.next_cursor)
+    let (customer_id, status) = (req.query("customer_id"), req.query("status"));
+    license_keys::list(app, req.call(), customer_id, status, &req.page()?).await
 }
 
 #[tokio::main]

@@ -1,9 +1,8 @@
 //! PUT /lrm/api/host/{hostAccountId}/license: set (replace) the host's purchased license.
 use licensing::domain::allocation::{quantities, ProductQuantity};
-use licensing::lrm::{self, HostTerms};
-use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
+use licensing::services::allocation::{self, HostTerms};
+use licensing::{Access, ApiResult, App, Reply, Request};
 use serde::Deserialize;
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Body {
@@ -19,14 +18,7 @@ struct Body {
 }
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let host = req.path("hostAccountId")?;
-    if host != req.principal_id() {
-        return Err(ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "no such host"));
-    }
     let body: Body = req.json()?;
-    if body.grace_period.is_some_and(|g| g < 0) {
-        return Err(ApiError::validation("gracePeriod", "must not be negative"));
-    }
     let terms = HostTerms {
         products: quantities("products", &body.products)?,
         start_date: body.start_date,
@@ -34,9 +26,8 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         grace_period: body.grace_period,
         subscription_plan: body.subscription_plan,
     };
-    let actor = req.principal().map(ToString::to_string).unwrap_or_default();
-    let license = lrm::set_host_license(app, &host, terms, &actor, "PUT /lrm/api/host/{hostAccountId}/license").await?;
-    Reply::ok(&lrm::host_view(&license))
+    let route = "PUT /lrm/api/host/{hostAccountId}/license";
+    allocation::set_host_license(app, req.call(), &req.path("hostAccountId")?, terms, route).await
 }
 
 #[tokio::main]

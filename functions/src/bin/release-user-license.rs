@@ -1,19 +1,10 @@
 //! DELETE /lease_/api/account/{accountId}/user-license/{userId}: the user gives back every unit.
-use licensing::{lrm, Access, ApiError, ApiResult, App, Reply, Request};
-
+use licensing::services::allocation;
+use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let account = req.path("accountId")?;
-    let user = req.path("userId")?;
-    let principal = req.principal().ok_or_else(ApiError::unauthorized)?;
+    let (account, user) = (req.path("accountId")?, req.path("userId")?);
     let route = "DELETE /lease_/api/account/{accountId}/user-license/{userId}";
-    if !lrm::release_user(app, principal, &account, &user, route).await? {
-        return Err(ApiError::new(
-            404,
-            "USER_LICENSE_NOT_FOUND",
-            "this user holds no license",
-        ));
-    }
-    Reply::no_content()
+    allocation::release_user(app, req.call(), &account, &user, route).await
 }
 
 #[tokio::main]

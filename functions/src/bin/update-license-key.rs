@@ -1,12 +1,12 @@
 //! PATCH /license_keys/{id}: activations_limit, disabled, expires_at.
-use licensing::domain::grant::parse_client_time;
+use license_keys::Patch;
 use licensing::json::nullable;
-use licensing::store::{KeyChanges, Written};
-use licensing::{clock, retry, Access, ApiError, ApiResult, App, Reply, Request};
+use licensing::services::license_keys;
+use licensing::{Access, ApiResult, App, Reply, Request};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Patch {
+struct Body {
     #[serde(default, deserialize_with = "nullable")]
     activations_limit: Option<Option<i64>>,
     #[serde(default)]
@@ -16,56 +16,13 @@ struct Patch {
 }
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let id = req.path("id")?;
-    let patch: Patch = req.json()?;
-    if patch.activations_limit.flatten().is_some_and(|n| n < 1) {
-        return Err(ApiError::validation(
-            "activations_limit",
-            "must be at least 1, or null for no limit",
-        ));
-    }
-    let expires_at = match patch.expires_at {
-        Some(Some(text)) => {
-            Some(Some(clock::rfc3339(parse_client_time(&text).ok_or_else(|| {
-                ApiError::validation("expires_at", "must be an RFC 3339 timestamp")
-            })?)))
-        }
-        other => other.map(|_| None),
+    let body: Body = req.json()?;
+    let patch = Patch {
+        activations_limit: body.activations_limit,
+        disabled: body.disabled,
+        expires_at: body.expires_at,
     };
-    let changes = KeyChanges {
-        activations_limit: patch.activations_limit,
-        disabled: patch.disabled,
-        expires_at,
-    };
-    let not_found = || ApiError::not_found("license key");
-    for attempt in 0..retry::MAX_CONFLICT_RETRIES {
-        let key = app
-            .store
-            .license_key_by_id(req.principal_id(), &id)
-            .await?
-            .ok_or_else(not_found)?;
-        match app
-            .store
-            .update_license_key(&key, &changes, &clock::now_rfc3339())
-            .await?
-        {
-            Written::Done => return Reply::ok(&changes.applied_to(&key).view(clock::now())),
-            Written::Refused(_) => {
-                return Err(ApiError::unprocessable(
-                    "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",
-                    format!(
-                        "activations_limit is below the {} live activations",
-                        key.instances_count
-                    ),
-                ))
-            }
-            Written::Conflict => retry::pause(attempt).await,
-        }
-    }
-    Err(ApiError::conflict(
-        "LICENSE_KEY_BUSY",
-        "the license key is changing too often; try again",
-    ))
+    license_keys::update(app, req.call(), &req.path("id")?, patch).await
 }
 
 #[tokio::main]

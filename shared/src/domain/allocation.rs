@@ -187,6 +187,97 @@ pub fn pool_quantities(pools: &Pools) -> Quantities {
         .collect()
 }
 
+/// The codes of `codes` that `pools` holds none of.
+pub fn codes_not_held(pools: &Pools, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .filter(|c| pools.get(*c).is_none_or(|p| p.quantity == 0))
+        .cloned()
+        .collect()
+}
+
+/// The index of the first entry that repeats an earlier one.
+pub fn first_repeat(items: &[String]) -> Option<usize> {
+    let mut seen = std::collections::BTreeSet::new();
+    items.iter().position(|item| !seen.insert(item))
+}
+
+/// A user's license state for one bundle code: held and the account license not
+/// ended is ACTIVE, held past its `end_date` (epoch seconds) EXPIRED.
+pub fn seat_state(holds: bool, end_date: Option<i64>, now: i64) -> &'static str {
+    match (holds, end_date.is_some_and(|end| end < now)) {
+        (true, false) => "ACTIVE",
+        (true, true) => "EXPIRED",
+        (false, _) => "UNLICENSED",
+    }
+}
+
+/// A host's purchased license, each code's pool holding what organizations took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostLicense {
+    pub host_account_id: String,
+    pub license_code: String,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub grace_period: Option<i64>,
+    pub subscription_plan: Option<String>,
+    pub products: Pools,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgLicense {
+    pub account_id: String,
+    pub host_account_id: String,
+    pub license_code: String,
+    pub parent_license_code: String,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub grace_period: Option<i64>,
+    pub subscription_plan: Option<String>,
+    pub products: Pools,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantService {
+    pub account_id: String,
+    pub service_scope_id: String,
+    pub service_type: String,
+    pub tenant_name: Option<String>,
+    pub license_code: String,
+    pub products: Quantities,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSeat {
+    pub account_id: String,
+    pub user_id: String,
+    pub user_bundle_codes: Vec<String>,
+    pub use_external_license: bool,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupRule {
+    pub account_id: String,
+    pub group_id: String,
+    pub user_bundle_codes: Vec<String>,
+    pub use_external_license: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: String,
+    pub account_id: String,
+    pub actor: String,
+    pub route: String,
+    /// What changed: `host`, `organization`, `tenant:<scope>/<type>` or `user:<id>`.
+    pub target: String,
+    pub timestamp: i64,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::grant::LicenseKeyStatus;
+    use crate::domain::license_key::LicenseKeyStatus;
 
     fn key(limit: Option<i64>, expires_at: Option<&str>) -> GrantLicenseKey {
         GrantLicenseKey {

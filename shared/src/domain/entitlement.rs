@@ -263,6 +263,27 @@ pub struct EntitlementChanges {
     pub metadata: Option<Metadata>,
 }
 
+impl EntitlementChanges {
+    /// The entitlement as these changes leave it at `now`.
+    pub fn applied_to(&self, current: &Entitlement, now: &str) -> Entitlement {
+        let mut after = current.clone();
+        if let Some(name) = &self.name {
+            after.name = name.clone();
+        }
+        if let Some(description) = &self.description {
+            after.description = description.clone();
+        }
+        if let Some(config) = &self.integration_config {
+            after.integration_config = config.clone();
+        }
+        if let Some(metadata) = &self.metadata {
+            after.metadata = metadata.clone();
+        }
+        after.updated_at = now.to_string();
+        after
+    }
+}
+
 impl EntitlementPatch {
     pub fn validate(self, integration_type: IntegrationType) -> ApiResult<EntitlementChanges> {
         if self.integration_type.is_some_and(|t| t != integration_type) {

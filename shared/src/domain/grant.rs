@@ -2,7 +2,7 @@
 //! Pending → Delivered → (Failed | Revoked).
 
 use crate::domain::entitlement::{DurationInterval, Entitlement, FulfillmentMode, IntegrationType, Metadata};
-use crate::domain::license_key::{KeySource, LicenseKey};
+use crate::domain::license_key::{license_key_status, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::json::check_len;
 use serde::{Deserialize, Serialize};
@@ -37,25 +37,6 @@ impl GrantStatus {
     pub fn filter(text: Option<&str>) -> ApiResult<Option<Self>> {
         text.map(|t| Self::parse(t).ok_or_else(|| ApiError::validation("status", "is not a grant status")))
             .transpose()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LicenseKeyStatus {
-    Active,
-    Expired,
-    Disabled,
-}
-
-/// A key's status is derived the same way everywhere: disabled wins, then expiry.
-pub fn license_key_status(disabled: bool, expires_at: Option<&str>, now: OffsetDateTime) -> LicenseKeyStatus {
-    if disabled {
-        return LicenseKeyStatus::Disabled;
-    }
-    match expires_at.and_then(crate::clock::parse_rfc3339) {
-        Some(expiry) if expiry <= now => LicenseKeyStatus::Expired,
-        _ => LicenseKeyStatus::Active,
     }
 }
 
@@ -140,19 +121,107 @@ impl Grant {
         self
     }
 
+    /// The grant revoked at `now` for `reason`: its key disabled, a queued email
+    /// never sent. `None` when it is Revoked already (revoking again changes nothing).
+    pub fn revoked(&self, reason: &str, now: &str) -> Option<Self> {
+        if self.status == GrantStatus::Revoked {
+            return None;
+        }
+        let mut revoked = self.clone();
+        revoked.status = GrantStatus::Revoked;
+        revoked.revoked_at = Some(now.to_string());
+        revoked.revocation_reason = Some(reason.to_string());
+        revoked.updated_at = now.to_string();
+        if let Some(view) = revoked.license_key.as_mut() {
+            view.status = LicenseKeyStatus::Disabled;
+        }
+        if let Some(delivery) = revoked
+            .email_delivery
+            .as_mut()
+            .filter(|d| d.status == EmailStatus::Queued)
+        {
+            delivery.status = EmailStatus::Failed;
+            delivery.last_error = Some("grant revoked before the email was sent".into());
+        }
+        Some(revoked)
+    }
+
+    /// The grant with its key email queued again, its first attempt claimed by
+    /// the caller: only a Delivered or Failed grant with a key has one to resend.
+    pub fn requeued(&self, now: &str) -> Option<Self> {
+        let eligible =
+            matches!(self.status, GrantStatus::Delivered | GrantStatus::Failed) && self.license_key.is_some();
+        eligible.then(|| Self {
+            status: GrantStatus::Delivered,
+            error_code: None,
+            error_message: None,
+            updated_at: now.to_string(),
+            email_delivery: Some(EmailDelivery {
+                attempts: 1,
+                ..EmailDelivery::queued()
+            }),
+            ..self.clone()
+        })
+    }
+
+    /// The grant after key-email attempt number `attempt` came to `outcome` at
+    /// `now`; with the delay before the next attempt while the email stays queued.
+    /// An email that cannot be delivered fails the grant; its key stays attached.
+    pub fn after_email_attempt(
+        &self,
+        attempt: u32,
+        outcome: EmailAttempt,
+        now: &str,
+    ) -> (Self, Option<time::Duration>) {
+        let mut delivery = EmailDelivery {
+            attempts: attempt,
+            ..EmailDelivery::queued()
+        };
+        let mut retry_in = None;
+        match outcome {
+            EmailAttempt::Sent { message_id } => {
+                delivery.status = EmailStatus::Sent;
+                delivery.message_id = Some(message_id);
+                delivery.sent_at = Some(now.to_string());
+            }
+            EmailAttempt::Transient(error) => match email_retry_delay(attempt) {
+                Some(delay) => {
+                    delivery.last_error = Some(error);
+                    retry_in = Some(delay);
+                }
+                None => {
+                    delivery.status = EmailStatus::Failed;
+                    delivery.last_error = Some(format!("gave up after {attempt} attempts: {error}"));
+                }
+            },
+            EmailAttempt::Permanent(error) => {
+                delivery.status = EmailStatus::Failed;
+                delivery.last_error = Some(error);
+            }
+        }
+        let mut after = self.clone();
+        if delivery.status == EmailStatus::Failed {
+            after.status = GrantStatus::Failed;
+            after.error_code = Some("EMAIL_DELIVERY_FAILED".into());
+            after.error_message = delivery.last_error.clone();
+        }
+        after.updated_at = now.to_string();
+        after.email_delivery = Some(delivery);
+        (after, retry_in)
+    }
+
     /// Attaches a key and makes the grant Delivered, with its email queued and its
     /// first attempt claimed by the caller. Returns the key's own record.
-    pub fn deliver(
-        &mut self,
-        entitlement: &Entitlement,
-        key: String,
-        source: KeySource,
-        limit: Option<i64>,
-        expires_at: Option<String>,
-        now: &str,
-    ) -> LicenseKey {
+    pub fn deliver(&mut self, entitlement: &Entitlement, delivered: KeyToDeliver, now: &str) -> LicenseKey {
+        let KeyToDeliver {
+            id,
+            key,
+            source,
+            activations_limit: limit,
+            expires_at,
+        } = delivered;
         let record = LicenseKey {
-            id: crate::ids::new_id("lk"),
+            id,
             business_id: self.business_id.clone(),
             brand_id: self.brand_id.clone(),
             customer_id: self.customer_id.clone(),
@@ -409,10 +478,9 @@ pub fn key_in_use() -> ApiError {
     ApiError::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
 }
 
-/// A new key: 160 random bits as five groups of Crockford base32, e.g. `7KQ2M-...`.
-pub fn generate_license_key() -> String {
+/// A generated key: 160 random bits as five groups of Crockford base32, e.g. `7KQ2M-...`.
+pub fn format_license_key(bytes: [u8; 20]) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let bytes = crate::ids::random_bytes::<20>();
     let mut bits: u64 = 0;
     let mut held = 0;
     let mut chars = String::with_capacity(39);
@@ -430,6 +498,28 @@ pub fn generate_license_key() -> String {
         .map(|c| std::str::from_utf8(c).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// A key about to be attached to a grant: its id, value, origin and terms.
+#[derive(Clone, Debug)]
+pub struct KeyToDeliver {
+    pub id: String,
+    pub key: String,
+    pub source: KeySource,
+    pub activations_limit: Option<i64>,
+    pub expires_at: Option<String>,
+}
+
+/// What one attempt at sending the key email came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailAttempt {
+    Sent {
+        message_id: String,
+    },
+    /// Worth trying again later (throttling, SES out of reach).
+    Transient(String),
+    /// SES refused this message for good.
+    Permanent(String),
 }
 
 /// Delays before the next attempt after the `attempts`-th failed one; None when retries are used up.
@@ -589,10 +679,10 @@ mod tests {
 
     #[test]
     fn generated_keys_are_grouped_and_distinct() {
-        let key = generate_license_key();
+        let key = format_license_key(crate::ids::random_bytes());
         assert_eq!(key.len(), 32 + 3);
         assert_eq!(key.split('-').count(), 4);
-        assert_ne!(key, generate_license_key());
+        assert_ne!(key, format_license_key(crate::ids::random_bytes()));
     }
 
     #[test]

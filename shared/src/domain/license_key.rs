@@ -1,10 +1,8 @@
 //! License keys as Dodo's LicenseKey: one per fulfilled grant (or import),
 //! unique across all businesses.
 
-use crate::domain::grant::{license_key_status, GrantLicenseKey, LicenseKeyStatus};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +11,25 @@ pub enum KeySource {
     Auto,
     Manual,
     Import,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseKeyStatus {
+    Active,
+    Expired,
+    Disabled,
+}
+
+/// A key's status is derived the same way everywhere: disabled wins, then expiry.
+pub fn license_key_status(disabled: bool, expires_at: Option<&str>, now: OffsetDateTime) -> LicenseKeyStatus {
+    if disabled {
+        return LicenseKeyStatus::Disabled;
+    }
+    match expires_at.and_then(crate::clock::parse_rfc3339) {
+        Some(expiry) if expiry <= now => LicenseKeyStatus::Expired,
+        _ => LicenseKeyStatus::Active,
+    }
 }
 
 /// The stored license key; `status` is derived when it is shown.
@@ -47,6 +64,40 @@ pub struct LicenseKey {
 }
 
 impl LicenseKey {
+    /// A key imported by the business for a customer: no grant, no email.
+    pub fn imported(
+        id: String,
+        entitlement: &crate::domain::entitlement::Entitlement,
+        customer_id: String,
+        key: String,
+        activations_limit: Option<i64>,
+        expires_at: Option<String>,
+        now: &str,
+    ) -> Self {
+        Self {
+            id,
+            business_id: entitlement.business_id.clone(),
+            brand_id: entitlement.business_id.clone(),
+            customer_id,
+            key,
+            product_id: entitlement.id.clone(),
+            entitlement_id: entitlement.id.clone(),
+            grant_id: None,
+            source: KeySource::Import,
+            activations_limit,
+            expires_at,
+            disabled: false,
+            grant_revoked: false,
+            instances_count: 0,
+            created_at: now.to_string(),
+            payment_id: None,
+            subscription_id: None,
+            customer_email: None,
+            customer_name: None,
+            product_name: Some(entitlement.name.clone()),
+        }
+    }
+
     pub fn status(&self, now: OffsetDateTime) -> LicenseKeyStatus {
         license_key_status(self.disabled || self.grant_revoked, self.expires_at.as_deref(), now)
     }
@@ -89,16 +140,39 @@ impl LicenseKey {
             LicenseKeyStatus::Active => "VALID",
         }
     }
+}
 
-    /// The key as a grant shows it.
-    pub fn grant_view(&self, now: OffsetDateTime) -> GrantLicenseKey {
-        GrantLicenseKey {
-            id: self.id.clone(),
-            key: self.key.clone(),
-            activations_used: self.instances_count,
-            activations_limit: self.activations_limit,
-            expires_at: self.expires_at.clone(),
-            status: self.status(now),
+/// Changes an admin may make to a key; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct KeyChanges {
+    pub activations_limit: Option<Option<i64>>,
+    pub disabled: Option<bool>,
+    pub expires_at: Option<Option<String>>,
+}
+
+impl KeyChanges {
+    /// The key as these changes leave it, so a patch answers without reading it again.
+    pub fn applied_to(&self, key: &LicenseKey) -> LicenseKey {
+        let mut after = key.clone();
+        if let Some(limit) = self.activations_limit {
+            after.activations_limit = limit;
+        }
+        if let Some(disabled) = self.disabled {
+            after.disabled = disabled;
+        }
+        if let Some(expires_at) = &self.expires_at {
+            after.expires_at = expires_at.clone();
+        }
+        after
+    }
+
+    /// The status the grant keeps for its key after these changes: disabled or
+    /// active (expiry is derived when the grant is shown).
+    pub fn grant_copy_status(&self, key: &LicenseKey) -> LicenseKeyStatus {
+        if self.applied_to(key).disabled || key.grant_revoked {
+            LicenseKeyStatus::Disabled
+        } else {
+            LicenseKeyStatus::Active
         }
     }
 }
@@ -127,8 +201,5 @@ pub const INSTANCE_NAME_MAX: usize = 255;
 
 /// Keys are looked up by this digest, so the table's keys never hold a license key.
 pub fn key_digest(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(key)
 }

@@ -13,79 +13,15 @@
 //! `allocated <= quantity - delta` with `quantity` pinned to the value read.
 
 use super::paging::{KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, transact, Item, PageRequest, Store, Written};
-use crate::domain::allocation::{Pool, Pools, Quantities};
+use super::{from_item, key, s, sdk_error, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use crate::domain::allocation::{
+    AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, Quantities, TenantService, UserSeat,
+};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HostLicense {
-    pub host_account_id: String,
-    pub license_code: String,
-    pub start_date: Option<i64>,
-    pub end_date: Option<i64>,
-    pub grace_period: Option<i64>,
-    pub subscription_plan: Option<String>,
-    pub products: Pools,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OrgLicense {
-    pub account_id: String,
-    pub host_account_id: String,
-    pub license_code: String,
-    pub parent_license_code: String,
-    pub start_date: Option<i64>,
-    pub end_date: Option<i64>,
-    pub grace_period: Option<i64>,
-    pub subscription_plan: Option<String>,
-    pub products: Pools,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TenantService {
-    pub account_id: String,
-    pub service_scope_id: String,
-    pub service_type: String,
-    pub tenant_name: Option<String>,
-    pub license_code: String,
-    pub products: Quantities,
-    pub version: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct UserSeat {
-    pub account_id: String,
-    pub user_id: String,
-    pub user_bundle_codes: Vec<String>,
-    pub use_external_license: bool,
-    pub version: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GroupRule {
-    pub account_id: String,
-    pub group_id: String,
-    pub user_bundle_codes: Vec<String>,
-    pub use_external_license: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    pub id: String,
-    pub account_id: String,
-    pub actor: String,
-    pub route: String,
-    /// What changed: `host`, `organization`, `tenant:<scope>/<type>` or `user:<id>`.
-    pub target: String,
-    pub timestamp: i64,
-    pub before: serde_json::Value,
-    pub after: serde_json::Value,
-}
 
 pub struct AuditPage {
     pub items: Vec<AuditRecord>,
@@ -352,6 +288,7 @@ impl Store {
         current: Option<&HostLicense>,
         next: &HostLicense,
         audit: &AuditRecord,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
         match current {
@@ -372,7 +309,7 @@ impl Store {
             }
         }
         actions.push(self.audit_item(audit)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// Replaces an organization's quantities and moves the difference in or out of the host's pool.
@@ -383,6 +320,7 @@ impl Store {
         next: &OrgLicense,
         host_deltas: &Quantities,
         audit: &AuditRecord,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
         actions.extend(
@@ -411,7 +349,7 @@ impl Store {
             }
         }
         actions.push(self.audit_item(audit)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// Replaces one tenant service's allocation, moving the difference in or out of the organization.
@@ -422,6 +360,7 @@ impl Store {
         next: &TenantService,
         org_deltas: &Quantities,
         audit: &AuditRecord,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
         actions.extend(
@@ -433,7 +372,7 @@ impl Store {
         item.extend(tenant_key(&next.account_id, &next.service_scope_id, &next.service_type));
         actions.push(put_versioned(&self.table, item, current.map(|t| t.version))?);
         actions.push(self.audit_item(audit)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// Gives each user exactly its new codes, all or nothing.
@@ -444,6 +383,7 @@ impl Store {
         next: &[UserSeat],
         org_deltas: &Quantities,
         audit: &AuditRecord,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
         actions.extend(
@@ -458,7 +398,7 @@ impl Store {
             actions.push(put_versioned(&self.table, item, previous)?);
         }
         actions.push(self.audit_item(audit)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// The user gives back every unit it holds.
@@ -468,6 +408,7 @@ impl Store {
         seat: &UserSeat,
         org_deltas: &Quantities,
         audit: &AuditRecord,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
         actions.extend(
@@ -484,11 +425,11 @@ impl Store {
             .map_err(ApiError::internal)?;
         actions.push(TransactWriteItem::builder().delete(delete).build());
         actions.push(self.audit_item(audit)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// Stores a group rule if the account holds every code it names.
-    pub async fn put_group_rule(&self, rule: &GroupRule) -> Result<Written, ApiError> {
+    pub async fn put_group_rule(&self, rule: &GroupRule, answer: Option<&AnswerRecord>) -> Result<Written, ApiError> {
         let mut check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(org_key(&rule.account_id)));
@@ -506,12 +447,12 @@ impl Store {
             .map_err(ApiError::internal)?;
         let mut item = to_item(rule)?;
         item.extend(group_key(&rule.account_id, &rule.group_id));
-        transact(
-            self,
+        self.commit(
             vec![
                 TransactWriteItem::builder().condition_check(check).build(),
                 put(&self.table, item, None)?,
             ],
+            answer,
         )
         .await
     }

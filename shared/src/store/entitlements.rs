@@ -4,10 +4,10 @@
 //! takes them out of both, so lists never read deleted items.
 
 use super::paging::{KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, unless_refused, updated_item, PageRequest, Store};
+use super::{from_item, key, s, to_attribute, to_item, AnswerRecord, PageRequest, Store, Written};
 use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationType};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 fn entitlement_key(business_id: &str, id: &str) -> super::Item {
     key(format!("BIZ#{business_id}"), format!("ENT#{id}"))
@@ -27,7 +27,11 @@ pub struct EntitlementPage {
 }
 
 impl Store {
-    pub async fn create_entitlement(&self, entitlement: &Entitlement) -> Result<(), ApiError> {
+    pub async fn create_entitlement(
+        &self,
+        entitlement: &Entitlement,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
         let mut item = to_item(entitlement)?;
         item.extend(entitlement_key(&entitlement.business_id, &entitlement.id));
         item.insert("gsi1pk".into(), s(all_range(&entitlement.business_id)));
@@ -37,15 +41,14 @@ impl Store {
             s(type_range(&entitlement.business_id, entitlement.integration_type)),
         );
         item.insert("gsi2sk".into(), s(&entitlement.id));
-        self.db
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
+            .build()
+            .map_err(ApiError::internal)?;
+        self.commit(vec![TransactWriteItem::builder().put(put).build()], answer)
             .await
-            .map_err(sdk_error)?;
-        Ok(())
     }
 
     /// The entitlement, deleted ones included (grants still refer to them).
@@ -53,22 +56,22 @@ impl Store {
         self.get_as(entitlement_key(business_id, id), false).await
     }
 
-    /// Writes the named fields if the entitlement is still active; `None` when it is not.
+    /// Writes the named fields if the entitlement is still active and unchanged
+    /// since `current` was read; `Refused` otherwise.
     pub async fn update_entitlement(
         &self,
-        business_id: &str,
-        id: &str,
+        current: &Entitlement,
         changes: &EntitlementChanges,
         now: &str,
-    ) -> Result<Option<Entitlement>, ApiError> {
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
         let mut sets = vec!["updated_at = :updated_at"];
-        let mut update = self
-            .db
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(entitlement_key(business_id, id)))
-            .condition_expression("is_active = :true")
+            .set_key(Some(entitlement_key(&current.business_id, &current.id)))
+            .condition_expression("is_active = :true AND updated_at = :seen")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":seen", s(&current.updated_at))
             .expression_attribute_values(":updated_at", s(now));
         if let Some(name) = &changes.name {
             sets.push("#name = :name");
@@ -91,19 +94,23 @@ impl Store {
             sets.push("metadata = :metadata");
             update = update.expression_attribute_values(":metadata", to_attribute(metadata)?);
         }
-        let result = update
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        updated_item(result)
+            .build()
+            .map_err(ApiError::internal)?;
+        self.commit(vec![TransactWriteItem::builder().update(update).build()], answer)
+            .await
     }
 
-    /// Soft delete: inactive and out of the list ranges. False when there was no active one.
-    pub async fn deactivate_entitlement(&self, business_id: &str, id: &str, now: &str) -> Result<bool, ApiError> {
-        let result = self
-            .db
-            .update_item()
+    /// Soft delete: inactive and out of the list ranges. `Refused` when there was no active one.
+    pub async fn deactivate_entitlement(
+        &self,
+        business_id: &str,
+        id: &str,
+        now: &str,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(entitlement_key(business_id, id)))
             .update_expression("SET is_active = :false, updated_at = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk")
@@ -111,9 +118,10 @@ impl Store {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":now", s(now))
-            .send()
-            .await;
-        Ok(unless_refused(result)?.is_some())
+            .build()
+            .map_err(ApiError::internal)?;
+        self.commit(vec![TransactWriteItem::builder().update(update).build()], answer)
+            .await
     }
 
     /// Active entitlements, newest first, optionally of one integration type.

@@ -8,32 +8,31 @@
 //!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
 
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_item, unless_refused, updated_item, Item, PageRequest, Store};
-use crate::domain::grant::{EmailDelivery, EmailStatus, Grant, GrantStatus};
+use super::{
+    from_item, key, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest, Store,
+    Written,
+};
+use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
-use sha2::{Digest, Sha256};
 
 const OUTBOX_SHARDS: u32 = 4;
 
-fn grant_key(business_id: &str, grant_id: &str) -> Item {
+pub(super) fn grant_key(business_id: &str, grant_id: &str) -> Item {
     key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
 }
 
 fn uniqueness_key(entitlement_id: &str, customer_id: &str, uniqueness: &str) -> Item {
-    let digest = Sha256::digest(serde_json::json!([entitlement_id, customer_id, uniqueness]).to_string());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::digest::sha256_hex(serde_json::json!([entitlement_id, customer_id, uniqueness]).to_string());
     key(format!("GRANTFOR#{hex}"), "GRANTFOR")
 }
 
-fn license_key_key(key_value: &str) -> Item {
-    key(format!("LK#{}", key_digest(key_value)), "LK")
+/// A license key's item, addressed by the digest of its value.
+pub(super) fn license_key_key(digest: &str) -> Item {
+    key(format!("LK#{digest}"), "LK")
 }
 
 fn outbox_shard(grant_id: &str) -> String {
@@ -71,7 +70,7 @@ fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError
 
 pub(super) fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
     let mut item = to_item(license_key)?;
-    item.extend(license_key_key(&license_key.key));
+    item.extend(license_key_key(&key_digest(&license_key.key)));
     item.insert("gsi1pk".into(), s(format!("BIZ#{}#LK", license_key.business_id)));
     item.insert("gsi1sk".into(), s(&license_key.id));
     item.insert(
@@ -98,25 +97,6 @@ fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// The cancellation reasons of a transaction that DynamoDB refused, or the error as it is.
-fn cancellation_reasons(err: SdkError<TransactWriteItemsError>) -> Result<Vec<CancellationReason>, ApiError> {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-            Ok(cancelled.cancellation_reasons().to_vec())
-        }
-        _ => Err(sdk_error(err)),
-    }
-}
-
-fn failed(reasons: &[CancellationReason], index: usize) -> bool {
-    reasons.get(index).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-}
-
-/// Another transaction touched the same items at the same moment: worth retrying.
-fn conflicted(reasons: &[CancellationReason]) -> bool {
-    reasons.iter().any(|r| r.code() == Some("TransactionConflict"))
-}
-
 pub enum IssueOutcome {
     Created,
     /// A grant for this entitlement, customer and payment exists already.
@@ -130,6 +110,7 @@ pub enum FulfilOutcome {
     Fulfilled,
     /// The grant changed since it was read; this is what it is now.
     GrantChanged(Box<Grant>),
+    GrantGone,
     KeyInUse,
     Conflict,
 }
@@ -153,6 +134,7 @@ impl Store {
         uniqueness: &str,
         delivered_key: Option<&LicenseKey>,
         email_due_ms: Option<u64>,
+        answer: Option<&AnswerRecord>,
     ) -> Result<IssueOutcome, ApiError> {
         let unique = uniqueness_key(&grant.entitlement_id, &grant.customer_id, uniqueness);
         let mut marker = unique.clone();
@@ -177,37 +159,23 @@ impl Store {
                 actions.push(put_new(&self.table, item)?);
             }
         }
-        let result = self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let reasons = match result {
-            Ok(_) => return Ok(IssueOutcome::Created),
-            Err(err) => cancellation_reasons(err)?,
-        };
-        if failed(&reasons, 0) {
-            return Ok(IssueOutcome::EntitlementInactive);
+        match self.commit(actions, answer).await? {
+            Written::Done => Ok(IssueOutcome::Created),
+            Written::Refused { at: 0, .. } => Ok(IssueOutcome::EntitlementInactive),
+            Written::Refused { at: 1, .. } => {
+                let existing = self.get_item(unique, true).await?;
+                let grant_id = existing
+                    .as_ref()
+                    .and_then(|i| i.get("grant_id"))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned();
+                grant_id
+                    .map(IssueOutcome::Existing)
+                    .ok_or_else(|| ApiError::internal("grant marker lost"))
+            }
+            Written::Refused { .. } => Ok(IssueOutcome::KeyInUse),
+            Written::Conflict => Ok(IssueOutcome::Conflict),
         }
-        if failed(&reasons, 1) {
-            let existing = self.get_item(unique, true).await?;
-            let grant_id = existing
-                .as_ref()
-                .and_then(|i| i.get("grant_id"))
-                .and_then(|v| v.as_s().ok())
-                .cloned();
-            return grant_id
-                .map(IssueOutcome::Existing)
-                .ok_or_else(|| ApiError::internal("grant marker lost"));
-        }
-        if failed(&reasons, 3) {
-            return Ok(IssueOutcome::KeyInUse);
-        }
-        if conflicted(&reasons) {
-            return Ok(IssueOutcome::Conflict);
-        }
-        Err(ApiError::internal(format!("grant issue cancelled: {reasons:?}")))
     }
 
     /// Fulfils a Pending grant without a key, in one transaction: the grant becomes
@@ -218,6 +186,7 @@ impl Store {
         delivered: &Grant,
         license_key: &LicenseKey,
         email_due_ms: u64,
+        answer: Option<&AnswerRecord>,
     ) -> Result<FulfilOutcome, ApiError> {
         let grant_update = Put::builder()
             .table_name(&self.table)
@@ -235,69 +204,51 @@ impl Store {
             put_new(&self.table, key_item)?,
             put_new(&self.table, pointer)?,
         ];
-        let result = self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        let reasons = match result {
-            Ok(_) => return Ok(FulfilOutcome::Fulfilled),
-            Err(err) => cancellation_reasons(err)?,
-        };
-        if failed(&reasons, 0) {
-            return match reasons[0].item().cloned() {
+        match self.commit(actions, answer).await? {
+            Written::Done => Ok(FulfilOutcome::Fulfilled),
+            Written::Refused { at: 0, item } => match item {
                 Some(now) => Ok(FulfilOutcome::GrantChanged(Box::new(from_item(now)?))),
-                None => Err(ApiError::not_found("grant")),
-            };
+                None => Ok(FulfilOutcome::GrantGone),
+            },
+            Written::Refused { .. } => Ok(FulfilOutcome::KeyInUse),
+            Written::Conflict => Ok(FulfilOutcome::Conflict),
         }
-        if failed(&reasons, 1) {
-            return Ok(FulfilOutcome::KeyInUse);
-        }
-        if conflicted(&reasons) {
-            return Ok(FulfilOutcome::Conflict);
-        }
-        Err(ApiError::internal(format!("fulfilment cancelled: {reasons:?}")))
     }
 
     pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
-        self.get_as(license_key_key(key_value), true).await
+        self.get_as(license_key_key(&key_digest(key_value)), true).await
     }
 
-    /// Records the outcome of the email attempt numbered `attempt`, if no other
-    /// attempt has started since: sent, to be retried at `retry_at_ms`, or given up.
+    /// Records the outcome of the email attempt numbered `attempt` as `after`
+    /// (the grant as the attempt left it), if no other attempt has started since;
+    /// still queued, it comes due again at `retry_at_ms`.
     pub async fn record_email_attempt(
         &self,
-        grant: &Grant,
+        after: &Grant,
         attempt: u32,
-        outcome: &EmailDelivery,
         retry_at_ms: Option<u64>,
-        now: &str,
     ) -> Result<bool, ApiError> {
-        let mut update = self
+        let update = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(grant_key(&grant.business_id, &grant.id)))
+            .set_key(Some(grant_key(&after.business_id, &after.id)))
             .condition_expression("email_delivery.#status = :queued AND email_delivery.attempts = :attempt")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#grant_status", "status")
             .expression_attribute_values(":queued", s("queued"))
             .expression_attribute_values(":attempt", n(attempt))
-            .expression_attribute_values(":delivery", super::to_attribute(outcome)?)
-            .expression_attribute_values(":now", s(now));
-        update = match (outcome.status, retry_at_ms) {
-            (EmailStatus::Queued, Some(due)) => update
-                .update_expression("SET email_delivery = :delivery, updated_at = :now, gsi3sk = :due")
-                .expression_attribute_values(":due", s(outbox_due(due, &grant.id))),
-            (EmailStatus::Failed, _) => update
-                .update_expression(
-                    "SET email_delivery = :delivery, updated_at = :now, #grant_status = :failed, error_code = :code, error_message = :error REMOVE gsi3pk, gsi3sk",
-                )
-                .expression_attribute_names("#grant_status", "status")
-                .expression_attribute_values(":failed", s(GrantStatus::Failed.as_str()))
-                .expression_attribute_values(":code", s("EMAIL_DELIVERY_FAILED"))
-                .expression_attribute_values(":error", s(outcome.last_error.clone().unwrap_or_default())),
-            _ => update.update_expression("SET email_delivery = :delivery, updated_at = :now REMOVE gsi3pk, gsi3sk"),
+            .expression_attribute_values(":delivery", to_attribute(&after.email_delivery)?)
+            .expression_attribute_values(":grant_status", s(after.status.as_str()))
+            .expression_attribute_values(":code", to_attribute(&after.error_code)?)
+            .expression_attribute_values(":error", to_attribute(&after.error_message)?)
+            .expression_attribute_values(":now", s(&after.updated_at));
+        let set = "SET email_delivery = :delivery, #grant_status = :grant_status, error_code = :code, error_message = :error, updated_at = :now";
+        let update = match retry_at_ms {
+            Some(due) => update
+                .update_expression(format!("{set}, gsi3sk = :due"))
+                .expression_attribute_values(":due", s(outbox_due(due, &after.id))),
+            None => update.update_expression(format!("{set} REMOVE gsi3pk, gsi3sk")),
         };
         Ok(unless_refused(update.send().await)?.is_some())
     }
@@ -353,115 +304,51 @@ impl Store {
         Ok(due)
     }
 
-    /// Queues the key email again for a Delivered or Failed grant with a key; the
-    /// grant is Delivered again while it is on its way.
-    pub async fn requeue_email(&self, grant: &Grant, due_ms: u64, now: &str) -> Result<Option<Grant>, ApiError> {
-        let result = self
-            .db
-            .update_item()
+    /// Writes `after` over `current` if the grant is still as it was read: the
+    /// one way a grant changes outside fulfilment and the email outbox. `queued_due_ms`
+    /// puts it in the outbox; `None` takes it out. `also` is written in the same
+    /// transaction (a revocation disables the key).
+    pub async fn replace_grant(
+        &self,
+        current: &Grant,
+        after: &Grant,
+        queued_due_ms: Option<u64>,
+        also: Vec<TransactWriteItem>,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_key(Some(grant_key(&grant.business_id, &grant.id)))
-            .update_expression(
-                "SET email_delivery = :delivery, #status = :delivered, error_code = :null, error_message = :null, updated_at = :now, gsi3pk = :shard, gsi3sk = :due",
-            )
-            .condition_expression("(#status = :delivered OR #status = :failed) AND attribute_type(license_key, :map)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":delivery", super::to_attribute(&EmailDelivery { attempts: 1, ..EmailDelivery::queued() })?)
-            .expression_attribute_values(":delivered", s(GrantStatus::Delivered.as_str()))
-            .expression_attribute_values(":failed", s(GrantStatus::Failed.as_str()))
-            .expression_attribute_values(":null", AttributeValue::Null(true))
-            .expression_attribute_values(":map", s("M"))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":shard", s(outbox_shard(&grant.id)))
-            .expression_attribute_values(":due", s(outbox_due(due_ms, &grant.id)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        updated_item(result)
+            .set_item(Some(grant_item(after, queued_due_ms)?))
+            .condition_expression("updated_at = :seen")
+            .expression_attribute_values(":seen", s(&current.updated_at))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().put(put).build()];
+        actions.extend(also);
+        self.commit(actions, answer).await
     }
 
-    /// Revokes the grant and disables its key in one transaction. `None` when the
-    /// grant is not there; the grant unchanged when it was already Revoked.
+    /// Revokes the grant (`current` as read, `revoked` as the rules leave it) and
+    /// disables its key, in one transaction.
     pub async fn revoke_grant(
         &self,
-        business_id: &str,
-        entitlement_id: &str,
-        grant_id: &str,
-        reason: &str,
-        now: &str,
-    ) -> Result<Option<Grant>, ApiError> {
-        for _ in 0..5 {
-            let Some(grant) = self.grant(business_id, grant_id).await? else {
-                return Ok(None);
-            };
-            if grant.entitlement_id != entitlement_id {
-                return Ok(None);
-            }
-            if grant.status == GrantStatus::Revoked {
-                return Ok(Some(grant));
-            }
-            let mut revoked = grant.clone();
-            revoked.status = GrantStatus::Revoked;
-            revoked.revoked_at = Some(now.to_string());
-            revoked.revocation_reason = Some(reason.to_string());
-            revoked.updated_at = now.to_string();
-            if let Some(view) = revoked.license_key.as_mut() {
-                view.status = crate::domain::grant::LicenseKeyStatus::Disabled;
-            }
-            if let Some(delivery) = revoked
-                .email_delivery
-                .as_mut()
-                .filter(|d| d.status == EmailStatus::Queued)
-            {
-                delivery.status = EmailStatus::Failed;
-                delivery.last_error = Some("grant revoked before the email was sent".into());
-            }
-            let grant_update = Update::builder()
+        current: &Grant,
+        revoked: &Grant,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let mut also = Vec::new();
+        if let Some(view) = &current.license_key {
+            let disable = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(grant_key(business_id, grant_id)))
-                .update_expression(
-                    "SET #status = :revoked, revoked_at = :now, revocation_reason = :reason, updated_at = :now, license_key = :key, email_delivery = :delivery REMOVE gsi3pk, gsi3sk",
-                )
-                .condition_expression("updated_at = :seen")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":revoked", s(GrantStatus::Revoked.as_str()))
-                .expression_attribute_values(":now", s(now))
-                .expression_attribute_values(":reason", s(reason))
-                .expression_attribute_values(":key", super::to_attribute(&revoked.license_key)?)
-                .expression_attribute_values(":delivery", super::to_attribute(&revoked.email_delivery)?)
-                .expression_attribute_values(":seen", s(&grant.updated_at))
+                .set_key(Some(license_key_key(&key_digest(&view.key))))
+                .update_expression("SET grant_revoked = :true")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .build()
                 .map_err(ApiError::internal)?;
-            let mut actions = vec![TransactWriteItem::builder().update(grant_update).build()];
-            if let Some(view) = &grant.license_key {
-                let disable = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(license_key_key(&view.key)))
-                    .update_expression("SET grant_revoked = :true")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":true", AttributeValue::Bool(true))
-                    .build()
-                    .map_err(ApiError::internal)?;
-                actions.push(TransactWriteItem::builder().update(disable).build());
-            }
-            match self
-                .db
-                .transact_write_items()
-                .set_transact_items(Some(actions))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(Some(revoked)),
-                // The grant changed under us (an activation, an email): read it again.
-                Err(err) => {
-                    cancellation_reasons(err)?;
-                }
-            }
+            also.push(TransactWriteItem::builder().update(disable).build());
         }
-        Err(ApiError::conflict(
-            "GRANT_BUSY",
-            "the grant is changing too often; try again",
-        ))
+        self.replace_grant(current, revoked, None, also, answer).await
     }
 
     /// Delivered grants of one entitlement to one customer: one Query on the

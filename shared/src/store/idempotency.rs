@@ -1,32 +1,60 @@
-//! Idempotency records: `pk = IDEM#<principal>#<Idempotency-Key>`, kept 24 h by TTL.
+//! Idempotency records: `pk = IDEM#<scope>#<Idempotency-Key>`, kept 24 h by TTL.
 //!
-//! A request first claims its key with a conditional put; the response is then
-//! stored on the same record. A claim left running by a crashed invocation is
-//! taken over once it is older than any invocation can run.
+//! A request first claims its key with a conditional put (`running`, with a
+//! token of its own). A request that changes state writes its answer onto the
+//! record inside the same transaction as the change (`Store::commit`), so a
+//! process that dies after its commit leaves the answer behind. A claim left
+//! `running` by a process that died before committing is taken over once it is
+//! older than any invocation can run; the token keeps the two apart.
 
 use super::{key, s, sdk_error, Item, Store};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 const KEEP_SECONDS: u64 = 24 * 60 * 60;
+/// Longer than the longest function timeout in template.yaml.
 const ABANDONED_AFTER_MS: u64 = 60_000;
 
+/// A kept answer: status and body as they were sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredResponse {
+pub struct StoredAnswer {
     pub status: u16,
     pub body: String,
 }
 
+/// This request's hold on an Idempotency-Key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub token: String,
+}
+
+/// The answer to write onto a claimed record, in the transaction of the change.
+#[derive(Clone, Debug)]
+pub struct AnswerRecord {
+    pub claim: IdempotencyClaim,
+    pub answer: StoredAnswer,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// First use of the key: run the request, then store its response.
-    Acquired,
-    /// Same key and body, finished: answer this again.
-    Replay(StoredResponse),
+    /// First use of the key (or a takeover of an abandoned one): run the request.
+    Acquired(IdempotencyClaim),
+    /// Same key and request, answered: answer this again.
+    Replay(StoredAnswer),
     /// Same key, still running.
     InUse,
     /// Same key, another request.
     Reused,
+}
+
+pub fn idempotency_key_in_use() -> ApiError {
+    ApiError::conflict(
+        "IDEMPOTENCY_KEY_IN_USE",
+        "a request with this Idempotency-Key is still running",
+    )
 }
 
 fn record_key(scope: &str, idempotency_key: &str) -> Item {
@@ -43,6 +71,7 @@ impl Store {
         scope: &str,
         idempotency_key: &str,
         fingerprint: &str,
+        token: &str,
         now_ms: u64,
     ) -> Result<Claim, ApiError> {
         let result = self
@@ -52,6 +81,7 @@ impl Store {
             .set_item(Some(record_key(scope, idempotency_key)))
             .item("fingerprint", s(fingerprint))
             .item("state", s("running"))
+            .item("token", s(token))
             .item("started_at_ms", n(now_ms))
             .item("purge_at", n(now_ms / 1000 + KEEP_SECONDS))
             // TTL deletes lazily, so an expired record counts as absent.
@@ -66,7 +96,14 @@ impl Store {
             .send()
             .await;
         let err = match result {
-            Ok(_) => return Ok(Claim::Acquired),
+            Ok(_) => {
+                return Ok(Claim::Acquired(IdempotencyClaim {
+                    scope: scope.to_string(),
+                    key: idempotency_key.to_string(),
+                    fingerprint: fingerprint.to_string(),
+                    token: token.to_string(),
+                }))
+            }
             Err(err) => err,
         };
         let Some(existing) = err.as_service_error().and_then(|e| match e {
@@ -95,56 +132,80 @@ impl Store {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(200);
-        Ok(Claim::Replay(StoredResponse {
+        Ok(Claim::Replay(StoredAnswer {
             status,
             body: text("body"),
         }))
     }
 
-    pub async fn store_idempotent_response(
-        &self,
-        scope: &str,
-        idempotency_key: &str,
-        fingerprint: &str,
-        response: &StoredResponse,
-    ) -> Result<(), ApiError> {
-        self.db
-            .update_item()
+    /// The transaction action that writes `record`'s answer, valid only while
+    /// this request still holds the claim.
+    pub(super) fn answer_action(&self, record: &AnswerRecord) -> Result<TransactWriteItem, ApiError> {
+        let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(record_key(scope, idempotency_key)))
+            .set_key(Some(record_key(&record.claim.scope, &record.claim.key)))
             .update_expression("SET #state = :done, #status = :status, body = :body")
-            .condition_expression("fingerprint = :fingerprint AND #state = :running")
+            .condition_expression("#token = :token AND #state = :running")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":status", n(response.status.into()))
-            .expression_attribute_values(":body", s(&response.body))
-            .expression_attribute_values(":fingerprint", s(fingerprint))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .expression_attribute_values(":token", s(&record.claim.token))
+            .expression_attribute_values(":status", n(record.answer.status.into()))
+            .expression_attribute_values(":body", s(&record.answer.body))
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Gives the key back after a failure of ours, so the client may retry with it.
-    pub async fn release_idempotency_key(
-        &self,
-        scope: &str,
-        idempotency_key: &str,
-        fingerprint: &str,
-    ) -> Result<(), ApiError> {
-        self.db
+    /// Keeps the request's final answer: a final error, or the answer as the side
+    /// effects after the commit left it. A record that is no longer ours is left alone.
+    pub async fn keep_answer(&self, claim: &IdempotencyClaim, answer: &StoredAnswer) -> Result<(), ApiError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(&claim.scope, &claim.key)))
+            .update_expression("SET #state = :done, #status = :status, body = :body")
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":token", s(&claim.token))
+            .expression_attribute_values(":status", n(answer.status.into()))
+            .expression_attribute_values(":body", s(&answer.body))
+            .send()
+            .await;
+        super::unless_refused(result).map(|_| ())
+    }
+
+    /// Gives the key back after a retryable answer, so the client may retry with
+    /// it; a record whose change committed (`done`) stays.
+    pub async fn release_idempotency_key(&self, claim: &IdempotencyClaim) -> Result<(), ApiError> {
+        let result = self
+            .db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(record_key(scope, idempotency_key)))
-            .condition_expression("fingerprint = :fingerprint AND #state = :running")
+            .set_key(Some(record_key(&claim.scope, &claim.key)))
+            .condition_expression("#token = :token AND #state = :running")
             .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":fingerprint", s(fingerprint))
+            .expression_attribute_values(":token", s(&claim.token))
             .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sdk_error(err)),
+        }
     }
 }

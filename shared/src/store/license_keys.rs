@@ -8,25 +8,17 @@
 //! count, the instance and the grant's copy of the count, so the two counts
 //! always agree and the limit holds whatever runs at the same time.
 
+use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, to_attribute, to_item, transact, updated_item, Item, PageRequest, Store, Written};
-use crate::domain::grant::LicenseKeyStatus;
-use crate::domain::license_key::{key_digest, Instance, LicenseKey};
+use super::{from_item, key, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use crate::domain::license_key::{key_digest, Instance, KeyChanges, LicenseKey, LicenseKeyStatus};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-fn license_key_key(digest: &str) -> Item {
-    key(format!("LK#{digest}"), "LK")
-}
-
 fn instance_key(id: &str) -> Item {
     key(format!("LKI#{id}"), "LKI")
-}
-
-fn grant_key(business_id: &str, grant_id: &str) -> Item {
-    key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
 }
 
 fn n(value: i64) -> AttributeValue {
@@ -53,31 +45,6 @@ fn grant_count_update(
         .build()
         .map_err(ApiError::internal)?;
     Ok(Some(TransactWriteItem::builder().update(update).build()))
-}
-
-/// Changes an admin may make to a key; `None` leaves a field as it is.
-#[derive(Debug, Default)]
-pub struct KeyChanges {
-    pub activations_limit: Option<Option<i64>>,
-    pub disabled: Option<bool>,
-    pub expires_at: Option<Option<String>>,
-}
-
-impl KeyChanges {
-    /// The key as these changes leave it, so a patch answers without reading it again.
-    pub fn applied_to(&self, key: &LicenseKey) -> LicenseKey {
-        let mut after = key.clone();
-        if let Some(limit) = self.activations_limit {
-            after.activations_limit = limit;
-        }
-        if let Some(disabled) = self.disabled {
-            after.disabled = disabled;
-        }
-        if let Some(expires_at) = &self.expires_at {
-            after.expires_at = expires_at.clone();
-        }
-        after
-    }
 }
 
 pub struct KeyPage {
@@ -107,7 +74,11 @@ impl Store {
     }
 
     /// Stores an imported key; `Refused` when the key is already in use anywhere.
-    pub async fn import_license_key(&self, license_key: &LicenseKey) -> Result<Written, ApiError> {
+    pub async fn import_license_key(
+        &self,
+        license_key: &LicenseKey,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
         let [item, pointer] = super::grants::license_key_items(license_key)?;
         let put = |item: Item| -> Result<TransactWriteItem, ApiError> {
             let put = Put::builder()
@@ -118,34 +89,35 @@ impl Store {
                 .map_err(ApiError::internal)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
-        transact(self, vec![put(item)?, put(pointer)?]).await
+        self.commit(vec![put(item)?, put(pointer)?], answer).await
     }
 
-    /// Applies `changes` unless the new limit is below the live activations;
-    /// `Refused` then carries the key as it is.
+    /// Applies `changes` if the key is as `current` was read (its activations and
+    /// its grant's revocation), so the grant's copy is written from the truth;
+    /// `Refused` carries the key as it is.
     pub async fn update_license_key(
         &self,
         current: &LicenseKey,
         changes: &KeyChanges,
         now: &str,
+        answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut sets = vec![];
         let mut grant_sets = vec!["updated_at = :now".to_string()];
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(license_key_key(&key_digest(&current.key))))
-            .expression_attribute_values(":business", s(&current.business_id));
+            .expression_attribute_values(":business", s(&current.business_id))
+            .expression_attribute_values(":count", n(current.instances_count))
+            .expression_attribute_values(":revoked", AttributeValue::Bool(current.grant_revoked));
         let mut grant_update = Update::builder().expression_attribute_values(":now", s(now));
-        let mut condition = "business_id = :business".to_string();
+        let condition = "business_id = :business AND instances_count = :count AND grant_revoked = :revoked";
         if let Some(limit) = changes.activations_limit {
             let value = limit.map_or(AttributeValue::Null(true), n);
             sets.push("activations_limit = :limit");
             grant_sets.push("license_key.activations_limit = :limit".into());
             update = update.expression_attribute_values(":limit", value.clone());
             grant_update = grant_update.expression_attribute_values(":limit", value);
-            if limit.is_some() {
-                condition.push_str(" AND instances_count <= :limit");
-            }
         }
         if let Some(expires_at) = &changes.expires_at {
             let value = expires_at.as_ref().map_or(AttributeValue::Null(true), s);
@@ -157,13 +129,7 @@ impl Store {
         if let Some(disabled) = changes.disabled {
             sets.push("disabled = :disabled");
             update = update.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
-            let mut after = current.clone();
-            after.disabled = disabled;
-            let status = if after.disabled || after.grant_revoked {
-                LicenseKeyStatus::Disabled
-            } else {
-                LicenseKeyStatus::Active
-            };
+            let status = changes.grant_copy_status(current);
             grant_sets.push("license_key.#key_status = :key_status".into());
             grant_update = grant_update
                 .expression_attribute_names("#key_status", "status")
@@ -190,11 +156,17 @@ impl Store {
                 .map_err(ApiError::internal)?;
             actions.push(TransactWriteItem::builder().update(grant_update).build());
         }
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// One more activation of `key` if it is active and under its limit at `now`.
-    pub async fn activate(&self, key: &LicenseKey, instance: &Instance, now: &str) -> Result<Written, ApiError> {
+    pub async fn activate(
+        &self,
+        key: &LicenseKey,
+        instance: &Instance,
+        now: &str,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
         let count = Update::builder()
             .table_name(&self.table)
             .set_key(Some(license_key_key(&instance.key_digest)))
@@ -232,12 +204,18 @@ impl Store {
             TransactWriteItem::builder().put(put).build(),
         ];
         actions.extend(grant_count_update(self, key, 1, now)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     /// Removes the instance and gives its slot back; `Refused` when the instance is
     /// not (or no longer) one of this key's.
-    pub async fn deactivate(&self, key: &LicenseKey, instance_id: &str, now: &str) -> Result<Written, ApiError> {
+    pub async fn deactivate(
+        &self,
+        key: &LicenseKey,
+        instance_id: &str,
+        now: &str,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
         let digest = key_digest(&key.key);
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -260,17 +238,22 @@ impl Store {
             TransactWriteItem::builder().update(count).build(),
         ];
         actions.extend(grant_count_update(self, key, -1, now)?);
-        transact(self, actions).await
+        self.commit(actions, answer).await
     }
 
     pub async fn instance(&self, id: &str) -> Result<Option<Instance>, ApiError> {
         self.get_as(instance_key(id), false).await
     }
 
-    pub async fn rename_instance(&self, business_id: &str, id: &str, name: &str) -> Result<Option<Instance>, ApiError> {
-        let result = self
-            .db
-            .update_item()
+    /// Renames the business's instance; `Refused` when it is not (or no longer) there.
+    pub async fn rename_instance(
+        &self,
+        business_id: &str,
+        id: &str,
+        name: &str,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(instance_key(id)))
             .update_expression("SET #name = :name")
@@ -278,10 +261,10 @@ impl Store {
             .expression_attribute_names("#name", "name")
             .expression_attribute_values(":name", s(name))
             .expression_attribute_values(":business", s(business_id))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await;
-        updated_item(result)
+            .build()
+            .map_err(ApiError::internal)?;
+        self.commit(vec![TransactWriteItem::builder().update(update).build()], answer)
+            .await
     }
 
     pub async fn list_license_keys(

@@ -11,10 +11,10 @@ mod idempotency;
 mod license_keys;
 mod paging;
 
-pub use allocation::{AuditPage, AuditRecord, GroupRule, HostLicense, OrgLicense, TenantService, UserSeat};
+pub use allocation::AuditPage;
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
-pub use idempotency::{Claim, StoredResponse};
-pub use license_keys::{InstancePage, KeyChanges, KeyPage};
+pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
+pub use license_keys::{InstancePage, KeyPage};
 pub use paging::{Cursor, PageRequest};
 
 use crate::error::ApiError;
@@ -85,14 +85,6 @@ fn unless_refused(
     }
 }
 
-/// The item an update returned (`ReturnValue::AllNew`), or `None` when its condition failed.
-fn updated_item<T: serde::de::DeserializeOwned>(result: UpdateResult) -> Result<Option<T>, ApiError> {
-    unless_refused(result)?
-        .and_then(|output| output.attributes)
-        .map(from_item)
-        .transpose()
-}
-
 impl Store {
     /// One item by key, read strongly consistent when `consistent`.
     async fn get_item(&self, key: Item, consistent: bool) -> Result<Option<Item>, ApiError> {
@@ -113,40 +105,99 @@ impl Store {
     }
 }
 
-/// Any SDK failure that is not an expected condition: logged, answered as 500.
-fn sdk_error<E: std::error::Error + 'static>(err: aws_sdk_dynamodb::error::SdkError<E>) -> ApiError {
-    ApiError::internal(aws_sdk_dynamodb::error::DisplayErrorContext(err))
+/// Any SDK failure that is not an expected condition. DynamoDB out of reach,
+/// throttled or failing on its side is retryable (503); anything else is a bug of ours.
+fn sdk_error<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> ApiError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error() || service.err().code().is_some_and(is_throttling)
+        }
+        _ => false,
+    };
+    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(err);
+    if transient {
+        ApiError::unavailable(detail)
+    } else {
+        ApiError::internal(detail)
+    }
+}
+
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TransactionInProgressException"
+            | "LimitExceededException"
+    )
 }
 
 /// What an attempted transaction came to.
+#[derive(Debug)]
 pub enum Written {
     Done,
-    /// An item's condition failed; this is how the first such item was, when asked for.
-    Refused(Option<Item>),
+    /// The action at index `at` failed its condition; `item` is how that item
+    /// was, when the action asked for it.
+    Refused {
+        at: usize,
+        item: Option<Item>,
+    },
     /// Lost to a concurrent transaction: worth trying again.
     Conflict,
 }
 
-pub(crate) async fn transact(store: &Store, actions: Vec<TransactWriteItem>) -> Result<Written, ApiError> {
-    let result = store
-        .db
-        .transact_write_items()
-        .set_transact_items(Some(actions))
-        .send()
-        .await;
-    let err = match result {
-        Ok(_) => return Ok(Written::Done),
-        Err(err) => err,
-    };
-    let reasons: Vec<CancellationReason> = match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
-        _ => return Err(sdk_error(err)),
-    };
-    if let Some(refused) = reasons.iter().find(|r| r.code() == Some("ConditionalCheckFailed")) {
-        return Ok(Written::Refused(refused.item().cloned()));
+impl Store {
+    /// The one way state changes: `actions` in one transaction, with the
+    /// idempotency record of the request's answer when it has one, so the
+    /// change and its answer commit together or not at all.
+    pub(crate) async fn commit(
+        &self,
+        mut actions: Vec<TransactWriteItem>,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let changes = actions.len();
+        if let Some(answer) = answer {
+            actions.push(self.answer_action(answer)?);
+        }
+        let result = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => {
+                crate::failpoints::after_commit();
+                return Ok(Written::Done);
+            }
+            Err(err) => err,
+        };
+        let reasons: Vec<CancellationReason> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
+            _ => return Err(sdk_error(err)),
+        };
+        if let Some(at) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+            if at == changes {
+                // Our claim on the Idempotency-Key lapsed and another attempt holds it.
+                return Err(idempotency_key_in_use());
+            }
+            return Ok(Written::Refused {
+                at,
+                item: reasons[at].item().cloned(),
+            });
+        }
+        if reasons
+            .iter()
+            .any(|r| matches!(r.code(), Some("TransactionConflict") | Some("ThrottlingError")))
+        {
+            return Ok(Written::Conflict);
+        }
+        Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
     }
-    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
-        return Ok(Written::Conflict);
-    }
-    Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
 }

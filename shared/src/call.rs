@@ -1,0 +1,37 @@
+//! What a service knows of the request that called it: who the caller is and,
+//! for a write sent with an Idempotency-Key, the claim its answer is kept under.
+
+use crate::auth::Principal;
+use crate::http::Reply;
+use crate::store::{AnswerRecord, IdempotencyClaim, StoredAnswer};
+
+#[derive(Clone, Debug, Default)]
+pub struct Call {
+    pub principal: Option<Principal>,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+impl Call {
+    /// The caller's principal id; routes that admit one kind of principal use this.
+    pub fn principal_id(&self) -> &str {
+        self.principal.as_ref().map_or("", |p| p.id.as_str())
+    }
+
+    /// The record that keeps `reply` as this request's answer, to commit with
+    /// the change it describes; `None` without an Idempotency-Key.
+    pub fn answer(&self, reply: &Reply) -> Option<AnswerRecord> {
+        self.idempotency.as_ref().map(|claim| AnswerRecord {
+            claim: claim.clone(),
+            answer: reply.stored(),
+        })
+    }
+}
+
+impl Reply {
+    pub fn stored(&self) -> StoredAnswer {
+        StoredAnswer {
+            status: self.status,
+            body: self.body.clone().unwrap_or_default(),
+        }
+    }
+}

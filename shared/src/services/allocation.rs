@@ -1,0 +1,508 @@
+//! License allocation (UiPath LRM): each change reads what it depends on,
+//! computes the new state with the pure rules, and commits it in one guarded
+//! transaction with its audit record and its answer; a lost race is retried
+//! under the one retry policy, and a limit truly reached is a 409.
+
+use crate::app::App;
+use crate::auth::{Principal, PrincipalKind};
+use crate::call::Call;
+use crate::clock;
+use crate::domain::allocation::{
+    self, AuditRecord, GroupRule, HostLicense, OrgLicense, Quantities, TenantService, UserSeat,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Reply;
+use crate::ids;
+use crate::retry::Conflicts;
+use crate::store::{PageRequest, Written};
+use crate::wire::lrm as wire;
+use serde_json::{json, Value};
+
+fn exceeds(code: &'static str, what: &str, codes: &[String]) -> ApiError {
+    ApiError::conflict(code, format!("more than {what} holds of {}", codes.join(", ")))
+}
+
+fn host_not_found() -> ApiError {
+    ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "no such host")
+}
+
+fn org_not_found() -> ApiError {
+    ApiError::new(404, "ACCOUNT_LICENSE_NOT_FOUND", "this account has no license")
+}
+
+fn seat_not_found() -> ApiError {
+    ApiError::new(404, "USER_LICENSE_NOT_FOUND", "this user holds no license")
+}
+
+fn caller(call: &Call) -> ApiResult<&Principal> {
+    call.principal.as_ref().ok_or_else(ApiError::unauthorized)
+}
+
+fn audit(account: &str, call: &Call, route: &str, target: String, before: Value, after: Value) -> AuditRecord {
+    AuditRecord {
+        id: ids::new_id("aud"),
+        account_id: account.to_string(),
+        actor: call.principal.as_ref().map(ToString::to_string).unwrap_or_default(),
+        route: route.to_string(),
+        target,
+        timestamp: clock::now().unix_timestamp(),
+        before,
+        after,
+    }
+}
+
+fn committed(what: &str, conflicts: &Conflicts) {
+    tracing::info!(
+        change = what,
+        conflicts_retried = conflicts.lost(),
+        "allocation committed"
+    );
+}
+
+/// The host of a host route must be the caller; any other host is not found.
+fn own_host(call: &Call, host: &str) -> ApiResult<()> {
+    (call.principal_id() == host).then_some(()).ok_or_else(host_not_found)
+}
+
+pub struct HostTerms {
+    pub products: Quantities,
+    pub start_date: Option<i64>,
+    pub end_date: Option<i64>,
+    pub grace_period: Option<i64>,
+    pub subscription_plan: Option<String>,
+}
+
+pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTerms, route: &str) -> ApiResult<Reply> {
+    own_host(call, host)?;
+    if terms.grace_period.is_some_and(|g| g < 0) {
+        return Err(ApiError::validation("gracePeriod", "must not be negative"));
+    }
+    let mut conflicts = Conflicts::new();
+    loop {
+        let current = app.store.host_license(host).await?;
+        let pools = current.as_ref().map(|h| h.products.clone()).unwrap_or_default();
+        let short = allocation::below_allocated(&pools, &terms.products);
+        if !short.is_empty() {
+            return Err(ApiError::conflict(
+                "HOST_LICENSE_BELOW_ALLOCATED",
+                format!("organizations hold more than that of {}", short.join(", ")),
+            ));
+        }
+        let next = HostLicense {
+            host_account_id: host.to_string(),
+            license_code: current
+                .as_ref()
+                .map_or_else(|| ids::new_id("lic"), |h| h.license_code.clone()),
+            start_date: terms.start_date,
+            end_date: terms.end_date,
+            grace_period: terms.grace_period,
+            subscription_plan: terms.subscription_plan.clone(),
+            products: allocation::with_quantities(&pools, &terms.products),
+        };
+        let record = audit(
+            host,
+            call,
+            route,
+            "host".into(),
+            json!(allocation::pool_quantities(&pools)),
+            json!(allocation::pool_quantities(&next.products)),
+        );
+        let reply = Reply::ok(&wire::host_view(&next))?;
+        match app
+            .store
+            .put_host_license(current.as_ref(), &next, &record, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => {
+                committed("host", &conflicts);
+                return Ok(reply);
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+async fn host_license(app: &App, host: &str) -> ApiResult<HostLicense> {
+    app.store
+        .host_license(host)
+        .await?
+        .ok_or_else(|| ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "this host has no license"))
+}
+
+pub async fn get_host_license(app: &App, call: &Call, host: &str) -> ApiResult<Reply> {
+    own_host(call, host)?;
+    Reply::ok(&wire::host_view(&host_license(app, host).await?))
+}
+
+pub async fn allocate_org(
+    app: &App,
+    call: &Call,
+    host: &str,
+    account: &str,
+    quantities: Quantities,
+    route: &str,
+) -> ApiResult<Reply> {
+    own_host(call, host)?;
+    check_id("organizationId", account)?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        let host_license = host_license(app, host).await?;
+        let current = app.store.org_license(account).await?;
+        if current.as_ref().is_some_and(|o| o.host_account_id != host) {
+            return Err(ApiError::new(
+                404,
+                "ACCOUNT_LICENSE_NOT_FOUND",
+                "no such organization under this host",
+            ));
+        }
+        let pools = current.as_ref().map(|o| o.products.clone()).unwrap_or_default();
+        let short = allocation::below_allocated(&pools, &quantities);
+        if !short.is_empty() {
+            return Err(ApiError::conflict(
+                "ALLOCATION_BELOW_CONSUMED",
+                format!(
+                    "its tenant services and users already take more than that of {}",
+                    short.join(", ")
+                ),
+            ));
+        }
+        let host_deltas = allocation::deltas(&allocation::pool_quantities(&pools), &quantities);
+        let over = allocation::overdrawn(&host_license.products, &host_deltas);
+        if !over.is_empty() {
+            return Err(exceeds("ALLOCATION_EXCEEDS_HOST_LICENSE", "the host license", &over));
+        }
+        let next = OrgLicense {
+            account_id: account.to_string(),
+            host_account_id: host.to_string(),
+            license_code: current
+                .as_ref()
+                .map_or_else(|| ids::new_id("lic"), |o| o.license_code.clone()),
+            parent_license_code: host_license.license_code.clone(),
+            start_date: host_license.start_date,
+            end_date: host_license.end_date,
+            grace_period: host_license.grace_period,
+            subscription_plan: host_license.subscription_plan.clone(),
+            products: allocation::with_quantities(&pools, &quantities),
+        };
+        let record = audit(
+            account,
+            call,
+            route,
+            "organization".into(),
+            json!(allocation::pool_quantities(&pools)),
+            json!(allocation::pool_quantities(&next.products)),
+        );
+        let reply = Reply::ok(&wire::org_view(&next))?;
+        match app
+            .store
+            .allocate_to_org(
+                &host_license,
+                current.as_ref(),
+                &next,
+                &host_deltas,
+                &record,
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            Written::Done => {
+                committed("organization", &conflicts);
+                return Ok(reply);
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// The organization license as the caller may see it: its own, or one under its host.
+async fn visible_org(app: &App, call: &Call, account: &str) -> ApiResult<OrgLicense> {
+    visible(caller(call)?, app.store.org_license(account).await?)
+}
+
+/// `org` if `principal` may see it; otherwise, or if there is none, 404.
+fn visible(principal: &Principal, org: Option<OrgLicense>) -> ApiResult<OrgLicense> {
+    let org = org.ok_or_else(org_not_found)?;
+    let visible = match principal.kind {
+        PrincipalKind::Host => org.host_account_id == principal.id,
+        PrincipalKind::Organization => org.account_id == principal.id,
+        PrincipalKind::Business => false,
+    };
+    visible.then_some(org).ok_or_else(org_not_found)
+}
+
+pub async fn get_org_license(app: &App, call: &Call, host: &str, account: &str) -> ApiResult<Reply> {
+    let license = visible_org(app, call, account).await?;
+    if license.host_account_id != host {
+        return Err(ApiError::new(
+            404,
+            "ACCOUNT_LICENSE_NOT_FOUND",
+            "no such organization under this host",
+        ));
+    }
+    Reply::ok(&wire::org_view(&license))
+}
+
+pub struct TenantRequest {
+    pub scope: String,
+    pub service_type: String,
+    pub tenant_name: Option<String>,
+    pub products: Quantities,
+}
+
+pub async fn allocate_tenant(
+    app: &App,
+    call: &Call,
+    account: &str,
+    request: TenantRequest,
+    route: &str,
+) -> ApiResult<Reply> {
+    check_id("serviceScopeId", &request.scope)?;
+    check_service_type(&request.service_type)?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        let org = visible_org(app, call, account).await?;
+        let current = app
+            .store
+            .tenant_service(account, &request.scope, &request.service_type)
+            .await?;
+        let old = current.as_ref().map(|t| t.products.clone()).unwrap_or_default();
+        let deltas = allocation::deltas(&old, &request.products);
+        let over = allocation::overdrawn(&org.products, &deltas);
+        if !over.is_empty() {
+            return Err(exceeds("ALLOCATION_EXCEEDS_ACCOUNT_LICENSE", "the organization", &over));
+        }
+        let next = TenantService {
+            account_id: account.to_string(),
+            service_scope_id: request.scope.clone(),
+            service_type: request.service_type.clone(),
+            tenant_name: request
+                .tenant_name
+                .clone()
+                .or_else(|| current.as_ref().and_then(|t| t.tenant_name.clone())),
+            license_code: current
+                .as_ref()
+                .map_or_else(|| ids::new_id("lic"), |t| t.license_code.clone()),
+            products: request
+                .products
+                .iter()
+                .filter(|(_, q)| **q > 0)
+                .map(|(c, q)| (c.clone(), *q))
+                .collect(),
+            version: current.as_ref().map_or(1, |t| t.version + 1),
+        };
+        let target = format!("tenant:{}/{}", request.scope, request.service_type);
+        let record = audit(account, call, route, target, json!(old), json!(next.products));
+        let org_after = OrgLicense {
+            products: allocation::with_allocations(&org.products, &deltas),
+            ..org.clone()
+        };
+        let reply = Reply::ok(&wire::tenant_view(&org_after, &next))?;
+        match app
+            .store
+            .allocate_to_tenant(
+                &org,
+                current.as_ref(),
+                &next,
+                &deltas,
+                &record,
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            Written::Done => {
+                committed("tenant", &conflicts);
+                return Ok(reply);
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, service_type: &str) -> ApiResult<Reply> {
+    let (org, tenant) = app.store.org_and_tenant(account, scope, service_type).await?;
+    let org = visible(caller(call)?, org)?;
+    let tenant =
+        tenant.ok_or_else(|| ApiError::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license"))?;
+    Reply::ok(&wire::tenant_view(&org, &tenant))
+}
+
+/// A group's license rule: codes the account holds; it consumes no unit.
+pub async fn put_group_rule(app: &App, call: &Call, rule: GroupRule) -> ApiResult<Reply> {
+    check_id("groupId", &rule.group_id)?;
+    let org = visible_org(app, call, &rule.account_id).await?;
+    let refused = |codes: &[String]| {
+        ApiError::conflict(
+            "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE",
+            format!("the account holds none of {}", codes.join(", ")),
+        )
+    };
+    let missing = allocation::codes_not_held(&org.products, &rule.user_bundle_codes);
+    if !missing.is_empty() {
+        return Err(refused(&missing));
+    }
+    let reply = Reply::ok(&wire::group_view(&rule))?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        match app.store.put_group_rule(&rule, call.answer(&reply).as_ref()).await? {
+            Written::Done => return Ok(reply),
+            Written::Refused { .. } => return Err(refused(&rule.user_bundle_codes)),
+            Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+pub async fn get_group_rule(app: &App, call: &Call, account: &str, group: &str) -> ApiResult<Reply> {
+    let (org, rule) = app.store.org_and_group(account, group).await?;
+    visible(caller(call)?, org)?;
+    let rule = rule.ok_or_else(|| ApiError::new(404, "GROUP_LICENSE_NOT_FOUND", "this group has no license rule"))?;
+    Reply::ok(&wire::group_view(&rule))
+}
+
+/// Each listed user holds exactly `codes`, all or nothing.
+pub async fn assign_users(
+    app: &App,
+    call: &Call,
+    account: &str,
+    users: &[String],
+    codes: &[String],
+    use_external_license: bool,
+    route: &str,
+) -> ApiResult<Reply> {
+    if !(1..=50).contains(&users.len()) {
+        return Err(ApiError::validation("userIds", "must list 1 to 50 users"));
+    }
+    for (i, user) in users.iter().enumerate() {
+        check_id(&format!("userIds[{i}]"), user)?;
+    }
+    // A user listed twice would be one transaction touching one item twice.
+    if let Some(i) = allocation::first_repeat(users) {
+        return Err(ApiError::validation(&format!("userIds[{i}]"), "appears twice"));
+    }
+    let mut conflicts = Conflicts::new();
+    loop {
+        let (org, current) = app.store.org_and_seats(account, users).await?;
+        let org = visible(caller(call)?, org)?;
+        let held = users.iter().map(|u| {
+            current
+                .iter()
+                .find(|s| &s.user_id == u)
+                .map_or(&[][..], |s| s.user_bundle_codes.as_slice())
+        });
+        let deltas = allocation::seat_deltas(held, codes);
+        let over = allocation::overdrawn(&org.products, &deltas);
+        if !over.is_empty() {
+            return Err(exceeds("ALLOCATION_EXCEEDS_ACCOUNT_LICENSE", "the organization", &over));
+        }
+        let next: Vec<UserSeat> = users
+            .iter()
+            .map(|user| UserSeat {
+                account_id: account.to_string(),
+                user_id: user.clone(),
+                user_bundle_codes: codes.to_vec(),
+                use_external_license,
+                version: 0,
+            })
+            .collect();
+        let before: serde_json::Map<String, Value> = current
+            .iter()
+            .map(|s| (s.user_id.clone(), json!(s.user_bundle_codes)))
+            .collect();
+        let after: serde_json::Map<String, Value> = users.iter().map(|u| (u.clone(), json!(codes))).collect();
+        let record = audit(
+            account,
+            call,
+            route,
+            "users".into(),
+            Value::Object(before),
+            Value::Object(after),
+        );
+        let reply = Reply::ok(&next.iter().map(wire::seat_view).collect::<Vec<_>>())?;
+        match app
+            .store
+            .assign_seats(&org, &current, &next, &deltas, &record, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => {
+                committed("users", &conflicts);
+                return Ok(reply);
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
+    let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
+    visible(caller(call)?, org)?;
+    let seat = seats.into_iter().next().ok_or_else(seat_not_found)?;
+    Reply::ok(&wire::seat_view(&seat))
+}
+
+/// The user gives back every unit it holds.
+pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, route: &str) -> ApiResult<Reply> {
+    let reply = Reply::no_content()?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
+        let org = visible(caller(call)?, org)?;
+        let seat = seats.into_iter().next().ok_or_else(seat_not_found)?;
+        let deltas = allocation::seat_deltas([seat.user_bundle_codes.as_slice()], &[]);
+        let mut before = serde_json::Map::new();
+        before.insert(user.to_string(), json!(seat.user_bundle_codes));
+        let mut after = serde_json::Map::new();
+        after.insert(user.to_string(), json!([]));
+        let record = audit(
+            account,
+            call,
+            route,
+            "users".into(),
+            Value::Object(before),
+            Value::Object(after),
+        );
+        match app
+            .store
+            .release_seat(&org, &seat, &deltas, &record, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => {
+                committed("release", &conflicts);
+                return Ok(reply);
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// An account's audit records, newest first: the host's own, or an organization's
+/// for that organization or its host.
+pub async fn audit_page(app: &App, call: &Call, account: &str, page: &PageRequest) -> ApiResult<Reply> {
+    let principal = caller(call)?;
+    if !(principal.kind == PrincipalKind::Host && principal.id == account) {
+        visible_org(app, call, account).await?;
+    }
+    let page = app.store.audit_page(account, page).await?;
+    Reply::page(
+        &page.items.iter().map(wire::audit_view).collect::<Vec<_>>(),
+        page.next_cursor,
+    )
+}
+
+/// An id in a path: accounts, tenants, users and groups.
+pub fn check_id(field: &str, value: &str) -> ApiResult<()> {
+    let valid =
+        (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
+    valid
+        .then_some(())
+        .ok_or_else(|| ApiError::validation(field, "must be 1 to 128 letters, digits, '-', '_', '.' or '@'"))
+}
+
+fn check_service_type(service_type: &str) -> ApiResult<()> {
+    let valid = (2..=32).contains(&service_type.len())
+        && service_type.starts_with(|c: char| c.is_ascii_lowercase())
+        && service_type
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid
+        .then_some(())
+        .ok_or_else(|| ApiError::validation("serviceType", "must match ^[a-z][a-z0-9-]{1,31}$"))
+}

@@ -1,0 +1,94 @@
+//! Entitlements: create, read, list, change, soft delete.
+
+use crate::app::App;
+use crate::call::Call;
+use crate::clock;
+use crate::domain::entitlement::{Entitlement, EntitlementPatch, IntegrationType, NewEntitlement};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Reply;
+use crate::ids;
+use crate::retry::Conflicts;
+use crate::store::{PageRequest, Written};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("entitlement")
+}
+
+pub async fn create(app: &App, call: &Call, new: NewEntitlement) -> ApiResult<Reply> {
+    let entitlement = new.into_entitlement(ids::new_id("ent"), call.principal_id(), &clock::now_rfc3339())?;
+    let reply = Reply::created(&entitlement)?;
+    match app
+        .store
+        .create_entitlement(&entitlement, call.answer(&reply).as_ref())
+        .await?
+    {
+        Written::Done => Ok(reply),
+        // A fresh ULID cannot collide; a refusal here is a bug.
+        other => Err(ApiError::internal(format!("new entitlement refused: {other:?}"))),
+    }
+}
+
+/// The business's active entitlement `id`; a deleted or foreign one is not found.
+pub async fn active(app: &App, business_id: &str, id: &str) -> ApiResult<Entitlement> {
+    app.store
+        .entitlement(business_id, id)
+        .await?
+        .filter(|e| e.is_active)
+        .ok_or_else(not_found)
+}
+
+pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    Reply::ok(&active(app, call.principal_id(), id).await?)
+}
+
+pub async fn list(app: &App, call: &Call, integration_type: Option<&str>, page: &PageRequest) -> ApiResult<Reply> {
+    let integration_type = IntegrationType::filter(integration_type)?;
+    let page = app
+        .store
+        .list_entitlements(call.principal_id(), integration_type, page)
+        .await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+/// Writes only the fields the patch names, conditioned on the entitlement being
+/// as read, so the answer is exactly what was stored.
+pub async fn update(app: &App, call: &Call, id: &str, patch: EntitlementPatch) -> ApiResult<Reply> {
+    let mut current = active(app, call.principal_id(), id).await?;
+    // The type is immutable, so the patch is validated once.
+    let changes = patch.validate(current.integration_type)?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        let now = clock::now_rfc3339();
+        let reply = Reply::ok(&changes.applied_to(&current, &now))?;
+        match app
+            .store
+            .update_entitlement(&current, &changes, &now, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+        current = active(app, call.principal_id(), id).await?;
+    }
+}
+
+pub async fn delete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    let reply = Reply::no_content()?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        match app
+            .store
+            .deactivate_entitlement(
+                call.principal_id(),
+                id,
+                &clock::now_rfc3339(),
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            Written::Refused { .. } => return Err(not_found()),
+            Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}

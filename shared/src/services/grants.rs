@@ -1,0 +1,278 @@
+//! Grants: issue (and, in auto mode, generate and deliver a key), fulfil a
+//! manual grant with a supplied key, revoke, resend the key email, read, list.
+//! Each change is one guarded transaction with its answer; the email goes out
+//! after it commits.
+
+use crate::app::App;
+use crate::call::Call;
+use crate::clock;
+use crate::domain::entitlement::{Entitlement, FulfillmentMode, IntegrationType};
+use crate::domain::grant::{
+    format_license_key, fulfilment_blocker, grant_state_blocker, key_in_use, Fulfilment, Grant, GrantStatus,
+    KeyToDeliver, NewGrant,
+};
+use crate::domain::license_key::KeySource;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Reply;
+use crate::ids;
+use crate::retry::Conflicts;
+use crate::services::key_email;
+use crate::store::{FulfilOutcome, IssueOutcome, PageRequest, Written};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("grant")
+}
+
+fn entitlement_inactive() -> ApiError {
+    ApiError::conflict("ENTITLEMENT_INACTIVE", "the entitlement has been deleted")
+}
+
+/// The business's grant `id`.
+pub async fn own(app: &App, business_id: &str, id: &str) -> ApiResult<Grant> {
+    app.store.grant(business_id, id).await?.ok_or_else(not_found)
+}
+
+pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    Reply::ok(&own(app, call.principal_id(), id).await?.presented(clock::now()))
+}
+
+/// `POST /entitlements/{id}/grants`: a new grant, or the existing one for the
+/// same customer and payment. In auto mode its key is generated and delivered
+/// in the same transaction.
+pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) -> ApiResult<Reply> {
+    new.validate()?;
+    let entitlement = app
+        .store
+        .entitlement(call.principal_id(), entitlement_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("entitlement"))?;
+    if !entitlement.is_active {
+        return Err(entitlement_inactive());
+    }
+    let uniqueness = new.uniqueness_key();
+    let now = clock::now();
+    let pending = new.into_grant(ids::new_id("entg"), &entitlement, &clock::rfc3339(now));
+    let auto = entitlement
+        .license_key_config()
+        .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
+    let mut conflicts = Conflicts::new();
+    loop {
+        let mut grant = pending.clone();
+        let key = if auto {
+            let request = Fulfilment {
+                key: format_license_key(ids::random_bytes()),
+                activations_limit: None,
+                expires_at: None,
+            };
+            let (limit, expires_at) = request.resolve(&entitlement, now)?;
+            let created_at = grant.created_at.clone();
+            let delivered = KeyToDeliver {
+                id: ids::new_id("lk"),
+                key: request.key,
+                source: KeySource::Auto,
+                activations_limit: limit,
+                expires_at,
+            };
+            Some(grant.deliver(&entitlement, delivered, &created_at))
+        } else {
+            None
+        };
+        let email_due = key.as_ref().map(|_| key_email::first_attempt_due_ms());
+        let reply = Reply::created(&grant.clone().presented(now))?;
+        match app
+            .store
+            .issue_grant(
+                &grant,
+                &uniqueness,
+                key.as_ref(),
+                email_due,
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            IssueOutcome::Created if key.is_some() => {
+                let grant = key_email::attempt(app, &grant, &entitlement, 1).await;
+                return Reply::created(&grant.presented(clock::now()));
+            }
+            IssueOutcome::Created => return Ok(reply),
+            IssueOutcome::Existing(grant_id) => {
+                let existing = app.store.grant(call.principal_id(), &grant_id).await?;
+                let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
+                return Reply::ok(&existing.presented(clock::now()));
+            }
+            IssueOutcome::EntitlementInactive => return Err(entitlement_inactive()),
+            // A generated key that collides is drawn again.
+            IssueOutcome::KeyInUse | IssueOutcome::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// `POST /grants/{id}/license-key`: a Pending manual grant gets the supplied
+/// key, becomes Delivered, and its email is sent.
+pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) -> ApiResult<Reply> {
+    body.check_key()?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        // The key is looked up before the grant, so a fulfilment that lost the race
+        // for this grant reads it as no longer Pending, which the contract ranks first.
+        let key_taken = app.store.license_key_by_value(&body.key).await?.is_some();
+        let grant = own(app, call.principal_id(), grant_id).await?;
+        let entitlement = app
+            .store
+            .entitlement(call.principal_id(), &grant.entitlement_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if let Some(blocker) = fulfilment_blocker(&grant, &entitlement) {
+            return Err(blocker);
+        }
+        if key_taken {
+            return Err(key_in_use());
+        }
+        let now = clock::now();
+        let (limit, expires_at) = body.resolve(&entitlement, now)?;
+        let mut delivered = grant.clone();
+        let terms = KeyToDeliver {
+            id: ids::new_id("lk"),
+            key: body.key.clone(),
+            source: KeySource::Manual,
+            activations_limit: limit,
+            expires_at,
+        };
+        let key = delivered.deliver(&entitlement, terms, &clock::rfc3339(now));
+        let reply = Reply::ok(&delivered.clone().presented(now))?;
+        match app
+            .store
+            .fulfil_grant(
+                &delivered,
+                &key,
+                key_email::first_attempt_due_ms(),
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            FulfilOutcome::Fulfilled => {
+                let delivered = key_email::attempt(app, &delivered, &entitlement, 1).await;
+                return Reply::ok(&delivered.presented(clock::now()));
+            }
+            FulfilOutcome::GrantChanged(current) => {
+                if let Some(blocker) = grant_state_blocker(&current) {
+                    return Err(blocker);
+                }
+            }
+            FulfilOutcome::GrantGone => return Err(not_found()),
+            FulfilOutcome::KeyInUse => return Err(key_in_use()),
+            FulfilOutcome::Conflict => {}
+        }
+        conflicts.pause().await?;
+    }
+}
+
+/// `DELETE /entitlements/{id}/grants/{grant_id}`: Revoked, and its key disabled.
+/// Revoking a Revoked grant answers it unchanged.
+pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str, reason: &str) -> ApiResult<Reply> {
+    let mut conflicts = Conflicts::new();
+    loop {
+        let grant = own(app, call.principal_id(), grant_id).await?;
+        if grant.entitlement_id != entitlement_id {
+            return Err(not_found());
+        }
+        let now = clock::now();
+        let Some(revoked) = grant.revoked(reason, &clock::rfc3339(now)) else {
+            return Reply::ok(&grant.presented(now));
+        };
+        let reply = Reply::ok(&revoked.clone().presented(now))?;
+        match app
+            .store
+            .revoke_grant(&grant, &revoked, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            // The grant changed under us (an activation, an email): read it again.
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// `POST /grants/{id}/resend-email`: the key email queued again and sent, 202.
+pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<Reply> {
+    let mut conflicts = Conflicts::new();
+    loop {
+        let grant = own(app, call.principal_id(), grant_id).await?;
+        let Some(requeued) = grant.requeued(&clock::now_rfc3339()) else {
+            return Err(ApiError::conflict(
+                "GRANT_NOT_DELIVERED",
+                "only a Delivered or Failed grant with a license key has an email to resend",
+            ));
+        };
+        let reply = Reply::json(202, &requeued.clone().presented(clock::now()))?;
+        let due = Some(key_email::first_attempt_due_ms());
+        match app
+            .store
+            .replace_grant(&grant, &requeued, due, Vec::new(), call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => {
+                let Ok(entitlement) = entitlements_of(app, &requeued).await else {
+                    return Ok(reply);
+                };
+                let sent = key_email::attempt(app, &requeued, &entitlement, 1).await;
+                return Reply::json(202, &sent.presented(clock::now()));
+            }
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// The entitlement a grant was issued from, deleted or not.
+async fn entitlements_of(app: &App, grant: &Grant) -> ApiResult<Entitlement> {
+    app.store
+        .entitlement(&grant.business_id, &grant.entitlement_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("entitlement"))
+}
+
+pub async fn list_of_entitlement(
+    app: &App,
+    call: &Call,
+    entitlement_id: &str,
+    customer_id: Option<&str>,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let status = GrantStatus::filter(status)?;
+    // Grants hang off the entitlement; reading it first keeps another business's out.
+    if app
+        .store
+        .entitlement(call.principal_id(), entitlement_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("entitlement"));
+    }
+    let page = app
+        .store
+        .list_grants_of_entitlement(entitlement_id, customer_id, status, page)
+        .await?;
+    let now = clock::now();
+    let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
+    Reply::page(&items, page.next_cursor)
+}
+
+pub async fn list_of_customer(
+    app: &App,
+    call: &Call,
+    customer_id: &str,
+    integration_type: Option<&str>,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let status = GrantStatus::filter(status)?;
+    let integration_type = IntegrationType::filter(integration_type)?;
+    let page = app
+        .store
+        .list_grants_of_customer(call.principal_id(), customer_id, integration_type, status, page)
+        .await?;
+    let now = clock::now();
+    let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
+    Reply::page(&items, page.next_cursor)
+}

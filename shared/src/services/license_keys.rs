@@ -1,0 +1,221 @@
+//! License keys as the business sees them: import, read, list, change, and
+//! their instances (activations): read, list, rename.
+
+use crate::app::App;
+use crate::call::Call;
+use crate::clock;
+use crate::domain::grant::{key_in_use, parse_client_time, Fulfilment};
+use crate::domain::license_key::{KeyChanges, LicenseKey, LicenseKeyStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Reply;
+use crate::ids;
+use crate::retry::Conflicts;
+use crate::store::{PageRequest, Written};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("license key")
+}
+
+fn instance_not_found() -> ApiError {
+    ApiError::not_found("license key instance")
+}
+
+fn limit_below_current(count: i64) -> ApiError {
+    ApiError::unprocessable(
+        "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",
+        format!("activations_limit is below the {count} live activations"),
+    )
+}
+
+/// `POST /license_keys`: an imported key for a customer, with no grant and no email.
+pub struct Import {
+    pub customer_id: String,
+    pub key: String,
+    pub product_id: String,
+    pub activations_limit: Option<i64>,
+    pub expires_at: Option<String>,
+}
+
+pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
+    crate::json::check_len("customer_id", &body.customer_id, 1, 255)?;
+    Fulfilment {
+        key: body.key.clone(),
+        activations_limit: None,
+        expires_at: None,
+    }
+    .check_key()?;
+    check_limit(body.activations_limit)?;
+    let expires_at = body.expires_at.as_deref().map(client_time).transpose()?;
+    let entitlement = app
+        .store
+        .entitlement(call.principal_id(), &body.product_id)
+        .await?
+        .filter(|e| e.is_active)
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let now = clock::now();
+    let key = LicenseKey::imported(
+        ids::new_id("lk"),
+        &entitlement,
+        body.customer_id,
+        body.key,
+        body.activations_limit,
+        expires_at,
+        &clock::rfc3339(now),
+    );
+    let reply = Reply::created(&key.view(now))?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        match app.store.import_license_key(&key, call.answer(&reply).as_ref()).await? {
+            Written::Done => return Ok(reply),
+            Written::Refused { .. } => return Err(key_in_use()),
+            Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+fn check_limit(limit: Option<i64>) -> ApiResult<()> {
+    if limit.is_some_and(|n| n < 1) {
+        return Err(ApiError::validation(
+            "activations_limit",
+            "must be at least 1, or null for no limit",
+        ));
+    }
+    Ok(())
+}
+
+fn client_time(text: &str) -> ApiResult<String> {
+    parse_client_time(text)
+        .map(clock::rfc3339)
+        .ok_or_else(|| ApiError::validation("expires_at", "must be an RFC 3339 timestamp"))
+}
+
+/// A PATCH body as parsed: `None` leaves a field, `Some(None)` clears it.
+pub struct Patch {
+    pub activations_limit: Option<Option<i64>>,
+    pub disabled: Option<bool>,
+    pub expires_at: Option<Option<String>>,
+}
+
+/// `PATCH /license_keys/{id}`: written only if the key is as read, so the grant's
+/// copy and the answer are the truth.
+pub async fn update(app: &App, call: &Call, id: &str, patch: Patch) -> ApiResult<Reply> {
+    check_limit(patch.activations_limit.flatten())?;
+    let changes = KeyChanges {
+        activations_limit: patch.activations_limit,
+        disabled: patch.disabled,
+        expires_at: patch
+            .expires_at
+            .map(|e| e.as_deref().map(client_time).transpose())
+            .transpose()?,
+    };
+    let mut conflicts = Conflicts::new();
+    loop {
+        let key = own(app, call.principal_id(), id).await?;
+        let after = changes.applied_to(&key);
+        if after.activations_limit.is_some_and(|limit| key.instances_count > limit) {
+            return Err(limit_below_current(key.instances_count));
+        }
+        let reply = Reply::ok(&after.view(clock::now()))?;
+        match app
+            .store
+            .update_license_key(&key, &changes, &clock::now_rfc3339(), call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            // Activations moved since the read: decide again on fresh numbers.
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+async fn own(app: &App, business_id: &str, id: &str) -> ApiResult<LicenseKey> {
+    app.store
+        .license_key_by_id(business_id, id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    Reply::ok(&own(app, call.principal_id(), id).await?.view(clock::now()))
+}
+
+pub async fn list(
+    app: &App,
+    call: &Call,
+    customer_id: Option<&str>,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let status = match status {
+        None => None,
+        Some("active") => Some(LicenseKeyStatus::Active),
+        Some("expired") => Some(LicenseKeyStatus::Expired),
+        Some("disabled") => Some(LicenseKeyStatus::Disabled),
+        Some(_) => return Err(ApiError::validation("status", "must be active, expired or disabled")),
+    };
+    let now = clock::now();
+    let page = app
+        .store
+        .list_license_keys(call.principal_id(), customer_id, status, &clock::rfc3339(now), page)
+        .await?;
+    let items: Vec<_> = page.items.iter().map(|k| k.view(now)).collect();
+    Reply::page(&items, page.next_cursor)
+}
+
+pub async fn get_instance(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    let instance = app
+        .store
+        .instance(id)
+        .await?
+        .filter(|i| i.business_id == call.principal_id());
+    Reply::ok(&instance.ok_or_else(instance_not_found)?)
+}
+
+/// Instances of the business, of one key, or of the key a grant delivered.
+pub async fn list_instances(
+    app: &App,
+    call: &Call,
+    license_key_id: Option<&str>,
+    grant_id: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let business = call.principal_id();
+    // A grant has at most one key: its instances are that key's.
+    let license_key_id = match (license_key_id, grant_id) {
+        (Some(id), _) => Some(id.to_string()),
+        (None, Some(grant_id)) => {
+            let grant = crate::services::grants::own(app, business, grant_id).await?;
+            Some(grant.license_key.map(|k| k.id).unwrap_or_default())
+        }
+        (None, None) => None,
+    };
+    let page = app
+        .store
+        .list_instances(business, license_key_id.as_deref(), page)
+        .await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+pub async fn rename_instance(app: &App, call: &Call, id: &str, name: &str) -> ApiResult<Reply> {
+    crate::json::check_len("name", name, 1, crate::domain::license_key::INSTANCE_NAME_MAX)?;
+    let mut instance = app
+        .store
+        .instance(id)
+        .await?
+        .filter(|i| i.business_id == call.principal_id())
+        .ok_or_else(instance_not_found)?;
+    instance.name = name.to_string();
+    let reply = Reply::ok(&instance)?;
+    let mut conflicts = Conflicts::new();
+    loop {
+        match app
+            .store
+            .rename_instance(call.principal_id(), id, name, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            Written::Refused { .. } => return Err(instance_not_found()),
+            Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! One application service per capability: each reads what it needs, asks the
+//! pure rules in `domain`, commits one guarded transaction (with its audit and
+//! its Idempotency-Key answer) through `store`, then does its side effects.
+
+pub mod allocation;
+pub mod entitlements;
+pub mod grants;
+pub mod key_email;
+pub mod license_keys;
+pub mod license_status;
+pub mod licenses;
