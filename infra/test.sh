@@ -94,6 +94,8 @@ if [[ $mode == bench ]]; then
 fi
 
 step "integration tests"
+# The handler glue, in-process against this stack's DynamoDB.
+cargo test --workspace --features functions/failpoints --test handler_glue -- --ignored
 python -m pytest tests -q -p no:cacheprovider
 
 step "fuzzing against openapi.yaml"

@@ -368,4 +368,35 @@ mod tests {
             ("USER", "SERVICE", "ROBOT")
         );
     }
+
+    #[test]
+    fn seat_state_by_holding_and_end_date() {
+        assert_eq!(seat_state(true, None, 100), "ACTIVE");
+        assert_eq!(seat_state(true, Some(100), 100), "ACTIVE");
+        assert_eq!(seat_state(true, Some(99), 100), "EXPIRED");
+        assert_eq!(seat_state(false, Some(99), 100), "UNLICENSED");
+    }
+
+    #[test]
+    fn codes_not_held_and_repeats() {
+        let mut pools = Pools::new();
+        pools.insert(
+            "IDU".into(),
+            Pool {
+                quantity: 2,
+                allocated: 0,
+            },
+        );
+        pools.insert(
+            "AKIT".into(),
+            Pool {
+                quantity: 0,
+                allocated: 0,
+            },
+        );
+        let asked = vec!["IDU".to_string(), "AKIT".into(), "PMD".into()];
+        assert_eq!(codes_not_held(&pools, &asked), vec!["AKIT".to_string(), "PMD".into()]);
+        assert_eq!(first_repeat(&["a".into(), "b".into(), "a".into()]), Some(2));
+        assert_eq!(first_repeat(&["a".into(), "b".into()]), None);
+    }
 }

@@ -728,4 +728,99 @@ mod tests {
         let err = parse(json!({"customer_id": "", "customer_email": "a@b.co"})).unwrap_err();
         assert!(err.message.starts_with("customer_id"));
     }
+
+    fn delivered_grant() -> (Entitlement, Grant) {
+        let manual = entitlement(json!({"fulfillment_mode": "manual", "activations_limit": 2}));
+        let mut grant = pending_grant(&manual);
+        let key = KeyToDeliver {
+            id: "lk_1".into(),
+            key: "K-1".into(),
+            source: KeySource::Manual,
+            activations_limit: Some(2),
+            expires_at: None,
+        };
+        let record = grant.deliver(&manual, key, "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            (record.id.as_str(), record.grant_id.as_deref()),
+            ("lk_1", Some("entg_1"))
+        );
+        (manual, grant)
+    }
+
+    #[test]
+    fn delivery_attaches_the_key_and_queues_its_first_attempt() {
+        let (_, grant) = delivered_grant();
+        assert_eq!(grant.status, GrantStatus::Delivered);
+        assert_eq!(grant.license_key.as_ref().unwrap().activations_limit, Some(2));
+        let delivery = grant.email_delivery.unwrap();
+        assert_eq!((delivery.status, delivery.attempts), (EmailStatus::Queued, 1));
+    }
+
+    #[test]
+    fn email_attempt_outcomes() {
+        let (_, grant) = delivered_grant();
+        let now = "2026-01-01T00:01:00.000Z";
+
+        let (sent, retry) = grant.after_email_attempt(
+            1,
+            EmailAttempt::Sent {
+                message_id: "m1".into(),
+            },
+            now,
+        );
+        let delivery = sent.email_delivery.as_ref().unwrap();
+        assert_eq!(
+            (delivery.status, delivery.message_id.as_deref()),
+            (EmailStatus::Sent, Some("m1"))
+        );
+        assert_eq!((sent.status, retry), (GrantStatus::Delivered, None));
+
+        let (queued, retry) = grant.after_email_attempt(1, EmailAttempt::Transient("throttled".into()), now);
+        assert_eq!(queued.email_delivery.as_ref().unwrap().status, EmailStatus::Queued);
+        assert_eq!(retry, Some(time::Duration::minutes(1)));
+        assert_eq!(queued.status, GrantStatus::Delivered);
+
+        let (gave_up, retry) =
+            grant.after_email_attempt(MAX_EMAIL_ATTEMPTS, EmailAttempt::Transient("down".into()), now);
+        assert_eq!(retry, None);
+        assert_eq!(gave_up.status, GrantStatus::Failed);
+        assert_eq!(gave_up.error_code.as_deref(), Some("EMAIL_DELIVERY_FAILED"));
+        assert!(gave_up
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 8 attempts"));
+        assert!(gave_up.license_key.is_some(), "the key stays attached");
+
+        let (rejected, retry) = grant.after_email_attempt(2, EmailAttempt::Permanent("bad address".into()), now);
+        assert_eq!((rejected.status, retry), (GrantStatus::Failed, None));
+        assert_eq!(rejected.error_message.as_deref(), Some("bad address"));
+        assert_eq!(rejected.updated_at, now);
+    }
+
+    #[test]
+    fn revoking_disables_the_key_and_fails_a_queued_email_once() {
+        let (_, grant) = delivered_grant();
+        let revoked = grant.revoked("refund", "2026-02-01T00:00:00.000Z").unwrap();
+        assert_eq!(revoked.status, GrantStatus::Revoked);
+        assert_eq!(revoked.revocation_reason.as_deref(), Some("refund"));
+        assert_eq!(revoked.license_key.as_ref().unwrap().status, LicenseKeyStatus::Disabled);
+        assert_eq!(revoked.email_delivery.as_ref().unwrap().status, EmailStatus::Failed);
+        assert_eq!(revoked.revoked("again", "later"), None);
+    }
+
+    #[test]
+    fn only_delivered_or_failed_grants_with_a_key_can_resend() {
+        let (manual, grant) = delivered_grant();
+        assert_eq!(pending_grant(&manual).requeued("t"), None);
+        let (failed, _) = grant.after_email_attempt(1, EmailAttempt::Permanent("no".into()), "t");
+        let requeued = failed.requeued("t2").unwrap();
+        assert_eq!(requeued.status, GrantStatus::Delivered);
+        assert_eq!(
+            (requeued.error_code.as_deref(), requeued.updated_at.as_str()),
+            (None, "t2")
+        );
+        assert_eq!(requeued.email_delivery.unwrap().attempts, 1);
+        assert_eq!(grant.revoked("r", "t").unwrap().requeued("t"), None);
+    }
 }

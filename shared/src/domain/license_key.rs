@@ -203,3 +203,82 @@ pub const INSTANCE_NAME_MAX: usize = 255;
 pub fn key_digest(key: &str) -> String {
     crate::digest::sha256_hex(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+
+    fn key(limit: Option<i64>, count: i64, expires_at: Option<&str>) -> LicenseKey {
+        let entitlement: crate::domain::entitlement::Entitlement = serde_json::from_value(serde_json::json!({
+            "id": "ent_1", "business_id": "bus_1", "name": "Pro", "description": null,
+            "integration_type": "license_key", "integration_config": {}, "is_active": true,
+            "metadata": {}, "created_at": "t", "updated_at": "t",
+        }))
+        .unwrap();
+        let mut key = LicenseKey::imported(
+            "lk_1".into(),
+            &entitlement,
+            "cus_1".into(),
+            "K".into(),
+            limit,
+            expires_at.map(str::to_string),
+            "t",
+        );
+        key.instances_count = count;
+        key
+    }
+
+    #[test]
+    fn activation_needs_an_active_key_with_a_free_slot() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        assert_eq!(key(Some(2), 1, None).activation_blocker(now), None);
+        assert_eq!(key(None, 1000, None).activation_blocker(now), None);
+        let full = key(Some(2), 2, None).activation_blocker(now).unwrap();
+        assert_eq!((full.status, full.code), (422, "LICENSE_KEY_LIMIT_REACHED"));
+        let expired = key(Some(2), 0, Some("2026-05-31T23:59:59Z"))
+            .activation_blocker(now)
+            .unwrap();
+        assert_eq!((expired.status, expired.code), (403, "INACTIVE_LICENSE_KEY"));
+        let mut revoked = key(Some(2), 0, None);
+        revoked.grant_revoked = true;
+        assert_eq!(revoked.activation_blocker(now).unwrap().code, "INACTIVE_LICENSE_KEY");
+    }
+
+    #[test]
+    fn validation_codes_in_order_disabled_expired_instance() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let live = key(Some(2), 1, Some("2027-01-01T00:00:00Z"));
+        assert_eq!(live.validation_code(now, None), "VALID");
+        assert_eq!(live.validation_code(now, Some(true)), "VALID");
+        assert_eq!(live.validation_code(now, Some(false)), "INSTANCE_NOT_FOUND");
+        let expired = key(Some(2), 1, Some("2026-01-01T00:00:00Z"));
+        assert_eq!(expired.validation_code(now, Some(false)), "EXPIRED");
+        let mut disabled = expired.clone();
+        disabled.disabled = true;
+        assert_eq!(disabled.validation_code(now, Some(true)), "DISABLED");
+    }
+
+    #[test]
+    fn changes_apply_only_what_they_name() {
+        let before = key(Some(2), 1, Some("2027-01-01T00:00:00Z"));
+        let changes = KeyChanges {
+            activations_limit: Some(None),
+            disabled: Some(true),
+            expires_at: None,
+        };
+        let after = changes.applied_to(&before);
+        assert_eq!(after.activations_limit, None);
+        assert!(after.disabled);
+        assert_eq!(after.expires_at, before.expires_at);
+        assert_eq!(changes.grant_copy_status(&before), LicenseKeyStatus::Disabled);
+        let enable = KeyChanges {
+            disabled: Some(false),
+            ..KeyChanges::default()
+        };
+        assert_eq!(enable.grant_copy_status(&before), LicenseKeyStatus::Active);
+        let mut revoked = before.clone();
+        revoked.grant_revoked = true;
+        assert_eq!(enable.grant_copy_status(&revoked), LicenseKeyStatus::Disabled);
+    }
+}

@@ -466,3 +466,83 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pools(entries: &[(&str, i64, i64)]) -> Pools {
+        entries
+            .iter()
+            .map(|(code, quantity, allocated)| {
+                (
+                    code.to_string(),
+                    Pool {
+                        quantity: *quantity,
+                        allocated: *allocated,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn quantities(entries: &[(&str, i64)]) -> Quantities {
+        entries.iter().map(|(c, q)| (c.to_string(), *q)).collect()
+    }
+
+    fn number(update: &PoolUpdate, name: &str) -> i64 {
+        update.values[name].as_n().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn giving_out_units_pins_the_quantity_and_bounds_allocated_in_code() {
+        let update = PoolUpdate::default().allocations(&pools(&[("UNATT", 10, 4)]), &quantities(&[("UNATT", 3)]));
+        assert_eq!(update.names["#c100"], "UNATT");
+        assert_eq!(
+            update.sets,
+            ["products.#c100.allocated = products.#c100.allocated + :d100"]
+        );
+        // allocated + 3 <= 10, written without arithmetic: allocated <= 7, quantity still 10.
+        assert_eq!(
+            update.conditions,
+            ["products.#c100.quantity = :was100 AND products.#c100.allocated <= :max100"]
+        );
+        assert_eq!((number(&update, ":was100"), number(&update, ":max100")), (10, 7));
+    }
+
+    #[test]
+    fn taking_units_back_never_goes_below_zero() {
+        let update = PoolUpdate::default().allocations(&pools(&[("UNATT", 10, 4)]), &quantities(&[("UNATT", -4)]));
+        assert_eq!(update.conditions, ["products.#c100.allocated >= :min100"]);
+        assert_eq!(number(&update, ":min100"), 4);
+    }
+
+    #[test]
+    fn new_quantities_guard_what_was_given_out_and_new_codes_start_empty() {
+        let current = pools(&[("UNATT", 10, 4), ("AIG", 5, 0)]);
+        let update = PoolUpdate::default()
+            .quantities(&current, &quantities(&[("UNATT", 6), ("AIG", 5), ("TIE", 2)]))
+            .unwrap();
+        // AIG is unchanged and needs no guard; UNATT may not fall below its 4 given out.
+        let names: Vec<&String> = update.names.values().collect();
+        assert!(!names.contains(&&"AIG".to_string()), "{names:?}");
+        assert!(update
+            .conditions
+            .iter()
+            .any(|c| c.ends_with(".quantity = :was2 AND products.#c2.allocated <= :q2")));
+        assert_eq!((number(&update, ":q2"), number(&update, ":was2")), (6, 10));
+        assert!(update
+            .conditions
+            .contains(&"attribute_not_exists(products.#c1)".to_string()));
+        assert_eq!(update.names["#c1"], "TIE");
+    }
+
+    #[test]
+    fn an_update_with_nothing_to_change_is_no_action() {
+        let same = pools(&[("UNATT", 10, 4)]);
+        let update = PoolUpdate::default()
+            .quantities(&same, &quantities(&[("UNATT", 10)]))
+            .unwrap();
+        assert!(update.build("t", key("HOST#h", "LICENSE")).unwrap().is_none());
+    }
+}
