@@ -1,5 +1,6 @@
 //! The one error type every route answers with, and its two wire forms.
 
+use crate::domain::refusal::{Refusal, RefusalKind};
 use serde_json::json;
 
 /// How a family spells its errors on the wire.
@@ -90,7 +91,7 @@ impl ApiError {
 
     /// 422 naming the offending field, so a client can point at it.
     pub fn validation(field: &str, problem: impl std::fmt::Display) -> Self {
-        Self::new(422, "VALIDATION_ERROR", format!("{field}: {problem}"))
+        Refusal::invalid(field, problem).into()
     }
 
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
@@ -110,6 +111,18 @@ impl ApiError {
                 "error": { "code": self.status, "message": self.message, "status": google_status(self.status) }
             }),
         }
+    }
+}
+
+/// Each kind of refusal a rule makes has one status, decided here.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let status = match refusal.kind {
+            RefusalKind::Invalid | RefusalKind::Unprocessable => 422,
+            RefusalKind::Conflict => 409,
+            RefusalKind::Inactive => 403,
+        };
+        Self::new(status, refusal.code, refusal.message)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Request-body parsing with the contract's split: malformed JSON is 400,
-//! well-formed JSON of the wrong shape is 422 naming the field.
+//! well-formed JSON of the wrong shape is 422 naming the field; and the bounds
+//! every string and free-form value must keep, as refusals a rule can return.
 
+use crate::domain::refusal::Refusal;
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
@@ -23,7 +25,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::invalid_json(inner)
         } else {
-            field_error("", &path, &inner)
+            field_error("", &path, &inner).into()
         }
     })?;
     deserializer.end().map_err(ApiError::invalid_json)?;
@@ -32,7 +34,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// A 422 for a value that does not fit, naming the field by its path under `prefix`;
 /// a missing field is named itself rather than its parent.
-pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> ApiError {
+pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> Refusal {
     let message = strip_position(err);
     let join = |a: &str, b: &str| match (a, b) {
         ("", b) => b.to_string(),
@@ -44,10 +46,10 @@ pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> ApiErro
         .strip_prefix("missing field `")
         .and_then(|rest| rest.strip_suffix('`'))
     {
-        return ApiError::validation(&join(&join(prefix, path), name), "is required");
+        return Refusal::invalid(&join(&join(prefix, path), name), "is required");
     }
     let field = join(prefix, path);
-    ApiError::validation(if field.is_empty() { "body" } else { &field }, message)
+    Refusal::invalid(if field.is_empty() { "body" } else { &field }, message)
 }
 
 /// serde's messages end in " at line 1 column 17", which says nothing to an API user.
@@ -70,17 +72,17 @@ where
 
 /// Checks that free-form JSON can be stored as a DynamoDB item: no empty keys,
 /// numbers within DynamoDB's range, and bounded nesting.
-pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), ApiError> {
-    fn walk(field: &str, value: &serde_json::Value, depth: usize) -> Result<(), ApiError> {
+pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), Refusal> {
+    fn walk(field: &str, value: &serde_json::Value, depth: usize) -> Result<(), Refusal> {
         use serde_json::Value;
         if depth > 16 {
-            return Err(ApiError::validation(field, "is nested too deeply"));
+            return Err(Refusal::invalid(field, "is nested too deeply"));
         }
         match value {
             Value::Object(map) => {
                 for (key, inner) in map {
                     if key.is_empty() {
-                        return Err(ApiError::validation(field, "keys must not be empty"));
+                        return Err(Refusal::invalid(field, "keys must not be empty"));
                     }
                     walk(&format!("{field}.{key}"), inner, depth + 1)?;
                 }
@@ -94,7 +96,7 @@ pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), ApiE
                 if representable {
                     Ok(())
                 } else {
-                    Err(ApiError::validation(field, "number is out of range"))
+                    Err(Refusal::invalid(field, "number is out of range"))
                 }
             }
             _ => Ok(()),
@@ -104,7 +106,7 @@ pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), ApiE
 }
 
 /// Checks a string's length in characters.
-pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
+pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), Refusal> {
     let len = value.chars().count();
     if len < min || len > max {
         let rule = if min == max {
@@ -114,7 +116,7 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
         } else {
             format!("must be {min} to {max} characters")
         };
-        return Err(ApiError::validation(field, rule));
+        return Err(Refusal::invalid(field, rule));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! organizations, and an organization's to tenant services and user seats.
 //! Everything here is pure; the store turns a plan into one guarded transaction.
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain::refusal::{Refusal, RuleResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,47 +35,47 @@ pub fn valid_code(code: &str) -> bool {
 }
 
 /// Checks a `[{code, quantity}]` list and makes it a map; a code twice is an error.
-pub fn quantities(field: &str, products: &[ProductQuantity]) -> ApiResult<Quantities> {
+pub fn quantities(field: &str, products: &[ProductQuantity]) -> RuleResult<Quantities> {
     if products.len() > MAX_CODES {
-        return Err(ApiError::validation(field, format!("at most {MAX_CODES} products")));
+        return Err(Refusal::invalid(field, format!("at most {MAX_CODES} products")));
     }
     let mut map = Quantities::new();
     for (i, product) in products.iter().enumerate() {
         if !valid_code(&product.code) {
-            return Err(ApiError::validation(
+            return Err(Refusal::invalid(
                 &format!("{field}[{i}].code"),
                 "must match ^[A-Z0-9-]{2,32}$",
             ));
         }
         if !(0..=MAX_QUANTITY).contains(&product.quantity) {
-            return Err(ApiError::validation(
+            return Err(Refusal::invalid(
                 &format!("{field}[{i}].quantity"),
                 "must be from 0 to 1000000000",
             ));
         }
         if map.insert(product.code.clone(), product.quantity).is_some() {
-            return Err(ApiError::validation(&format!("{field}[{i}].code"), "appears twice"));
+            return Err(Refusal::invalid(&format!("{field}[{i}].code"), "appears twice"));
         }
     }
     Ok(map)
 }
 
 /// Checks a list of bundle codes (user and group rules); duplicates are an error.
-pub fn bundle_codes(field: &str, codes: &[String]) -> ApiResult<Vec<String>> {
+pub fn bundle_codes(field: &str, codes: &[String]) -> RuleResult<Vec<String>> {
     let mut seen = std::collections::BTreeSet::new();
     for (i, code) in codes.iter().enumerate() {
         if !valid_code(code) {
-            return Err(ApiError::validation(
+            return Err(Refusal::invalid(
                 &format!("{field}[{i}]"),
                 "must match ^[A-Z0-9-]{2,32}$",
             ));
         }
         if !seen.insert(code.clone()) {
-            return Err(ApiError::validation(&format!("{field}[{i}]"), "appears twice"));
+            return Err(Refusal::invalid(&format!("{field}[{i}]"), "appears twice"));
         }
     }
     if seen.len() > MAX_CODES {
-        return Err(ApiError::validation(field, format!("at most {MAX_CODES} codes")));
+        return Err(Refusal::invalid(field, format!("at most {MAX_CODES} codes")));
     }
     Ok(seen.into_iter().collect())
 }

@@ -1,6 +1,6 @@
 //! Entitlements: what a seller grants, and the rules for creating and changing one.
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain::refusal::{Refusal, RuleResult};
 use crate::json::check_len;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -51,9 +51,9 @@ impl IntegrationType {
     }
 
     /// A list's `integration_type` filter, if one was given.
-    pub fn filter(text: Option<&str>) -> ApiResult<Option<Self>> {
+    pub fn filter(text: Option<&str>) -> RuleResult<Option<Self>> {
         text.map(|t| {
-            Self::parse(t).ok_or_else(|| ApiError::validation("integration_type", "is not a known integration type"))
+            Self::parse(t).ok_or_else(|| Refusal::invalid("integration_type", "is not a known integration type"))
         })
         .transpose()
     }
@@ -98,10 +98,10 @@ fn mode_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fulfillment
 pub const ACTIVATION_MESSAGE_MAX: usize = 2500;
 
 impl LicenseKeyConfig {
-    fn validate(&self) -> ApiResult<()> {
+    fn validate(&self) -> RuleResult<()> {
         if let Some(limit) = self.activations_limit {
             if limit < 1 {
-                return Err(ApiError::validation(
+                return Err(Refusal::invalid(
                     "integration_config.activations_limit",
                     "must be at least 1, or null for no limit",
                 ));
@@ -109,13 +109,13 @@ impl LicenseKeyConfig {
         }
         match (self.duration_count, self.duration_interval) {
             (Some(count), Some(_)) if count < 1 => {
-                return Err(ApiError::validation(
+                return Err(Refusal::invalid(
                     "integration_config.duration_count",
                     "must be at least 1",
                 ));
             }
             (Some(_), None) | (None, Some(_)) => {
-                return Err(ApiError::validation(
+                return Err(Refusal::invalid(
                     "integration_config.duration_count",
                     "duration_count and duration_interval must be given together, or both null",
                 ));
@@ -135,9 +135,9 @@ impl LicenseKeyConfig {
 }
 
 /// Checks `integration_config` against its type and returns it as it will be stored.
-pub fn normalize_config(integration_type: IntegrationType, config: Value) -> ApiResult<Value> {
+pub fn normalize_config(integration_type: IntegrationType, config: Value) -> RuleResult<Value> {
     let Value::Object(_) = config else {
-        return Err(ApiError::validation("integration_config", "must be an object"));
+        return Err(Refusal::invalid("integration_config", "must be an object"));
     };
     crate::json::check_storable("integration_config", &config)?;
     if integration_type != IntegrationType::LicenseKey {
@@ -146,7 +146,7 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Api
     let parsed: LicenseKeyConfig = serde_path_to_error::deserialize(config)
         .map_err(|err| crate::json::field_error("integration_config", &err.path().to_string(), err.inner()))?;
     parsed.validate()?;
-    serde_json::to_value(parsed).map_err(ApiError::internal)
+    serde_json::to_value(parsed).map_err(|err| Refusal::invalid("integration_config", err))
 }
 
 /// Metadata values are strings, numbers or booleans, as the Dodo SDK types them.
@@ -154,9 +154,9 @@ pub type Metadata = Map<String, Value>;
 
 const METADATA_MAX_KEYS: usize = 50;
 
-pub fn validate_metadata(metadata: &Metadata) -> ApiResult<()> {
+pub fn validate_metadata(metadata: &Metadata) -> RuleResult<()> {
     if metadata.len() > METADATA_MAX_KEYS {
-        return Err(ApiError::validation(
+        return Err(Refusal::invalid(
             "metadata",
             format!("at most {METADATA_MAX_KEYS} keys"),
         ));
@@ -168,7 +168,7 @@ pub fn validate_metadata(metadata: &Metadata) -> ApiResult<()> {
             Value::Number(_) => crate::json::check_storable(&format!("metadata.{key}"), value)?,
             Value::Bool(_) => {}
             _ => {
-                return Err(ApiError::validation(
+                return Err(Refusal::invalid(
                     &format!("metadata.{key}"),
                     "must be a string, number or boolean",
                 ))
@@ -216,7 +216,7 @@ pub struct NewEntitlement {
 }
 
 impl NewEntitlement {
-    pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> ApiResult<Entitlement> {
+    pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> RuleResult<Entitlement> {
         check_len("name", &self.name, 1, NAME_MAX)?;
         if let Some(description) = &self.description {
             check_len("description", description, 0, DESCRIPTION_MAX)?;
@@ -285,12 +285,9 @@ impl EntitlementChanges {
 }
 
 impl EntitlementPatch {
-    pub fn validate(self, integration_type: IntegrationType) -> ApiResult<EntitlementChanges> {
+    pub fn validate(self, integration_type: IntegrationType) -> RuleResult<EntitlementChanges> {
         if self.integration_type.is_some_and(|t| t != integration_type) {
-            return Err(ApiError::validation(
-                "integration_type",
-                "cannot be changed after creation",
-            ));
+            return Err(Refusal::invalid("integration_type", "cannot be changed after creation"));
         }
         if let Some(name) = &self.name {
             check_len("name", name, 1, NAME_MAX)?;
@@ -319,12 +316,13 @@ mod tests {
     use crate::json::parse_body;
     use serde_json::json;
 
-    fn create(body: Value) -> ApiResult<Entitlement> {
+    /// As a request gets it: the body parsed at the edge, then the rules.
+    fn create(body: Value) -> crate::error::ApiResult<Entitlement> {
         let new: NewEntitlement = parse_body(body.to_string().as_bytes())?;
-        new.into_entitlement("ent_1".into(), "bus_1", "2026-01-01T00:00:00Z")
+        Ok(new.into_entitlement("ent_1".into(), "bus_1", "2026-01-01T00:00:00Z")?)
     }
 
-    fn license_entitlement(config: Value) -> ApiResult<Entitlement> {
+    fn license_entitlement(config: Value) -> crate::error::ApiResult<Entitlement> {
         create(json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}))
     }
 
@@ -417,6 +415,9 @@ mod tests {
         );
 
         let patch: EntitlementPatch = parse_body(br#"{"integration_config": {"activations_limit": -1}}"#).unwrap();
-        assert_eq!(patch.validate(IntegrationType::LicenseKey).unwrap_err().status, 422);
+        assert_eq!(
+            patch.validate(IntegrationType::LicenseKey).unwrap_err().kind,
+            crate::domain::refusal::RefusalKind::Invalid
+        );
     }
 }

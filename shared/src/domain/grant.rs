@@ -3,7 +3,7 @@
 
 use crate::domain::entitlement::{DurationInterval, Entitlement, FulfillmentMode, IntegrationType, Metadata};
 use crate::domain::license_key::{license_key_status, KeySource, LicenseKey, LicenseKeyStatus};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::refusal::{Refusal, RuleResult};
 use crate::json::check_len;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -34,8 +34,8 @@ impl GrantStatus {
     }
 
     /// A list's `status` filter, if one was given.
-    pub fn filter(text: Option<&str>) -> ApiResult<Option<Self>> {
-        text.map(|t| Self::parse(t).ok_or_else(|| ApiError::validation("status", "is not a grant status")))
+    pub fn filter(text: Option<&str>) -> RuleResult<Option<Self>> {
+        text.map(|t| Self::parse(t).ok_or_else(|| Refusal::invalid("status", "is not a grant status")))
             .transpose()
     }
 }
@@ -278,11 +278,11 @@ pub struct NewGrant {
 }
 
 impl NewGrant {
-    pub fn validate(&self) -> ApiResult<()> {
+    pub fn validate(&self) -> RuleResult<()> {
         check_len("customer_id", &self.customer_id, 1, ID_MAX)?;
         check_len("customer_email", &self.customer_email, 3, 254)?;
         if !looks_like_email(&self.customer_email) {
-            return Err(ApiError::validation("customer_email", "is not an email address"));
+            return Err(Refusal::invalid("customer_email", "is not an email address"));
         }
         if let Some(name) = &self.customer_name {
             check_len("customer_name", name, 0, 255)?;
@@ -366,10 +366,10 @@ pub struct Fulfilment {
 
 impl Fulfilment {
     /// Checks the key itself; done before anything is read.
-    pub fn check_key(&self) -> ApiResult<()> {
+    pub fn check_key(&self) -> RuleResult<()> {
         check_len("key", &self.key, 1, 255)?;
         if self.key.chars().any(|c| c.is_control()) || self.key.trim() != self.key {
-            return Err(ApiError::validation(
+            return Err(Refusal::invalid(
                 "key",
                 "must be printable characters without surrounding spaces",
             ));
@@ -378,19 +378,19 @@ impl Fulfilment {
     }
 
     /// The limit and expiry the key gets: given ones checked, else the entitlement's.
-    pub fn resolve(&self, entitlement: &Entitlement, now: OffsetDateTime) -> ApiResult<(Option<i64>, Option<String>)> {
+    pub fn resolve(&self, entitlement: &Entitlement, now: OffsetDateTime) -> RuleResult<(Option<i64>, Option<String>)> {
         let config = entitlement.license_key_config().unwrap_or_default();
         let limit = match self.activations_limit {
-            Some(limit) if limit < 1 => return Err(ApiError::validation("activations_limit", "must be at least 1")),
+            Some(limit) if limit < 1 => return Err(Refusal::invalid("activations_limit", "must be at least 1")),
             Some(limit) => Some(limit),
             None => config.activations_limit,
         };
         let expires_at = match &self.expires_at {
             Some(text) => {
                 let at = parse_client_time(text)
-                    .ok_or_else(|| ApiError::validation("expires_at", "must be an RFC 3339 timestamp"))?;
+                    .ok_or_else(|| Refusal::invalid("expires_at", "must be an RFC 3339 timestamp"))?;
                 if at <= now {
-                    return Err(ApiError::validation("expires_at", "must be in the future"));
+                    return Err(Refusal::invalid("expires_at", "must be in the future"));
                 }
                 Some(crate::clock::rfc3339(at))
             }
@@ -440,16 +440,16 @@ fn add_months(at: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
 }
 
 /// Why a fulfilment cannot go ahead, in the contract's order, from what was read.
-pub fn fulfilment_blocker(grant: &Grant, entitlement: &Entitlement) -> Option<ApiError> {
+pub fn fulfilment_blocker(grant: &Grant, entitlement: &Entitlement) -> Option<Refusal> {
     let config = entitlement.license_key_config();
     let Some(config) = config.filter(|_| grant.integration_type == IntegrationType::LicenseKey) else {
-        return Some(ApiError::conflict(
+        return Some(Refusal::conflict(
             "GRANT_NOT_LICENSE_KEY",
             "this grant is not for a license key",
         ));
     };
     if config.fulfillment_mode != FulfillmentMode::Manual {
-        return Some(ApiError::conflict(
+        return Some(Refusal::conflict(
             "NOT_MANUAL_FULFILLMENT",
             "this entitlement's keys are fulfilled automatically",
         ));
@@ -458,15 +458,15 @@ pub fn fulfilment_blocker(grant: &Grant, entitlement: &Entitlement) -> Option<Ap
 }
 
 /// The state part of the preconditions, which the write's condition guards again.
-pub fn grant_state_blocker(grant: &Grant) -> Option<ApiError> {
+pub fn grant_state_blocker(grant: &Grant) -> Option<Refusal> {
     if grant.status != GrantStatus::Pending {
-        return Some(ApiError::conflict(
+        return Some(Refusal::conflict(
             "GRANT_NOT_PENDING",
             format!("the grant is {}, not Pending", grant.status.as_str()),
         ));
     }
     if grant.license_key.is_some() {
-        return Some(ApiError::conflict(
+        return Some(Refusal::conflict(
             "LICENSE_KEY_ALREADY_ATTACHED",
             "the grant already has a license key",
         ));
@@ -474,8 +474,8 @@ pub fn grant_state_blocker(grant: &Grant) -> Option<ApiError> {
     None
 }
 
-pub fn key_in_use() -> ApiError {
-    ApiError::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
+pub fn key_in_use() -> Refusal {
+    Refusal::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
 }
 
 /// A generated key: 160 random bits as five groups of Crockford base32, e.g. `7KQ2M-...`.

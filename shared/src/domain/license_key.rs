@@ -1,7 +1,7 @@
 //! License keys as Dodo's LicenseKey: one per fulfilled grant (or import),
 //! unique across all businesses.
 
-use crate::error::ApiError;
+use crate::domain::refusal::Refusal;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -111,10 +111,9 @@ impl LicenseKey {
     }
 
     /// Why this key cannot take one more activation now, if it cannot.
-    pub fn activation_blocker(&self, now: OffsetDateTime) -> Option<ApiError> {
+    pub fn activation_blocker(&self, now: OffsetDateTime) -> Option<Refusal> {
         if self.status(now) != LicenseKeyStatus::Active {
-            return Some(ApiError::new(
-                403,
+            return Some(Refusal::inactive(
                 "INACTIVE_LICENSE_KEY",
                 "this license key is disabled or expired",
             ));
@@ -123,7 +122,7 @@ impl LicenseKey {
             .activations_limit
             .is_some_and(|limit| self.instances_count >= limit)
         {
-            return Some(ApiError::unprocessable(
+            return Some(Refusal::unprocessable(
                 "LICENSE_KEY_LIMIT_REACHED",
                 "this license key has no activations left",
             ));
@@ -208,6 +207,7 @@ pub fn key_digest(key: &str) -> String {
 mod tests {
     use super::*;
     use crate::clock::parse_rfc3339;
+    use crate::domain::refusal::RefusalKind;
 
     fn key(limit: Option<i64>, count: i64, expires_at: Option<&str>) -> LicenseKey {
         let entitlement: crate::domain::entitlement::Entitlement = serde_json::from_value(serde_json::json!({
@@ -235,11 +235,17 @@ mod tests {
         assert_eq!(key(Some(2), 1, None).activation_blocker(now), None);
         assert_eq!(key(None, 1000, None).activation_blocker(now), None);
         let full = key(Some(2), 2, None).activation_blocker(now).unwrap();
-        assert_eq!((full.status, full.code), (422, "LICENSE_KEY_LIMIT_REACHED"));
+        assert_eq!(
+            (full.kind, full.code),
+            (RefusalKind::Unprocessable, "LICENSE_KEY_LIMIT_REACHED")
+        );
         let expired = key(Some(2), 0, Some("2026-05-31T23:59:59Z"))
             .activation_blocker(now)
             .unwrap();
-        assert_eq!((expired.status, expired.code), (403, "INACTIVE_LICENSE_KEY"));
+        assert_eq!(
+            (expired.kind, expired.code),
+            (RefusalKind::Inactive, "INACTIVE_LICENSE_KEY")
+        );
         let mut revoked = key(Some(2), 0, None);
         revoked.grant_revoked = true;
         assert_eq!(revoked.activation_blocker(now).unwrap().code, "INACTIVE_LICENSE_KEY");

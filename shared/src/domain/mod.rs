@@ -1,7 +1,9 @@
-//! Pure rules: no I/O here, so every rule is a plain function with unit tests.
+//! Pure rules: no I/O, ids, clock or HTTP status here, so every rule is a plain
+//! function with unit tests. A rule that says no returns a `Refusal`.
 
 pub mod allocation;
 pub mod email;
 pub mod entitlement;
 pub mod grant;
 pub mod license_key;
+pub mod refusal;

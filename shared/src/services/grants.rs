@@ -123,10 +123,10 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
             .await?
             .ok_or_else(not_found)?;
         if let Some(blocker) = fulfilment_blocker(&grant, &entitlement) {
-            return Err(blocker);
+            return Err(blocker.into());
         }
         if key_taken {
-            return Err(key_in_use());
+            return Err(key_in_use().into());
         }
         let now = clock::now();
         let (limit, expires_at) = body.resolve(&entitlement, now)?;
@@ -156,11 +156,11 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
             }
             FulfilOutcome::GrantChanged(current) => {
                 if let Some(blocker) = grant_state_blocker(&current) {
-                    return Err(blocker);
+                    return Err(blocker.into());
                 }
             }
             FulfilOutcome::GrantGone => return Err(not_found()),
-            FulfilOutcome::KeyInUse => return Err(key_in_use()),
+            FulfilOutcome::KeyInUse => return Err(key_in_use().into()),
             FulfilOutcome::Conflict => {}
         }
         conflicts.pause().await?;

@@ -67,7 +67,7 @@ pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
     loop {
         match app.store.import_license_key(&key, call.answer(&reply).as_ref()).await? {
             Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(key_in_use()),
+            Written::Refused { .. } => return Err(key_in_use().into()),
             Written::Conflict => conflicts.pause().await?,
         }
     }

@@ -33,7 +33,7 @@ pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> 
     loop {
         let key = key_by_value(app, license_key).await?;
         if let Some(blocker) = key.activation_blocker(clock::now()) {
-            return Err(blocker);
+            return Err(blocker.into());
         }
         let instance = Instance {
             id: ids::new_id("lki"),

@@ -13,14 +13,15 @@
 //! `allocated <= quantity - delta` with `quantity` pinned to the value read.
 
 use super::paging::{KeyRange, PageOfItems};
-use super::{from_item, key, s, sdk_error, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use super::{
+    from_item, key, n, put, put_new, s, sdk_error, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store,
+    Written,
+};
 use crate::domain::allocation::{
     AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, Quantities, TenantService, UserSeat,
 };
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 pub struct AuditPage {
@@ -46,10 +47,6 @@ fn seat_key(account: &str, user: &str) -> Item {
 
 fn group_key(account: &str, group: &str) -> Item {
     key(format!("ORG#{account}"), format!("GROUP#{group}"))
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 /// An update of one pool item: its quantities replaced, or units given out or back.
@@ -154,23 +151,6 @@ impl PoolUpdate {
     }
 }
 
-fn put(
-    table: &str,
-    item: Item,
-    condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
-) -> Result<TransactWriteItem, ApiError> {
-    let mut put = Put::builder().table_name(table).set_item(Some(item));
-    if let Some((expression, values)) = condition {
-        put = put.condition_expression(expression);
-        for (name, value) in values {
-            put = put.expression_attribute_values(name, value);
-        }
-    }
-    Ok(TransactWriteItem::builder()
-        .put(put.build().map_err(ApiError::internal)?)
-        .build())
-}
-
 /// A put that succeeds only over the version it was computed from (or over nothing).
 fn put_versioned(table: &str, mut item: Item, previous_version: Option<u64>) -> Result<TransactWriteItem, ApiError> {
     match previous_version {
@@ -184,7 +164,7 @@ fn put_versioned(table: &str, mut item: Item, previous_version: Option<u64>) -> 
         }
         None => {
             item.insert("version".into(), n(1));
-            put(table, item, Some(("attribute_not_exists(pk)", vec![])))
+            put_new(table, item)
         }
     }
 }
@@ -295,7 +275,7 @@ impl Store {
             None => {
                 let mut item = to_item(next)?;
                 item.extend(host_key(&next.host_account_id));
-                actions.push(put(&self.table, item, Some(("attribute_not_exists(pk)", vec![])))?);
+                actions.push(put_new(&self.table, item)?);
             }
             Some(current) => {
                 let quantities = crate::domain::allocation::pool_quantities(&next.products);
@@ -332,7 +312,7 @@ impl Store {
             None => {
                 let mut item = to_item(next)?;
                 item.extend(org_key(&next.account_id));
-                actions.push(put(&self.table, item, Some(("attribute_not_exists(pk)", vec![])))?);
+                actions.push(put_new(&self.table, item)?);
             }
             Some(current) => {
                 let quantities = crate::domain::allocation::pool_quantities(&next.products);

@@ -4,10 +4,10 @@
 //! takes them out of both, so lists never read deleted items.
 
 use super::paging::{KeyRange, PageOfItems};
-use super::{from_item, key, s, to_attribute, to_item, AnswerRecord, PageRequest, Store, Written};
+use super::{from_item, key, put_new, s, to_attribute, to_item, AnswerRecord, PageRequest, Store, Written};
 use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationType};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 fn entitlement_key(business_id: &str, id: &str) -> super::Item {
     key(format!("BIZ#{business_id}"), format!("ENT#{id}"))
@@ -41,14 +41,7 @@ impl Store {
             s(type_range(&entitlement.business_id, entitlement.integration_type)),
         );
         item.insert("gsi2sk".into(), s(&entitlement.id));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
-        self.commit(vec![TransactWriteItem::builder().put(put).build()], answer)
-            .await
+        self.commit(vec![put_new(&self.table, item)?], answer).await
     }
 
     /// The entitlement, deleted ones included (grants still refer to them).

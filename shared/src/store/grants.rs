@@ -9,8 +9,8 @@
 
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{
-    from_item, key, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest, Store,
-    Written,
+    from_item, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest,
+    Store, Written,
 };
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
@@ -47,10 +47,6 @@ fn outbox_due(due_ms: u64, grant_id: &str) -> String {
     format!("{due_ms:015}#{grant_id}")
 }
 
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError> {
     let mut item = to_item(grant)?;
     item.extend(grant_key(&grant.business_id, &grant.id));
@@ -85,16 +81,6 @@ pub(super) fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], A
     pointer.insert("business_id".into(), s(&license_key.business_id));
     pointer.insert("key_digest".into(), s(key_digest(&license_key.key)));
     Ok([item, pointer])
-}
-
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 pub enum IssueOutcome {

@@ -7,9 +7,9 @@
 //! `running` by a process that died before committing is taken over once it is
 //! older than any invocation can run; the token keeps the two apart.
 
-use super::{key, s, sdk_error, Item, Store};
+use super::{key, n, s, sdk_error, Item, Store};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 const KEEP_SECONDS: u64 = 24 * 60 * 60;
 /// Longer than the longest function timeout in template.yaml.
@@ -59,10 +59,6 @@ pub fn idempotency_key_in_use() -> ApiError {
 
 fn record_key(scope: &str, idempotency_key: &str) -> Item {
     key(format!("IDEM#{scope}#{idempotency_key}"), "IDEM")
-}
-
-fn n(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 impl Store {
@@ -152,7 +148,7 @@ impl Store {
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":running", s("running"))
             .expression_attribute_values(":token", s(&record.claim.token))
-            .expression_attribute_values(":status", n(record.answer.status.into()))
+            .expression_attribute_values(":status", n(record.answer.status))
             .expression_attribute_values(":body", s(&record.answer.body))
             .build()
             .map_err(ApiError::internal)?;
@@ -174,7 +170,7 @@ impl Store {
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":token", s(&claim.token))
-            .expression_attribute_values(":status", n(answer.status.into()))
+            .expression_attribute_values(":status", n(answer.status))
             .expression_attribute_values(":body", s(&answer.body))
             .send()
             .await;

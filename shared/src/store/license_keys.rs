@@ -10,7 +10,7 @@
 
 use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
-use super::{from_item, key, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
 use crate::domain::license_key::{key_digest, Instance, KeyChanges, LicenseKey, LicenseKeyStatus};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
@@ -19,10 +19,6 @@ use aws_sdk_dynamodb::types::{
 
 fn instance_key(id: &str) -> Item {
     key(format!("LKI#{id}"), "LKI")
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn grant_count_update(
@@ -80,16 +76,11 @@ impl Store {
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let [item, pointer] = super::grants::license_key_items(license_key)?;
-        let put = |item: Item| -> Result<TransactWriteItem, ApiError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(ApiError::internal)?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
-        self.commit(vec![put(item)?, put(pointer)?], answer).await
+        self.commit(
+            vec![put_new(&self.table, item)?, put_new(&self.table, pointer)?],
+            answer,
+        )
+        .await
     }
 
     /// Applies `changes` if the key is as `current` was read (its activations and

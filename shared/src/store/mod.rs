@@ -47,6 +47,35 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A transaction put, guarded by `condition` (an expression and its values) when given.
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item));
+    if let Some((expression, values)) = condition {
+        put = put.condition_expression(expression);
+        for (name, value) in values {
+            put = put.expression_attribute_values(name, value);
+        }
+    }
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(ApiError::internal)?)
+        .build())
+}
+
+/// A transaction put that creates the item, refused when it exists.
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, ApiError> {
+    put(table, item, Some(("attribute_not_exists(pk)", vec![])))
+}
+
 fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }

@@ -1,0 +1,58 @@
+//! Why a rule says no, in the rule's own terms. The glue gives each kind its
+//! HTTP status (`error.rs`), so no rule knows about HTTP.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Input outside its bounds or of the wrong form; the message names the field.
+    Invalid,
+    /// The current state forbids it: trying again as it is will not help.
+    Conflict,
+    /// Well-formed, but this resource cannot take it (a limit reached).
+    Unprocessable,
+    /// The resource is inactive (disabled, revoked or expired).
+    Inactive,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type RuleResult<T> = Result<T, Refusal>;
+
+impl Refusal {
+    /// `field` is invalid; the message names it, so a client can point at it.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
+        Self {
+            kind: RefusalKind::Invalid,
+            code: "VALIDATION_ERROR",
+            message: format!("{field}: {problem}"),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::Conflict,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::Unprocessable,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn inactive(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::Inactive,
+            code,
+            message: message.into(),
+        }
+    }
+}
