@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ ${1:-} == --aws ]]; then
   shift
-  : "${TABLE_NAME:?set TABLE_NAME to the stack's TableName output}"
+  : "${TABLE_NAME:?set TABLE_NAME to the TableName output of the stack}"
 else
   DYNAMODB_PORT="${DYNAMODB_PORT:-8000}" SES_PORT="${SES_PORT:-8005}" TABLE_NAME="${TABLE_NAME:-licensing}"
   source infra/local-env.sh

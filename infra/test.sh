@@ -22,9 +22,11 @@ step "install what is missing"
 infra/bootstrap.sh
 
 # `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
+# `infra/test.sh only <pytest args>`: only the stack and those integration tests.
 # `infra/test.sh bench`: release builds on the same stack, then bench/run.py
 # (make bench). BENCH_PROFILE=debug skips the release build.
 mode="${1:-all}"
+[[ $mode == only ]] && shift
 profile=debug
 [[ $mode == bench ]] && profile="${BENCH_PROFILE:-release}"
 
@@ -90,6 +92,12 @@ fi
 
 if [[ $mode == bench ]]; then
   python bench/run.py
+  exit
+fi
+
+if [[ $mode == only ]]; then
+  step "integration tests: $*"
+  python -m pytest -q -p no:cacheprovider "$@"
   exit
 fi
 
