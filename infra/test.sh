@@ -104,7 +104,10 @@ fi
 step "integration tests"
 # The handler glue, in-process against this stack's DynamoDB.
 cargo test --workspace --features functions/failpoints --test handler_glue -- --ignored
-python -m pytest tests -q -p no:cacheprovider
+python -m pytest tests -q -p no:cacheprovider --ignore=tests/after_suite
 
 step "fuzzing against openapi.yaml"
 infra/fuzz.sh
+
+step "least privilege: each function's policy against what it did in this run"
+python -m pytest tests/after_suite -q -p no:cacheprovider --rootdir=tests

@@ -4,16 +4,24 @@
 //!
 //! An interceptor on the SDK clients adds to a tally that lives for one
 //! request (a task-local), so concurrent invocations in one process do not mix.
+//!
+//! It also logs, once per process, each IAM action a call needs (a
+//! transaction needs the action of each item in it), so the test suite can
+//! hold every function's policy in template.yaml to what it really does.
 
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::Input;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -73,6 +81,21 @@ impl Intercept for CallCounter {
         Ok(())
     }
 
+    // The operation's name is in the config bag once its runtime plugins have run.
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(operation) = cfg.load::<Metadata>() {
+            for action in iam_actions(self.0, operation.name(), context.input()) {
+                note_action(action);
+            }
+        }
+        Ok(())
+    }
+
     fn read_after_execution(
         &self,
         _context: &FinalizerInterceptorContextRef<'_>,
@@ -96,6 +119,86 @@ impl Intercept for CallCounter {
     }
 }
 
+/// An IAM action and its resource: `table`, `index/<name>`, or `identity` (SES).
+type IamAction = (&'static str, String);
+
+/// The IAM actions one call needs, as `dynamodb:GetItem` on `table` or `index`.
+fn iam_actions(service: Service, operation: &str, input: &Input) -> Vec<IamAction> {
+    use aws_sdk_dynamodb::operation::query::QueryInput;
+    use aws_sdk_dynamodb::operation::scan::ScanInput;
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+    match service {
+        Service::Ses => vec![(ses_action(operation), "identity".to_string())],
+        Service::DynamoDb => match operation {
+            "TransactWriteItems" => input
+                .downcast_ref::<TransactWriteItemsInput>()
+                .map(|i| i.transact_items())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|item| {
+                    let action = if item.put().is_some() {
+                        "dynamodb:PutItem"
+                    } else if item.update().is_some() {
+                        "dynamodb:UpdateItem"
+                    } else if item.delete().is_some() {
+                        "dynamodb:DeleteItem"
+                    } else if item.condition_check().is_some() {
+                        "dynamodb:ConditionCheckItem"
+                    } else {
+                        return None;
+                    };
+                    Some((action, "table".to_string()))
+                })
+                .collect(),
+            "Query" => {
+                let index = input.downcast_ref::<QueryInput>().and_then(|q| q.index_name());
+                vec![("dynamodb:Query", resource(index))]
+            }
+            "Scan" => {
+                let index = input.downcast_ref::<ScanInput>().and_then(|q| q.index_name());
+                vec![("dynamodb:Scan", resource(index))]
+            }
+            other => vec![(dynamodb_action(other), "table".to_string())],
+        },
+    }
+}
+
+fn resource(index: Option<&str>) -> String {
+    index.map_or_else(|| "table".to_string(), |name| format!("index/{name}"))
+}
+
+fn dynamodb_action(operation: &str) -> &'static str {
+    match operation {
+        "GetItem" => "dynamodb:GetItem",
+        "PutItem" => "dynamodb:PutItem",
+        "UpdateItem" => "dynamodb:UpdateItem",
+        "DeleteItem" => "dynamodb:DeleteItem",
+        "BatchGetItem" => "dynamodb:BatchGetItem",
+        "BatchWriteItem" => "dynamodb:BatchWriteItem",
+        "DescribeTable" => "dynamodb:DescribeTable",
+        _ => "dynamodb:(unknown)",
+    }
+}
+
+fn ses_action(operation: &str) -> &'static str {
+    match operation {
+        "SendEmail" => "ses:SendEmail",
+        _ => "ses:(unknown)",
+    }
+}
+
+/// Logs an action the first time this process needs it.
+/// The actions this process has needed so far.
+static SEEN: Mutex<BTreeSet<IamAction>> = Mutex::new(BTreeSet::new());
+
+fn note_action(action: IamAction) {
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !seen.contains(&action) {
+        tracing::info!(iam_action = action.0, resource = %action.1, "aws action first used");
+        seen.insert(action);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +212,73 @@ mod tests {
         assert_eq!(tally.dynamodb, 2);
         let ((), fresh) = counted(async {}).await;
         assert_eq!(fresh, Tally::default());
+    }
+
+    #[test]
+    fn a_transaction_needs_the_action_of_each_item_and_a_query_names_its_resource() {
+        use aws_sdk_dynamodb::operation::query::QueryInput;
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+        use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+        let key = |v: &str| AttributeValue::S(v.into());
+        let put = Put::builder().table_name("t").item("pk", key("a")).build().unwrap();
+        let update = Update::builder()
+            .table_name("t")
+            .key("pk", key("b"))
+            .update_expression("SET x = :x")
+            .build()
+            .unwrap();
+        let check = ConditionCheck::builder()
+            .table_name("t")
+            .key("pk", key("c"))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .unwrap();
+        let input = TransactWriteItemsInput::builder()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .build()
+            .unwrap();
+        assert_eq!(
+            iam_actions(Service::DynamoDb, "TransactWriteItems", &Input::erase(input)),
+            [
+                ("dynamodb:PutItem", "table".to_string()),
+                ("dynamodb:UpdateItem", "table".to_string()),
+                ("dynamodb:ConditionCheckItem", "table".to_string())
+            ]
+        );
+        let query = QueryInput::builder()
+            .table_name("t")
+            .index_name("gsi1")
+            .build()
+            .unwrap();
+        assert_eq!(
+            iam_actions(Service::DynamoDb, "Query", &Input::erase(query)),
+            [("dynamodb:Query", "index/gsi1".to_string())]
+        );
+        let get = QueryInput::builder().table_name("t").build().unwrap();
+        assert_eq!(
+            iam_actions(Service::DynamoDb, "BatchGetItem", &Input::erase(get)),
+            [("dynamodb:BatchGetItem", "table".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_records_its_action_even_when_it_fails() {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region("us-east-1")
+            .endpoint_url("http://127.0.0.1:1")
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("a", "b", None, None, "test"))
+            .load()
+            .await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(CallCounter(Service::DynamoDb))
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .build();
+        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let key = aws_sdk_dynamodb::types::AttributeValue::S("x".into());
+        let _ = client.get_item().table_name("t").key("pk", key).send().await;
+        let seen = SEEN.lock().unwrap().clone();
+        assert!(seen.contains(&("dynamodb:GetItem", "table".to_string())), "{seen:?}");
     }
 }

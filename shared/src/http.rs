@@ -14,6 +14,10 @@ use std::future::Future;
 use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_PATH_ID: usize = 255;
+/// No query parameter is longer, but a cursor.
+const MAX_QUERY_VALUE: usize = 255;
+const MAX_CURSOR: usize = 2048;
 
 /// A request as a handler sees it: already authenticated for its route.
 pub struct Request {
@@ -37,12 +41,19 @@ impl Request {
     }
 
     /// A path parameter of the route; its absence means the route table is wrong.
+    /// No id is longer than `MAX_PATH_ID` printable characters, so one that is
+    /// names nothing: 404, before it reaches a key.
     pub fn path(&self, name: &str) -> ApiResult<String> {
-        self.inner
+        let value = self
+            .inner
             .path_parameters_ref()
             .and_then(|params| params.first(name))
-            .map(str::to_string)
-            .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name}")))
+            .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name}")))?;
+        let fits = (1..=MAX_PATH_ID).contains(&value.chars().count()) && !value.chars().any(char::is_control);
+        if !fits {
+            return Err(ApiError::not_found(name));
+        }
+        Ok(value.to_string())
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
@@ -187,6 +198,7 @@ where
             Some(principal)
         }
     };
+    check_query(&event)?;
     let claim = match idempotency::start(app, &event, principal.as_ref()).await? {
         Start::Run(claim) => claim,
         Start::Replay(answer) => {
@@ -210,6 +222,18 @@ where
         idempotency::finish(app, claim, &outcome, style).await;
     }
     outcome.map(|reply| (reply, false))
+}
+
+/// Every query parameter within its documented length, before any handler reads one.
+fn check_query(event: &lambda_http::Request) -> ApiResult<()> {
+    let params = event.query_string_parameters();
+    for (name, value) in params.iter() {
+        let max = if name == "cursor" { MAX_CURSOR } else { MAX_QUERY_VALUE };
+        if value.chars().count() > max {
+            return Err(ApiError::validation(name, format!("must be at most {max} characters")));
+        }
+    }
+    Ok(())
 }
 
 fn response(status: u16, body: Option<String>, replayed: bool, retry_after: Option<u32>) -> Response<Body> {

@@ -18,7 +18,9 @@ pub struct Pool {
 
 pub type Pools = BTreeMap<String, Pool>;
 
-const MAX_CODES: usize = 50;
+/// The most product codes one license holds: what one guarded update of a pool
+/// can carry within DynamoDB's 4 KB expression limit.
+pub const MAX_CODES: usize = 32;
 const MAX_QUANTITY: i64 = 1_000_000_000;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -271,6 +273,9 @@ pub struct AuditRecord {
     pub account_id: String,
     pub actor: String,
     pub route: String,
+    /// A change of the host's own license, kept apart from its organizations'.
+    #[serde(default)]
+    pub of_host: bool,
     /// What changed: `host`, `organization`, `tenant:<scope>/<type>` or `user:<id>`.
     pub target: String,
     pub timestamp: i64,

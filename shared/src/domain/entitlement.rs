@@ -67,6 +67,28 @@ pub enum DurationInterval {
     Year,
 }
 
+impl DurationInterval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "Day",
+            Self::Week => "Week",
+            Self::Month => "Month",
+            Self::Year => "Year",
+        }
+    }
+
+    /// The most of this interval a key may last: 100 years, so every expiry is a
+    /// date the service can write.
+    pub fn max_count(self) -> i64 {
+        match self {
+            Self::Day => 36_525,
+            Self::Week => 5_218,
+            Self::Month => 1_200,
+            Self::Year => 100,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FulfillmentMode {
@@ -112,6 +134,16 @@ impl LicenseKeyConfig {
                 return Err(Refusal::invalid(
                     "integration_config.duration_count",
                     "must be at least 1",
+                ));
+            }
+            (Some(count), Some(interval)) if count > interval.max_count() => {
+                return Err(Refusal::invalid(
+                    "integration_config.duration_count",
+                    format!(
+                        "must be at most {} for {} (100 years)",
+                        interval.max_count(),
+                        interval.as_str()
+                    ),
                 ));
             }
             (Some(_), None) | (None, Some(_)) => {

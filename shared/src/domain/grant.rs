@@ -309,18 +309,19 @@ impl NewGrant {
         }
     }
 
-    pub fn into_grant(self, id: String, entitlement: &Entitlement, now: &str) -> Grant {
+    /// The Pending grant this request makes of `entitlement` at `now`.
+    pub fn to_grant(&self, id: String, entitlement: &Entitlement, now: &str) -> Grant {
         Grant {
             id,
             business_id: entitlement.business_id.clone(),
             brand_id: entitlement.business_id.clone(),
-            customer_id: self.customer_id,
-            customer_email: self.customer_email,
-            customer_name: self.customer_name,
+            customer_id: self.customer_id.clone(),
+            customer_email: self.customer_email.clone(),
+            customer_name: self.customer_name.clone(),
             entitlement_id: entitlement.id.clone(),
             integration_type: entitlement.integration_type,
             status: GrantStatus::Pending,
-            metadata: self.metadata.unwrap_or_default(),
+            metadata: self.metadata.clone().unwrap_or_default(),
             created_at: now.to_string(),
             updated_at: now.to_string(),
             delivered_at: None,
@@ -328,8 +329,8 @@ impl NewGrant {
             revocation_reason: None,
             error_code: None,
             error_message: None,
-            payment_id: self.payment_id,
-            subscription_id: self.subscription_id,
+            payment_id: self.payment_id.clone(),
+            subscription_id: self.subscription_id.clone(),
             license_key: None,
             email_delivery: None,
             digital_product_delivery: None,
@@ -423,15 +424,16 @@ pub fn expiry_after(
 ) -> Option<OffsetDateTime> {
     let (count, interval) = (count?, interval?);
     match interval {
-        DurationInterval::Day => now.checked_add(time::Duration::days(count)),
-        DurationInterval::Week => now.checked_add(time::Duration::weeks(count)),
+        // Checked before the Duration is built: its constructors panic on overflow.
+        DurationInterval::Day => now.checked_add(time::Duration::seconds(count.checked_mul(86_400)?)),
+        DurationInterval::Week => now.checked_add(time::Duration::seconds(count.checked_mul(604_800)?)),
         DurationInterval::Month => add_months(now, count),
         DurationInterval::Year => add_months(now, count.checked_mul(12)?),
     }
 }
 
 fn add_months(at: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
-    let total = at.year() as i64 * 12 + (at.month() as i64 - 1) + months;
+    let total = (at.year() as i64 * 12 + (at.month() as i64 - 1)).checked_add(months)?;
     let year = i32::try_from(total.div_euclid(12)).ok()?;
     let month = time::Month::try_from((total.rem_euclid(12) + 1) as u8).ok()?;
     let day = at.day().min(month.length(year));
@@ -550,7 +552,7 @@ mod tests {
 
     fn pending_grant(entitlement: &Entitlement) -> Grant {
         let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();
-        new.into_grant("entg_1".into(), entitlement, "t")
+        new.to_grant("entg_1".into(), entitlement, "t")
     }
 
     #[test]
@@ -822,5 +824,20 @@ mod tests {
         );
         assert_eq!(requeued.email_delivery.unwrap().attempts, 1);
         assert_eq!(grant.revoked("r", "t").unwrap().requeued("t"), None);
+    }
+
+    #[test]
+    fn an_expiry_past_what_a_date_holds_is_none_not_a_panic() {
+        let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        for interval in [
+            DurationInterval::Day,
+            DurationInterval::Week,
+            DurationInterval::Month,
+            DurationInterval::Year,
+        ] {
+            assert_eq!(expiry_after(now, Some(i64::MAX), Some(interval)), None);
+            assert_eq!(expiry_after(now, Some(200_000_000_000_000), Some(interval)), None);
+            assert!(expiry_after(now, Some(interval.max_count()), Some(interval)).is_some());
+        }
     }
 }

@@ -44,6 +44,7 @@ fn audit(account: &str, call: &Call, route: &str, target: String, before: Value,
         account_id: account.to_string(),
         actor: call.principal.as_ref().map(ToString::to_string).unwrap_or_default(),
         route: route.to_string(),
+        of_host: target == "host",
         target,
         timestamp: clock::now().unix_timestamp(),
         before,
@@ -144,6 +145,15 @@ pub async fn allocate_org(
 ) -> ApiResult<Reply> {
     own_host(call, host)?;
     check_id("organizationId", account)?;
+    let a_host = || {
+        ApiError::validation(
+            "organizationId",
+            "is a host's account id, which cannot be an organization",
+        )
+    };
+    if account == host {
+        return Err(a_host());
+    }
     let mut conflicts = Conflicts::new();
     loop {
         let host_license = host_license(app, host).await?;
@@ -209,6 +219,7 @@ pub async fn allocate_org(
                 committed("organization", &conflicts);
                 return Ok(reply);
             }
+            Written::Refused { at: 0, .. } if current.is_none() => return Err(a_host()),
             Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
         }
     }
@@ -477,10 +488,12 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, rou
 /// for that organization or its host.
 pub async fn audit_page(app: &App, call: &Call, account: &str, page: &PageRequest) -> ApiResult<Reply> {
     let principal = caller(call)?;
-    if !(principal.kind == PrincipalKind::Host && principal.id == account) {
+    // A host reads its own license's records by its own id; anyone else, an organization's.
+    let of_host = principal.kind == PrincipalKind::Host && principal.id == account;
+    if !of_host {
         visible_org(app, call, account).await?;
     }
-    let page = app.store.audit_page(account, page).await?;
+    let page = app.store.audit_page(of_host, account, page).await?;
     Reply::page(
         &page.items.iter().map(wire::audit_view).collect::<Vec<_>>(),
         page.next_cursor,

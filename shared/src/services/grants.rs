@@ -41,23 +41,23 @@ pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
 /// in the same transaction.
 pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) -> ApiResult<Reply> {
     new.validate()?;
-    let entitlement = app
-        .store
-        .entitlement(call.principal_id(), entitlement_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("entitlement"))?;
-    if !entitlement.is_active {
-        return Err(entitlement_inactive());
-    }
     let uniqueness = new.uniqueness_key();
-    let now = clock::now();
-    let pending = new.into_grant(ids::new_id("entg"), &entitlement, &clock::rfc3339(now));
-    let auto = entitlement
-        .license_key_config()
-        .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
+    let id = ids::new_id("entg");
     let mut conflicts = Conflicts::new();
     loop {
-        let mut grant = pending.clone();
+        let entitlement = app
+            .store
+            .entitlement(call.principal_id(), entitlement_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("entitlement"))?;
+        if !entitlement.is_active {
+            return Err(entitlement_inactive());
+        }
+        let now = clock::now();
+        let mut grant = new.to_grant(id.clone(), &entitlement, &clock::rfc3339(now));
+        let auto = entitlement
+            .license_key_config()
+            .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
         let key = if auto {
             let request = Fulfilment {
                 key: format_license_key(ids::random_bytes()),
@@ -83,6 +83,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             .store
             .issue_grant(
                 &grant,
+                &entitlement,
                 &uniqueness,
                 key.as_ref(),
                 email_due,
@@ -100,9 +101,11 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
                 let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
                 return Reply::ok(&existing.presented(clock::now()));
             }
-            IssueOutcome::EntitlementInactive => return Err(entitlement_inactive()),
-            // A generated key that collides is drawn again.
-            IssueOutcome::KeyInUse | IssueOutcome::Conflict => conflicts.pause().await?,
+            // Deleted or changed since read (the next read says which); a
+            // generated key that collides is drawn again.
+            IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => {
+                conflicts.pause().await?
+            }
         }
     }
 }
@@ -144,6 +147,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
             .store
             .fulfil_grant(
                 &delivered,
+                &entitlement,
                 &key,
                 key_email::first_attempt_due_ms(),
                 call.answer(&reply).as_ref(),
@@ -161,7 +165,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
             }
             FulfilOutcome::GrantGone => return Err(not_found()),
             FulfilOutcome::KeyInUse => return Err(key_in_use().into()),
-            FulfilOutcome::Conflict => {}
+            FulfilOutcome::EntitlementChanged | FulfilOutcome::Conflict => {}
         }
         conflicts.pause().await?;
     }

@@ -97,6 +97,9 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
 /// `POST /licenses/validate`: `{valid, code}`, always 200 for a well-formed request.
 pub async fn validate(app: &App, license_key: &str, instance_id: Option<&str>) -> ApiResult<Reply> {
     check_len("license_key", license_key, 1, 255)?;
+    if let Some(id) = instance_id {
+        check_len("license_key_instance_id", id, 1, 64)?;
+    }
     let code = match app.store.license_key_by_value(license_key).await? {
         None => "NOT_FOUND",
         Some(key) => {

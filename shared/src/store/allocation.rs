@@ -5,7 +5,10 @@
 //!   accountId alone; it keeps its hostAccountId)
 //! - tenant service: `pk = ORG#<accountId>`, `sk = SVC#<serviceScopeId>#<serviceType>`
 //! - user seat: `sk = USER#<userId>`; group rule: `sk = GROUP#<groupId>`
-//! - audit record: `pk = AUDIT#<accountId>`, `sk = <ulid>` (newest first)
+//! - audit record: `pk = AUDIT#HOST#<hostAccountId>` for the host license's
+//!   changes, `pk = AUDIT#ORG#<accountId>` for an organization's (and its
+//!   tenants' and users'), `sk = <ulid>` (newest first): kept apart, so an id
+//!   that names both a host and an organization never mixes the two
 //!
 //! A pool (`products.<code>.{quantity, allocated}`) is changed with per-code
 //! conditions that guard exactly what the bound was computed from: DynamoDB
@@ -41,6 +44,14 @@ fn tenant_key(account: &str, scope: &str, service_type: &str) -> Item {
     key(format!("ORG#{account}"), format!("SVC#{scope}#{service_type}"))
 }
 
+fn audit_partition(of_host: bool, account: &str) -> String {
+    if of_host {
+        format!("AUDIT#HOST#{account}")
+    } else {
+        format!("AUDIT#ORG#{account}")
+    }
+}
+
 fn seat_key(account: &str, user: &str) -> Item {
     key(format!("ORG#{account}"), format!("USER#{user}"))
 }
@@ -65,12 +76,18 @@ impl PoolUpdate {
     }
 
     /// Replaces quantities; a quantity may not fall below what the pool gave out.
+    /// Every quantity is pinned to the value read, the unchanged ones too, so two
+    /// replacements racing cannot both commit and leave a mix neither answered.
     fn quantities(mut self, pools: &Pools, new: &Quantities) -> Result<Self, ApiError> {
         let codes: std::collections::BTreeSet<&String> = pools.keys().chain(new.keys()).collect();
         for (i, code) in codes.into_iter().enumerate() {
             let next = new.get(code).copied().unwrap_or(0);
             match pools.get(code) {
-                Some(pool) if pool.quantity == next => {}
+                Some(pool) if pool.quantity == next => {
+                    let path = self.code(i, code);
+                    self.conditions.push(format!("{path}.quantity = :was{i}"));
+                    self.values.insert(format!(":was{i}"), n(pool.quantity));
+                }
                 Some(pool) => {
                     let path = self.code(i, code);
                     self.sets.push(format!("{path}.quantity = :q{i}"));
@@ -172,7 +189,7 @@ fn put_versioned(table: &str, mut item: Item, previous_version: Option<u64>) -> 
 impl Store {
     fn audit_item(&self, record: &AuditRecord) -> Result<TransactWriteItem, ApiError> {
         let mut item = to_item(record)?;
-        item.extend(key(format!("AUDIT#{}", record.account_id), &record.id));
+        item.extend(key(audit_partition(record.of_host, &record.account_id), &record.id));
         put(&self.table, item, None)
     }
 
@@ -303,6 +320,16 @@ impl Store {
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut actions = Vec::new();
+        if current.is_none() {
+            // A host's own account cannot become an organization: refused here, first.
+            let not_a_host = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(host_key(&next.account_id)))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().condition_check(not_a_host).build());
+        }
         actions.extend(
             PoolUpdate::default()
                 .allocations(&host.products, host_deltas)
@@ -437,8 +464,9 @@ impl Store {
         .await
     }
 
-    pub async fn audit_page(&self, account: &str, page: &PageRequest) -> Result<AuditPage, ApiError> {
-        let range = KeyRange::table(format!("AUDIT#{account}"));
+    /// The audit records of a host's own license (`of_host`) or of an organization.
+    pub async fn audit_page(&self, of_host: bool, account: &str, page: &PageRequest) -> Result<AuditPage, ApiError> {
+        let range = KeyRange::table(audit_partition(of_host, account));
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         Ok(AuditPage {
             items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
@@ -503,9 +531,9 @@ mod tests {
         let update = PoolUpdate::default()
             .quantities(&current, &quantities(&[("UNATT", 6), ("AIG", 5), ("TIE", 2)]))
             .unwrap();
-        // AIG is unchanged and needs no guard; UNATT may not fall below its 4 given out.
-        let names: Vec<&String> = update.names.values().collect();
-        assert!(!names.contains(&&"AIG".to_string()), "{names:?}");
+        // AIG is unchanged but pinned; UNATT may not fall below its 4 given out.
+        assert!(update.conditions.contains(&"products.#c0.quantity = :was0".to_string()));
+        assert_eq!(update.names["#c0"], "AIG");
         assert!(update
             .conditions
             .iter()
@@ -520,9 +548,7 @@ mod tests {
     #[test]
     fn an_update_with_nothing_to_change_is_no_action() {
         let same = pools(&[("UNATT", 10, 4)]);
-        let update = PoolUpdate::default()
-            .quantities(&same, &quantities(&[("UNATT", 10)]))
-            .unwrap();
+        let update = PoolUpdate::default().allocations(&same, &Quantities::new());
         assert!(update.build("t", key("HOST#h", "LICENSE")).unwrap().is_none());
     }
 }

@@ -9,7 +9,7 @@ use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationTyp
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-fn entitlement_key(business_id: &str, id: &str) -> super::Item {
+pub(super) fn entitlement_key(business_id: &str, id: &str) -> super::Item {
     key(format!("BIZ#{business_id}"), format!("ENT#{id}"))
 }
 

@@ -7,11 +7,13 @@
 //! - license key: `pk = LK#<digest of the key>` (global uniqueness and the public
 //!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
 
+use super::entitlements::entitlement_key;
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{
     from_item, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest,
     Store, Written,
 };
+use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
 use crate::error::ApiError;
@@ -87,7 +89,8 @@ pub enum IssueOutcome {
     Created,
     /// A grant for this entitlement, customer and payment exists already.
     Existing(String),
-    EntitlementInactive,
+    /// The entitlement was deleted or changed since it was read.
+    EntitlementChanged,
     KeyInUse,
     Conflict,
 }
@@ -97,6 +100,8 @@ pub enum FulfilOutcome {
     /// The grant changed since it was read; this is what it is now.
     GrantChanged(Box<Grant>),
     GrantGone,
+    /// The entitlement changed since it was read: decide again.
+    EntitlementChanged,
     KeyInUse,
     Conflict,
 }
@@ -117,6 +122,7 @@ impl Store {
     pub async fn issue_grant(
         &self,
         grant: &Grant,
+        entitlement: &Entitlement,
         uniqueness: &str,
         delivered_key: Option<&LicenseKey>,
         email_due_ms: Option<u64>,
@@ -125,14 +131,13 @@ impl Store {
         let unique = uniqueness_key(&grant.entitlement_id, &grant.customer_id, uniqueness);
         let mut marker = unique.clone();
         marker.insert("grant_id".into(), s(&grant.id));
+        // The grant (and its key's terms) were computed from the entitlement as read.
         let entitlement_active = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                format!("BIZ#{}", grant.business_id),
-                format!("ENT#{}", grant.entitlement_id),
-            )))
-            .condition_expression("is_active = :true")
+            .set_key(Some(entitlement_key(&grant.business_id, &grant.entitlement_id)))
+            .condition_expression("is_active = :true AND updated_at = :seen")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":seen", s(&entitlement.updated_at))
             .build()
             .map_err(ApiError::internal)?;
         let mut actions = vec![
@@ -147,7 +152,7 @@ impl Store {
         }
         match self.commit(actions, answer).await? {
             Written::Done => Ok(IssueOutcome::Created),
-            Written::Refused { at: 0, .. } => Ok(IssueOutcome::EntitlementInactive),
+            Written::Refused { at: 0, .. } => Ok(IssueOutcome::EntitlementChanged),
             Written::Refused { at: 1, .. } => {
                 let existing = self.get_item(unique, true).await?;
                 let grant_id = existing
@@ -170,6 +175,7 @@ impl Store {
     pub async fn fulfil_grant(
         &self,
         delivered: &Grant,
+        entitlement: &Entitlement,
         license_key: &LicenseKey,
         email_due_ms: u64,
         answer: Option<&AnswerRecord>,
@@ -185,10 +191,21 @@ impl Store {
             .build()
             .map_err(ApiError::internal)?;
         let [key_item, pointer] = license_key_items(license_key)?;
+        // The mode and the key's default terms come from the entitlement as read.
+        let entitlement_unchanged = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(entitlement_key(&entitlement.business_id, &entitlement.id)))
+            .condition_expression("updated_at = :seen")
+            .expression_attribute_values(":seen", s(&entitlement.updated_at))
+            .build()
+            .map_err(ApiError::internal)?;
         let actions = vec![
             TransactWriteItem::builder().put(grant_update).build(),
             put_new(&self.table, key_item)?,
             put_new(&self.table, pointer)?,
+            TransactWriteItem::builder()
+                .condition_check(entitlement_unchanged)
+                .build(),
         ];
         match self.commit(actions, answer).await? {
             Written::Done => Ok(FulfilOutcome::Fulfilled),
@@ -196,6 +213,7 @@ impl Store {
                 Some(now) => Ok(FulfilOutcome::GrantChanged(Box::new(from_item(now)?))),
                 None => Ok(FulfilOutcome::GrantGone),
             },
+            Written::Refused { at: 3, .. } => Ok(FulfilOutcome::EntitlementChanged),
             Written::Refused { .. } => Ok(FulfilOutcome::KeyInUse),
             Written::Conflict => Ok(FulfilOutcome::Conflict),
         }

@@ -178,30 +178,23 @@ impl Store {
     }
 
     /// Gives the key back after a retryable answer, so the client may retry with
-    /// it; a record whose change committed (`done`) stays.
+    /// it: the record is marked expired, which a claim treats as absent. A record
+    /// whose change committed (`done`) stays.
     pub async fn release_idempotency_key(&self, claim: &IdempotencyClaim) -> Result<(), ApiError> {
         let result = self
             .db
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(record_key(&claim.scope, &claim.key)))
+            .update_expression("SET purge_at = :expired")
             .condition_expression("#token = :token AND #state = :running")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#token", "token")
             .expression_attribute_values(":running", s("running"))
             .expression_attribute_values(":token", s(&claim.token))
+            .expression_attribute_values(":expired", n(0))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(sdk_error(err)),
-        }
+        super::unless_refused(result).map(|_| ())
     }
 }

@@ -194,6 +194,7 @@ impl Store {
         if let Some(answer) = answer {
             actions.push(self.answer_action(answer)?);
         }
+        crate::failpoints::before_commit().await;
         let result = self
             .db
             .transact_write_items()

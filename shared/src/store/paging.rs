@@ -10,6 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 
 const DEFAULT_PAGE_SIZE: usize = 10;
 const MAX_PAGE_SIZE: usize = 100;
+/// Pages past this are reached with `cursor`, so no request reads more than
+/// `MAX_PAGE_NUMBER * MAX_PAGE_SIZE` items to skip.
+const MAX_PAGE_NUMBER: u32 = 100;
+const MAX_CURSOR_LEN: usize = 2048;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -38,6 +42,9 @@ impl Cursor {
 
     pub fn decode(text: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::validation("cursor", "is not a cursor this list returned");
+        if text.len() > MAX_CURSOR_LEN {
+            return Err(invalid());
+        }
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(text)
             .map_err(|_| invalid())?;
@@ -68,7 +75,16 @@ impl PageRequest {
             None => 0,
             Some(text) => text
                 .parse::<u32>()
-                .map_err(|_| ApiError::validation("page_number", "must be a non-negative integer"))?,
+                .ok()
+                .filter(|n| *n <= MAX_PAGE_NUMBER)
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "page_number",
+                        format!(
+                            "must be an integer from 0 to {MAX_PAGE_NUMBER}; further pages are reached with cursor"
+                        ),
+                    )
+                })?,
         };
         let cursor = cursor.filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
         let skip = if cursor.is_some() {
