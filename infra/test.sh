@@ -68,6 +68,7 @@ for source in functions/src/bin/*.rs; do
   AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
+    PUBLIC_RATE_LIMIT="${PUBLIC_RATE_LIMIT:-1000000}" \
     "$bin_dir/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done

@@ -11,10 +11,20 @@ pub struct App {
     pub ses: aws_sdk_sesv2::Client,
     pub sender_email: String,
     keys: KeyCache,
+    /// Requests one source address may make to the public routes per window.
+    public_limit: u64,
 }
+
+/// The public routes' window: short, so a caller held back waits little.
+const PUBLIC_WINDOW_S: u64 = 10;
+/// Requests per address per window unless `PUBLIC_RATE_LIMIT` says otherwise.
+const PUBLIC_LIMIT: u64 = 100;
 
 /// How long a warm container trusts a key it has resolved; bounds how late a revocation bites.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(300);
+/// How long it remembers that a key is unknown: a repeated bad key costs no
+/// read, and a newly minted one works within this on a container that missed it.
+const UNKNOWN_KEY_TTL: Duration = Duration::from_secs(10);
 
 impl App {
     /// Reads `TABLE_NAME` and `SENDER_EMAIL`; endpoints come from the standard
@@ -32,22 +42,44 @@ impl App {
             store: Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), table),
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             sender_email: std::env::var("SENDER_EMAIL").unwrap_or_else(|_| "no-reply@example.com".to_string()),
-            keys: KeyCache::new(KEY_CACHE_TTL),
+            keys: KeyCache::new(KEY_CACHE_TTL, UNKNOWN_KEY_TTL),
+            public_limit: std::env::var("PUBLIC_RATE_LIMIT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(PUBLIC_LIMIT),
         }
+    }
+
+    /// One more request of a public route from `source` (its address): 429 with
+    /// when to come back once the address used up its window. The stage's own
+    /// throttle caps everyone together; this keeps one caller from using it up.
+    pub async fn admit_public_caller(&self, source: &str) -> Result<(), ApiError> {
+        let now_s = crate::clock::now_millis() / 1000;
+        let window = now_s - now_s % PUBLIC_WINDOW_S;
+        let caller = crate::digest::sha256_hex(source);
+        if self
+            .store
+            .count_request(&caller, window, PUBLIC_WINDOW_S, self.public_limit)
+            .await?
+        {
+            return Ok(());
+        }
+        let wait = (window + PUBLIC_WINDOW_S).saturating_sub(now_s).max(1);
+        Err(ApiError::too_many_requests(
+            "RATE_LIMITED",
+            "too many requests from this address; try again later",
+            wait as u32,
+        ))
     }
 
     /// The principal of a bearer secret: from the cache when warm, else one GetItem.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal, ApiError> {
         let key_hash = auth::hash_secret(secret);
-        if let Some(principal) = self.keys.get(&key_hash) {
-            return Ok(principal);
+        if let Some(known) = self.keys.get(&key_hash) {
+            return known.ok_or_else(ApiError::unauthorized);
         }
-        let principal = self
-            .store
-            .principal_for_key_hash(&key_hash)
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let principal = self.store.principal_for_key_hash(&key_hash).await?;
         self.keys.put(key_hash, principal.clone());
-        Ok(principal)
+        principal.ok_or_else(ApiError::unauthorized)
     }
 }

@@ -107,30 +107,39 @@ pub fn bearer_secret(header: Option<&str>) -> Result<&str, ApiError> {
     Ok(secret)
 }
 
-/// Resolved keys of this container. Entries expire so a revoked key stops working
-/// within `ttl` on warm containers too.
+/// Resolved keys of this container, known and unknown. Known entries expire so
+/// a revoked key stops working within `ttl` on warm containers too; unknown ones
+/// sooner (`unknown_ttl`), so a key minted after a miss works soon, while a
+/// caller repeating a bad key costs no read.
 pub struct KeyCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    unknown_ttl: Duration,
+    entries: Mutex<HashMap<String, (Option<Principal>, Instant)>>,
 }
 
 impl KeyCache {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, unknown_ttl: Duration) -> Self {
         Self {
             ttl,
+            unknown_ttl,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn get(&self, key_hash: &str) -> Option<Principal> {
+    /// `Some(Some(principal))` for a known key, `Some(None)` for one known to be
+    /// unknown, `None` when the cache cannot say.
+    pub fn get(&self, key_hash: &str) -> Option<Option<Principal>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(key_hash)
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(principal, _)| principal.clone())
+        let (principal, at) = entries.get(key_hash)?;
+        let ttl = if principal.is_some() {
+            self.ttl
+        } else {
+            self.unknown_ttl
+        };
+        (at.elapsed() < ttl).then(|| principal.clone())
     }
 
-    pub fn put(&self, key_hash: String, principal: Principal) {
+    pub fn put(&self, key_hash: String, principal: Option<Principal>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         // A container sees few distinct keys; the bound only guards against a flood of them.
         if entries.len() >= 1024 {
@@ -186,11 +195,22 @@ mod tests {
 
     #[test]
     fn cache_forgets_after_ttl() {
-        let cache = KeyCache::new(Duration::from_millis(0));
-        cache.put("h".into(), Principal::parse("business:b").unwrap());
+        let cache = KeyCache::new(Duration::from_millis(0), Duration::from_millis(0));
+        cache.put("h".into(), Principal::parse("business:b"));
         assert!(cache.get("h").is_none());
-        let cache = KeyCache::new(Duration::from_secs(60));
-        cache.put("h".into(), Principal::parse("business:b").unwrap());
-        assert_eq!(cache.get("h").unwrap().id, "b");
+        let cache = KeyCache::new(Duration::from_secs(60), Duration::from_secs(60));
+        cache.put("h".into(), Principal::parse("business:b"));
+        assert_eq!(cache.get("h").unwrap().unwrap().id, "b");
+    }
+
+    #[test]
+    fn unknown_keys_are_remembered_for_less_time() {
+        let cache = KeyCache::new(Duration::from_secs(60), Duration::from_millis(0));
+        cache.put("bad".into(), None);
+        assert_eq!(cache.get("bad"), None, "expired at once");
+        let cache = KeyCache::new(Duration::from_millis(0), Duration::from_secs(60));
+        cache.put("bad".into(), None);
+        assert_eq!(cache.get("bad"), Some(None), "known to be unknown");
+        assert_eq!(cache.get("other"), None);
     }
 }

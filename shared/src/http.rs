@@ -188,7 +188,10 @@ where
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
     let principal = match access {
-        Access::Public => None,
+        Access::Public => {
+            app.admit_public_caller(&source_address(&event)).await?;
+            None
+        }
         _ => {
             let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
             let principal = app.authenticate(auth::bearer_secret(header)?).await?;
@@ -222,6 +225,17 @@ where
         idempotency::finish(app, claim, &outcome, style).await;
     }
     outcome.map(|reply| (reply, false))
+}
+
+/// The caller's address as API Gateway saw the connection (never a header the
+/// caller could set).
+fn source_address(event: &lambda_http::Request) -> String {
+    match event.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
+            context.http.source_ip.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
 }
 
 /// Every query parameter within its documented length, before any handler reads one.

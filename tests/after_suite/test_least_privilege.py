@@ -65,7 +65,8 @@ def policies():
         for policy in res["Properties"].get("Policies", []):
             assert isinstance(policy, dict) and "Statement" in policy, f"{name}: only explicit statements are checked"
             for statement in policy["Statement"]:
-                assert statement["Effect"] == "Allow"
+                if statement["Effect"] != "Allow":
+                    continue  # a Deny narrows; it grants nothing
                 resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 for action in statement["Action"]:
                     for resource in resources:

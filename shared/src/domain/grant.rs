@@ -378,6 +378,13 @@ impl Fulfilment {
         Ok(())
     }
 
+    /// A supplied key must be as hard to guess as a password worth the name: the
+    /// public routes answer whether a key exists, so a short one is an oracle.
+    /// Checked after the request's other fields, as the contract orders them.
+    pub fn check_strength(&self) -> RuleResult<()> {
+        check_key_strength(&self.key)
+    }
+
     /// The limit and expiry the key gets: given ones checked, else the entitlement's.
     pub fn resolve(&self, entitlement: &Entitlement, now: OffsetDateTime) -> RuleResult<(Option<i64>, Option<String>)> {
         let config = entitlement.license_key_config().unwrap_or_default();
@@ -478,6 +485,21 @@ pub fn grant_state_blocker(grant: &Grant) -> Option<Refusal> {
 
 pub fn key_in_use() -> Refusal {
     Refusal::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
+}
+
+pub const KEY_MIN_LEN: usize = 16;
+pub const KEY_MIN_DISTINCT: usize = 8;
+
+/// At least `KEY_MIN_LEN` characters, `KEY_MIN_DISTINCT` of them different.
+pub fn check_key_strength(key: &str) -> RuleResult<()> {
+    let distinct: std::collections::BTreeSet<char> = key.chars().collect();
+    if key.chars().count() < KEY_MIN_LEN || distinct.len() < KEY_MIN_DISTINCT {
+        return Err(Refusal::invalid(
+            "key",
+            format!("must be at least {KEY_MIN_LEN} characters, {KEY_MIN_DISTINCT} of them different, so it cannot be guessed"),
+        ));
+    }
+    Ok(())
 }
 
 /// A generated key: 160 random bits as five groups of Crockford base32, e.g. `7KQ2M-...`.
@@ -839,5 +861,18 @@ mod tests {
             assert_eq!(expiry_after(now, Some(200_000_000_000_000), Some(interval)), None);
             assert!(expiry_after(now, Some(interval.max_count()), Some(interval)).is_some());
         }
+    }
+
+    #[test]
+    fn supplied_keys_must_be_hard_to_guess() {
+        assert!(check_key_strength("K").is_err());
+        assert!(check_key_strength("AAAAAAAAAAAAAAAAAAAAAAAA").is_err());
+        assert!(check_key_strength("ACME-PRO-0001").is_err());
+        assert!(check_key_strength("ACME-PRO-0001-XYZ").is_ok());
+        assert!(check_key_strength(&format_license_key(crate::ids::random_bytes())).is_ok());
+        assert_eq!(
+            check_key_strength("short").unwrap_err().message.split(':').next(),
+            Some("key")
+        );
     }
 }

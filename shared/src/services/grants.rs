@@ -133,6 +133,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
         }
         let now = clock::now();
         let (limit, expires_at) = body.resolve(&entitlement, now)?;
+        body.check_strength()?;
         let mut delivered = grant.clone();
         let terms = KeyToDeliver {
             id: ids::new_id("lk"),

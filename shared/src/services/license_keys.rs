@@ -46,6 +46,7 @@ pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
     .check_key()?;
     check_limit(body.activations_limit)?;
     let expires_at = body.expires_at.as_deref().map(client_time).transpose()?;
+    crate::domain::grant::check_key_strength(&body.key)?;
     let entitlement = app
         .store
         .entitlement(call.principal_id(), &body.product_id)

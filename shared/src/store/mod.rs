@@ -10,6 +10,7 @@ mod grants;
 mod idempotency;
 mod license_keys;
 mod paging;
+mod rate_limits;
 
 pub use allocation::AuditPage;
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
