@@ -56,6 +56,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 infra/stack.sh start
 
+# The functions reach DynamoDB through a proxy the fault tests can cut
+# (tests/test_faults.py); the bench measures DynamoDB itself.
+function_dynamodb="$AWS_ENDPOINT_URL_DYNAMODB"
+if [[ $mode != bench ]]; then
+  proxy_port=$((DYNAMODB_PORT + 2))
+  export DYNAMODB_PROXY_PID_FILE="$STACK_DIR/dynamodb-proxy.pid"
+  python infra/dynamodb_proxy.py "$proxy_port" "$DYNAMODB_PORT" "$DYNAMODB_PROXY_PID_FILE" \
+    >"$STACK_DIR/dynamodb-proxy.log" 2>&1 </dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do [[ -s $DYNAMODB_PROXY_PID_FILE ]] && break; sleep 0.1; done
+  function_dynamodb="http://127.0.0.1:$proxy_port"
+fi
+
 cargo lambda watch -q --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$API_PORT" \
   >"$STACK_DIR/watch.log" 2>&1 </dev/null &
 pids+=($!)
@@ -68,7 +81,7 @@ for source in functions/src/bin/*.rs; do
   AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$API_PORT/.rt/$name" \
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
-    PUBLIC_RATE_LIMIT="${PUBLIC_RATE_LIMIT:-1000000}" \
+    PUBLIC_RATE_LIMIT="${PUBLIC_RATE_LIMIT:-1000000}" AWS_ENDPOINT_URL_DYNAMODB="$function_dynamodb" \
     "$bin_dir/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done

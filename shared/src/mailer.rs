@@ -27,18 +27,22 @@ pub async fn send(ses: &aws_sdk_sesv2::Client, from: &str, to: &str, email: &Key
             message_id: output.message_id().unwrap_or_default().to_string(),
         },
         Err(err) => {
-            let status = err.raw_response().map(|r| r.status().as_u16());
+            use aws_sdk_sesv2::error::ProvideErrorMetadata;
+            let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
             let detail = aws_sdk_sesv2::error::DisplayErrorContext(&err).to_string();
-            classify(status, detail)
+            classify(code.as_deref(), detail)
         }
     }
 }
 
-/// A 4xx other than throttling is SES refusing this email; anything else may pass later.
-fn classify(http_status: Option<u16>, detail: String) -> EmailAttempt {
-    match http_status {
-        Some(429) => EmailAttempt::Transient(detail),
-        Some(status) if (400..500).contains(&status) => EmailAttempt::Permanent(detail),
+/// Only SES refusing this one message (its address or content) is final. A
+/// problem of the account (sending paused, suspended, quota, an unverified
+/// sender, missing permission), throttling and outages leave the email queued,
+/// where the queue alarm shows it, rather than failing customers' grants.
+fn classify(code: Option<&str>, detail: String) -> EmailAttempt {
+    let unverified_sender = detail.contains("not verified");
+    match code {
+        Some("MessageRejected") | Some("BadRequestException") if !unverified_sender => EmailAttempt::Permanent(detail),
         _ => EmailAttempt::Transient(detail),
     }
 }
@@ -48,22 +52,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rejections_are_permanent_and_outages_transient() {
-        assert!(matches!(
-            classify(Some(400), "MessageRejected".into()),
-            EmailAttempt::Permanent(_)
+    fn only_a_refused_message_is_permanent() {
+        let permanent = |code, detail: &str| matches!(classify(code, detail.into()), EmailAttempt::Permanent(_));
+        assert!(permanent(Some("MessageRejected"), "Illegal address"));
+        assert!(permanent(Some("BadRequestException"), "Missing final '@domain'"));
+        for account in [
+            "AccountSuspendedException",
+            "SendingPausedException",
+            "LimitExceededException",
+            "MailFromDomainNotVerifiedException",
+            "NotFoundException",
+            "AccessDeniedException",
+            "TooManyRequestsException",
+        ] {
+            assert!(!permanent(Some(account), "account-level"), "{account}");
+        }
+        assert!(!permanent(
+            Some("MessageRejected"),
+            "Email address is not verified. The following identities failed the check"
         ));
-        assert!(matches!(
-            classify(Some(429), "TooManyRequests".into()),
-            EmailAttempt::Transient(_)
-        ));
-        assert!(matches!(
-            classify(Some(503), "Unavailable".into()),
-            EmailAttempt::Transient(_)
-        ));
-        assert!(matches!(
-            classify(None, "connection refused".into()),
-            EmailAttempt::Transient(_)
-        ));
+        assert!(!permanent(None, "connection refused"));
     }
 }

@@ -146,12 +146,43 @@ impl Grant {
         Some(revoked)
     }
 
-    /// The grant with its key email queued again, its first attempt claimed by
-    /// the caller: only a Delivered or Failed grant with a key has one to resend.
-    pub fn requeued(&self, now: &str) -> Option<Self> {
+    /// What a resend of the key email does now: queue it again, or nothing while
+    /// one is still on its way. Only a Delivered or Failed grant with a key has
+    /// an email to resend, and a sent one is sent again at most once a minute,
+    /// so a client retrying in a loop does not mail the customer each time.
+    pub fn resend(&self, now: OffsetDateTime) -> RuleResult<Resend> {
         let eligible =
             matches!(self.status, GrantStatus::Delivered | GrantStatus::Failed) && self.license_key.is_some();
-        eligible.then(|| Self {
+        if !eligible {
+            return Err(Refusal::conflict(
+                "GRANT_NOT_DELIVERED",
+                "only a Delivered or Failed grant with a license key has an email to resend",
+            ));
+        }
+        let delivery = self.email_delivery.as_ref();
+        if delivery.is_some_and(|d| d.status == EmailStatus::Queued) {
+            return Ok(Resend::AlreadyQueued);
+        }
+        let sent_at = delivery
+            .filter(|d| d.status == EmailStatus::Sent)
+            .and_then(|d| d.sent_at.as_deref())
+            .and_then(crate::clock::parse_rfc3339);
+        if let Some(sent_at) = sent_at {
+            let wait = (sent_at + RESEND_INTERVAL - now).whole_seconds();
+            if wait > 0 {
+                return Err(Refusal::too_soon(
+                    "RESEND_TOO_SOON",
+                    "the key email was sent less than a minute ago",
+                    wait as u32,
+                ));
+            }
+        }
+        Ok(Resend::Queue(Box::new(self.requeued(&crate::clock::rfc3339(now)))))
+    }
+
+    /// The grant with its key email queued again, its first attempt claimed by the caller.
+    fn requeued(&self, now: &str) -> Self {
+        Self {
             status: GrantStatus::Delivered,
             error_code: None,
             error_message: None,
@@ -161,7 +192,7 @@ impl Grant {
                 ..EmailDelivery::queued()
             }),
             ..self.clone()
-        })
+        }
     }
 
     /// The grant after key-email attempt number `attempt` came to `outcome` at
@@ -534,6 +565,17 @@ pub struct KeyToDeliver {
     pub expires_at: Option<String>,
 }
 
+/// How soon a sent key email may be sent again.
+pub const RESEND_INTERVAL: time::Duration = time::Duration::minutes(1);
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resend {
+    /// Queue it again: the grant as it then is.
+    Queue(Box<Grant>),
+    /// One is queued already; a second would mail the customer twice.
+    AlreadyQueued,
+}
+
 /// What one attempt at sending the key email came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EmailAttempt {
@@ -562,6 +604,7 @@ pub const MAX_EMAIL_ATTEMPTS: u32 = 8;
 mod tests {
     use super::*;
     use crate::clock::parse_rfc3339;
+    use crate::domain::refusal::RefusalKind;
     use serde_json::json;
 
     fn entitlement(config: serde_json::Value) -> Entitlement {
@@ -834,18 +877,44 @@ mod tests {
     }
 
     #[test]
-    fn only_delivered_or_failed_grants_with_a_key_can_resend() {
+    fn resend_rules() {
+        let now = parse_rfc3339("2026-01-01T00:10:00Z").unwrap();
         let (manual, grant) = delivered_grant();
-        assert_eq!(pending_grant(&manual).requeued("t"), None);
-        let (failed, _) = grant.after_email_attempt(1, EmailAttempt::Permanent("no".into()), "t");
-        let requeued = failed.requeued("t2").unwrap();
-        assert_eq!(requeued.status, GrantStatus::Delivered);
         assert_eq!(
-            (requeued.error_code.as_deref(), requeued.updated_at.as_str()),
-            (None, "t2")
+            pending_grant(&manual).resend(now).unwrap_err().code,
+            "GRANT_NOT_DELIVERED"
         );
-        assert_eq!(requeued.email_delivery.unwrap().attempts, 1);
-        assert_eq!(grant.revoked("r", "t").unwrap().requeued("t"), None);
+        let revoked = grant.revoked("r", "2026-01-01T00:00:00.000Z").unwrap();
+        assert_eq!(revoked.resend(now).unwrap_err().code, "GRANT_NOT_DELIVERED");
+        // Still queued from delivery: nothing more to do.
+        assert_eq!(grant.resend(now).unwrap(), Resend::AlreadyQueued);
+
+        let (failed, _) =
+            grant.after_email_attempt(1, EmailAttempt::Permanent("no".into()), "2026-01-01T00:09:59.000Z");
+        let Resend::Queue(requeued) = failed.resend(now).unwrap() else {
+            panic!("a failed email is resent at once")
+        };
+        assert_eq!(
+            (requeued.status, requeued.error_code.as_deref()),
+            (GrantStatus::Delivered, None)
+        );
+        assert_eq!(requeued.updated_at, "2026-01-01T00:10:00.000Z");
+        assert_eq!(requeued.email_delivery.as_ref().unwrap().attempts, 1);
+
+        let sent = |at: &str| {
+            grant
+                .after_email_attempt(1, EmailAttempt::Sent { message_id: "m".into() }, at)
+                .0
+        };
+        let too_soon = sent("2026-01-01T00:09:30.000Z").resend(now).unwrap_err();
+        assert_eq!(
+            (too_soon.code, too_soon.kind),
+            ("RESEND_TOO_SOON", RefusalKind::TooSoon(30))
+        );
+        assert!(matches!(
+            sent("2026-01-01T00:09:00.000Z").resend(now).unwrap(),
+            Resend::Queue(_)
+        ));
     }
 
     #[test]

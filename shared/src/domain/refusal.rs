@@ -11,6 +11,8 @@ pub enum RefusalKind {
     Unprocessable,
     /// The resource is inactive (disabled, revoked or expired).
     Inactive,
+    /// Not now: the same request may pass after this many seconds.
+    TooSoon(u32),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +45,14 @@ impl Refusal {
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             kind: RefusalKind::Unprocessable,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn too_soon(code: &'static str, message: impl Into<String>, retry_after_s: u32) -> Self {
+        Self {
+            kind: RefusalKind::TooSoon(retry_after_s),
             code,
             message: message.into(),
         }

@@ -9,7 +9,7 @@ use crate::clock;
 use crate::domain::entitlement::{Entitlement, FulfillmentMode, IntegrationType};
 use crate::domain::grant::{
     format_license_key, fulfilment_blocker, grant_state_blocker, key_in_use, Fulfilment, Grant, GrantStatus,
-    KeyToDeliver, NewGrant,
+    KeyToDeliver, NewGrant, Resend,
 };
 use crate::domain::license_key::KeySource;
 use crate::error::{ApiError, ApiResult};
@@ -198,16 +198,15 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
     }
 }
 
-/// `POST /grants/{id}/resend-email`: the key email queued again and sent, 202.
+/// `POST /grants/{id}/resend-email`: the key email queued again and sent, 202;
+/// while one is queued already, 202 with nothing more done.
 pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<Reply> {
     let mut conflicts = Conflicts::new();
     loop {
         let grant = own(app, call.principal_id(), grant_id).await?;
-        let Some(requeued) = grant.requeued(&clock::now_rfc3339()) else {
-            return Err(ApiError::conflict(
-                "GRANT_NOT_DELIVERED",
-                "only a Delivered or Failed grant with a license key has an email to resend",
-            ));
+        let requeued = match grant.resend(clock::now())? {
+            Resend::Queue(requeued) => *requeued,
+            Resend::AlreadyQueued => return Reply::json(202, &grant.presented(clock::now())),
         };
         let reply = Reply::json(202, &requeued.clone().presented(clock::now()))?;
         let due = Some(key_email::first_attempt_due_ms());

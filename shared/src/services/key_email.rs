@@ -53,6 +53,16 @@ pub async fn attempt(app: &App, grant: &Grant, entitlement: &Entitlement, attemp
     }
 }
 
+/// Records attempt number `attempt` as failed for good without sending.
+async fn give_up(app: &App, grant: &Grant, attempt: u32, why: &str) -> Grant {
+    let outcome = crate::domain::grant::EmailAttempt::Permanent(why.to_string());
+    let (after, _) = grant.after_email_attempt(attempt, outcome, &clock::now_rfc3339());
+    match app.store.record_email_attempt(&after, attempt, None).await {
+        Ok(true) => after,
+        _ => grant.clone(),
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct RetrySummary {
     pub sent: u32,
@@ -73,26 +83,27 @@ pub async fn retry_due(app: &App, ignore_backoff: bool) -> ApiResult<RetrySummar
         clock::now_millis()
     };
     let mut summary = RetrySummary::default();
-    for grant in app.store.due_emails(due_by, BATCH).await? {
+    let first_shard = rand::random::<u32>();
+    for grant in app
+        .store
+        .due_emails(due_by, clock::now_millis(), BATCH, first_shard)
+        .await?
+    {
         let seen = grant.email_delivery.as_ref().map_or(0, |d| d.attempts);
+        let now_ms = clock::now_millis();
         let claimed = app
             .store
-            .claim_email_attempt(
-                &grant,
-                seen,
-                clock::now_millis() + ATTEMPT_LEASE_MS,
-                &clock::now_rfc3339(),
-            )
+            .claim_email_attempt(&grant, seen, now_ms, now_ms + ATTEMPT_LEASE_MS, &clock::now_rfc3339())
             .await?;
         if !claimed {
             summary.skipped += 1;
             continue;
         }
-        let Some(entitlement) = app.store.entitlement(&grant.business_id, &grant.entitlement_id).await? else {
-            summary.skipped += 1;
-            continue;
+        let after = match app.store.entitlement(&grant.business_id, &grant.entitlement_id).await? {
+            Some(entitlement) => attempt(app, &grant, &entitlement, seen + 1).await,
+            // Nothing to write the email from: give up on it rather than claim it forever.
+            None => give_up(app, &grant, seen + 1, "the entitlement no longer exists").await,
         };
-        let after = attempt(app, &grant, &entitlement, seen + 1).await;
         match after.email_delivery.map(|d| d.status) {
             Some(EmailStatus::Sent) => summary.sent += 1,
             Some(EmailStatus::Failed) => summary.failed += 1,

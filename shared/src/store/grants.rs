@@ -44,6 +44,11 @@ fn outbox_shard(grant_id: &str) -> String {
     format!("OUTBOX#{}", spread % OUTBOX_SHARDS)
 }
 
+/// Every shard once, starting at `first`.
+fn shard_order(first: u32) -> impl Iterator<Item = u32> {
+    (0..OUTBOX_SHARDS).map(move |i| (first % OUTBOX_SHARDS + i) % OUTBOX_SHARDS)
+}
+
 /// Sort key of a queued email: due time first, so "due now" is a key range.
 fn outbox_due(due_ms: u64, grant_id: &str) -> String {
     format!("{due_ms:015}#{grant_id}")
@@ -62,6 +67,8 @@ fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError
     if let Some(due) = email_due_ms {
         item.insert("gsi3pk".into(), s(outbox_shard(&grant.id)));
         item.insert("gsi3sk".into(), s(outbox_due(due, &grant.id)));
+        // The request that queued it makes the first attempt: no run takes it before `due`.
+        item.insert("lease_until_ms".into(), n(due));
     }
     Ok(item)
 }
@@ -250,9 +257,9 @@ impl Store {
         let set = "SET email_delivery = :delivery, #grant_status = :grant_status, error_code = :code, error_message = :error, updated_at = :now";
         let update = match retry_at_ms {
             Some(due) => update
-                .update_expression(format!("{set}, gsi3sk = :due"))
+                .update_expression(format!("{set}, gsi3sk = :due REMOVE lease_until_ms"))
                 .expression_attribute_values(":due", s(outbox_due(due, &after.id))),
-            None => update.update_expression(format!("{set} REMOVE gsi3pk, gsi3sk")),
+            None => update.update_expression(format!("{set} REMOVE gsi3pk, gsi3sk, lease_until_ms")),
         };
         Ok(unless_refused(update.send().await)?.is_some())
     }
@@ -263,6 +270,7 @@ impl Store {
         &self,
         grant: &Grant,
         attempts: u32,
+        now_ms: u64,
         lease_until_ms: u64,
         now: &str,
     ) -> Result<bool, ApiError> {
@@ -271,9 +279,17 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(grant_key(&grant.business_id, &grant.id)))
-            .update_expression("SET email_delivery.attempts = :next, gsi3sk = :lease, updated_at = :now")
+            .update_expression(
+                "SET email_delivery.attempts = :next, gsi3sk = :lease, lease_until_ms = :lease_ms, updated_at = :now",
+            )
             .expression_attribute_values(":now", s(now))
-            .condition_expression("email_delivery.#status = :queued AND email_delivery.attempts = :seen")
+            .expression_attribute_values(":lease_ms", n(lease_until_ms))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            // Not while another run (or the request that queued it) holds its attempt.
+            .condition_expression(
+                "email_delivery.#status = :queued AND email_delivery.attempts = :seen \
+                 AND (attribute_not_exists(lease_until_ms) OR lease_until_ms < :now_ms)",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":queued", s("queued"))
             .expression_attribute_values(":seen", n(attempts))
@@ -284,18 +300,28 @@ impl Store {
         Ok(unless_refused(result)?.is_some())
     }
 
-    /// Queued emails due by `now_ms`, oldest first, at most `limit` of them.
-    pub async fn due_emails(&self, now_ms: u64, limit: usize) -> Result<Vec<Grant>, ApiError> {
+    /// Queued emails due by `due_by_ms` and not held by a run at `now_ms`, at most
+    /// `limit`, oldest first within each shard; the shards are read from
+    /// `first_shard` on, so a full batch from one never starves the others.
+    pub async fn due_emails(
+        &self,
+        due_by_ms: u64,
+        now_ms: u64,
+        limit: usize,
+        first_shard: u32,
+    ) -> Result<Vec<Grant>, ApiError> {
         let mut due = Vec::new();
-        for shard in 0..OUTBOX_SHARDS {
+        for shard in shard_order(first_shard) {
             let output = self
                 .db
                 .query()
                 .table_name(&self.table)
                 .index_name("gsi3")
-                .key_condition_expression("gsi3pk = :shard AND gsi3sk <= :now")
+                .key_condition_expression("gsi3pk = :shard AND gsi3sk <= :due")
+                .filter_expression("attribute_not_exists(lease_until_ms) OR lease_until_ms < :now_ms")
                 .expression_attribute_values(":shard", s(format!("OUTBOX#{shard}")))
-                .expression_attribute_values(":now", s(outbox_due(now_ms, "~")))
+                .expression_attribute_values(":due", s(outbox_due(due_by_ms, "~")))
+                .expression_attribute_values(":now_ms", n(now_ms))
                 .limit(limit as i32)
                 .send()
                 .await
@@ -421,5 +447,21 @@ impl Store {
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok(GrantPage { items, next_cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_run_reads_every_shard_once_from_its_own_start() {
+        for first in [0, 1, 3, 7, u32::MAX] {
+            let order: Vec<u32> = shard_order(first).collect();
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, (0..OUTBOX_SHARDS).collect::<Vec<_>>());
+            assert_eq!(order[0], first % OUTBOX_SHARDS);
+        }
     }
 }

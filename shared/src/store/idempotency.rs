@@ -12,8 +12,9 @@ use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
 const KEEP_SECONDS: u64 = 24 * 60 * 60;
-/// Longer than the longest function timeout in template.yaml.
-const ABANDONED_AFTER_MS: u64 = 60_000;
+/// Longer than the timeout of any function that takes an Idempotency-Key (10 s
+/// in template.yaml): a claim this old belongs to an invocation that is gone.
+const ABANDONED_AFTER_MS: u64 = 15_000;
 
 /// A kept answer: status and body as they were sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
