@@ -19,6 +19,9 @@ PREFIX = "/2018-06-01/runtime"
 class _Runtime(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        pass  # a poll still open when the process is stopped: nothing to report
+
     def __init__(self, event):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.event = event
@@ -102,7 +105,15 @@ def http_event(method, route_key, path, path_parameters, headers, body=None):
 
 
 def run_once(function, event, extra_env=None, timeout=60):
-    """Runs `function` for one event: (its answer or None, the process's exit code or None if it was stopped)."""
+    """Runs `function` from FUNCTION_BIN_DIR for one event: (its answer or None, its exit code or None)."""
+    binary = os.path.join(os.environ["FUNCTION_BIN_DIR"], function)
+    answer, _, code = run_command([binary], function, event, extra_env, timeout)
+    return answer, code
+
+
+def run_command(command, function, event, extra_env=None, timeout=60):
+    """Runs `command` as the function `function` for one event: (its answer or None,
+    the error it reported or None, its exit code or None while it was still running)."""
     runtime = _Runtime(event)
     thread = threading.Thread(target=runtime.serve_forever, daemon=True)
     thread.start()
@@ -116,9 +127,9 @@ def run_once(function, event, extra_env=None, timeout=60):
         **(extra_env or {}),
     }
     env.pop("AWS_LAMBDA_MAX_CONCURRENCY", None)
-    binary = os.path.join(os.environ["FUNCTION_BIN_DIR"], function)
-    log = open(os.path.join(os.environ["FUNCTION_LOG_DIR"], f"{function}.crash-test.log"), "ab")
-    process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log_dir = os.environ.get("FUNCTION_LOG_DIR") or "/tmp"
+    log = open(os.path.join(log_dir, f"{function}.one-event.log"), "ab")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     code = None
     try:
         # Either the answer arrives (the process then polls on and is stopped) or the process dies.
@@ -137,4 +148,4 @@ def run_once(function, event, extra_env=None, timeout=60):
         runtime.answered.set()
         runtime.shutdown()
         runtime.server_close()
-    return runtime.response, code
+    return runtime.response, runtime.error, code

@@ -189,7 +189,10 @@ where
     }
     let principal = match access {
         Access::Public => {
-            app.admit_public_caller(&source_address(&event)).await?;
+            // API Gateway always says who connected; an event that does not is no caller's.
+            if let Some(source) = source_address(&event) {
+                app.admit_public_caller(&source).await?;
+            }
             None
         }
         _ => {
@@ -229,12 +232,10 @@ where
 
 /// The caller's address as API Gateway saw the connection (never a header the
 /// caller could set).
-fn source_address(event: &lambda_http::Request) -> String {
+fn source_address(event: &lambda_http::Request) -> Option<String> {
     match event.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
-            context.http.source_ip.clone().unwrap_or_default()
-        }
-        _ => String::new(),
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
     }
 }
 

@@ -79,7 +79,11 @@ def policies():
 
 def used_actions(binary):
     used = set()
-    for path in glob.glob(os.path.join(os.environ["FUNCTION_LOG_DIR"], f"{binary}*.log")):
+    log_dir = os.environ["FUNCTION_LOG_DIR"]
+    # The function's own log, and those of its single-event runs (crash and race tests).
+    for path in (os.path.join(log_dir, f"{binary}.log"), os.path.join(log_dir, f"{binary}.one-event.log")):
+        if not os.path.exists(path):
+            continue
         with open(path, errors="replace") as f:
             for line in f:
                 if '"iam_action"' not in line:
