@@ -125,3 +125,6 @@ infra/fuzz.sh
 
 step "least privilege: each function's policy against what it did in this run"
 python -m pytest tests/after_suite -q -p no:cacheprovider --rootdir=tests
+
+step "make build: the arm64 deploy artifact, each bootstrap run under qemu"
+infra/build.sh
