@@ -67,7 +67,17 @@ EXPECTED = [
     ("activate-license", 404),
     ("validate-license", 200),
     ("deactivate-license", 404),
+    ("create-webhook", 201),
+    ("list-webhooks", 200),
+    ("get-webhook", 404),
+    ("update-webhook", 404),
+    ("delete-webhook", 404),
+    ("get-webhook-secret", 404),
+    ("get-webhook-headers", 404),
+    ("update-webhook-headers", 404),
+    ("list-webhook-deliveries", 404),
     ("email-retry", None),
+    ("deliver-webhooks", None),
 ]
 
 

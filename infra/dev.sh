@@ -14,7 +14,8 @@ cd "$ROOT"
 infra/bootstrap.sh
 mkdir -p "$STACK_DIR"
 infra/stack.sh start
-trap 'infra/stack.sh stop' EXIT
+scheduler=""
+trap '[[ -n $scheduler ]] && kill "$scheduler" 2>/dev/null; infra/stack.sh stop' EXIT
 cargo build --workspace --bins
 mint_dev_keys
 
@@ -36,6 +37,13 @@ Local stack is up.
        -d '{"name": "Pro license", "integration_type": "license_key", "integration_config": {"activations_limit": 3, "fulfillment_mode": "manual"}}'
   curl -s $api/entitlements -H "Authorization: Bearer \$BUSINESS_KEY"
 
+  Webhook deliveries  the deliver-webhooks function runs continuously, as its
+                      schedule runs it in AWS; its log: $STACK_DIR/schedule.log
+
 Serving routes with cargo lambda watch (Ctrl-C stops everything).
 TXT
+# Local receivers (http://127.0.0.1:...) are allowed as webhook endpoints here only.
+export WEBHOOK_ALLOW_LOOPBACK=true
+python infra/schedule.py "$api" deliver-webhooks 10 >"$STACK_DIR/schedule.log" 2>&1 </dev/null &
+scheduler=$!
 cargo lambda watch -q -A 127.0.0.1 -P "$API_PORT"

@@ -82,6 +82,7 @@ for source in functions/src/bin/*.rs; do
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
     PUBLIC_RATE_LIMIT="${PUBLIC_RATE_LIMIT:-1000000}" AWS_ENDPOINT_URL_DYNAMODB="$function_dynamodb" \
+    WEBHOOK_ALLOW_LOOPBACK=true \
     "$bin_dir/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done
@@ -91,6 +92,12 @@ sleep 1
 for pid in "${pids[@]}"; do
   kill -0 "$pid" 2>/dev/null || { tail -n 20 "$STACK_DIR"/functions/*.log "$STACK_DIR/watch.log"; echo "a function did not start" >&2; exit 1; }
 done
+
+# What EventBridge Scheduler does in AWS: run the webhook delivery function, again and again.
+if [[ $mode != bench ]]; then
+  python infra/schedule.py "http://127.0.0.1:$API_PORT" deliver-webhooks 10 >"$STACK_DIR/schedule.log" 2>&1 </dev/null &
+  pids+=($!)
+fi
 
 export LICENSING_API_URL="http://127.0.0.1:$API_PORT"
 export MINT_API_KEY="$bin_dir/mint-api-key"

@@ -14,6 +14,8 @@ import boto3
 import httpx
 import pytest
 
+from webhook_receiver import Receiver
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -77,6 +79,7 @@ def other_business(api_url):
     business_id = f"bus_{uuid.uuid4().hex[:16]}"
     api = Api(api_url, mint_key(f"business:{business_id}"))
     api.business_id = business_id
+    api.key = api.http.headers["Authorization"].split(" ", 1)[1]
     return api
 
 
@@ -128,3 +131,15 @@ def ses_outage():
 
     yield restore
     restore()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/webhook_receiver.py), stopped after the test.
+
+    Fails the test's teardown if any delivery it received did not verify."""
+    running = Receiver()
+    running.start()
+    yield running
+    running.stop()
+    assert running.failures == [], f"deliveries that did not verify: {running.failures}"

@@ -67,7 +67,7 @@ def test_every_function_binary_is_deployed_and_every_http_one_routed():
     assert deployed == binaries()
     http_functions = set(template_routes().values())
     assert http_functions == set(router_routes().values())
-    assert binaries() - http_functions == {"email-retry"}
+    assert binaries() - http_functions == {"email-retry", "deliver-webhooks"}
 
 
 def test_each_function_serves_the_route_its_file_names():

@@ -13,6 +13,8 @@ pub struct App {
     keys: KeyCache,
     /// Requests one source address may make to the public routes per window.
     public_limit: u64,
+    /// Webhooks may go to loopback addresses: the local stack's receivers only.
+    pub webhook_allow_loopback: bool,
 }
 
 /// The public routes' window: short, so a caller held back waits little.
@@ -47,6 +49,7 @@ impl App {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(PUBLIC_LIMIT),
+            webhook_allow_loopback: std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("true"),
         }
     }
 

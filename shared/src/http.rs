@@ -15,7 +15,7 @@ use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_PATH_ID: usize = 255;
-/// No query parameter is longer, but a cursor.
+/// No query parameter is longer, but a cursor (`cursor`, `iterator`).
 const MAX_QUERY_VALUE: usize = 255;
 const MAX_CURSOR: usize = 2048;
 
@@ -65,6 +65,11 @@ impl Request {
     /// The page a list route is asked for (`page_size`, `page_number`, `cursor`).
     pub fn page(&self) -> ApiResult<crate::store::PageRequest> {
         crate::store::PageRequest::from_query(self.query("page_size"), self.query("page_number"), self.query("cursor"))
+    }
+
+    /// The page a list route that pages with `limit` and `iterator` is asked for.
+    pub fn limit_page(&self) -> ApiResult<crate::store::PageRequest> {
+        crate::store::PageRequest::from_limit(self.query("limit"), self.query("iterator"))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -243,7 +248,11 @@ fn source_address(event: &lambda_http::Request) -> Option<String> {
 fn check_query(event: &lambda_http::Request) -> ApiResult<()> {
     let params = event.query_string_parameters();
     for (name, value) in params.iter() {
-        let max = if name == "cursor" { MAX_CURSOR } else { MAX_QUERY_VALUE };
+        let max = if matches!(name, "cursor" | "iterator") {
+            MAX_CURSOR
+        } else {
+            MAX_QUERY_VALUE
+        };
         if value.chars().count() > max {
             return Err(ApiError::validation(name, format!("must be at most {max} characters")));
         }

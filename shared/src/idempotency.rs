@@ -72,8 +72,11 @@ fn idempotency_key(event: &lambda_http::Request) -> ApiResult<Option<String>> {
         *event.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    let Some(value) = event.headers().get("idempotency-key").filter(|_| is_write) else {
+    if !is_write {
         return Ok(None);
+    }
+    let Some(value) = event.headers().get("idempotency-key") else {
+        return Ok(body_idempotency_key(event));
     };
     let text = value
         .to_str()
@@ -85,6 +88,18 @@ fn idempotency_key(event: &lambda_http::Request) -> ApiResult<Option<String>> {
         ));
     }
     Ok(Some(text.to_string()))
+}
+
+/// Dodo's body form (`{"idempotency_key": ...}`, as its SDK sends on webhook
+/// create) when there is no header; a value out of bounds is the handler's 422.
+fn body_idempotency_key(event: &lambda_http::Request) -> Option<String> {
+    let body = event.body().as_ref();
+    if !body.windows(15).any(|w| w == b"idempotency_key") {
+        return None;
+    }
+    let body: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let key = body.get("idempotency_key")?.as_str()?;
+    (1..=IDEMPOTENCY_KEY_MAX).contains(&key.len()).then(|| key.to_string())
 }
 
 /// Whose keys these are: the principal's, or on the public routes the license

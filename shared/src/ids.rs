@@ -10,6 +10,14 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", ulid(crate::clock::now_millis()))
 }
 
+/// `n` new ids that sort in the order returned: for events written together.
+pub fn new_ordered_ids(prefix: &str, n: usize) -> Vec<String> {
+    let millis = crate::clock::now_millis();
+    let mut ids: Vec<String> = (0..n).map(|_| format!("{prefix}_{}", ulid(millis))).collect();
+    ids.sort();
+    ids
+}
+
 fn ulid(millis: u64) -> String {
     let mut random = [0u8; 10];
     rand::rngs::OsRng.fill_bytes(&mut random);
@@ -48,6 +56,13 @@ mod tests {
         assert_ne!(a, b);
         assert!(!is_valid("entg", &a));
         assert!(!is_valid("ent", "ent_short"));
+    }
+
+    #[test]
+    fn ordered_ids_sort_as_given() {
+        let ids = new_ordered_ids("evt", 5);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+        assert!(ids.iter().all(|id| is_valid("evt", id)));
     }
 
     #[test]

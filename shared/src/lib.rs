@@ -20,6 +20,7 @@ pub mod mailer;
 pub mod retry;
 pub mod services;
 pub mod store;
+pub mod webhook_sender;
 pub mod wire;
 
 pub use app::App;

@@ -7,3 +7,4 @@ pub mod entitlement;
 pub mod grant;
 pub mod license_key;
 pub mod refusal;
+pub mod webhook;

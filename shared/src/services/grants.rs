@@ -12,10 +12,12 @@ use crate::domain::grant::{
     KeyToDeliver, NewGrant, Resend,
 };
 use crate::domain::license_key::KeySource;
+use crate::domain::webhook::{GRANT_CREATED, GRANT_DELIVERED, GRANT_REVOKED, KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
 use crate::retry::Conflicts;
+use crate::services::events::Events;
 use crate::services::key_email;
 use crate::store::{FulfilOutcome, IssueOutcome, PageRequest, Written};
 
@@ -77,16 +79,28 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
         } else {
             None
         };
-        let email_due = key.as_ref().map(|_| key_email::first_attempt_due_ms());
         let reply = Reply::created(&grant.clone().presented(now))?;
+        let mut events = Events::new(&grant.business_id, now);
+        if let Some(key) = &key {
+            let mut created = grant.clone();
+            created.status = GrantStatus::Pending;
+            created.license_key = None;
+            created.delivered_at = None;
+            events = events
+                .grant(GRANT_CREATED, &created)
+                .grant(GRANT_DELIVERED, &grant)
+                .key(KEY_CREATED, key);
+        } else {
+            events = events.grant(GRANT_CREATED, &grant);
+        }
         match app
             .store
             .issue_grant(
                 &grant,
                 &entitlement,
                 &uniqueness,
-                key.as_ref(),
-                email_due,
+                key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
+                &events.build(),
                 call.answer(&reply).as_ref(),
             )
             .await?
@@ -144,6 +158,10 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
         };
         let key = delivered.deliver(&entitlement, terms, &clock::rfc3339(now));
         let reply = Reply::ok(&delivered.clone().presented(now))?;
+        let events = Events::new(&delivered.business_id, now)
+            .grant(GRANT_DELIVERED, &delivered)
+            .key(KEY_CREATED, &key)
+            .build();
         match app
             .store
             .fulfil_grant(
@@ -151,6 +169,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
                 &entitlement,
                 &key,
                 key_email::first_attempt_due_ms(),
+                &events,
                 call.answer(&reply).as_ref(),
             )
             .await?
@@ -186,9 +205,17 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
             return Reply::ok(&grant.presented(now));
         };
         let reply = Reply::ok(&revoked.clone().presented(now))?;
+        let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
+        if let Some(view) = &grant.license_key {
+            // The key is disabled with the grant; its event carries it as it will read.
+            if let Some(mut key) = app.store.license_key_by_value(&view.key).await? {
+                key.grant_revoked = true;
+                events = events.key(KEY_UPDATED, &key);
+            }
+        }
         match app
             .store
-            .revoke_grant(&grant, &revoked, call.answer(&reply).as_ref())
+            .revoke_grant(&grant, &revoked, &events.build(), call.answer(&reply).as_ref())
             .await?
         {
             Written::Done => return Ok(reply),
@@ -212,7 +239,7 @@ pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<R
         let due = Some(key_email::first_attempt_due_ms());
         match app
             .store
-            .replace_grant(&grant, &requeued, due, Vec::new(), call.answer(&reply).as_ref())
+            .replace_grant(&grant, &requeued, due, Vec::new(), &[], call.answer(&reply).as_ref())
             .await?
         {
             Written::Done => {

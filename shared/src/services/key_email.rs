@@ -6,9 +6,11 @@ use crate::app::App;
 use crate::clock;
 use crate::domain::email::render_key_email;
 use crate::domain::entitlement::Entitlement;
-use crate::domain::grant::{EmailStatus, Grant};
+use crate::domain::grant::{EmailStatus, Grant, GrantStatus};
+use crate::domain::webhook::{Event, GRANT_FAILED};
 use crate::error::ApiResult;
 use crate::mailer;
+use crate::services::events::Events;
 use serde::Serialize;
 
 /// How long one claimed attempt keeps other runs of the retry function off the grant.
@@ -40,7 +42,11 @@ pub async fn attempt(app: &App, grant: &Grant, entitlement: &Entitlement, attemp
         "key email"
     );
     let retry_at_ms = retry_in.map(|delay| clock::now_millis() + delay.whole_milliseconds().max(0) as u64);
-    match app.store.record_email_attempt(&after, attempt, retry_at_ms).await {
+    match app
+        .store
+        .record_email_attempt(&after, attempt, retry_at_ms, &failed_event(grant, &after))
+        .await
+    {
         Ok(true) => after,
         Ok(false) => {
             tracing::warn!(grant_id = %grant.id, attempt, "key email outcome not recorded: the grant moved on");
@@ -57,9 +63,24 @@ pub async fn attempt(app: &App, grant: &Grant, entitlement: &Entitlement, attemp
 async fn give_up(app: &App, grant: &Grant, attempt: u32, why: &str) -> Grant {
     let outcome = crate::domain::grant::EmailAttempt::Permanent(why.to_string());
     let (after, _) = grant.after_email_attempt(attempt, outcome, &clock::now_rfc3339());
-    match app.store.record_email_attempt(&after, attempt, None).await {
+    match app
+        .store
+        .record_email_attempt(&after, attempt, None, &failed_event(grant, &after))
+        .await
+    {
         Ok(true) => after,
         _ => grant.clone(),
+    }
+}
+
+/// `entitlement_grant.failed` when the attempt turned the grant Failed.
+fn failed_event(before: &Grant, after: &Grant) -> Vec<Event> {
+    if after.status == GrantStatus::Failed && before.status != GrantStatus::Failed {
+        Events::new(&after.business_id, clock::now())
+            .grant(GRANT_FAILED, after)
+            .build()
+    } else {
+        Vec::new()
     }
 }
 

@@ -6,10 +6,12 @@ use crate::call::Call;
 use crate::clock;
 use crate::domain::grant::{key_in_use, parse_client_time, Fulfilment};
 use crate::domain::license_key::{KeyChanges, LicenseKey, LicenseKeyStatus};
+use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
 use crate::retry::Conflicts;
+use crate::services::events::Events;
 use crate::store::{PageRequest, Written};
 
 fn not_found() -> ApiError {
@@ -64,9 +66,14 @@ pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
         &clock::rfc3339(now),
     );
     let reply = Reply::created(&key.view(now))?;
+    let events = Events::new(&key.business_id, now).key(KEY_CREATED, &key).build();
     let mut conflicts = Conflicts::new();
     loop {
-        match app.store.import_license_key(&key, call.answer(&reply).as_ref()).await? {
+        match app
+            .store
+            .import_license_key(&key, &events, call.answer(&reply).as_ref())
+            .await?
+        {
             Written::Done => return Ok(reply),
             Written::Refused { .. } => return Err(key_in_use().into()),
             Written::Conflict => conflicts.pause().await?,
@@ -116,10 +123,18 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: Patch) -> ApiResult
         if after.activations_limit.is_some_and(|limit| key.instances_count > limit) {
             return Err(limit_below_current(key.instances_count));
         }
-        let reply = Reply::ok(&after.view(clock::now()))?;
+        let now = clock::now();
+        let reply = Reply::ok(&after.view(now))?;
+        let events = Events::new(&key.business_id, now).key(KEY_UPDATED, &after).build();
         match app
             .store
-            .update_license_key(&key, &changes, &clock::now_rfc3339(), call.answer(&reply).as_ref())
+            .update_license_key(
+                &key,
+                &changes,
+                &clock::rfc3339(now),
+                &events,
+                call.answer(&reply).as_ref(),
+            )
             .await?
         {
             Written::Done => return Ok(reply),

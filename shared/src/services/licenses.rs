@@ -5,11 +5,13 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::{key_digest, Instance, LicenseKey, INSTANCE_NAME_MAX};
+use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
 use crate::json::check_len;
 use crate::retry::Conflicts;
+use crate::services::events::Events;
 use crate::store::Written;
 use serde_json::json;
 
@@ -58,9 +60,18 @@ pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> 
         }))?;
         // The conditions re-check what was read, so a key that filled up or
         // changed since is refused here, and read again to say why.
+        let events = Events::new(&key.business_id, clock::now())
+            .instance(INSTANCE_CREATED, &instance)
+            .build();
         match app
             .store
-            .activate(&key, &instance, &instance.created_at, call.answer(&reply).as_ref())
+            .activate(
+                &key,
+                &instance,
+                &instance.created_at,
+                &events,
+                call.answer(&reply).as_ref(),
+            )
             .await?
         {
             Written::Done => return Ok(reply),
@@ -73,22 +84,39 @@ pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> 
 pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
     check_len("license_key_instance_id", instance_id, 1, 64)?;
     let key = key_by_value(app, license_key).await?;
+    let not_found = || {
+        ApiError::new(
+            404,
+            "LICENSE_KEY_INSTANCE_NOT_FOUND",
+            "no such instance of this license key",
+        )
+    };
+    // Read for its event; the delete is still conditioned on it being this key's.
+    let instance = app
+        .store
+        .instance_for_change(instance_id)
+        .await?
+        .filter(|i| i.license_key_id == key.id)
+        .ok_or_else(not_found)?;
     let reply = Reply::ok(&json!({}))?;
+    let events = Events::new(&key.business_id, clock::now())
+        .instance(INSTANCE_DELETED, &instance)
+        .build();
     let mut conflicts = Conflicts::new();
     loop {
         match app
             .store
-            .deactivate(&key, instance_id, &clock::now_rfc3339(), call.answer(&reply).as_ref())
+            .deactivate(
+                &key,
+                instance_id,
+                &clock::now_rfc3339(),
+                &events,
+                call.answer(&reply).as_ref(),
+            )
             .await?
         {
             Written::Done => return Ok(reply),
-            Written::Refused { .. } => {
-                return Err(ApiError::new(
-                    404,
-                    "LICENSE_KEY_INSTANCE_NOT_FOUND",
-                    "no such instance of this license key",
-                ))
-            }
+            Written::Refused { .. } => return Err(not_found()),
             Written::Conflict => conflicts.pause().await?,
         }
     }

@@ -4,8 +4,11 @@
 
 pub mod allocation;
 pub mod entitlements;
+pub mod events;
 pub mod grants;
 pub mod key_email;
 pub mod license_keys;
 pub mod license_status;
 pub mod licenses;
+pub mod webhook_delivery;
+pub mod webhooks;

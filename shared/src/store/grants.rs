@@ -9,6 +9,7 @@
 
 use super::entitlements::entitlement_key;
 use super::paging::{Filter, KeyRange, PageOfItems};
+use super::webhooks::event_puts;
 use super::{
     from_item, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest,
     Store, Written,
@@ -16,6 +17,7 @@ use super::{
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::license_key::{key_digest, LicenseKey};
+use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -131,8 +133,9 @@ impl Store {
         grant: &Grant,
         entitlement: &Entitlement,
         uniqueness: &str,
-        delivered_key: Option<&LicenseKey>,
-        email_due_ms: Option<u64>,
+        // The key delivered with it (auto fulfilment) and when its email comes due.
+        delivered: Option<(&LicenseKey, u64)>,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<IssueOutcome, ApiError> {
         let unique = uniqueness_key(&grant.entitlement_id, &grant.customer_id, uniqueness);
@@ -150,13 +153,14 @@ impl Store {
         let mut actions = vec![
             TransactWriteItem::builder().condition_check(entitlement_active).build(),
             put_new(&self.table, marker)?,
-            put_new(&self.table, grant_item(grant, email_due_ms)?)?,
+            put_new(&self.table, grant_item(grant, delivered.map(|(_, due)| due))?)?,
         ];
-        if let Some(license_key) = delivered_key {
+        if let Some((license_key, _)) = delivered {
             for item in license_key_items(license_key)? {
                 actions.push(put_new(&self.table, item)?);
             }
         }
+        actions.extend(event_puts(&self.table, events)?);
         match self.commit(actions, answer).await? {
             Written::Done => Ok(IssueOutcome::Created),
             Written::Refused { at: 0, .. } => Ok(IssueOutcome::EntitlementChanged),
@@ -185,6 +189,7 @@ impl Store {
         entitlement: &Entitlement,
         license_key: &LicenseKey,
         email_due_ms: u64,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<FulfilOutcome, ApiError> {
         let grant_update = Put::builder()
@@ -206,7 +211,7 @@ impl Store {
             .expression_attribute_values(":seen", s(&entitlement.updated_at))
             .build()
             .map_err(ApiError::internal)?;
-        let actions = vec![
+        let mut actions = vec![
             TransactWriteItem::builder().put(grant_update).build(),
             put_new(&self.table, key_item)?,
             put_new(&self.table, pointer)?,
@@ -214,6 +219,7 @@ impl Store {
                 .condition_check(entitlement_unchanged)
                 .build(),
         ];
+        actions.extend(event_puts(&self.table, events)?);
         match self.commit(actions, answer).await? {
             Written::Done => Ok(FulfilOutcome::Fulfilled),
             Written::Refused { at: 0, item } => match item {
@@ -238,10 +244,9 @@ impl Store {
         after: &Grant,
         attempt: u32,
         retry_at_ms: Option<u64>,
+        events: &[Event],
     ) -> Result<bool, ApiError> {
-        let update = self
-            .db
-            .update_item()
+        let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(grant_key(&after.business_id, &after.id)))
             .condition_expression("email_delivery.#status = :queued AND email_delivery.attempts = :attempt")
@@ -261,7 +266,12 @@ impl Store {
                 .expression_attribute_values(":due", s(outbox_due(due, &after.id))),
             None => update.update_expression(format!("{set} REMOVE gsi3pk, gsi3sk, lease_until_ms")),
         };
-        Ok(unless_refused(update.send().await)?.is_some())
+        let mut actions = vec![TransactWriteItem::builder()
+            .update(update.build().map_err(ApiError::internal)?)
+            .build()];
+        // A grant that turns Failed says so in the same write.
+        actions.extend(event_puts(&self.table, events)?);
+        Ok(matches!(self.commit(actions, None).await?, Written::Done))
     }
 
     /// Claims the next attempt of a queued email seen with `attempts` attempts, and
@@ -344,6 +354,7 @@ impl Store {
         after: &Grant,
         queued_due_ms: Option<u64>,
         also: Vec<TransactWriteItem>,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let put = Put::builder()
@@ -355,6 +366,7 @@ impl Store {
             .map_err(ApiError::internal)?;
         let mut actions = vec![TransactWriteItem::builder().put(put).build()];
         actions.extend(also);
+        actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
 
@@ -364,6 +376,7 @@ impl Store {
         &self,
         current: &Grant,
         revoked: &Grant,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut also = Vec::new();
@@ -378,7 +391,7 @@ impl Store {
                 .map_err(ApiError::internal)?;
             also.push(TransactWriteItem::builder().update(disable).build());
         }
-        self.replace_grant(current, revoked, None, also, answer).await
+        self.replace_grant(current, revoked, None, also, events, answer).await
     }
 
     /// Delivered grants of one entitlement to one customer: one Query on the

@@ -10,8 +10,10 @@
 
 use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
+use super::webhooks::event_puts;
 use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
 use crate::domain::license_key::{key_digest, Instance, KeyChanges, LicenseKey, LicenseKeyStatus};
+use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -73,14 +75,13 @@ impl Store {
     pub async fn import_license_key(
         &self,
         license_key: &LicenseKey,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let [item, pointer] = super::grants::license_key_items(license_key)?;
-        self.commit(
-            vec![put_new(&self.table, item)?, put_new(&self.table, pointer)?],
-            answer,
-        )
-        .await
+        let mut actions = vec![put_new(&self.table, item)?, put_new(&self.table, pointer)?];
+        actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
     }
 
     /// Applies `changes` if the key is as `current` was read (its activations and
@@ -91,6 +92,7 @@ impl Store {
         current: &LicenseKey,
         changes: &KeyChanges,
         now: &str,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut sets = vec![];
@@ -147,6 +149,7 @@ impl Store {
                 .map_err(ApiError::internal)?;
             actions.push(TransactWriteItem::builder().update(grant_update).build());
         }
+        actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
 
@@ -156,6 +159,7 @@ impl Store {
         key: &LicenseKey,
         instance: &Instance,
         now: &str,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let count = Update::builder()
@@ -195,6 +199,7 @@ impl Store {
             TransactWriteItem::builder().put(put).build(),
         ];
         actions.extend(grant_count_update(self, key, 1, now)?);
+        actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
 
@@ -205,6 +210,7 @@ impl Store {
         key: &LicenseKey,
         instance_id: &str,
         now: &str,
+        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let digest = key_digest(&key.key);
@@ -229,11 +235,17 @@ impl Store {
             TransactWriteItem::builder().update(count).build(),
         ];
         actions.extend(grant_count_update(self, key, -1, now)?);
+        actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
 
     pub async fn instance(&self, id: &str) -> Result<Option<Instance>, ApiError> {
         self.get_as(instance_key(id), false).await
+    }
+
+    /// The instance read strongly, for a change that must see the latest activation.
+    pub async fn instance_for_change(&self, id: &str) -> Result<Option<Instance>, ApiError> {
+        self.get_as(instance_key(id), true).await
     }
 
     /// Renames the business's instance; `Refused` when it is not (or no longer) there.

@@ -11,12 +11,14 @@ mod idempotency;
 mod license_keys;
 mod paging;
 mod rate_limits;
+mod webhooks;
 
 pub use allocation::AuditPage;
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{InstancePage, KeyPage};
 pub use paging::{Cursor, PageRequest};
+pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 
 use crate::error::ApiError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;

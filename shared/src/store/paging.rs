@@ -96,6 +96,30 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// From the query string of a list that pages with `limit` and `iterator`
+    /// (Dodo's webhooks): the iterator is the cursor of the page before.
+    pub fn from_limit(limit: Option<&str>, iterator: Option<&str>) -> Result<Self, ApiError> {
+        let size = match limit {
+            None => DEFAULT_PAGE_SIZE,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::validation("limit", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))
+                })?,
+        };
+        let cursor = iterator
+            .filter(|c| !c.is_empty())
+            .map(|text| {
+                Cursor::decode(text).map_err(|_| ApiError::validation("iterator", "is not one this list returned"))
+            })
+            .transpose()?;
+        Ok(Self { size, skip: 0, cursor })
+    }
+}
+
 /// A key range to page through: a partition of the table or of an index.
 pub(crate) struct KeyRange<'a> {
     pub index: Option<&'a str>,

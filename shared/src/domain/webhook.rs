@@ -1,0 +1,739 @@
+//! Webhook endpoints, the events they receive and the record of each delivery:
+//! the rules of SPEC §1.5 and the Standard Webhooks signature.
+
+use super::refusal::{Refusal, RuleResult};
+use crate::json::check_len;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub const GRANT_CREATED: &str = "entitlement_grant.created";
+pub const GRANT_DELIVERED: &str = "entitlement_grant.delivered";
+pub const GRANT_FAILED: &str = "entitlement_grant.failed";
+pub const GRANT_REVOKED: &str = "entitlement_grant.revoked";
+pub const KEY_CREATED: &str = "license_key.created";
+pub const KEY_UPDATED: &str = "license_key.updated";
+pub const INSTANCE_CREATED: &str = "license_key_instance.created";
+pub const INSTANCE_DELETED: &str = "license_key_instance.deleted";
+
+/// Every event type this service sends; Dodo's five, then ours with the same envelope.
+pub const EVENT_TYPES: [&str; 8] = [
+    GRANT_CREATED,
+    GRANT_DELIVERED,
+    GRANT_FAILED,
+    GRANT_REVOKED,
+    KEY_CREATED,
+    KEY_UPDATED,
+    INSTANCE_CREATED,
+    INSTANCE_DELETED,
+];
+
+/// Waits before each retry after a failed attempt (SPEC §1.5); attempts beyond
+/// `1 + RETRY_DELAYS.len()` are not made and the delivery fails.
+const RETRY_DELAYS_S: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+
+/// How long the receiver has to answer 2xx.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+
+const MAX_URL: usize = 2048;
+const MAX_DESCRIPTION: usize = 1000;
+const MAX_METADATA: usize = 50;
+const MAX_HEADERS: usize = 20;
+const MAX_RATE_LIMIT: u32 = 1000;
+/// Headers every delivery sets itself, which an endpoint may not override.
+const OUR_HEADERS: [&str; 7] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "user-agent",
+];
+
+/// A business's webhook endpoint as stored; `secret` and `headers` are read
+/// through their own routes only.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Endpoint {
+    pub id: String,
+    pub business_id: String,
+    pub url: String,
+    pub description: String,
+    pub metadata: BTreeMap<String, String>,
+    pub disabled: bool,
+    pub filter_types: Vec<String>,
+    pub rate_limit: Option<u32>,
+    pub headers: BTreeMap<String, String>,
+    pub secret: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Dodo's `WebhookDetails`.
+#[derive(Serialize)]
+pub struct EndpointDetails<'a> {
+    pub id: &'a str,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub metadata: &'a BTreeMap<String, String>,
+    pub disabled: bool,
+    pub filter_types: &'a [String],
+    pub rate_limit: Option<u32>,
+}
+
+impl Endpoint {
+    pub fn details(&self) -> EndpointDetails<'_> {
+        EndpointDetails {
+            id: &self.id,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            url: &self.url,
+            description: &self.description,
+            metadata: &self.metadata,
+            disabled: self.disabled,
+            filter_types: &self.filter_types,
+            rate_limit: self.rate_limit,
+        }
+    }
+
+    /// Whether an event of `event_type` goes to this endpoint at all.
+    pub fn wants(&self, event_type: &str) -> bool {
+        !self.disabled && (self.filter_types.is_empty() || self.filter_types.iter().any(|t| t == event_type))
+    }
+
+    /// The headers as `GET /webhooks/{id}/headers` shows them: sensitive values
+    /// left out and their names listed.
+    pub fn shown_headers(&self) -> (BTreeMap<&str, &str>, Vec<&str>) {
+        let (sensitive, shown): (Vec<_>, Vec<_>) = self.headers.iter().partition(|(name, _)| is_sensitive(name));
+        (
+            shown.into_iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            sensitive.into_iter().map(|(k, _)| k.as_str()).collect(),
+        )
+    }
+}
+
+fn is_sensitive(header: &str) -> bool {
+    let name = header.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "x-api-key"
+    ) || ["secret", "token", "password"].iter().any(|word| name.contains(word))
+}
+
+/// The body of `POST /webhooks`.
+#[derive(Debug, Deserialize)]
+pub struct NewEndpoint {
+    pub url: String,
+    pub description: Option<String>,
+    pub disabled: Option<bool>,
+    pub filter_types: Option<Vec<String>>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub rate_limit: Option<u32>,
+    /// Dodo's body form of `Idempotency-Key`; only its bounds are checked here.
+    pub idempotency_key: Option<String>,
+}
+
+/// The body of `PATCH /webhooks/{id}`: what is absent or null stays as it is.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EndpointPatch {
+    pub url: Option<String>,
+    pub description: Option<String>,
+    pub disabled: Option<bool>,
+    pub filter_types: Option<Vec<String>>,
+    pub metadata: Option<BTreeMap<String, String>>,
+    pub rate_limit: Option<u32>,
+}
+
+/// The body of `PATCH /webhooks/{id}/headers`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HeadersUpdate {
+    pub headers: BTreeMap<String, String>,
+}
+
+impl NewEndpoint {
+    /// The endpoint this body describes, after checking every field.
+    pub fn into_endpoint(
+        self,
+        id: String,
+        business_id: &str,
+        secret: String,
+        now: &str,
+        allow_loopback: bool,
+    ) -> RuleResult<Endpoint> {
+        check_url(&self.url, allow_loopback)?;
+        if let Some(key) = &self.idempotency_key {
+            check_len("idempotency_key", key, 1, 255)?;
+        }
+        let description = self.description.unwrap_or_default();
+        check_len("description", &description, 0, MAX_DESCRIPTION)?;
+        let metadata = self.metadata.unwrap_or_default();
+        check_metadata(&metadata)?;
+        let filter_types = self.filter_types.unwrap_or_default();
+        check_filter_types(&filter_types)?;
+        let headers = self.headers.unwrap_or_default();
+        check_headers(&headers)?;
+        check_rate_limit(self.rate_limit)?;
+        Ok(Endpoint {
+            id,
+            business_id: business_id.to_string(),
+            url: self.url,
+            description,
+            metadata,
+            disabled: self.disabled.unwrap_or(false),
+            filter_types,
+            rate_limit: self.rate_limit,
+            headers,
+            secret,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        })
+    }
+}
+
+impl EndpointPatch {
+    pub fn applied_to(self, current: &Endpoint, now: &str, allow_loopback: bool) -> RuleResult<Endpoint> {
+        let mut next = current.clone();
+        if let Some(url) = self.url {
+            check_url(&url, allow_loopback)?;
+            next.url = url;
+        }
+        if let Some(description) = self.description {
+            check_len("description", &description, 0, MAX_DESCRIPTION)?;
+            next.description = description;
+        }
+        if let Some(metadata) = self.metadata {
+            check_metadata(&metadata)?;
+            next.metadata = metadata;
+        }
+        if let Some(filter_types) = self.filter_types {
+            check_filter_types(&filter_types)?;
+            next.filter_types = filter_types;
+        }
+        if self.rate_limit.is_some() {
+            check_rate_limit(self.rate_limit)?;
+            next.rate_limit = self.rate_limit;
+        }
+        if let Some(disabled) = self.disabled {
+            next.disabled = disabled;
+        }
+        next.updated_at = now.to_string();
+        Ok(next)
+    }
+}
+
+impl HeadersUpdate {
+    pub fn applied_to(self, current: &Endpoint, now: &str) -> RuleResult<Endpoint> {
+        check_headers(&self.headers)?;
+        Ok(Endpoint {
+            headers: self.headers,
+            updated_at: now.to_string(),
+            ..current.clone()
+        })
+    }
+}
+
+/// `http` or `https` with a host; a host written as an address must be one the
+/// service may reach (names are checked at delivery, against what they resolve to).
+pub fn check_url(url: &str, allow_loopback: bool) -> RuleResult<()> {
+    check_len("url", url, 1, MAX_URL)?;
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| Refusal::invalid("url", "must start with https:// or http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let valid_host = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    if !valid_host || url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Refusal::invalid("url", "must name a host"));
+    }
+    let refused = if host.eq_ignore_ascii_case("localhost") {
+        !allow_loopback
+    } else {
+        host.parse::<IpAddr>()
+            .is_ok_and(|ip| !address_allowed(ip, allow_loopback))
+    };
+    if refused {
+        return Err(Refusal::unprocessable(
+            "WEBHOOK_URL_NOT_ALLOWED",
+            "url: private, loopback and link-local addresses are not allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a delivery may connect to `ip`: never to a private, loopback,
+/// link-local, unspecified or multicast address (loopback only when allowed,
+/// for the local stack).
+pub fn address_allowed(ip: IpAddr, allow_loopback: bool) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    if ip.is_loopback() {
+        return allow_loopback;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 198 && (b == 18 || b == 19)))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80) // link-local
+        }
+    }
+}
+
+fn check_metadata(metadata: &BTreeMap<String, String>) -> RuleResult<()> {
+    if metadata.len() > MAX_METADATA {
+        return Err(Refusal::invalid("metadata", format!("at most {MAX_METADATA} entries")));
+    }
+    for (key, value) in metadata {
+        check_len("metadata key", key, 1, 40)?;
+        check_len(&format!("metadata.{key}"), value, 0, 500)?;
+    }
+    Ok(())
+}
+
+fn check_filter_types(types: &[String]) -> RuleResult<()> {
+    if types.len() > EVENT_TYPES.len() {
+        return Err(Refusal::invalid(
+            "filter_types",
+            format!("at most {} types", EVENT_TYPES.len()),
+        ));
+    }
+    match types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
+        Some(unknown) => Err(Refusal::invalid(
+            "filter_types",
+            format!("unknown event type {unknown:?}; known: {}", EVENT_TYPES.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_headers(headers: &BTreeMap<String, String>) -> RuleResult<()> {
+    if headers.len() > MAX_HEADERS {
+        return Err(Refusal::invalid("headers", format!("at most {MAX_HEADERS} headers")));
+    }
+    for (name, value) in headers {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+.^_`|~-".contains(c);
+        if name.is_empty() || name.len() > 100 || !name.chars().all(token) {
+            return Err(Refusal::invalid("headers", format!("{name:?} is not a header name")));
+        }
+        if OUR_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(Refusal::invalid("headers", format!("{name} is set by the service")));
+        }
+        if value.len() > 1000 || !value.chars().all(|c| (' '..='~').contains(&c)) {
+            return Err(Refusal::invalid(
+                &format!("headers.{name}"),
+                "must be at most 1000 printable ASCII characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_rate_limit(rate_limit: Option<u32>) -> RuleResult<()> {
+    match rate_limit {
+        Some(limit) if !(1..=MAX_RATE_LIMIT).contains(&limit) => Err(Refusal::invalid(
+            "rate_limit",
+            format!("must be from 1 to {MAX_RATE_LIMIT} per second"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A new endpoint secret: `whsec_` and the base64 of 32 random bytes.
+pub fn secret_from(random: [u8; 32]) -> String {
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(random))
+}
+
+/// The Standard Webhooks signature header: `v1,` and the base64 HMAC-SHA256 of
+/// `id.timestamp.body` under the secret's bytes.
+pub fn signature(secret: &str, id: &str, timestamp_s: i64, body: &str) -> String {
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap_or_else(|_| encoded.as_bytes().to_vec());
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
+    mac.update(format!("{id}.{timestamp_s}.{body}").as_bytes());
+    let digest = mac.finalize().into_bytes();
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// A change, as the event that reports it: written in the change's own transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub business_id: String,
+    pub event_type: &'static str,
+    /// The grant or license key whose events keep their order.
+    pub subject_id: String,
+    /// The envelope `{business_id, type, timestamp, data}`, sent byte for byte on every attempt.
+    pub payload: String,
+}
+
+impl Event {
+    pub fn new(
+        id: String,
+        business_id: &str,
+        event_type: &'static str,
+        subject_id: &str,
+        timestamp: &str,
+        data: &impl Serialize,
+    ) -> Self {
+        let payload = serde_json::json!({
+            "business_id": business_id,
+            "type": event_type,
+            "timestamp": timestamp,
+            "data": data,
+        })
+        .to_string();
+        Self {
+            id,
+            business_id: business_id.to_string(),
+            event_type,
+            subject_id: subject_id.to_string(),
+            payload,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// One try at a delivery, as the deliveries route shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attempt {
+    pub attempted_at: String,
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|code| (200..300).contains(&code))
+    }
+}
+
+/// One event on its way to one endpoint.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event's id: `webhook-id` on every attempt.
+    pub id: String,
+    pub webhook_id: String,
+    pub event_type: String,
+    pub subject_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: Vec<Attempt>,
+    pub created_at: String,
+    pub next_attempt_at: Option<String>,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Delivered, or given up: the delivery leaves the queue.
+    Done,
+    RetryIn(Duration),
+}
+
+impl Delivery {
+    pub fn new(event_id: &str, event_type: &str, subject_id: &str, webhook_id: &str, now: &str) -> Self {
+        Self {
+            id: event_id.to_string(),
+            webhook_id: webhook_id.to_string(),
+            event_type: event_type.to_string(),
+            subject_id: subject_id.to_string(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            created_at: now.to_string(),
+            next_attempt_at: Some(now.to_string()),
+        }
+    }
+
+    /// The delivery with `attempt` recorded, and what comes next; `retry_at`
+    /// turns the wait into the time shown as `next_attempt_at`.
+    pub fn after_attempt(&self, attempt: Attempt, retry_at: impl Fn(Duration) -> String) -> (Self, Next) {
+        let mut next = self.clone();
+        let succeeded = attempt.succeeded();
+        next.attempts.push(attempt);
+        let wait = RETRY_DELAYS_S
+            .get(next.attempts.len() - 1)
+            .map(|s| Duration::from_secs(*s));
+        match (succeeded, wait) {
+            (true, _) => {
+                next.status = DeliveryStatus::Delivered;
+                next.next_attempt_at = None;
+                (next, Next::Done)
+            }
+            (false, Some(wait)) => {
+                next.next_attempt_at = Some(retry_at(wait));
+                (next, Next::RetryIn(wait))
+            }
+            (false, None) => {
+                next.status = DeliveryStatus::Failed;
+                next.next_attempt_at = None;
+                (next, Next::Done)
+            }
+        }
+    }
+
+    /// Gives up without an attempt (the endpoint is gone or disabled).
+    pub fn abandoned(&self, why: &str, now: &str) -> Self {
+        let mut next = self.clone();
+        next.attempts.push(Attempt {
+            attempted_at: now.to_string(),
+            status_code: None,
+            duration_ms: 0,
+            error: Some(why.to_string()),
+        });
+        next.status = DeliveryStatus::Failed;
+        next.next_attempt_at = None;
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn new_endpoint(url: &str) -> NewEndpoint {
+        NewEndpoint {
+            url: url.to_string(),
+            description: None,
+            disabled: None,
+            filter_types: None,
+            headers: None,
+            metadata: None,
+            rate_limit: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn endpoint() -> Endpoint {
+        new_endpoint("https://example.com/hook")
+            .into_endpoint("wh_1".into(), "bus_1", secret_from([7; 32]), "t0", false)
+            .unwrap()
+    }
+
+    #[test]
+    fn urls_need_a_scheme_and_a_reachable_host() {
+        assert!(check_url("https://example.com/x?y=1", false).is_ok());
+        assert!(check_url("http://example.com:8080", false).is_ok());
+        assert!(check_url("http://[2001:db8::1]:80/x", false).is_ok());
+        for bad in [
+            "ftp://example.com",
+            "example.com",
+            "https://",
+            "https:///x",
+            "https://a b",
+        ] {
+            assert_eq!(check_url(bad, false).unwrap_err().code, "VALIDATION_ERROR", "{bad}");
+        }
+        for private in [
+            "http://10.0.0.1/",
+            "http://192.168.1.1",
+            "http://169.254.169.254/latest",
+            "http://127.0.0.1:9/",
+            "http://localhost/",
+            "http://[::1]/",
+            "http://[fe80::1]/",
+            "http://0.0.0.0/",
+        ] {
+            assert_eq!(
+                check_url(private, false).unwrap_err().code,
+                "WEBHOOK_URL_NOT_ALLOWED",
+                "{private}"
+            );
+        }
+        assert!(check_url("http://127.0.0.1:9/", true).is_ok());
+        assert!(
+            check_url("http://10.0.0.1/", true).is_err(),
+            "only loopback is ever allowed"
+        );
+    }
+
+    #[test]
+    fn addresses_allowed_for_delivery() {
+        assert!(address_allowed(IpAddr::V4(Ipv4Addr::new(93, 184, 216, 34)), false));
+        assert!(!address_allowed(IpAddr::V4(Ipv4Addr::new(172, 16, 0, 1)), false));
+        assert!(!address_allowed(IpAddr::V4(Ipv4Addr::new(100, 64, 0, 1)), false));
+        let mapped = Ipv4Addr::new(10, 1, 2, 3).to_ipv6_mapped();
+        assert!(!address_allowed(IpAddr::V6(mapped), false));
+        assert!(!address_allowed(IpAddr::V6(Ipv6Addr::LOCALHOST), false));
+        assert!(address_allowed(IpAddr::V6(Ipv6Addr::LOCALHOST), true));
+        assert!(!address_allowed(IpAddr::V6("fd00::1".parse().unwrap()), true));
+    }
+
+    #[test]
+    fn fields_are_bounded() {
+        let mut body = new_endpoint("https://example.com");
+        body.filter_types = Some(vec!["payment.succeeded".into()]);
+        assert!(body
+            .into_endpoint("wh".into(), "b", "s".into(), "t", false)
+            .unwrap_err()
+            .message
+            .starts_with("filter_types"));
+        let mut body = new_endpoint("https://example.com");
+        body.rate_limit = Some(0);
+        assert!(body.into_endpoint("wh".into(), "b", "s".into(), "t", false).is_err());
+        let mut body = new_endpoint("https://example.com");
+        body.headers = Some(BTreeMap::from([("Webhook-Id".into(), "x".into())]));
+        assert!(body.into_endpoint("wh".into(), "b", "s".into(), "t", false).is_err());
+        let mut body = new_endpoint("https://example.com");
+        body.headers = Some(BTreeMap::from([("X-Tag".into(), "line\nbreak".into())]));
+        assert!(body.into_endpoint("wh".into(), "b", "s".into(), "t", false).is_err());
+    }
+
+    #[test]
+    fn filters_and_disabled_decide_who_gets_an_event() {
+        let mut endpoint = endpoint();
+        assert!(endpoint.wants("license_key.created"));
+        endpoint.filter_types = vec!["license_key.created".into()];
+        assert!(endpoint.wants("license_key.created"));
+        assert!(!endpoint.wants("entitlement_grant.created"));
+        endpoint.disabled = true;
+        assert!(!endpoint.wants("license_key.created"));
+    }
+
+    #[test]
+    fn patches_change_only_what_they_name() {
+        let current = endpoint();
+        let patch = EndpointPatch {
+            url: None,
+            description: Some("new".into()),
+            disabled: Some(true),
+            filter_types: None,
+            metadata: None,
+            rate_limit: Some(5),
+        };
+        let next = patch.applied_to(&current, "t1", false).unwrap();
+        assert_eq!(
+            (next.description.as_str(), next.disabled, next.rate_limit),
+            ("new", true, Some(5))
+        );
+        assert_eq!(
+            (next.url.as_str(), next.updated_at.as_str()),
+            (current.url.as_str(), "t1")
+        );
+        assert_eq!(next.secret, current.secret);
+    }
+
+    #[test]
+    fn sensitive_headers_are_named_not_shown() {
+        let mut endpoint = endpoint();
+        endpoint.headers = BTreeMap::from([
+            ("Authorization".into(), "Bearer x".into()),
+            ("X-Api-Token".into(), "t".into()),
+            ("X-Tag".into(), "blue".into()),
+        ]);
+        let (shown, sensitive) = endpoint.shown_headers();
+        assert_eq!(shown, BTreeMap::from([("X-Tag", "blue")]));
+        assert_eq!(sensitive, vec!["Authorization", "X-Api-Token"]);
+    }
+
+    #[test]
+    fn signature_matches_the_standard_webhooks_example() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = r#"{"test": 2432232314}"#;
+        assert_eq!(
+            signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn secrets_carry_32_random_bytes() {
+        let secret = secret_from([1; 32]);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.strip_prefix("whsec_").unwrap())
+            .unwrap();
+        assert_eq!(bytes, vec![1; 32]);
+    }
+
+    #[test]
+    fn the_envelope_holds_the_data() {
+        let event = Event::new(
+            "evt_1".into(),
+            "bus_1",
+            "license_key.created",
+            "lk_1",
+            "2026-01-01T00:00:00.000Z",
+            &serde_json::json!({"id": "lk_1"}),
+        );
+        let envelope: serde_json::Value = serde_json::from_str(&event.payload).unwrap();
+        assert_eq!(envelope["type"], "license_key.created");
+        assert_eq!(envelope["business_id"], "bus_1");
+        assert_eq!(envelope["data"]["id"], "lk_1");
+        assert_eq!(envelope["timestamp"], "2026-01-01T00:00:00.000Z");
+    }
+
+    fn attempt(status_code: Option<u16>) -> Attempt {
+        Attempt {
+            attempted_at: "t".into(),
+            status_code,
+            duration_ms: 3,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn retries_back_off_then_give_up() {
+        let mut delivery = Delivery::new("evt_1", "license_key.created", "lk_1", "wh_1", "t");
+        let mut waits = Vec::new();
+        loop {
+            let (next, what) = delivery.after_attempt(attempt(Some(503)), |_| "later".into());
+            delivery = next;
+            match what {
+                Next::RetryIn(wait) => waits.push(wait.as_secs()),
+                Next::Done => break,
+            }
+        }
+        assert_eq!(waits, vec![5, 300, 1_800, 7_200, 18_000, 36_000, 36_000]);
+        assert_eq!((delivery.status, delivery.attempts.len()), (DeliveryStatus::Failed, 8));
+        assert_eq!(delivery.next_attempt_at, None);
+    }
+
+    #[test]
+    fn a_2xx_delivers() {
+        let delivery = Delivery::new("evt_1", "license_key.created", "lk_1", "wh_1", "t");
+        let (failed, next) = delivery.after_attempt(attempt(None), |_| "t+5s".into());
+        assert_eq!(next, Next::RetryIn(Duration::from_secs(5)));
+        assert_eq!(failed.next_attempt_at.as_deref(), Some("t+5s"));
+        let (delivered, next) = failed.after_attempt(attempt(Some(204)), |_| unreachable!());
+        assert_eq!((delivered.status, next), (DeliveryStatus::Delivered, Next::Done));
+        assert_eq!(delivered.attempts.len(), 2);
+    }
+}

@@ -1,0 +1,60 @@
+//! The webhook events a change reports, built beside the change so the store
+//! writes them in its transaction (SPEC §1.5). Each carries the resource as
+//! its own GET route answers it.
+
+use crate::clock;
+use crate::domain::grant::Grant;
+use crate::domain::license_key::{Instance, LicenseKey};
+use crate::domain::webhook::Event;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+pub struct Events {
+    business_id: String,
+    now: OffsetDateTime,
+    changes: Vec<(&'static str, String, Value)>,
+}
+
+impl Events {
+    pub fn new(business_id: &str, now: OffsetDateTime) -> Self {
+        Self {
+            business_id: business_id.to_string(),
+            now,
+            changes: Vec::new(),
+        }
+    }
+
+    /// An `entitlement_grant.*` event, in the grant's order.
+    pub fn grant(mut self, event_type: &'static str, grant: &Grant) -> Self {
+        let data = serde_json::to_value(grant.clone().presented(self.now)).unwrap_or(Value::Null);
+        self.changes.push((event_type, grant.id.clone(), data));
+        self
+    }
+
+    /// A `license_key.*` event, in the key's order.
+    pub fn key(mut self, event_type: &'static str, key: &LicenseKey) -> Self {
+        let data = serde_json::to_value(key.view(self.now)).unwrap_or(Value::Null);
+        self.changes.push((event_type, key.id.clone(), data));
+        self
+    }
+
+    /// A `license_key_instance.*` event, in its key's order.
+    pub fn instance(mut self, event_type: &'static str, instance: &Instance) -> Self {
+        let data = serde_json::to_value(instance).unwrap_or(Value::Null);
+        self.changes.push((event_type, instance.license_key_id.clone(), data));
+        self
+    }
+
+    /// The events, with ids that sort in the order they were added.
+    pub fn build(self) -> Vec<Event> {
+        let timestamp = clock::rfc3339(self.now);
+        let ids = crate::ids::new_ordered_ids("evt", self.changes.len());
+        self.changes
+            .into_iter()
+            .zip(ids)
+            .map(|((event_type, subject, data), id)| {
+                Event::new(id, &self.business_id, event_type, &subject, &timestamp, &data)
+            })
+            .collect()
+    }
+}
