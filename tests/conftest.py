@@ -14,7 +14,7 @@ import boto3
 import httpx
 import pytest
 
-from webhook_receiver import Receiver
+from webhook_receiver import TALLY, Receiver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -143,3 +143,10 @@ def receiver():
     yield running
     running.stop()
     assert running.failures == [], f"deliveries that did not verify: {running.failures}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TALLY["deliveries"]:
+        terminalreporter.write_line(
+            "webhook receivers: {deliveries} deliveries, {accepted} answered 2xx, {duplicates} duplicates "
+            "(an event taken twice by one endpoint), {unverified} that did not verify".format(**TALLY))

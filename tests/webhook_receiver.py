@@ -28,6 +28,25 @@ from dodopayments import DodoPayments
 _UNWRAP_CLIENT = DodoPayments(bearer_token="unused", base_url="http://127.0.0.1:9", max_retries=0)
 
 
+# Across every receiver of the run, for the summary at its end: deliveries that
+# arrived, those answered 2xx, and duplicates (a 2xx for an event the same
+# endpoint had already taken).
+TALLY = {"deliveries": 0, "accepted": 0, "duplicates": 0, "unverified": 0}
+_ACCEPTED_IDS = set()
+_TALLY_LOCK = threading.Lock()
+
+
+def _count(path, webhook_id, status, verified):
+    with _TALLY_LOCK:
+        TALLY["deliveries"] += 1
+        TALLY["unverified"] += 0 if verified else 1
+        if 200 <= status < 300:
+            TALLY["accepted"] += 1
+            if (path, webhook_id) in _ACCEPTED_IDS:
+                TALLY["duplicates"] += 1
+            _ACCEPTED_IDS.add((path, webhook_id))
+
+
 def wait_for(condition, what, timeout=20.0, interval=0.1):
     """Polls `condition` until it returns something truthy, and returns that; fails after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -222,4 +241,5 @@ class Receiver:
             self._deliveries.append(delivery)
             if errors:
                 self.failures.append((delivery, errors))
+        _count(path, headers.get("webhook-id"), status, not errors)
         return status

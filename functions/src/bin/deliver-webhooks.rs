@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let summary = webhook_delivery::run(app, Duration::from_secs(seconds.min(40)))
             .await
             .map_err(|err| lambda_runtime::Error::from(err.message))?;
-        tracing::info!(?summary, "webhook run");
+        tracing::info!(summary = %json!(summary), "webhook run");
         Ok::<_, lambda_runtime::Error>(json!(summary))
     }))
     .await

@@ -8,6 +8,7 @@
 //! the same grant or key, not every record behind it in a stream shard.
 
 use crate::app::App;
+use crate::aws_calls::counted;
 use crate::clock;
 use crate::domain::webhook::{signature, Attempt, Delivery, DeliveryStatus, Endpoint, Next};
 use crate::error::ApiResult;
@@ -38,6 +39,8 @@ pub struct RunSummary {
     pub failed: u32,
     pub waiting: u32,
     pub skipped: u32,
+    /// DynamoDB calls the run made, polling included: what delivery costs.
+    pub dynamodb_calls: u32,
 }
 
 enum Outcome {
@@ -70,10 +73,9 @@ pub async fn run(app: &'static App, work_for: Duration) -> ApiResult<RunSummary>
 
 /// One pass over what is due; returns how many items it took up.
 async fn pass(app: &'static App, summary: &Arc<Mutex<RunSummary>>) -> ApiResult<usize> {
-    let work = app
-        .store
-        .due_webhook_work(clock::now_millis(), BATCH, rand::random())
-        .await?;
+    let (work, polled) = counted(app.store.due_webhook_work(clock::now_millis(), BATCH, rand::random())).await;
+    summary.lock().await.dynamodb_calls += polled.dynamodb;
+    let work = work?;
     let count = work.len();
     let permits = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = tokio::task::JoinSet::new();
@@ -81,12 +83,16 @@ async fn pass(app: &'static App, summary: &Arc<Mutex<RunSummary>>) -> ApiResult<
         let permit = permits.clone().acquire_owned().await.expect("never closed");
         let summary = summary.clone();
         tasks.spawn(async move {
-            let outcomes = match item {
-                Work::FanOut(event) => fan_out(app, event).await,
-                Work::Deliver(queued) => deliver(app, queued, None).await.map(|o| vec![Some(o)]),
-            };
+            let (outcomes, calls) = counted(async {
+                match item {
+                    Work::FanOut(event) => fan_out(app, event).await,
+                    Work::Deliver(queued) => deliver(app, queued, None).await.map(|o| vec![Some(o)]),
+                }
+            })
+            .await;
             drop(permit);
             let mut summary = summary.lock().await;
+            summary.dynamodb_calls += calls.dynamodb;
             match outcomes {
                 Ok(outcomes) => outcomes.into_iter().for_each(|o| tally(&mut summary, o)),
                 // DynamoDB trouble: the item is still there for the next pass.
