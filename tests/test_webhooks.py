@@ -194,6 +194,10 @@ def test_create_retrieve_and_update_through_the_sdk(client):
     plain = client.webhooks.create(url=SOMEWHERE)
     assert (plain.description, plain.metadata, plain.disabled, plain.filter_types, plain.rate_limit) == ("", {}, False, [], None)
 
+    # Dodo's other event types are accepted in a filter, as an unchanged client may send them.
+    payments_too = client.webhooks.create(url=SOMEWHERE, filter_types=["payment.succeeded", "license_key.created"])
+    assert payments_too.filter_types == ["payment.succeeded", "license_key.created"]
+
 
 def test_the_body_idempotency_key_creates_one_endpoint(client):
     first = client.webhooks.create(url=f"{SOMEWHERE}/once", idempotency_key="create-crm-hook")
@@ -243,23 +247,25 @@ def test_the_secret_is_a_whsec_key_of_its_own(client):
     assert client.webhooks.retrieve_secret(second.id).secret != secret
 
 
-def test_headers_are_replaced_and_sensitive_values_never_shown(client):
-    hook = client.webhooks.create(url=SOMEWHERE, headers={"X-Source": "licensing"})
+def test_headers_are_updated_or_added_and_sensitive_values_never_shown(client):
+    hook = client.webhooks.create(url=SOMEWHERE, headers={"X-Source": "licensing", "X-Old": "gone soon"})
     before = client.webhooks.headers.retrieve(hook.id)
-    assert lower_keys(before.headers) == {"x-source": "licensing"} and before.sensitive == []
+    assert lower_keys(before.headers) == {"x-source": "licensing", "x-old": "gone soon"} and before.sensitive == []
 
-    assert client.webhooks.headers.update(
-        hook.id, headers={"X-Team": "billing", "Authorization": "Bearer s3cret-value", "X-Api-Key": "k3y-value"}) is None
+    # Dodo's "update or add": named headers change, others stay; an empty value removes one.
+    assert client.webhooks.headers.update(hook.id, headers={
+        "X-Team": "billing", "Authorization": "Bearer s3cret-value", "X-Api-Key": "k3y-value",
+        "x-source": "crm", "X-Old": ""}) is None
 
     after = client.webhooks.headers.retrieve(hook.id)
-    assert lower_keys(after.headers) == {"x-team": "billing"}
+    assert lower_keys(after.headers) == {"x-team": "billing", "x-source": "crm"}
     assert sorted(name.lower() for name in after.sensitive) == ["authorization", "x-api-key"]
     shown = after.to_json()
     assert "s3cret-value" not in shown and "k3y-value" not in shown
 
     with pytest.raises(dodopayments.UnprocessableEntityError):
         client.webhooks.headers.update(hook.id, headers={"Webhook-Signature": "v1,forged"})
-    assert lower_keys(client.webhooks.headers.retrieve(hook.id).headers) == {"x-team": "billing"}
+    assert lower_keys(client.webhooks.headers.retrieve(hook.id).headers) == {"x-team": "billing", "x-source": "crm"}
 
 
 def test_another_business_gets_404_for_everything_about_the_endpoint(client, other_client, other_business):

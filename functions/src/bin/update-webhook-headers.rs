@@ -1,4 +1,4 @@
-//! PATCH /webhooks/{webhook_id}/headers: replaces the endpoint's own headers
+//! PATCH /webhooks/{webhook_id}/headers: adds or changes the endpoint's own headers
 use licensing::services::webhooks;
 use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {

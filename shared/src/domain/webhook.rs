@@ -31,6 +31,57 @@ pub const EVENT_TYPES: [&str; 8] = [
     INSTANCE_DELETED,
 ];
 
+/// Dodo's other event types (the SDK's `WebhookEventType`): an unchanged client
+/// may filter on them, so they are accepted, though this service never sends them.
+const DODO_ONLY_TYPES: [&str; 43] = [
+    "payment.succeeded",
+    "payment.failed",
+    "payment.processing",
+    "payment.cancelled",
+    "refund.succeeded",
+    "refund.failed",
+    "dispute.opened",
+    "dispute.expired",
+    "dispute.accepted",
+    "dispute.cancelled",
+    "dispute.challenged",
+    "dispute.won",
+    "dispute.lost",
+    "subscription.active",
+    "subscription.renewed",
+    "subscription.on_hold",
+    "subscription.past_due",
+    "subscription.paused",
+    "subscription.unpaused",
+    "subscription.cancelled",
+    "subscription.failed",
+    "subscription.expired",
+    "subscription.plan_changed",
+    "subscription.updated",
+    "subscription.update_payment_method",
+    "payout.created",
+    "payout.on_hold",
+    "payout.in_progress",
+    "payout.failed",
+    "payout.success",
+    "credit.added",
+    "credit.deducted",
+    "credit.expired",
+    "credit.rolled_over",
+    "credit.rollover_forfeited",
+    "credit.overage_charged",
+    "credit.overage_reset",
+    "credit.manual_adjustment",
+    "credit.balance_low",
+    "abandoned_checkout.detected",
+    "abandoned_checkout.recovered",
+    "dunning.started",
+    "dunning.recovered",
+];
+
+/// At most this many types in `filter_types`.
+const MAX_FILTER_TYPES: usize = 64;
+
 /// Waits before each retry after a failed attempt (SPEC §1.5); attempts beyond
 /// `1 + RETRY_DELAYS.len()` are not made and the delivery fails.
 const RETRY_DELAYS_S: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
@@ -150,7 +201,8 @@ pub struct EndpointPatch {
     pub rate_limit: Option<u32>,
 }
 
-/// The body of `PATCH /webhooks/{id}/headers`.
+/// The body of `PATCH /webhooks/{id}/headers`: headers to add or change (Dodo's
+/// "update or add"); an empty value removes that header.
 #[derive(Clone, Debug, Deserialize)]
 pub struct HeadersUpdate {
     pub headers: BTreeMap<String, String>,
@@ -229,9 +281,17 @@ impl EndpointPatch {
 
 impl HeadersUpdate {
     pub fn applied_to(self, current: &Endpoint, now: &str) -> RuleResult<Endpoint> {
-        check_headers(&self.headers)?;
+        let mut headers = current.headers.clone();
+        for (name, value) in self.headers {
+            // Names match whatever their case, as HTTP has it.
+            headers.retain(|existing, _| !existing.eq_ignore_ascii_case(&name));
+            if !value.is_empty() {
+                headers.insert(name, value);
+            }
+        }
+        check_headers(&headers)?;
         Ok(Endpoint {
-            headers: self.headers,
+            headers,
             updated_at: now.to_string(),
             ..current.clone()
         })
@@ -292,15 +352,20 @@ pub fn address_allowed(ip: IpAddr, allow_loopback: bool) -> bool {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_multicast()
-                || v4.is_broadcast()
                 || a == 0
+                || a >= 240 // reserved, and broadcast
                 || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
                 || (a == 198 && (b == 18 || b == 19)))
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // Forms that carry an IPv4 address (NAT64, 6to4, IPv4-compatible) could reach a private one.
+            let embeds_v4 = (segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || first == 0x2002 || segments[..6] == [0; 6];
             !(v6.is_unspecified()
                 || v6.is_multicast()
+                || embeds_v4
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80) // link-local
         }
@@ -319,16 +384,20 @@ fn check_metadata(metadata: &BTreeMap<String, String>) -> RuleResult<()> {
 }
 
 fn check_filter_types(types: &[String]) -> RuleResult<()> {
-    if types.len() > EVENT_TYPES.len() {
+    if types.len() > MAX_FILTER_TYPES {
         return Err(Refusal::invalid(
             "filter_types",
-            format!("at most {} types", EVENT_TYPES.len()),
+            format!("at most {MAX_FILTER_TYPES} types"),
         ));
     }
-    match types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
+    let known = |t: &str| EVENT_TYPES.contains(&t) || DODO_ONLY_TYPES.contains(&t);
+    match types.iter().find(|t| !known(t)) {
         Some(unknown) => Err(Refusal::invalid(
             "filter_types",
-            format!("unknown event type {unknown:?}; known: {}", EVENT_TYPES.join(", ")),
+            format!(
+                "unknown event type {unknown:?}; this service sends {}",
+                EVENT_TYPES.join(", ")
+            ),
         )),
         None => Ok(()),
     }
@@ -594,12 +663,21 @@ mod tests {
         assert!(!address_allowed(IpAddr::V6(Ipv6Addr::LOCALHOST), false));
         assert!(address_allowed(IpAddr::V6(Ipv6Addr::LOCALHOST), true));
         assert!(!address_allowed(IpAddr::V6("fd00::1".parse().unwrap()), true));
+        for embedding in ["64:ff9b::a00:1", "2002:a00:1::1", "::a00:1"] {
+            assert!(
+                !address_allowed(IpAddr::V6(embedding.parse().unwrap()), false),
+                "{embedding}"
+            );
+        }
+        assert!(!address_allowed(IpAddr::V4(Ipv4Addr::new(240, 0, 0, 1)), false));
+        assert!(!address_allowed(IpAddr::V4(Ipv4Addr::new(192, 0, 0, 8)), false));
+        assert!(address_allowed(IpAddr::V6("2606:4700::1111".parse().unwrap()), false));
     }
 
     #[test]
     fn fields_are_bounded() {
         let mut body = new_endpoint("https://example.com");
-        body.filter_types = Some(vec!["payment.succeeded".into()]);
+        body.filter_types = Some(vec!["payment.made_up".into()]);
         assert!(body
             .into_endpoint("wh".into(), "b", "s".into(), "t", false)
             .unwrap_err()
@@ -648,6 +726,30 @@ mod tests {
             (current.url.as_str(), "t1")
         );
         assert_eq!(next.secret, current.secret);
+    }
+
+    #[test]
+    fn header_updates_add_change_and_remove() {
+        let mut current = endpoint();
+        current.headers = BTreeMap::from([("X-Team".into(), "a".into()), ("X-Old".into(), "o".into())]);
+        let update = HeadersUpdate {
+            headers: BTreeMap::from([
+                ("x-team".into(), "b".into()),
+                ("X-Old".into(), String::new()),
+                ("X-New".into(), "n".into()),
+            ]),
+        };
+        let next = update.applied_to(&current, "t1").unwrap();
+        assert_eq!(
+            next.headers,
+            BTreeMap::from([("X-New".into(), "n".into()), ("x-team".into(), "b".into())])
+        );
+    }
+
+    #[test]
+    fn dodo_types_are_accepted_in_filters() {
+        assert!(check_filter_types(&["payment.succeeded".into(), "license_key.created".into()]).is_ok());
+        assert!(check_filter_types(&["payment.made_up".into()]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::domain::grant::{
     format_license_key, fulfilment_blocker, grant_state_blocker, key_in_use, Fulfilment, Grant, GrantStatus,
     KeyToDeliver, NewGrant, Resend,
 };
-use crate::domain::license_key::KeySource;
+use crate::domain::license_key::{KeySource, LicenseKey};
 use crate::domain::webhook::{GRANT_CREATED, GRANT_DELIVERED, GRANT_REVOKED, KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
@@ -206,16 +206,28 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
         };
         let reply = Reply::ok(&revoked.clone().presented(now))?;
         let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
-        if let Some(view) = &grant.license_key {
-            // The key is disabled with the grant; its event carries it as it will read.
-            if let Some(mut key) = app.store.license_key_by_value(&view.key).await? {
-                key.grant_revoked = true;
-                events = events.key(KEY_UPDATED, &key);
-            }
+        // The key is disabled with the grant, conditioned on being as read, so
+        // its event carries it as it then is.
+        let key = match &grant.license_key {
+            Some(view) => app.store.license_key_by_value(&view.key).await?,
+            None => None,
+        };
+        if let Some(key) = &key {
+            let disabled = LicenseKey {
+                grant_revoked: true,
+                ..key.clone()
+            };
+            events = events.key(KEY_UPDATED, &disabled);
         }
         match app
             .store
-            .revoke_grant(&grant, &revoked, &events.build(), call.answer(&reply).as_ref())
+            .revoke_grant(
+                &grant,
+                &revoked,
+                key.as_ref(),
+                &events.build(),
+                call.answer(&reply).as_ref(),
+            )
             .await?
         {
             Written::Done => return Ok(reply),
@@ -237,9 +249,24 @@ pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<R
         };
         let reply = Reply::json(202, &requeued.clone().presented(clock::now()))?;
         let due = Some(key_email::first_attempt_due_ms());
+        // A Failed grant whose email goes out again is Delivered again.
+        let events = if grant.status != requeued.status && requeued.status == GrantStatus::Delivered {
+            Events::new(&requeued.business_id, clock::now())
+                .grant(GRANT_DELIVERED, &requeued)
+                .build()
+        } else {
+            Vec::new()
+        };
         match app
             .store
-            .replace_grant(&grant, &requeued, due, Vec::new(), &[], call.answer(&reply).as_ref())
+            .replace_grant(
+                &grant,
+                &requeued,
+                due,
+                Vec::new(),
+                &events,
+                call.answer(&reply).as_ref(),
+            )
             .await?
         {
             Written::Done => {

@@ -66,9 +66,12 @@ pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
         &clock::rfc3339(now),
     );
     let reply = Reply::created(&key.view(now))?;
-    let events = Events::new(&key.business_id, now).key(KEY_CREATED, &key).build();
     let mut conflicts = Conflicts::new();
     loop {
+        // Built for each try, so its id is later than every change it follows.
+        let events = Events::new(&key.business_id, clock::now())
+            .key(KEY_CREATED, &key)
+            .build();
         match app
             .store
             .import_license_key(&key, &events, call.answer(&reply).as_ref())

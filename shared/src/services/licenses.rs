@@ -99,11 +99,12 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
         .filter(|i| i.license_key_id == key.id)
         .ok_or_else(not_found)?;
     let reply = Reply::ok(&json!({}))?;
-    let events = Events::new(&key.business_id, clock::now())
-        .instance(INSTANCE_DELETED, &instance)
-        .build();
     let mut conflicts = Conflicts::new();
     loop {
+        // Built for each try, so its id is later than every change it follows.
+        let events = Events::new(&key.business_id, clock::now())
+            .instance(INSTANCE_DELETED, &instance)
+            .build();
         match app
             .store
             .deactivate(

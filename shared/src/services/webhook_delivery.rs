@@ -1,6 +1,6 @@
 //! The scheduled delivery of webhook events: each run fans new events out to
 //! the endpoints that want them and attempts the deliveries that are due, for
-//! `work_for` (polling about once a second), then returns.
+//! `work_for` (polling about once a second), then lets its last sends finish.
 //!
 //! Why a schedule over the sparse work index and not DynamoDB Streams: the
 //! retries of SPEC §1.5 span 32 hours, longer than a stream keeps its records,
@@ -12,9 +12,12 @@ use crate::aws_calls::counted;
 use crate::clock;
 use crate::domain::webhook::{signature, Attempt, Delivery, DeliveryStatus, Endpoint, Next};
 use crate::error::ApiResult;
+use crate::retry::Conflicts;
 use crate::store::{PendingEvent, QueuedDelivery, Work};
 use crate::webhook_sender;
 use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, Semaphore};
@@ -53,50 +56,76 @@ enum Outcome {
     Skipped,
 }
 
+/// What the tasks of one pass share.
+struct Pass {
+    app: &'static App,
+    /// No attempt is claimed after this, so every send ends (delivery timeout)
+    /// well within the function's own timeout.
+    claim_until: Instant,
+    /// Endpoints that used up their rate in the second named, so the rest of
+    /// the pass waits without counting again.
+    spent: std::sync::Mutex<HashSet<(String, u64)>>,
+    summary: Mutex<RunSummary>,
+    errors: AtomicU32,
+}
+
 pub async fn run(app: &'static App, work_for: Duration) -> ApiResult<RunSummary> {
     let deadline = Instant::now() + work_for;
-    let summary = Arc::new(Mutex::new(RunSummary::default()));
+    let pass = Arc::new(Pass {
+        app,
+        claim_until: deadline,
+        spent: Default::default(),
+        summary: Mutex::new(RunSummary::default()),
+        errors: AtomicU32::new(0),
+    });
     loop {
-        let did = pass(app, &summary).await?;
-        summary.lock().await.passes += 1;
+        pass.spent.lock().expect("never poisoned").clear();
+        pass.errors.store(0, Ordering::Relaxed);
+        let took = one_pass(&pass).await?;
+        pass.summary.lock().await.passes += 1;
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        if did == 0 {
+        // Idle, or DynamoDB in trouble: wait rather than poll again at once.
+        if took == 0 || pass.errors.load(Ordering::Relaxed) > 0 {
             tokio::time::sleep(POLL.min(left)).await;
         }
     }
-    let summary = summary.lock().await.clone();
+    let summary = pass.summary.lock().await.clone();
     Ok(summary)
 }
 
 /// One pass over what is due; returns how many items it took up.
-async fn pass(app: &'static App, summary: &Arc<Mutex<RunSummary>>) -> ApiResult<usize> {
+async fn one_pass(pass: &Arc<Pass>) -> ApiResult<usize> {
+    let app = pass.app;
     let (work, polled) = counted(app.store.due_webhook_work(clock::now_millis(), BATCH, rand::random())).await;
-    summary.lock().await.dynamodb_calls += polled.dynamodb;
+    pass.summary.lock().await.dynamodb_calls += polled.dynamodb;
     let work = work?;
     let count = work.len();
     let permits = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = tokio::task::JoinSet::new();
     for item in work {
         let permit = permits.clone().acquire_owned().await.expect("never closed");
-        let summary = summary.clone();
+        let pass = pass.clone();
         tasks.spawn(async move {
-            let (outcomes, calls) = counted(async {
+            let (outcome, calls) = counted(async {
                 match item {
-                    Work::FanOut(event) => fan_out(app, event).await,
-                    Work::Deliver(queued) => deliver(app, queued, None).await.map(|o| vec![Some(o)]),
+                    Work::FanOut(event) => fan_out(&pass, event).await.map(|_| None),
+                    Work::Deliver(queued) => deliver(&pass, queued).await.map(Some),
                 }
             })
             .await;
             drop(permit);
-            let mut summary = summary.lock().await;
+            let mut summary = pass.summary.lock().await;
             summary.dynamodb_calls += calls.dynamodb;
-            match outcomes {
-                Ok(outcomes) => outcomes.into_iter().for_each(|o| tally(&mut summary, o)),
-                // DynamoDB trouble: the item is still there for the next pass.
-                Err(err) => tracing::warn!(code = err.code, message = %err.message, "webhook work left for later"),
+            match outcome {
+                Ok(outcome) => tally(&mut summary, outcome),
+                // DynamoDB trouble: the item is still there for a later pass.
+                Err(err) => {
+                    pass.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(code = err.code, message = %err.message, "webhook work left for later");
+                }
             }
         });
     }
@@ -119,25 +148,20 @@ fn tally(summary: &mut RunSummary, outcome: Option<Outcome>) {
     }
 }
 
-/// Queues the event for every endpoint that wants it, takes it out of the
-/// outbox, then attempts those deliveries at once. `None` in the outcomes
-/// stands for the fan-out itself.
-async fn fan_out(app: &'static App, event: PendingEvent) -> ApiResult<Vec<Option<Outcome>>> {
+/// Queues the event for every endpoint that wants it and takes it out of the
+/// outbox; the queued deliveries are due at once, for the next pass.
+async fn fan_out(pass: &Pass, event: PendingEvent) -> ApiResult<()> {
+    let store = &pass.app.store;
     // A subject's events fan out in order: an earlier one goes first.
-    if app.store.first_pending_event(&event.subject_id).await?.as_deref() != Some(&event.event_id) {
-        return Ok(vec![Some(Outcome::Waiting)]);
+    if store.first_pending_event(&event.subject_id).await?.as_deref() != Some(&event.event_id) {
+        return Ok(());
     }
-    let endpoints: Vec<Endpoint> = app
-        .store
-        .all_webhooks(&event.business_id)
-        .await?
-        .into_iter()
-        .filter(|e| e.wants(&event.event_type))
-        .collect();
     let now = clock::now_rfc3339();
     let now_ms = clock::now_millis();
-    let mut queued = Vec::new();
-    for endpoint in endpoints {
+    for endpoint in store.all_webhooks(&event.business_id).await? {
+        if !endpoint.wants(&event.event_type) {
+            continue;
+        }
         let delivery = Delivery::new(
             &event.event_id,
             &event.event_type,
@@ -151,24 +175,20 @@ async fn fan_out(app: &'static App, event: PendingEvent) -> ApiResult<Vec<Option
             claims: 0,
             delivery,
         };
-        // Already queued by a run that died before dropping the event: the queue has it.
-        if app.store.queue_delivery(&item, now_ms).await? {
-            queued.push((item, endpoint));
-        }
+        // False when a run that died before dropping the event queued it already.
+        store.queue_delivery(&item, now_ms).await?;
     }
-    app.store.drop_event(&event).await?;
-    let mut outcomes = vec![None];
-    for (item, endpoint) in queued {
-        outcomes.push(Some(deliver(app, item, Some(endpoint)).await?));
-    }
-    Ok(outcomes)
+    store.drop_event(&event).await
 }
 
 /// Attempts one queued delivery if it is first in its queue, due, and the
 /// endpoint's rate allows; records the attempt with the delivery.
-async fn deliver(app: &'static App, queued: QueuedDelivery, endpoint: Option<Endpoint>) -> ApiResult<Outcome> {
-    let store = &app.store;
+async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
+    let store = &pass.app.store;
     let d = &queued.delivery;
+    if Instant::now() >= pass.claim_until {
+        return Ok(Outcome::Skipped);
+    }
     let now_ms = clock::now_millis();
     match store.head_of_queue(&d.webhook_id, &d.subject_id).await? {
         Some((first, _)) if first == d.id => {}
@@ -185,22 +205,22 @@ async fn deliver(app: &'static App, queued: QueuedDelivery, endpoint: Option<End
             return Ok(Outcome::Waiting);
         }
     }
-    let endpoint = match endpoint {
-        Some(endpoint) => Some(endpoint),
-        None => store.webhook(&queued.business_id, &d.webhook_id).await?,
-    };
+    let endpoint = store.webhook(&queued.business_id, &d.webhook_id).await?;
     let why_not = match &endpoint {
         None => Some("the endpoint was deleted"),
         Some(e) if e.disabled => Some("the endpoint is disabled"),
         Some(_) => None,
     };
-    if let Some(limit) = endpoint.as_ref().and_then(|e| e.rate_limit) {
+    if let (Some(limit), None) = (endpoint.as_ref().and_then(|e| e.rate_limit), why_not) {
         let second = now_ms / 1000;
-        if why_not.is_none()
-            && !store
+        let spent_key = (d.webhook_id.clone(), second);
+        let known_spent = pass.spent.lock().expect("never poisoned").contains(&spent_key);
+        let spent = known_spent
+            || !store
                 .count_request(&format!("WEBHOOK#{}", d.webhook_id), second, 1, limit as u64)
-                .await?
-        {
+                .await?;
+        if spent {
+            pass.spent.lock().expect("never poisoned").insert(spent_key);
             store.reschedule_delivery(&queued, (second + 1) * 1000).await?;
             return Ok(Outcome::Waiting);
         }
@@ -213,7 +233,7 @@ async fn deliver(app: &'static App, queued: QueuedDelivery, endpoint: Option<End
         ..queued
     };
     let (after, next) = match (endpoint, why_not) {
-        (Some(endpoint), None) => attempt(app, &claimed, &endpoint).await,
+        (Some(endpoint), None) => attempt(pass.app, &claimed, &endpoint).await,
         (_, why) => (
             claimed
                 .delivery
@@ -225,7 +245,15 @@ async fn deliver(app: &'static App, queued: QueuedDelivery, endpoint: Option<End
         Next::RetryIn(wait) => Some(clock::now_millis() + wait.as_millis() as u64),
         Next::Done => None,
     };
-    if !store.record_delivery_attempt(&claimed, &after, retry_at_ms).await? {
+    // Sent already: a lost race for the record is tried again rather than sent again.
+    let mut conflicts = Conflicts::new();
+    let recorded = loop {
+        match store.record_delivery_attempt(&claimed, &after, retry_at_ms).await? {
+            Some(recorded) => break recorded,
+            None => conflicts.pause().await?,
+        }
+    };
+    if !recorded {
         tracing::warn!(event_id = %after.id, webhook_id = %after.webhook_id, "delivery outcome not recorded: another run took it over");
         return Ok(Outcome::Skipped);
     }

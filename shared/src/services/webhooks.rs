@@ -39,8 +39,10 @@ pub async fn create(app: &App, call: &Call, new: NewEndpoint) -> ApiResult<Reply
         .await?
     {
         Written::Done => Ok(reply),
+        // Throttled or in a race: nothing was written, the client may retry.
+        Written::Conflict => Err(ApiError::unavailable("creating the webhook met a conflict")),
         // A fresh ULID cannot collide; a refusal here is a bug.
-        other => Err(ApiError::internal(format!("new webhook refused: {other:?}"))),
+        Written::Refused { .. } => Err(ApiError::internal("new webhook refused")),
     }
 }
 

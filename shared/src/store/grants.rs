@@ -371,21 +371,24 @@ impl Store {
     }
 
     /// Revokes the grant (`current` as read, `revoked` as the rules leave it) and
-    /// disables its key, in one transaction.
+    /// disables its key (`key` as read, so its event says what the key now is),
+    /// in one transaction.
     pub async fn revoke_grant(
         &self,
         current: &Grant,
         revoked: &Grant,
+        key: Option<&LicenseKey>,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut also = Vec::new();
-        if let Some(view) = &current.license_key {
+        if let Some(key) = key {
             let disable = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(license_key_key(&key_digest(&view.key))))
+                .set_key(Some(license_key_key(&key_digest(&key.key))))
                 .update_expression("SET grant_revoked = :true")
-                .condition_expression("attribute_exists(pk)")
+                .condition_expression("instances_count = :count")
+                .expression_attribute_values(":count", n(key.instances_count))
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .build()
                 .map_err(ApiError::internal)?;

@@ -258,11 +258,21 @@ impl Store {
                 .map_err(sdk_error)?;
             for item in output.items.unwrap_or_default() {
                 let is_event = item.get("kind").and_then(|k| k.as_s().ok()).map(String::as_str) == Some("event");
-                work.push(if is_event {
-                    Work::FanOut(from_item(item)?)
+                let parsed = if is_event {
+                    from_item(item.clone()).map(Work::FanOut)
                 } else {
-                    Work::Deliver(from_item(item)?)
-                });
+                    from_item(item.clone()).map(Work::Deliver)
+                };
+                // One item that does not read must not hold up all the others.
+                match parsed {
+                    Ok(parsed) => work.push(parsed),
+                    Err(err) => tracing::error!(
+                        pk = ?item.get("pk").and_then(|v| v.as_s().ok()),
+                        sk = ?item.get("sk").and_then(|v| v.as_s().ok()),
+                        message = %err.message,
+                        "webhook work item skipped: it does not read"
+                    ),
+                }
             }
         }
         Ok(work)
@@ -393,13 +403,14 @@ impl Store {
 
     /// Records the outcome of the claimed attempt (`queued` as claimed, `after` the
     /// delivery with the attempt recorded): out of the queue when `retry_at_ms` is
-    /// `None`, due again then otherwise. False when the claim was lost.
+    /// `None`, due again then otherwise. False when the claim was lost; `None`
+    /// when a concurrent write got in the way (worth trying again).
     pub async fn record_delivery_attempt(
         &self,
         queued: &QueuedDelivery,
         after: &Delivery,
         retry_at_ms: Option<u64>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Option<bool>, ApiError> {
         let still_ours = Some(("claims = :claimed", vec![(":claimed", n(queued.claims))]));
         let queue_action = match retry_at_ms {
             None => {
@@ -421,10 +432,10 @@ impl Store {
             }
         };
         let actions = vec![queue_action, put(&self.table, record_item(after)?, None)?];
-        match self.commit(actions, None).await? {
-            Written::Done => Ok(true),
-            Written::Refused { .. } => Ok(false),
-            Written::Conflict => Err(ApiError::unavailable("recording a delivery met a conflict")),
-        }
+        Ok(match self.commit(actions, None).await? {
+            Written::Done => Some(true),
+            Written::Refused { .. } => Some(false),
+            Written::Conflict => None,
+        })
     }
 }
