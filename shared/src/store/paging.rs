@@ -61,16 +61,7 @@ impl PageRequest {
         page_number: Option<&str>,
         cursor: Option<&str>,
     ) -> Result<Self, ApiError> {
-        let size = match page_size {
-            None => DEFAULT_PAGE_SIZE,
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::validation("page_size", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))
-                })?,
-        };
+        let size = page_size_from("page_size", page_size)?;
         let number = match page_number {
             None => 0,
             Some(text) => text
@@ -100,16 +91,7 @@ impl PageRequest {
     /// From the query string of a list that pages with `limit` and `iterator`
     /// (Dodo's webhooks): the iterator is the cursor of the page before.
     pub fn from_limit(limit: Option<&str>, iterator: Option<&str>) -> Result<Self, ApiError> {
-        let size = match limit {
-            None => DEFAULT_PAGE_SIZE,
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| {
-                    ApiError::validation("limit", format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))
-                })?,
-        };
+        let size = page_size_from("limit", limit)?;
         let cursor = iterator
             .filter(|c| !c.is_empty())
             .map(|text| {
@@ -117,6 +99,18 @@ impl PageRequest {
             })
             .transpose()?;
         Ok(Self { size, skip: 0, cursor })
+    }
+}
+
+/// The page size a query value asks for, `field` naming it in a refusal.
+fn page_size_from(field: &str, text: Option<&str>) -> Result<usize, ApiError> {
+    match text {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| ApiError::validation(field, format!("must be an integer from 1 to {MAX_PAGE_SIZE}"))),
     }
 }
 
