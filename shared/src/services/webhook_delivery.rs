@@ -212,7 +212,8 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
         Some(_) => None,
     };
     if let (Some(limit), None) = (endpoint.as_ref().and_then(|e| e.rate_limit), why_not) {
-        let second = now_ms / 1000;
+        // The second it is sent in, read now: the reads above may have taken a while.
+        let second = clock::now_millis() / 1000;
         let spent_key = (d.webhook_id.clone(), second);
         let known_spent = pass.spent.lock().expect("never poisoned").contains(&spent_key);
         let spent = known_spent
