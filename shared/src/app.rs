@@ -15,6 +15,12 @@ pub struct App {
     public_limit: u64,
     /// Webhooks may go to loopback addresses: the local stack's receivers only.
     pub webhook_allow_loopback: bool,
+    pub kms: aws_sdk_kms::Client,
+    /// KMS keys of offline licenses: the first signs, all verify.
+    pub offline_license_keys: Vec<String>,
+    pub offline_license_issuer: String,
+    /// The JWK Set, read from KMS once per container.
+    pub jwks: tokio::sync::OnceCell<Vec<serde_json::Value>>,
 }
 
 /// The public routes' window: short, so a caller held back waits little.
@@ -40,6 +46,9 @@ impl App {
         let ses = aws_sdk_sesv2::config::Builder::from(&config)
             .interceptor(CallCounter(Service::Ses))
             .build();
+        let kms = aws_sdk_kms::config::Builder::from(&config)
+            .interceptor(CallCounter(Service::Kms))
+            .build();
         Self {
             store: Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), table),
             ses: aws_sdk_sesv2::Client::from_conf(ses),
@@ -50,6 +59,16 @@ impl App {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(PUBLIC_LIMIT),
             webhook_allow_loopback: std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("true"),
+            kms: aws_sdk_kms::Client::from_conf(kms),
+            offline_license_keys: std::env::var("OFFLINE_LICENSE_KEY_IDS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string)
+                .collect(),
+            offline_license_issuer: std::env::var("OFFLINE_LICENSE_ISSUER").unwrap_or_else(|_| "licensing".to_string()),
+            jwks: tokio::sync::OnceCell::new(),
         }
     }
 

@@ -63,7 +63,11 @@ impl fmt::Display for Principal {
 /// Which principals a route admits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
+    /// No API key; each source address is counted against the public limit.
     Public,
+    /// No API key and no count: a published document (the JWK Set) that
+    /// clients cache, which costs no DynamoDB call.
+    Published,
     Business,
     Host,
     Organization,

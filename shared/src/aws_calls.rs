@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 pub struct Tally {
     pub dynamodb: u32,
     pub ses: u32,
+    pub kms: u32,
     pub aws_time: Duration,
     pub retries: u32,
 }
@@ -55,6 +56,7 @@ pub fn note_retry() {
 pub enum Service {
     DynamoDb,
     Ses,
+    Kms,
 }
 
 #[derive(Debug)]
@@ -112,6 +114,7 @@ impl Intercept for CallCounter {
             match self.0 {
                 Service::DynamoDb => tally.dynamodb += 1,
                 Service::Ses => tally.ses += 1,
+                Service::Kms => tally.kms += 1,
             }
             tally.aws_time += elapsed;
         });
@@ -119,7 +122,7 @@ impl Intercept for CallCounter {
     }
 }
 
-/// An IAM action and its resource: `table`, `index/<name>`, or `identity` (SES).
+/// An IAM action and its resource: `table`, `index/<name>`, `identity` (SES) or `key` (KMS).
 type IamAction = (&'static str, String);
 
 /// The IAM actions one call needs, as `dynamodb:GetItem` on `table` or `index`.
@@ -129,6 +132,7 @@ fn iam_actions(service: Service, operation: &str, input: &Input) -> Vec<IamActio
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
     match service {
         Service::Ses => vec![(ses_action(operation), "identity".to_string())],
+        Service::Kms => vec![(kms_action(operation), "key".to_string())],
         Service::DynamoDb => match operation {
             "TransactWriteItems" => input
                 .downcast_ref::<TransactWriteItemsInput>()
@@ -184,6 +188,14 @@ fn ses_action(operation: &str) -> &'static str {
     match operation {
         "SendEmail" => "ses:SendEmail",
         _ => "ses:(unknown)",
+    }
+}
+
+fn kms_action(operation: &str) -> &'static str {
+    match operation {
+        "Sign" => "kms:Sign",
+        "GetPublicKey" => "kms:GetPublicKey",
+        _ => "kms:(unknown)",
     }
 }
 

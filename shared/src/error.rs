@@ -121,6 +121,7 @@ impl From<Refusal> for ApiError {
             RefusalKind::Invalid | RefusalKind::Unprocessable => 422,
             RefusalKind::Conflict => 409,
             RefusalKind::Inactive => 403,
+            RefusalKind::Gone => 404,
             RefusalKind::TooSoon(seconds) => return Self::too_many_requests(refusal.code, refusal.message, seconds),
         };
         Self::new(status, refusal.code, refusal.message)

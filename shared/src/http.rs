@@ -170,6 +170,7 @@ where
         elapsed_us = started.elapsed().as_micros() as u64,
         dynamodb_calls = calls.dynamodb,
         ses_calls = calls.ses,
+        kms_calls = calls.kms,
         aws_us = calls.aws_time.as_micros() as u64,
         retries = calls.retries,
         replayed,
@@ -200,6 +201,7 @@ where
             }
             None
         }
+        Access::Published => None,
         _ => {
             let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
             let principal = app.authenticate(auth::bearer_secret(header)?).await?;

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod json;
 pub mod mailer;
+pub mod offline_license;
 pub mod retry;
 pub mod services;
 pub mod store;

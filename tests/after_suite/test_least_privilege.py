@@ -42,8 +42,18 @@ def template():
 
 
 def resource_kind(resource):
-    """`table`, `index/<name or *>` or `identity`, from a policy's Resource."""
+    """`table`, `index/<name or *>`, `identity` or `key` (KMS), from a policy's Resource."""
+    if isinstance(resource, dict) and resource["tag"] == "If":
+        # Keys that depend on a parameter (a retired signing key): each branch names KMS keys.
+        branches = [b if isinstance(b, list) else [b] for b in resource["value"][1:]]
+        kinds = {resource_kind(r) for branch in branches for r in branch}
+        assert kinds == {"key"}, f"a conditional policy resource this test does not know: {resource}"
+        return "key"
     value = resource["value"] if isinstance(resource, dict) else resource
+    if resource == {"tag": "Ref", "value": "RetiredOfflineLicenseKeyArn"}:
+        return "key"
+    if isinstance(value, str) and value == "OfflineLicenseSigningKey.Arn":
+        return "key"
     if isinstance(value, str) and value == "LicensingTable.Arn":
         return "table"
     match = re.fullmatch(r"\$\{LicensingTable\.Arn\}/index/(.+)", value)

@@ -1,9 +1,16 @@
-//! GET /license_keys?customer_id=&status=&page_size=&page_number=&cursor=
-use licensing::services::license_keys;
+//! GET /license_keys?customer_id=&status=&product_id=&source=&created_at_gte=&created_at_lte=&page_size=&page_number=&cursor=
+use licensing::services::license_keys::{self, KeyFilters};
 use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (customer_id, status) = (req.query("customer_id"), req.query("status"));
-    license_keys::list(app, req.call(), customer_id, status, &req.page()?).await
+    let filters = KeyFilters {
+        customer_id: req.query("customer_id"),
+        status: req.query("status"),
+        product_id: req.query("product_id"),
+        source: req.query("source"),
+        created_at_gte: req.query("created_at_gte"),
+        created_at_lte: req.query("created_at_lte"),
+    };
+    license_keys::list(app, req.call(), &filters, &req.page()?).await
 }
 
 #[tokio::main]

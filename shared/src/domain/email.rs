@@ -52,6 +52,7 @@ mod tests {
             activations_limit: limit,
             expires_at: expires_at.map(str::to_string),
             status: LicenseKeyStatus::Active,
+            leases: None,
         }
     }
 

@@ -110,6 +110,12 @@ pub struct LicenseKeyConfig {
     pub activation_message: Option<String>,
     #[serde(default, deserialize_with = "mode_or_default")]
     pub fulfillment_mode: FulfillmentMode,
+    /// Beyond Dodo: an instance lives this long past its last heartbeat (floating licenses).
+    #[serde(default)]
+    pub activation_lease_seconds: Option<i64>,
+    /// Beyond Dodo: how long an offline license stays valid at most.
+    #[serde(default)]
+    pub offline_ttl_seconds: Option<i64>,
 }
 
 /// An explicit `"fulfillment_mode": null` means the default, as if it were left out.
@@ -118,6 +124,9 @@ fn mode_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fulfillment
 }
 
 pub const ACTIVATION_MESSAGE_MAX: usize = 2500;
+pub const LEASE_SECONDS: (i64, i64) = (60, 2_592_000);
+pub const OFFLINE_TTL_SECONDS: (i64, i64) = (60, 31_536_000);
+pub const DEFAULT_OFFLINE_TTL_SECONDS: i64 = 604_800;
 
 impl LicenseKeyConfig {
     fn validate(&self) -> RuleResult<()> {
@@ -153,6 +162,17 @@ impl LicenseKeyConfig {
                 ));
             }
             _ => {}
+        }
+        for (field, value, (min, max)) in [
+            ("activation_lease_seconds", self.activation_lease_seconds, LEASE_SECONDS),
+            ("offline_ttl_seconds", self.offline_ttl_seconds, OFFLINE_TTL_SECONDS),
+        ] {
+            if value.is_some_and(|v| !(min..=max).contains(&v)) {
+                return Err(Refusal::invalid(
+                    &format!("integration_config.{field}"),
+                    format!("must be from {min} to {max} seconds, or null"),
+                ));
+            }
         }
         if let Some(message) = &self.activation_message {
             check_len(
@@ -394,6 +414,22 @@ mod tests {
             (
                 json!({"activation_message": "x".repeat(2501)}),
                 "integration_config.activation_message",
+            ),
+            (
+                json!({"activation_lease_seconds": 59}),
+                "integration_config.activation_lease_seconds",
+            ),
+            (
+                json!({"activation_lease_seconds": 2_592_001}),
+                "integration_config.activation_lease_seconds",
+            ),
+            (
+                json!({"activation_lease_seconds": "x"}),
+                "integration_config.activation_lease_seconds",
+            ),
+            (
+                json!({"offline_ttl_seconds": 59}),
+                "integration_config.offline_ttl_seconds",
             ),
         ];
         for (config, field) in cases {

@@ -49,6 +49,10 @@ pub struct GrantLicenseKey {
     pub activations_limit: Option<i64>,
     pub expires_at: Option<String>,
     pub status: LicenseKeyStatus,
+    /// The key's leases, kept alongside `activations_used` so the grant shows
+    /// live activations too; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leases: Option<crate::domain::license_key::Leases>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +113,33 @@ pub struct Grant {
     pub oauth_expires_at: Option<String>,
 }
 
+/// A customer's grants as the Dodo SDK's `customers.list_entitlements` shows
+/// them: what the customer holds now (revoked grants left out), newest first,
+/// each with its entitlement's name and description.
+pub fn customer_entitlements(grants: &[Grant], entitlements: &[Entitlement]) -> serde_json::Value {
+    let mut held: Vec<&Grant> = grants.iter().filter(|g| g.status != GrantStatus::Revoked).collect();
+    held.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+    let items: Vec<serde_json::Value> = held
+        .into_iter()
+        .map(|grant| {
+            let entitlement = entitlements.iter().find(|e| e.id == grant.entitlement_id);
+            serde_json::json!({
+                "grant_id": grant.id,
+                "entitlement_id": grant.entitlement_id,
+                "entitlement_name": entitlement.map(|e| e.name.as_str()).unwrap_or_default(),
+                "entitlement_description": entitlement.and_then(|e| e.description.as_deref()),
+                "integration_type": grant.integration_type,
+                "status": grant.status.as_str().to_lowercase(),
+                "created_at": grant.created_at,
+                "updated_at": grant.updated_at,
+                "delivered_at": grant.delivered_at,
+                "revoked_at": grant.revoked_at,
+            })
+        })
+        .collect();
+    serde_json::json!({ "items": items })
+}
+
 impl Grant {
     /// The grant as shown at `now`: a key whose expiry has passed reads as expired
     /// without any write having happened.
@@ -117,6 +148,9 @@ impl Grant {
             if key.status == LicenseKeyStatus::Active {
                 key.status = license_key_status(false, key.expires_at.as_deref(), now);
             }
+            key.activations_used =
+                crate::domain::license_key::live_count(key.activations_used, key.leases.as_ref(), now);
+            key.leases = None;
         }
         self
     }
@@ -272,7 +306,11 @@ impl Grant {
             customer_email: Some(self.customer_email.clone()),
             customer_name: self.customer_name.clone(),
             product_name: Some(entitlement.name.clone()),
-        };
+            activation_lease_seconds: None,
+            offline_ttl_seconds: None,
+            leases: None,
+        }
+        .with_terms_of(entitlement);
         self.status = GrantStatus::Delivered;
         self.delivered_at = Some(now.to_string());
         self.updated_at = now.to_string();
@@ -283,6 +321,7 @@ impl Grant {
             activations_limit: limit,
             expires_at: record.expires_at.clone(),
             status: LicenseKeyStatus::Active,
+            leases: record.leases.clone(),
         });
         self.email_delivery = Some(EmailDelivery {
             attempts: 1,
@@ -649,6 +688,7 @@ mod tests {
             activations_limit: None,
             expires_at: None,
             status: LicenseKeyStatus::Active,
+            leases: None,
         });
         assert_eq!(fulfilment_blocker(&grant, &manual).unwrap().code, "GRANT_NOT_PENDING");
         grant.status = GrantStatus::Pending;

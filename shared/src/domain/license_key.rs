@@ -3,7 +3,27 @@
 
 use crate::domain::refusal::Refusal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
+
+/// A leased key's instances that still count, each with when its lease ends
+/// (unix ms). Kept on the key so one read tells how many are live.
+pub type Leases = BTreeMap<String, i64>;
+
+/// Expired instances one activation reclaims at most, so its transaction stays
+/// far below DynamoDB's 100 actions; one is enough to free a slot.
+pub const RECLAIM_MAX: usize = 20;
+
+pub fn unix_ms(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// How many of `stored` instances are live at `now`: a lease that has ended no
+/// longer counts, whether or not its instance has been reclaimed yet.
+pub fn live_count(stored: i64, leases: Option<&Leases>, now: OffsetDateTime) -> i64 {
+    let now_ms = unix_ms(now);
+    stored - leases.map_or(0, |l| l.values().filter(|&&until| until <= now_ms).count() as i64)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,6 +81,22 @@ pub struct LicenseKey {
     pub customer_name: Option<String>,
     #[serde(default)]
     pub product_name: Option<String>,
+    /// Beyond Dodo, taken from the entitlement when the key is made.
+    #[serde(default)]
+    pub activation_lease_seconds: Option<i64>,
+    #[serde(default)]
+    pub offline_ttl_seconds: Option<i64>,
+    /// Present exactly when the key is leased; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leases: Option<Leases>,
+}
+
+/// What one activation does: the new instance's lease, and the expired
+/// instances it removes in the same transaction.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Activation {
+    pub lease_until_ms: Option<i64>,
+    pub reclaim: Vec<(String, i64)>,
 }
 
 impl LicenseKey {
@@ -95,50 +131,117 @@ impl LicenseKey {
             customer_email: None,
             customer_name: None,
             product_name: Some(entitlement.name.clone()),
+            activation_lease_seconds: None,
+            offline_ttl_seconds: None,
+            leases: None,
         }
+        .with_terms_of(entitlement)
+    }
+
+    /// The entitlement's lease and offline terms, as of the key's making.
+    pub fn with_terms_of(mut self, entitlement: &crate::domain::entitlement::Entitlement) -> Self {
+        let config = entitlement.license_key_config().unwrap_or_default();
+        self.activation_lease_seconds = config.activation_lease_seconds;
+        self.offline_ttl_seconds = config.offline_ttl_seconds;
+        self.leases = config.activation_lease_seconds.map(|_| Leases::new());
+        self
+    }
+
+    /// Instances that count against the limit at `now`.
+    pub fn live_instances(&self, now: OffsetDateTime) -> i64 {
+        live_count(self.instances_count, self.leases.as_ref(), now)
     }
 
     pub fn status(&self, now: OffsetDateTime) -> LicenseKeyStatus {
         license_key_status(self.disabled || self.grant_revoked, self.expires_at.as_deref(), now)
     }
 
-    /// Dodo's LicenseKey as the admin routes show it.
-    pub fn view(&self, now: OffsetDateTime) -> LicenseKeyView<'_> {
+    /// Dodo's LicenseKey as the admin routes show it: live instances only.
+    pub fn view(&self, now: OffsetDateTime) -> LicenseKeyView {
+        let mut key = self.clone();
+        key.instances_count = self.live_instances(now);
+        key.leases = None;
         LicenseKeyView {
-            key: self,
+            key,
             status: self.status(now),
         }
     }
 
-    /// Why this key cannot take one more activation now, if it cannot.
-    pub fn activation_blocker(&self, now: OffsetDateTime) -> Option<Refusal> {
+    fn inactive() -> Refusal {
+        Refusal::inactive("INACTIVE_LICENSE_KEY", "this license key is disabled or expired")
+    }
+
+    /// One more activation at `now`, or why the key cannot take it. Expired
+    /// instances are reclaimed oldest first.
+    pub fn plan_activation(&self, now: OffsetDateTime) -> Result<Activation, Refusal> {
         if self.status(now) != LicenseKeyStatus::Active {
-            return Some(Refusal::inactive(
-                "INACTIVE_LICENSE_KEY",
-                "this license key is disabled or expired",
-            ));
+            return Err(Self::inactive());
         }
         if self
             .activations_limit
-            .is_some_and(|limit| self.instances_count >= limit)
+            .is_some_and(|limit| self.live_instances(now) >= limit)
         {
-            return Some(Refusal::unprocessable(
+            return Err(Refusal::unprocessable(
                 "LICENSE_KEY_LIMIT_REACHED",
                 "this license key has no activations left",
             ));
         }
-        None
+        let now_ms = unix_ms(now);
+        let mut reclaim: Vec<(String, i64)> = self
+            .leases
+            .iter()
+            .flatten()
+            .filter(|(_, &until)| until <= now_ms)
+            .map(|(id, &until)| (id.clone(), until))
+            .collect();
+        reclaim.sort_by_key(|(_, until)| *until);
+        reclaim.truncate(RECLAIM_MAX);
+        Ok(Activation {
+            lease_until_ms: self.lease_end(now),
+            reclaim,
+        })
     }
 
-    /// The `code` of a validation: why the key (and instance) are or are not valid.
-    pub fn validation_code(&self, now: OffsetDateTime, instance_belongs: Option<bool>) -> &'static str {
-        match self.status(now) {
-            LicenseKeyStatus::Disabled => "DISABLED",
-            LicenseKeyStatus::Expired => "EXPIRED",
-            LicenseKeyStatus::Active if instance_belongs == Some(false) => "INSTANCE_NOT_FOUND",
-            LicenseKeyStatus::Active => "VALID",
+    /// When a lease taken or renewed at `now` ends (unix ms); `None` without leases.
+    pub fn lease_end(&self, now: OffsetDateTime) -> Option<i64> {
+        self.activation_lease_seconds.map(|s| unix_ms(now) + s * 1000)
+    }
+
+    /// Refused unless the key is active and `instance` is one of its live instances.
+    pub fn usable_instance<'a>(
+        &self,
+        instance: Option<&'a Instance>,
+        now: OffsetDateTime,
+    ) -> Result<&'a Instance, Refusal> {
+        if self.status(now) != LicenseKeyStatus::Active {
+            return Err(Self::inactive());
+        }
+        let instance = instance.ok_or_else(instance_not_found)?;
+        if !instance.is_live(now) {
+            return Err(Refusal::gone(
+                "INSTANCE_EXPIRED",
+                "this instance's lease has ended; activate again",
+            ));
+        }
+        Ok(instance)
+    }
+
+    /// The `code` of a validation: why the key (and instance) are or are not
+    /// valid. `instance` is `None` when none was asked about, `Some(None)` when
+    /// the one asked about is not this key's.
+    pub fn validation_code(&self, now: OffsetDateTime, instance: Option<Option<&Instance>>) -> &'static str {
+        match (self.status(now), instance) {
+            (LicenseKeyStatus::Disabled, _) => "DISABLED",
+            (LicenseKeyStatus::Expired, _) => "EXPIRED",
+            (LicenseKeyStatus::Active, Some(None)) => "INSTANCE_NOT_FOUND",
+            (LicenseKeyStatus::Active, Some(Some(i))) if !i.is_live(now) => "INSTANCE_EXPIRED",
+            (LicenseKeyStatus::Active, _) => "VALID",
         }
     }
+}
+
+pub fn instance_not_found() -> Refusal {
+    Refusal::gone("LICENSE_KEY_INSTANCE_NOT_FOUND", "no such instance of this license key")
 }
 
 /// Changes an admin may make to a key; `None` leaves a field as it is.
@@ -177,9 +280,9 @@ impl KeyChanges {
 }
 
 #[derive(Serialize)]
-pub struct LicenseKeyView<'a> {
+pub struct LicenseKeyView {
     #[serde(flatten)]
-    key: &'a LicenseKey,
+    key: LicenseKey,
     status: LicenseKeyStatus,
 }
 
@@ -191,12 +294,28 @@ pub struct Instance {
     pub license_key_id: String,
     pub name: String,
     pub created_at: String,
+    /// The device's stable id, when the activation named one.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// When the lease ends, for an instance of a leased key.
+    #[serde(default)]
+    pub expires_at: Option<String>,
     #[serde(skip_serializing)]
     #[serde(default)]
     pub key_digest: String,
 }
 
+impl Instance {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.expires_at
+            .as_deref()
+            .and_then(crate::clock::parse_rfc3339)
+            .is_none_or(|end| end > now)
+    }
+}
+
 pub const INSTANCE_NAME_MAX: usize = 255;
+pub const FINGERPRINT_MAX: usize = 255;
 
 /// Keys are looked up by this digest, so the table's keys never hold a license key.
 pub fn key_digest(key: &str) -> String {
@@ -229,40 +348,137 @@ mod tests {
         key
     }
 
+    fn instance(expires_at: Option<&str>) -> Instance {
+        Instance {
+            id: "lki_1".into(),
+            business_id: "bus_1".into(),
+            license_key_id: "lk_1".into(),
+            name: "laptop".into(),
+            created_at: "t".into(),
+            fingerprint: None,
+            expires_at: expires_at.map(str::to_string),
+            key_digest: String::new(),
+        }
+    }
+
+    /// A key with a 60 s lease and instances whose leases end at these times.
+    fn leased(limit: Option<i64>, ends: &[(&str, &str)]) -> LicenseKey {
+        let mut key = key(limit, ends.len() as i64, None);
+        key.activation_lease_seconds = Some(60);
+        key.leases = Some(
+            ends.iter()
+                .map(|(id, end)| (id.to_string(), unix_ms(parse_rfc3339(end).unwrap())))
+                .collect(),
+        );
+        key
+    }
+
     #[test]
     fn activation_needs_an_active_key_with_a_free_slot() {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
-        assert_eq!(key(Some(2), 1, None).activation_blocker(now), None);
-        assert_eq!(key(None, 1000, None).activation_blocker(now), None);
-        let full = key(Some(2), 2, None).activation_blocker(now).unwrap();
+        let free = key(Some(2), 1, None).plan_activation(now).unwrap();
+        assert_eq!(
+            free,
+            Activation {
+                lease_until_ms: None,
+                reclaim: vec![]
+            }
+        );
+        assert!(key(None, 1000, None).plan_activation(now).is_ok());
+        let full = key(Some(2), 2, None).plan_activation(now).unwrap_err();
         assert_eq!(
             (full.kind, full.code),
             (RefusalKind::Unprocessable, "LICENSE_KEY_LIMIT_REACHED")
         );
         let expired = key(Some(2), 0, Some("2026-05-31T23:59:59Z"))
-            .activation_blocker(now)
-            .unwrap();
+            .plan_activation(now)
+            .unwrap_err();
         assert_eq!(
             (expired.kind, expired.code),
             (RefusalKind::Inactive, "INACTIVE_LICENSE_KEY")
         );
         let mut revoked = key(Some(2), 0, None);
         revoked.grant_revoked = true;
-        assert_eq!(revoked.activation_blocker(now).unwrap().code, "INACTIVE_LICENSE_KEY");
+        assert_eq!(revoked.plan_activation(now).unwrap_err().code, "INACTIVE_LICENSE_KEY");
+    }
+
+    #[test]
+    fn an_ended_lease_frees_its_slot_and_is_reclaimed_oldest_first() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let all_live = leased(Some(2), &[("a", "2026-06-01T00:00:30Z"), ("b", "2026-06-01T00:00:10Z")]);
+        assert_eq!(all_live.live_instances(now), 2);
+        assert_eq!(
+            all_live.plan_activation(now).unwrap_err().code,
+            "LICENSE_KEY_LIMIT_REACHED"
+        );
+        let one_ended = leased(
+            Some(2),
+            &[
+                ("a", "2026-06-01T00:00:30Z"),
+                ("b", "2026-06-01T00:00:00Z"),
+                ("c", "2026-05-31T23:00:00Z"),
+            ],
+        );
+        assert_eq!(one_ended.live_instances(now), 1);
+        assert_eq!(one_ended.view(now).key.instances_count, 1);
+        let plan = one_ended.plan_activation(now).unwrap();
+        assert_eq!(
+            plan.reclaim,
+            vec![
+                ("c".to_string(), unix_ms(parse_rfc3339("2026-05-31T23:00:00Z").unwrap())),
+                ("b".to_string(), unix_ms(now)),
+            ]
+        );
+        assert_eq!(plan.lease_until_ms, Some(unix_ms(now) + 60_000));
+        let many: Vec<(String, String)> = (0..30)
+            .map(|i| (format!("i{i:02}"), format!("2026-05-31T23:{i:02}:00Z")))
+            .collect();
+        let many: Vec<(&str, &str)> = many.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let plan = leased(None, &many).plan_activation(now).unwrap();
+        assert_eq!(plan.reclaim.len(), RECLAIM_MAX);
+        assert_eq!(plan.reclaim[0].0, "i00");
+    }
+
+    #[test]
+    fn a_heartbeat_needs_an_active_key_and_a_live_instance_of_it() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let key = leased(Some(2), &[("lki_1", "2026-06-01T00:00:30Z")]);
+        let live = instance(Some("2026-06-01T00:00:30.000Z"));
+        assert_eq!(key.usable_instance(Some(&live), now).unwrap().id, "lki_1");
+        assert_eq!(key.lease_end(now), Some(unix_ms(now) + 60_000));
+        let ended = instance(Some("2026-06-01T00:00:00.000Z"));
+        assert_eq!(
+            key.usable_instance(Some(&ended), now).unwrap_err().code,
+            "INSTANCE_EXPIRED"
+        );
+        let missing = key.usable_instance(None, now).unwrap_err();
+        assert_eq!(
+            (missing.kind, missing.code),
+            (RefusalKind::Gone, "LICENSE_KEY_INSTANCE_NOT_FOUND")
+        );
+        let mut disabled = key.clone();
+        disabled.disabled = true;
+        assert_eq!(
+            disabled.usable_instance(Some(&live), now).unwrap_err().code,
+            "INACTIVE_LICENSE_KEY"
+        );
+        assert_eq!(self::key(None, 0, None).lease_end(now), None);
     }
 
     #[test]
     fn validation_codes_in_order_disabled_expired_instance() {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
         let live = key(Some(2), 1, Some("2027-01-01T00:00:00Z"));
+        let (held, ended) = (instance(None), instance(Some("2026-05-31T23:59:59.000Z")));
         assert_eq!(live.validation_code(now, None), "VALID");
-        assert_eq!(live.validation_code(now, Some(true)), "VALID");
-        assert_eq!(live.validation_code(now, Some(false)), "INSTANCE_NOT_FOUND");
+        assert_eq!(live.validation_code(now, Some(Some(&held))), "VALID");
+        assert_eq!(live.validation_code(now, Some(None)), "INSTANCE_NOT_FOUND");
+        assert_eq!(live.validation_code(now, Some(Some(&ended))), "INSTANCE_EXPIRED");
         let expired = key(Some(2), 1, Some("2026-01-01T00:00:00Z"));
-        assert_eq!(expired.validation_code(now, Some(false)), "EXPIRED");
+        assert_eq!(expired.validation_code(now, Some(None)), "EXPIRED");
         let mut disabled = expired.clone();
         disabled.disabled = true;
-        assert_eq!(disabled.validation_code(now, Some(true)), "DISABLED");
+        assert_eq!(disabled.validation_code(now, Some(Some(&held))), "DISABLED");
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod email;
 pub mod entitlement;
 pub mod grant;
 pub mod license_key;
+pub mod offline_license;
 pub mod refusal;
 pub mod webhook;

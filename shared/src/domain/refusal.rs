@@ -11,6 +11,8 @@ pub enum RefusalKind {
     Unprocessable,
     /// The resource is inactive (disabled, revoked or expired).
     Inactive,
+    /// What it names is not there (or no longer).
+    Gone,
     /// Not now: the same request may pass after this many seconds.
     TooSoon(u32),
 }
@@ -53,6 +55,14 @@ impl Refusal {
     pub fn too_soon(code: &'static str, message: impl Into<String>, retry_after_s: u32) -> Self {
         Self {
             kind: RefusalKind::TooSoon(retry_after_s),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::Gone,
             code,
             message: message.into(),
         }

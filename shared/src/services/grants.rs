@@ -334,3 +334,21 @@ pub async fn list_of_customer(
     let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
     Reply::page(&items, page.next_cursor)
 }
+
+/// A customer holds at most this many grants in `customers.list_entitlements`.
+const CUSTOMER_ENTITLEMENTS_MAX: usize = 1000;
+
+/// `GET /customers/{customer_id}/entitlements`: what the customer is entitled to now.
+pub async fn entitlements_of_customer(app: &App, call: &Call, customer_id: &str) -> ApiResult<Reply> {
+    crate::json::check_len("customer_id", customer_id, 1, 255)?;
+    let business = call.principal_id();
+    let grants = app
+        .store
+        .all_grants_of_customer(business, customer_id, CUSTOMER_ENTITLEMENTS_MAX)
+        .await?;
+    let mut ids: Vec<&str> = grants.iter().map(|g| g.entitlement_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let entitlements = app.store.entitlements_by_id(business, &ids).await?;
+    Reply::ok(&crate::domain::grant::customer_entitlements(&grants, &entitlements))
+}

@@ -5,14 +5,14 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::grant::{key_in_use, parse_client_time, Fulfilment};
-use crate::domain::license_key::{KeyChanges, LicenseKey, LicenseKeyStatus};
+use crate::domain::license_key::{KeyChanges, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
 use crate::retry::Conflicts;
 use crate::services::events::Events;
-use crate::store::{PageRequest, Written};
+use crate::store::{KeyQuery, PageRequest, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("license key")
@@ -123,10 +123,11 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: Patch) -> ApiResult
     loop {
         let key = own(app, call.principal_id(), id).await?;
         let after = changes.applied_to(&key);
-        if after.activations_limit.is_some_and(|limit| key.instances_count > limit) {
-            return Err(limit_below_current(key.instances_count));
-        }
         let now = clock::now();
+        let live = key.live_instances(now);
+        if after.activations_limit.is_some_and(|limit| live > limit) {
+            return Err(limit_below_current(live));
+        }
         let reply = Reply::ok(&after.view(now))?;
         let events = Events::new(&key.business_id, now).key(KEY_UPDATED, &after).build();
         match app
@@ -158,24 +159,54 @@ pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
     Reply::ok(&own(app, call.principal_id(), id).await?.view(clock::now()))
 }
 
-pub async fn list(
-    app: &App,
-    call: &Call,
-    customer_id: Option<&str>,
-    status: Option<&str>,
-    page: &PageRequest,
-) -> ApiResult<Reply> {
-    let status = match status {
+/// The filters of `GET /license_keys`, as the Dodo SDK sends them.
+pub struct KeyFilters<'a> {
+    pub customer_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub product_id: Option<&'a str>,
+    pub source: Option<&'a str>,
+    pub created_at_gte: Option<&'a str>,
+    pub created_at_lte: Option<&'a str>,
+}
+
+pub async fn list(app: &App, call: &Call, filters: &KeyFilters<'_>, page: &PageRequest) -> ApiResult<Reply> {
+    let status = match filters.status {
         None => None,
         Some("active") => Some(LicenseKeyStatus::Active),
         Some("expired") => Some(LicenseKeyStatus::Expired),
         Some("disabled") => Some(LicenseKeyStatus::Disabled),
         Some(_) => return Err(ApiError::validation("status", "must be active, expired or disabled")),
     };
+    let source = match filters.source {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_value::<KeySource>(serde_json::Value::from(text))
+                .map_err(|_| ApiError::validation("source", "must be auto, manual or import"))?,
+        ),
+    };
+    let instant = |field: &str, text: Option<&str>| -> ApiResult<Option<String>> {
+        text.map(|t| {
+            parse_client_time(t)
+                .map(clock::rfc3339)
+                .ok_or_else(|| ApiError::validation(field, "must be an RFC 3339 timestamp"))
+        })
+        .transpose()
+    };
+    if let Some(id) = filters.product_id {
+        crate::json::check_len("product_id", id, 1, 64)?;
+    }
     let now = clock::now();
+    let query = KeyQuery {
+        customer_id: filters.customer_id,
+        status,
+        product_id: filters.product_id,
+        source,
+        created_from: instant("created_at_gte", filters.created_at_gte)?,
+        created_until: instant("created_at_lte", filters.created_at_lte)?,
+    };
     let page = app
         .store
-        .list_license_keys(call.principal_id(), customer_id, status, &clock::rfc3339(now), page)
+        .list_license_keys(call.principal_id(), &query, &clock::rfc3339(now), page)
         .await?;
     let items: Vec<_> = page.items.iter().map(|k| k.view(now)).collect();
     Reply::page(&items, page.next_cursor)

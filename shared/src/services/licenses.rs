@@ -1,10 +1,13 @@
 //! The public license routes a customer's software calls with its key:
-//! activate, deactivate, validate. The key is found by the digest of its value.
+//! activate, deactivate, validate, heartbeat and checkout (an offline license).
+//! The key is found by the digest of its value.
 
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
-use crate::domain::license_key::{key_digest, Instance, LicenseKey, INSTANCE_NAME_MAX};
+use crate::domain::license_key::{
+    key_digest, Instance, LicenseKey, LicenseKeyStatus, FINGERPRINT_MAX, INSTANCE_NAME_MAX,
+};
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
@@ -27,40 +30,64 @@ async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
         .ok_or_else(key_not_found)
 }
 
-/// `POST /licenses/activate`: one more instance, within the key's limit.
-pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> ApiResult<Reply> {
+/// What activate answers: the instance with its customer and product.
+fn activation_answer(key: &LicenseKey, instance: &Instance) -> serde_json::Value {
+    json!({
+        "id": instance.id,
+        "business_id": instance.business_id,
+        "created_at": instance.created_at,
+        "license_key_id": instance.license_key_id,
+        "name": instance.name,
+        "fingerprint": instance.fingerprint,
+        "expires_at": instance.expires_at,
+        "customer": {
+            "customer_id": key.customer_id,
+            "email": key.customer_email.clone().unwrap_or_default(),
+            "name": key.customer_name.clone().unwrap_or_default(),
+        },
+        "product": { "product_id": key.product_id, "name": key.product_name },
+    })
+}
+
+/// `POST /licenses/activate`: one more instance, within the key's limit; the
+/// same device (`fingerprint`) again gets its live instance back (200).
+pub async fn activate(
+    app: &App,
+    call: &Call,
+    license_key: &str,
+    name: &str,
+    fingerprint: Option<&str>,
+) -> ApiResult<Reply> {
     check_len("license_key", license_key, 1, 255)?;
     check_len("name", name, 1, INSTANCE_NAME_MAX)?;
+    if let Some(fingerprint) = fingerprint {
+        check_len("fingerprint", fingerprint, 1, FINGERPRINT_MAX)?;
+    }
     let mut conflicts = Conflicts::new();
     loop {
-        let key = key_by_value(app, license_key).await?;
-        if let Some(blocker) = key.activation_blocker(clock::now()) {
-            return Err(blocker.into());
+        let read = app.store.read_for_activation(license_key, fingerprint).await?;
+        let key = read.key.ok_or_else(key_not_found)?;
+        let now = clock::now();
+        let plan = key.plan_activation(now);
+        let held = read.held.filter(|i| i.license_key_id == key.id && i.is_live(now));
+        if let (Some(held), true) = (&held, key.status(now) == LicenseKeyStatus::Active) {
+            return Reply::ok(&activation_answer(&key, held));
         }
+        let plan = plan?;
         let instance = Instance {
             id: ids::new_id("lki"),
             business_id: key.business_id.clone(),
             license_key_id: key.id.clone(),
             name: name.to_string(),
-            created_at: clock::now_rfc3339(),
+            created_at: clock::rfc3339(now),
+            fingerprint: fingerprint.map(str::to_string),
+            expires_at: plan.lease_until_ms.map(rfc3339_ms),
             key_digest: key_digest(&key.key),
         };
-        let reply = Reply::created(&json!({
-            "id": instance.id,
-            "business_id": instance.business_id,
-            "created_at": instance.created_at,
-            "license_key_id": instance.license_key_id,
-            "name": instance.name,
-            "customer": {
-                "customer_id": key.customer_id,
-                "email": key.customer_email.clone().unwrap_or_default(),
-                "name": key.customer_name.clone().unwrap_or_default(),
-            },
-            "product": { "product_id": key.product_id, "name": key.product_name },
-        }))?;
+        let reply = Reply::created(&activation_answer(&key, &instance))?;
         // The conditions re-check what was read, so a key that filled up or
-        // changed since is refused here, and read again to say why.
-        let events = Events::new(&key.business_id, clock::now())
+        // changed since, or a device activated meanwhile, is read again.
+        let events = Events::new(&key.business_id, now)
             .instance(INSTANCE_CREATED, &instance)
             .build();
         match app
@@ -68,6 +95,8 @@ pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> 
             .activate(
                 &key,
                 &instance,
+                &plan,
+                read.holder.as_deref(),
                 &instance.created_at,
                 &events,
                 call.answer(&reply).as_ref(),
@@ -78,6 +107,81 @@ pub async fn activate(app: &App, call: &Call, license_key: &str, name: &str) -> 
             Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
         }
     }
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    clock::rfc3339(at)
+}
+
+/// The instance as heartbeat and validate show it.
+fn instance_answer(instance: &Instance) -> serde_json::Value {
+    json!({
+        "id": instance.id,
+        "business_id": instance.business_id,
+        "created_at": instance.created_at,
+        "license_key_id": instance.license_key_id,
+        "name": instance.name,
+        "fingerprint": instance.fingerprint,
+        "expires_at": instance.expires_at,
+    })
+}
+
+/// The key and the instance a public call names, the instance only if it is the key's.
+async fn key_and_instance(
+    app: &App,
+    license_key: &str,
+    instance_id: &str,
+) -> ApiResult<(LicenseKey, Option<Instance>)> {
+    check_len("license_key", license_key, 1, 255)?;
+    check_len("license_key_instance_id", instance_id, 1, 64)?;
+    let (key, instance) = app.store.key_and_instance(license_key, Some(instance_id)).await?;
+    let key = key.ok_or_else(key_not_found)?;
+    let instance = instance.filter(|i| i.license_key_id == key.id);
+    Ok((key, instance))
+}
+
+/// `POST /licenses/heartbeat`: a leased instance lives one more lease from now.
+pub async fn heartbeat(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+    let mut conflicts = Conflicts::new();
+    loop {
+        let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
+        let now = clock::now();
+        let mut instance = key.usable_instance(instance.as_ref(), now)?.clone();
+        let Some(until_ms) = key.lease_end(now) else {
+            // No lease to extend: the instance lives until it is deactivated.
+            return Reply::ok(&instance_answer(&instance));
+        };
+        instance.expires_at = Some(rfc3339_ms(until_ms));
+        let reply = Reply::ok(&instance_answer(&instance))?;
+        match app
+            .store
+            .extend_lease(
+                &key,
+                &instance,
+                until_ms,
+                instance.expires_at.as_deref().unwrap_or_default(),
+                &clock::rfc3339(now),
+                call.answer(&reply).as_ref(),
+            )
+            .await?
+        {
+            Written::Done => return Ok(reply),
+            // The lease ended, the instance went or the key changed: read again to say which.
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// `POST /licenses/checkout`: an offline license for a live instance, signed.
+pub async fn checkout(app: &App, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+    let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
+    let now = clock::now();
+    let instance = key.usable_instance(instance.as_ref(), now)?;
+    let claims = crate::domain::offline_license::claims(&key, instance, &app.offline_license_issuer, now);
+    let license = crate::offline_license::sign(app, &claims).await?;
+    Reply::created(&json!({ "license": license, "expires_at": clock::rfc3339(claims.expires_at()) }))
 }
 
 /// `POST /licenses/deactivate`: the instance is gone and its slot free.
@@ -123,26 +227,40 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
     }
 }
 
-/// `POST /licenses/validate`: `{valid, code}`, always 200 for a well-formed request.
+/// `POST /licenses/validate`: `{valid, code, license_key, product, instance}`,
+/// always 200 for a well-formed request; one round trip of reads.
 pub async fn validate(app: &App, license_key: &str, instance_id: Option<&str>) -> ApiResult<Reply> {
     check_len("license_key", license_key, 1, 255)?;
     if let Some(id) = instance_id {
         check_len("license_key_instance_id", id, 1, 64)?;
     }
-    let code = match app.store.license_key_by_value(license_key).await? {
-        None => "NOT_FOUND",
-        Some(key) => {
-            let instance_belongs = match instance_id {
-                Some(id) => Some(
-                    app.store
-                        .instance(id)
-                        .await?
-                        .is_some_and(|i| i.key_digest == key_digest(&key.key)),
-                ),
-                None => None,
-            };
-            key.validation_code(clock::now(), instance_belongs)
-        }
+    let (key, instance) = app.store.key_and_instance(license_key, instance_id).await?;
+    let Some(key) = key else {
+        return Reply::ok(&json!({
+            "valid": false, "code": "NOT_FOUND", "license_key": null, "product": null, "instance": null,
+        }));
     };
-    Reply::ok(&json!({ "valid": code == "VALID", "code": code }))
+    let now = clock::now();
+    let instance = instance.filter(|i| i.license_key_id == key.id);
+    let code = key.validation_code(now, instance_id.map(|_| instance.as_ref()));
+    Reply::ok(&json!({
+        "valid": code == "VALID",
+        "code": code,
+        "license_key": {
+            "id": key.id,
+            "status": key.status(now),
+            "expires_at": key.expires_at,
+            "activations_limit": key.activations_limit,
+            "instances_count": key.live_instances(now),
+        },
+        "product": { "product_id": key.product_id, "name": key.product_name },
+        "instance": instance.map(|i| json!({
+            "id": i.id, "name": i.name, "fingerprint": i.fingerprint, "expires_at": i.expires_at,
+        })),
+    }))
+}
+
+/// `GET /.well-known/jwks.json`: the public keys that verify offline licenses.
+pub async fn key_set(app: &App) -> ApiResult<Reply> {
+    Reply::ok(&crate::offline_license::key_set(app).await?)
 }

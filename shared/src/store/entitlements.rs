@@ -49,6 +49,18 @@ impl Store {
         self.get_as(entitlement_key(business_id, id), false).await
     }
 
+    /// The business's entitlements of `ids` (deleted ones included), 100 to a read.
+    pub async fn entitlements_by_id(&self, business_id: &str, ids: &[&str]) -> Result<Vec<Entitlement>, ApiError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys = chunk.iter().map(|id| entitlement_key(business_id, id)).collect();
+            for item in self.get_many(keys).await? {
+                found.push(from_item(item)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes the named fields if the entitlement is still active and unchanged
     /// since `current` was read; `Refused` otherwise.
     pub async fn update_entitlement(

@@ -459,6 +459,32 @@ impl Store {
         self.grant_page(range, page).await
     }
 
+    /// Every grant of one customer, up to `max`, page after page.
+    pub async fn all_grants_of_customer(
+        &self,
+        business_id: &str,
+        customer_id: &str,
+        max: usize,
+    ) -> Result<Vec<Grant>, ApiError> {
+        let mut grants = Vec::new();
+        let mut page = PageRequest {
+            size: 100,
+            skip: 0,
+            cursor: None,
+        };
+        loop {
+            let range = KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer_id}#GRANT"));
+            let found = self.grant_page(range, &page).await?;
+            grants.extend(found.items);
+            match found.next_cursor {
+                Some(cursor) if grants.len() < max => page.cursor = Some(super::Cursor::decode(&cursor)?),
+                _ => break,
+            }
+        }
+        grants.truncate(max);
+        Ok(grants)
+    }
+
     async fn grant_page(&self, range: KeyRange<'_>, page: &PageRequest) -> Result<GrantPage, ApiError> {
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;

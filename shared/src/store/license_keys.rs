@@ -3,6 +3,13 @@
 //! - key: `pk = LK#<digest>` (see grants.rs); admin routes reach it through
 //!   `pk = LKID#<id>`. Listed in `gsi1` per business and `gsi2` per customer.
 //! - instance: `pk = LKI#<id>`; listed in `gsi1` per key and `gsi2` per business.
+//! - device: `pk = LKFP#<key digest>#<fingerprint digest>`, naming the instance
+//!   that device holds; one per device and key, so racing activations of one
+//!   device make one instance. Left behind when its instance goes: a stale one
+//!   names an instance that is gone or expired, and the next activation of the
+//!   device replaces it on that condition.
+//! - a leased key carries `leases` (instance id to lease end, ms), copied on its
+//!   grant's `license_key`, so one read tells how many instances are live.
 //!
 //! An activation and a deactivation are each one transaction over the key's
 //! count, the instance and the grant's copy of the count, so the two counts
@@ -12,7 +19,9 @@ use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::webhooks::event_puts;
 use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
-use crate::domain::license_key::{key_digest, Instance, KeyChanges, LicenseKey, LicenseKeyStatus};
+use crate::domain::license_key::{
+    key_digest, Activation, Instance, KeyChanges, KeySource, LicenseKey, LicenseKeyStatus,
+};
 use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
@@ -23,26 +32,131 @@ fn instance_key(id: &str) -> Item {
     key(format!("LKI#{id}"), "LKI")
 }
 
-fn grant_count_update(
+fn device_key(key_digest: &str, fingerprint: &str) -> Item {
+    key(
+        format!("LKFP#{key_digest}#{}", crate::digest::sha256_hex(fingerprint)),
+        "LKFP",
+    )
+}
+
+/// What one read finds for an activation: the key and, for a device, the
+/// instance its device item names (`holder`, possibly gone or expired).
+pub struct ActivationRead {
+    pub key: Option<LicenseKey>,
+    pub holder: Option<String>,
+    pub held: Option<Instance>,
+}
+
+/// Attribute names and values of expressions built piece by piece.
+#[derive(Default)]
+struct Expression {
+    names: Vec<(String, String)>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Expression {
+    fn name(&mut self, placeholder: String, name: &str) -> String {
+        self.names.push((placeholder.clone(), name.to_string()));
+        placeholder
+    }
+
+    fn value(&mut self, placeholder: &str, value: AttributeValue) -> String {
+        self.values.push((placeholder.to_string(), value));
+        placeholder.to_string()
+    }
+
+    fn apply(
+        self,
+        mut update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        for (placeholder, name) in self.names {
+            update = update.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in self.values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        update
+    }
+}
+
+/// The key's active state as read, which an activation or heartbeat must still see.
+const KEY_ACTIVE: &str = "disabled = :false AND grant_revoked = :false \
+    AND (attribute_type(expires_at, :null) OR expires_at > :now)";
+
+/// How an instance change moves the grant's copy of its key's activations.
+enum GrantChange<'a> {
+    Activate(&'a Instance, &'a Activation),
+    Deactivate(&'a str),
+    Extend(&'a str, i64),
+}
+
+/// The grant's copy of the key's count and leases, changed as the key's are.
+fn grant_leases_update(
     store: &Store,
     key: &LicenseKey,
-    delta: i64,
+    change: GrantChange,
     now: &str,
 ) -> Result<Option<TransactWriteItem>, ApiError> {
     let Some(grant_id) = &key.grant_id else { return Ok(None) };
-    let update = Update::builder()
+    let leased = key.leases.is_some();
+    let mut ex = Expression::default();
+    ex.value(":now", s(now));
+    ex.value(":map", s("M"));
+    let mut sets = vec!["updated_at = :now".to_string()];
+    let mut removes = vec![];
+    match change {
+        GrantChange::Activate(instance, plan) => {
+            let delta = ex.value(":delta", n(1 - plan.reclaim.len() as i64));
+            sets.push(format!(
+                "license_key.activations_used = license_key.activations_used + {delta}"
+            ));
+            if let (true, Some(until)) = (leased, plan.lease_until_ms) {
+                let id = ex.name("#new".into(), &instance.id);
+                let until = ex.value(":until", n(until));
+                sets.push(format!("license_key.leases.{id} = {until}"));
+                for (i, (reclaimed, _)) in plan.reclaim.iter().enumerate() {
+                    removes.push(format!("license_key.leases.{}", ex.name(format!("#r{i}"), reclaimed)));
+                }
+            }
+        }
+        GrantChange::Deactivate(instance_id) => {
+            let delta = ex.value(":delta", n(-1));
+            sets.push(format!(
+                "license_key.activations_used = license_key.activations_used + {delta}"
+            ));
+            if leased {
+                removes.push(format!("license_key.leases.{}", ex.name("#id".into(), instance_id)));
+            }
+        }
+        GrantChange::Extend(instance_id, until) => {
+            let id = ex.name("#id".into(), instance_id);
+            let until = ex.value(":until", n(until));
+            sets.push(format!("license_key.leases.{id} = {until}"));
+        }
+    }
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    let update = ex
+        .apply(Update::builder())
         .table_name(&store.table)
         .set_key(Some(grant_key(&key.business_id, grant_id)))
-        .update_expression(
-            "SET license_key.activations_used = license_key.activations_used + :delta, updated_at = :now",
-        )
+        .update_expression(expression)
         .condition_expression("attribute_type(license_key, :map)")
-        .expression_attribute_values(":delta", n(delta))
-        .expression_attribute_values(":map", s("M"))
-        .expression_attribute_values(":now", s(now))
         .build()
         .map_err(ApiError::internal)?;
     Ok(Some(TransactWriteItem::builder().update(update).build()))
+}
+
+/// What `GET /license_keys` filters on, checked and in stored form.
+pub struct KeyQuery<'a> {
+    pub customer_id: Option<&'a str>,
+    pub status: Option<LicenseKeyStatus>,
+    pub product_id: Option<&'a str>,
+    pub source: Option<KeySource>,
+    pub created_from: Option<String>,
+    pub created_until: Option<String>,
 }
 
 pub struct KeyPage {
@@ -154,27 +268,69 @@ impl Store {
     }
 
     /// One more activation of `key` if it is active and under its limit at `now`.
+    /// A key without leases guards its count against its limit; a leased key
+    /// guards the count and leases it read, from which `plan` was computed, and
+    /// removes the expired instances `plan` reclaims. `holder` is the instance a
+    /// device item named when read (the item is replaced only if it still does).
+    #[allow(clippy::too_many_arguments)]
     pub async fn activate(
         &self,
         key: &LicenseKey,
         instance: &Instance,
+        plan: &Activation,
+        holder: Option<&str>,
         now: &str,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
-        let count = Update::builder()
+        let mut ex = Expression::default();
+        ex.value(":false", AttributeValue::Bool(false));
+        ex.value(":null", s("NULL"));
+        ex.value(":now", s(now));
+        let (update_expression, condition) = match (&key.leases, plan.lease_until_ms) {
+            (Some(_), Some(until)) => {
+                let count = ex.value(":count", n(key.instances_count));
+                let after = ex.value(":after", n(key.instances_count - plan.reclaim.len() as i64 + 1));
+                let new = ex.name("#new".into(), &instance.id);
+                let until = ex.value(":until", n(until));
+                let mut condition = format!("{KEY_ACTIVE} AND instances_count = {count}");
+                match key.activations_limit {
+                    Some(limit) => {
+                        let limit = ex.value(":limit", n(limit));
+                        condition.push_str(&format!(" AND activations_limit = {limit}"));
+                    }
+                    None => condition.push_str(" AND attribute_type(activations_limit, :null)"),
+                }
+                let mut removed = vec![];
+                for (i, (id, until)) in plan.reclaim.iter().enumerate() {
+                    let name = ex.name(format!("#r{i}"), id);
+                    let value = ex.value(&format!(":r{i}"), n(until));
+                    condition.push_str(&format!(" AND leases.{name} = {value}"));
+                    removed.push(format!("leases.{name}"));
+                }
+                let mut update = format!("SET instances_count = {after}, leases.{new} = {until}");
+                if !removed.is_empty() {
+                    update.push_str(&format!(" REMOVE {}", removed.join(", ")));
+                }
+                (update, condition)
+            }
+            _ => {
+                ex.value(":one", n(1));
+                (
+                    "SET instances_count = instances_count + :one".to_string(),
+                    format!(
+                        "{KEY_ACTIVE} AND (attribute_type(activations_limit, :null) \
+                         OR instances_count < activations_limit)"
+                    ),
+                )
+            }
+        };
+        let count = ex
+            .apply(Update::builder())
             .table_name(&self.table)
             .set_key(Some(license_key_key(&instance.key_digest)))
-            .update_expression("SET instances_count = instances_count + :one")
-            .condition_expression(
-                "disabled = :false AND grant_revoked = :false \
-                 AND (attribute_type(activations_limit, :null) OR instances_count < activations_limit) \
-                 AND (attribute_type(expires_at, :null) OR expires_at > :now)",
-            )
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":null", s("NULL"))
-            .expression_attribute_values(":now", s(now))
+            .update_expression(update_expression)
+            .condition_expression(condition)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(ApiError::internal)?;
@@ -198,8 +354,132 @@ impl Store {
             TransactWriteItem::builder().update(count).build(),
             TransactWriteItem::builder().put(put).build(),
         ];
-        actions.extend(grant_count_update(self, key, 1, now)?);
+        if let Some(fingerprint) = &instance.fingerprint {
+            let mut device = device_key(&instance.key_digest, fingerprint);
+            device.insert("instance_id".into(), s(&instance.id));
+            let condition = match holder {
+                None => ("attribute_not_exists(pk)", vec![]),
+                Some(stale) => ("instance_id = :stale", vec![(":stale", s(stale))]),
+            };
+            actions.push(super::put(&self.table, device, Some(condition))?);
+        }
+        for (id, _) in &plan.reclaim {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(instance_key(id)))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        actions.extend(grant_leases_update(
+            self,
+            key,
+            GrantChange::Activate(instance, plan),
+            now,
+        )?);
         actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
+    }
+
+    /// The key and the instance a device holds on it, in at most two reads.
+    pub async fn read_for_activation(
+        &self,
+        license_key: &str,
+        fingerprint: Option<&str>,
+    ) -> Result<ActivationRead, ApiError> {
+        let digest = key_digest(license_key);
+        let Some(fingerprint) = fingerprint else {
+            let key = self.get_as(license_key_key(&digest), true).await?;
+            return Ok(ActivationRead {
+                key,
+                holder: None,
+                held: None,
+            });
+        };
+        let items = self
+            .get_many(vec![license_key_key(&digest), device_key(&digest, fingerprint)])
+            .await?;
+        let (mut key, mut holder) = (None, None);
+        for item in items {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some("LKFP") => holder = item.get("instance_id").and_then(|v| v.as_s().ok()).cloned(),
+                _ => key = Some(from_item(item)?),
+            }
+        }
+        let held = match &holder {
+            Some(id) => self.get_as(instance_key(id), true).await?,
+            None => None,
+        };
+        Ok(ActivationRead { key, holder, held })
+    }
+
+    /// The key named by its value and, when asked, an instance: one round trip.
+    pub async fn key_and_instance(
+        &self,
+        license_key: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(Option<LicenseKey>, Option<Instance>), ApiError> {
+        let digest = key_digest(license_key);
+        let Some(instance_id) = instance_id else {
+            return Ok((self.get_as(license_key_key(&digest), true).await?, None));
+        };
+        let (mut key, mut instance) = (None, None);
+        for item in self
+            .get_many(vec![license_key_key(&digest), instance_key(instance_id)])
+            .await?
+        {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some("LKI") => instance = Some(from_item::<Instance>(item)?),
+                _ => key = Some(from_item(item)?),
+            }
+        }
+        Ok((key, instance))
+    }
+
+    /// Moves a leased instance's end to `until_ms` (`expires_at`) if it is still
+    /// live at `now` and its key still active.
+    pub async fn extend_lease(
+        &self,
+        key: &LicenseKey,
+        instance: &Instance,
+        until_ms: i64,
+        expires_at: &str,
+        now: &str,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let digest = key_digest(&key.key);
+        let lease = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(instance_key(&instance.id)))
+            .update_expression("SET expires_at = :expires")
+            .condition_expression("key_digest = :digest AND expires_at > :now")
+            .expression_attribute_values(":expires", s(expires_at))
+            .expression_attribute_values(":digest", s(&digest))
+            .expression_attribute_values(":now", s(now))
+            .build()
+            .map_err(ApiError::internal)?;
+        let on_key = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&digest)))
+            .update_expression("SET leases.#id = :until")
+            .condition_expression(format!("attribute_exists(leases.#id) AND {KEY_ACTIVE}"))
+            .expression_attribute_names("#id", &instance.id)
+            .expression_attribute_values(":until", n(until_ms))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":null", s("NULL"))
+            .expression_attribute_values(":now", s(now))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![
+            TransactWriteItem::builder().update(lease).build(),
+            TransactWriteItem::builder().update(on_key).build(),
+        ];
+        actions.extend(grant_leases_update(
+            self,
+            key,
+            GrantChange::Extend(&instance.id, until_ms),
+            now,
+        )?);
         self.commit(actions, answer).await
     }
 
@@ -221,20 +501,32 @@ impl Store {
             .expression_attribute_values(":digest", s(&digest))
             .build()
             .map_err(ApiError::internal)?;
-        let count = Update::builder()
+        let mut count = Update::builder()
             .table_name(&self.table)
             .set_key(Some(license_key_key(&digest)))
-            .update_expression("SET instances_count = instances_count - :one")
-            .condition_expression("instances_count > :zero")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0))
-            .build()
-            .map_err(ApiError::internal)?;
+            .expression_attribute_values(":zero", n(0));
+        count = if key.leases.is_some() {
+            count
+                .update_expression("SET instances_count = instances_count - :one REMOVE leases.#id")
+                .condition_expression("instances_count > :zero AND attribute_exists(leases.#id)")
+                .expression_attribute_names("#id", instance_id)
+        } else {
+            count
+                .update_expression("SET instances_count = instances_count - :one")
+                .condition_expression("instances_count > :zero")
+        };
+        let count = count.build().map_err(ApiError::internal)?;
         let mut actions = vec![
             TransactWriteItem::builder().delete(delete).build(),
             TransactWriteItem::builder().update(count).build(),
         ];
-        actions.extend(grant_count_update(self, key, -1, now)?);
+        actions.extend(grant_leases_update(
+            self,
+            key,
+            GrantChange::Deactivate(instance_id),
+            now,
+        )?);
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
@@ -273,11 +565,11 @@ impl Store {
     pub async fn list_license_keys(
         &self,
         business_id: &str,
-        customer_id: Option<&str>,
-        status: Option<LicenseKeyStatus>,
+        query: &KeyQuery<'_>,
         now: &str,
         page: &PageRequest,
     ) -> Result<KeyPage, ApiError> {
+        let status = query.status;
         let live = "disabled = :false AND grant_revoked = :false";
         let values = |extra: bool| {
             let mut v = vec![(":false".to_string(), AttributeValue::Bool(false))];
@@ -303,7 +595,29 @@ impl Store {
                 values(true),
             ),
         };
-        let range = match customer_id {
+        let mut filter = filter;
+        if let Some(product) = query.product_id {
+            filter = filter.eq("product_id", s(product));
+        }
+        if let Some(source) = query.source {
+            filter = filter.eq("source", to_attribute(&source)?);
+        }
+        // `created_at` is stored in one fixed-width form, so text order is time order.
+        if let Some(from) = &query.created_from {
+            filter = filter.raw(
+                "created_at >= :created_from",
+                &[],
+                vec![(":created_from".into(), s(from))],
+            );
+        }
+        if let Some(until) = &query.created_until {
+            filter = filter.raw(
+                "created_at <= :created_until",
+                &[],
+                vec![(":created_until".into(), s(until))],
+            );
+        }
+        let range = match query.customer_id {
             Some(customer) => KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer}#LK")).filtered(filter),
             None => KeyRange::index("gsi1", format!("BIZ#{business_id}#LK")).filtered(filter),
         };

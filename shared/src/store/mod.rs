@@ -16,7 +16,7 @@ mod webhooks;
 pub use allocation::AuditPage;
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
-pub use license_keys::{InstancePage, KeyPage};
+pub use license_keys::{ActivationRead, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest};
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 
@@ -130,6 +130,36 @@ impl Store {
             .await
             .map_err(sdk_error)?;
         Ok(output.item)
+    }
+
+    /// Several items by key in one round trip (more only for what DynamoDB
+    /// leaves unprocessed), read strongly consistent; absent ones are left out.
+    async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut pending = Some(
+            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(ApiError::internal)?,
+        );
+        while let Some(request) = pending.take() {
+            let output = self
+                .db
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+        }
+        Ok(found)
     }
 
     async fn get_as<T: serde::de::DeserializeOwned>(&self, key: Item, consistent: bool) -> Result<Option<T>, ApiError> {

@@ -1,0 +1,172 @@
+//! Offline licenses: what a license says (its claims) and its form, a JWS in
+//! compact serialization signed with Ed25519, as any JOSE library verifies it
+//! with a key from the JWK Set. Signing itself happens elsewhere (KMS).
+
+use crate::domain::entitlement::DEFAULT_OFFLINE_TTL_SECONDS;
+use crate::domain::license_key::{Instance, LicenseKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Claims {
+    pub iss: String,
+    /// The license key's id.
+    pub sub: String,
+    /// The product (entitlement) id.
+    pub aud: String,
+    /// The instance (activation) id.
+    pub lki: String,
+    /// The device's fingerprint, when it named one.
+    pub fpr: Option<String>,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub limit: Option<i64>,
+    /// The entitlement's name.
+    pub ent: Option<String>,
+}
+
+impl Claims {
+    pub fn expires_at(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
+/// The claims of a license for `instance` of `key` issued at `now`: it ends at
+/// the earliest of the key's expiry, the instance's lease and the offline TTL.
+pub fn claims(key: &LicenseKey, instance: &Instance, issuer: &str, now: OffsetDateTime) -> Claims {
+    let iat = now.unix_timestamp();
+    let ttl = key.offline_ttl_seconds.unwrap_or(DEFAULT_OFFLINE_TTL_SECONDS);
+    let ends = [key.expires_at.as_deref(), instance.expires_at.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter_map(crate::clock::parse_rfc3339)
+        .map(|end| end.unix_timestamp());
+    let exp = ends.fold(iat.saturating_add(ttl), i64::min);
+    Claims {
+        iss: issuer.to_string(),
+        sub: key.id.clone(),
+        aud: key.product_id.clone(),
+        lki: instance.id.clone(),
+        fpr: instance.fingerprint.clone(),
+        iat,
+        nbf: iat,
+        exp,
+        limit: key.activations_limit,
+        ent: key.product_name.clone(),
+    }
+}
+
+/// `<header>.<payload>`, base64url each: the bytes the signature covers.
+pub fn signing_input(kid: &str, claims: &Claims) -> String {
+    let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": kid });
+    let payload = serde_json::to_vec(claims).unwrap_or_default();
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload)
+    )
+}
+
+/// The compact JWS: the signing input and its signature.
+pub fn compact(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// DER of an Ed25519 SubjectPublicKeyInfo up to the key itself (RFC 8410).
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// The JWK (RFC 8037) of an Ed25519 public key given as DER SubjectPublicKeyInfo,
+/// as KMS returns it; `None` for any other key.
+pub fn jwk(kid: &str, spki_der: &[u8]) -> Option<Value> {
+    let raw = spki_der.strip_prefix(&ED25519_SPKI_PREFIX[..])?;
+    (raw.len() == 32).then(|| {
+        json!({
+            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(raw),
+            "kid": kid, "alg": "EdDSA", "use": "sig",
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::parse_rfc3339;
+
+    fn key_and_instance(key_expiry: Option<&str>, lease_end: Option<&str>, ttl: Option<i64>) -> (LicenseKey, Instance) {
+        let mut key: LicenseKey = serde_json::from_value(json!({
+            "id": "lk_1", "business_id": "bus_1", "brand_id": "bus_1", "customer_id": "cus_1",
+            "key": "K", "product_id": "ent_1", "entitlement_id": "ent_1", "grant_id": null,
+            "source": "import", "activations_limit": 3, "expires_at": key_expiry, "disabled": false,
+            "instances_count": 1, "created_at": "t", "payment_id": null, "subscription_id": null,
+            "product_name": "Pro",
+        }))
+        .unwrap();
+        key.offline_ttl_seconds = ttl;
+        let instance: Instance = serde_json::from_value(json!({
+            "id": "lki_1", "business_id": "bus_1", "license_key_id": "lk_1", "name": "laptop",
+            "created_at": "t", "fingerprint": "fp", "expires_at": lease_end,
+        }))
+        .unwrap();
+        (key, instance)
+    }
+
+    #[test]
+    fn a_license_ends_at_the_earliest_of_key_lease_and_ttl() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let t = now.unix_timestamp();
+        let (key, instance) = key_and_instance(None, None, None);
+        let c = claims(&key, &instance, "licensing", now);
+        assert_eq!((c.iat, c.nbf, c.exp), (t, t, t + 604_800));
+        assert_eq!(
+            (c.sub.as_str(), c.aud.as_str(), c.lki.as_str()),
+            ("lk_1", "ent_1", "lki_1")
+        );
+        assert_eq!(
+            (c.fpr.as_deref(), c.limit, c.ent.as_deref()),
+            (Some("fp"), Some(3), Some("Pro"))
+        );
+        let (key, instance) = key_and_instance(Some("2026-06-01T00:30:00.500Z"), None, Some(3600));
+        assert_eq!(claims(&key, &instance, "i", now).exp, t + 1800);
+        let (key, instance) = key_and_instance(Some("2026-06-03T00:00:00Z"), Some("2026-06-01T00:02:00Z"), Some(3600));
+        assert_eq!(claims(&key, &instance, "i", now).exp, t + 120);
+        let (key, instance) = key_and_instance(Some("2026-06-03T00:00:00Z"), None, Some(3600));
+        assert_eq!(claims(&key, &instance, "i", now).exp, t + 3600);
+    }
+
+    #[test]
+    fn the_compact_form_is_header_payload_signature_in_base64url() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let (key, instance) = key_and_instance(None, None, None);
+        let input = signing_input("kid-1", &claims(&key, &instance, "licensing", now));
+        let token = compact(&input, &[0xfb; 64]);
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "EdDSA", "typ": "JWT", "kid": "kid-1"}));
+        let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(payload["sub"], "lk_1");
+        assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap(), vec![0xfb; 64]);
+        assert!(!token.contains('=') && !token.contains('+') && !token.contains('/'));
+    }
+
+    #[test]
+    fn a_jwk_is_made_only_from_an_ed25519_public_key() {
+        let mut der = ED25519_SPKI_PREFIX.to_vec();
+        der.extend([7u8; 32]);
+        let jwk = jwk("k1", &der).unwrap();
+        assert_eq!(jwk["kty"], "OKP");
+        assert_eq!(jwk["crv"], "Ed25519");
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap(),
+            vec![7u8; 32]
+        );
+        assert_eq!(jwk["kid"], "k1");
+        assert!(super::jwk("k1", &der[..40]).is_none());
+        der[8] = 0x71;
+        assert!(super::jwk("k1", &der).is_none());
+    }
+}
