@@ -2,10 +2,10 @@
 
 Each request's log line carries its status, its whole time in the handler
 (`elapsed_us`) and what its AWS calls cost (`dynamodb_calls`, `ses_calls`,
-`aws_us`, counted by an interceptor on the SDK clients). This prints, per
-function and per outcome (2xx or the commonest error): requests, median
-DynamoDB and SES calls, median and p99 of the whole request and of its AWS
-calls, and the ratio whole / calls (target: at most 1.25).
+`kms_calls`, `aws_us`, counted by an interceptor on the SDK clients). This
+prints, per function and per outcome (2xx or the commonest error): requests,
+median DynamoDB, SES and KMS calls, median and p99 of the whole request and of
+its AWS calls, and the ratio whole / calls (target: at most 1.25).
 
     python bench/route_costs.py .test-stack/functions
 
@@ -51,7 +51,7 @@ def main(log_dir, offsets=None):
     by_function = collections.defaultdict(dict)
     for (function, outcome), rows in groups.items():
         by_function[function][outcome] = rows
-    header = (f"{'function':32} {'outcome':>7} {'n':>5} {'ddb':>4} {'ses':>4} {'retry':>5} {'med ms':>7} {'p99 ms':>7} "
+    header = (f"{'function':32} {'outcome':>7} {'n':>5} {'ddb':>4} {'ses':>4} {'kms':>4} {'retry':>5} {'med ms':>7} {'p99 ms':>7} "
               f"{'aws med':>8} {'aws p99':>8} {'ratio':>6}")
     print(header)
     print("-" * len(header))
@@ -71,7 +71,8 @@ def main(log_dir, offsets=None):
                 shown = f"{'-':>6}"
             print(
                 f"{function:32} {outcome:>7} {len(rows):5} {statistics.median(r['dynamodb_calls'] for r in rows):4.0f} "
-                f"{statistics.median(r['ses_calls'] for r in rows):4.0f} {sum(r.get('retries', 0) for r in rows):5} "
+                f"{statistics.median(r['ses_calls'] for r in rows):4.0f} {statistics.median(r.get('kms_calls', 0) for r in rows):4.0f} "
+                f"{sum(r.get('retries', 0) for r in rows):5} "
                 f"{statistics.median(whole):7.2f} {percentile(whole, 0.99):7.2f} "
                 f"{statistics.median(aws):8.2f} {percentile(aws, 0.99):8.2f} {shown}"
             )

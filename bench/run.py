@@ -4,8 +4,10 @@ Run by `infra/test.sh bench`, which builds the release binaries, starts a local
 stack of its own (DynamoDB Local, the SES emulator, every function behind
 `cargo lambda watch`) and exports where it is. Prints four sections:
 
-1. DynamoDB and SES calls per route, counted by the interceptor on the SDK
-   clients, for each route's ordinary success and its commonest error (warm).
+1. DynamoDB, SES and KMS calls per route, counted by the interceptor on the SDK
+   clients, for each route's ordinary success and its commonest error (warm);
+   the public routes' validate, heartbeat and checkout on a device's instance
+   of a leased key.
 2. Time in the handler vs time in its AWS calls (median, p99, ratio), from
    the same requests' log lines.
 3. Cold start of every release binary beside a floor binary.
@@ -58,7 +60,7 @@ def main():
     print(f"machine: {machine()}")
     print(f"binaries: {bin_dir}; {rounds} requests per route and case; {starts} starts per binary")
 
-    section("1 and 2. DynamoDB/SES calls and time per route: warm, sequential, in-process figures from each request's log line")
+    section("1 and 2. DynamoDB/SES/KMS calls and time per route: warm, sequential, in-process figures from each request's log line")
     offsets = {}
     workload.run(api_url, mint, rounds, on_measure=lambda: offsets.update(route_costs.log_sizes(log_dir)))
     route_costs.main(log_dir, offsets)

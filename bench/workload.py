@@ -35,6 +35,7 @@ UNKNOWN_ENTITLEMENT = "ent_01HF0000000000000000000000"
 UNKNOWN_GRANT = "entg_01HF0000000000000000000000"
 UNKNOWN_LICENSE_KEY = "lk_01HF0000000000000000000000"
 UNKNOWN_INSTANCE = "lki_01HF0000000000000000000000"
+UNKNOWN_WEBHOOK = "wh_01HF0000000000000000000000"
 
 MANUAL = {
     "name": "Bench license",
@@ -50,6 +51,10 @@ MANUAL = {
 }
 # The default fulfilment mode: a grant is delivered at once with a generated key.
 AUTO = {**MANUAL, "name": "Bench auto license", "integration_config": {**MANUAL["integration_config"], "fulfillment_mode": "auto"}}
+# Floating: an instance lives an hour past its last heartbeat; offline licenses last a day at most.
+LEASED = {**AUTO, "name": "Bench floating license",
+          "integration_config": {**AUTO["integration_config"], "activation_lease_seconds": 3600, "offline_ttl_seconds": 86400}}
+HOOK = {"url": "https://example.com/bench-hook", "description": "bench receiver"}
 
 
 @dataclasses.dataclass
@@ -160,6 +165,20 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     leaving_key = f"BENCH-{tag}-LEAVING"
     imported(leaving_key, None)
     leaving = [activate(leaving_key, f"machine-{i}") for i in range(n)]
+    # A key of the floating entitlement (it takes the lease when imported), and a
+    # device's instance on it that heartbeat, validate and checkout are measured on.
+    leased = call(business, "POST", "/entitlements", 201, LEASED)["id"]
+    leased_key = f"BENCH-{tag}-LEASED"
+    call(business, "POST", "/license_keys", 201,
+         {"customer_id": customer_id, "key": leased_key, "product_id": leased, "activations_limit": 3})
+    device = {"license_key": leased_key, "name": "bench laptop", "fingerprint": f"bench-device-{tag}"}
+    leased_instance = call(public, "POST", "/licenses/activate", 201, device)["id"]
+    on_leased = {"license_key": leased_key, "license_key_instance_id": leased_instance}
+    not_on_leased = {"license_key": leased_key, "license_key_instance_id": UNKNOWN_INSTANCE}
+
+    # --- webhook endpoints (the business) ---
+    webhook = call(business, "POST", "/webhooks", 201, HOOK)["id"]
+    doomed_hooks = [call(business, "POST", "/webhooks", 201, HOOK)["id"] for _ in range(n)]
 
     # --- license allocation (the host, and the organization under it) ---
     seats = 2 * n + 5  # the main user, those released, those assigned, a margin
@@ -182,9 +201,10 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     call(org, "PUT", f"{users}/group/devs", 200, group)
 
     # --- the cases: per function, its ordinary success and its commonest error ---
-    def case(function, success, error):
-        """success and error: (status, api, method, path[, body[, params]])."""
-        return [Case(function, "success", *success), Case(function, "error", *error)]
+    def case(function, success, error=None):
+        """success and error: (status, api, method, path[, body[, params]]); a
+        route with no error a client commonly meets has none."""
+        return [Case(function, "success", *success)] + ([Case(function, "error", *error)] if error else [])
 
     no_name = {"integration_type": "license_key", "integration_config": {}}
     cases = [
@@ -207,6 +227,8 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (422, business, "GET", f"/entitlements/{manual}/grants", None, {"status": "Lost"})),
         *case("list-customer-grants", (200, business, "GET", f"/customers/{customer_id}/entitlement-grants"),
               (422, business, "GET", f"/customers/{customer_id}/entitlement-grants", None, {"status": "Lost"})),
+        *case("list-customer-entitlements", (200, business, "GET", f"/customers/{customer_id}/entitlements"),
+              (401, stranger, "GET", f"/customers/{customer_id}/entitlements")),
         *case("get-grant", (200, business, "GET", f"/grants/{delivered}"),
               (404, business, "GET", f"/grants/{UNKNOWN_GRANT}")),
         *case("fulfil-grant",
@@ -242,13 +264,37 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         *case("activate-license",
               (201, public, "POST", "/licenses/activate", lambda i: {"license_key": spare_key, "name": f"machine-{i}"}),
               (422, public, "POST", "/licenses/activate", {"license_key": full_key, "name": "one too many"})),
-        *case("validate-license",
-              (200, public, "POST", "/licenses/validate", {"license_key": main_key, "license_key_instance_id": main_instance}),
+        *case("validate-license", (200, public, "POST", "/licenses/validate", on_leased),
               (422, public, "POST", "/licenses/validate", {"license_key": ""})),
+        *case("heartbeat-license", (200, public, "POST", "/licenses/heartbeat", on_leased),
+              (404, public, "POST", "/licenses/heartbeat", not_on_leased)),
+        *case("checkout-license", (201, public, "POST", "/licenses/checkout", on_leased),
+              (404, public, "POST", "/licenses/checkout", not_on_leased)),
+        *case("get-jwks", (200, public, "GET", "/.well-known/jwks.json")),
         *case("deactivate-license",
               (200, public, "POST", "/licenses/deactivate",
                lambda i: {"license_key": leaving_key, "license_key_instance_id": leaving[i]}),
               (404, public, "POST", "/licenses/deactivate", {"license_key": leaving_key, "license_key_instance_id": UNKNOWN_INSTANCE})),
+        # webhook endpoints
+        *case("create-webhook", (201, business, "POST", "/webhooks", HOOK),
+              (422, business, "POST", "/webhooks", {"url": "ftp://example.com/bench-hook"})),
+        *case("list-webhooks", (200, business, "GET", "/webhooks"),
+              (422, business, "GET", "/webhooks", None, {"limit": "0"})),
+        *case("get-webhook", (200, business, "GET", f"/webhooks/{webhook}"),
+              (404, business, "GET", f"/webhooks/{UNKNOWN_WEBHOOK}")),
+        *case("update-webhook", (200, business, "PATCH", f"/webhooks/{webhook}", {"description": "bench receiver"}),
+              (404, business, "PATCH", f"/webhooks/{UNKNOWN_WEBHOOK}", {"description": "bench receiver"})),
+        *case("delete-webhook", (204, business, "DELETE", lambda i: f"/webhooks/{doomed_hooks[i]}"),
+              (404, business, "DELETE", f"/webhooks/{UNKNOWN_WEBHOOK}")),
+        *case("get-webhook-secret", (200, business, "GET", f"/webhooks/{webhook}/secret"),
+              (404, business, "GET", f"/webhooks/{UNKNOWN_WEBHOOK}/secret")),
+        *case("get-webhook-headers", (200, business, "GET", f"/webhooks/{webhook}/headers"),
+              (404, business, "GET", f"/webhooks/{UNKNOWN_WEBHOOK}/headers")),
+        *case("update-webhook-headers",
+              (204, business, "PATCH", f"/webhooks/{webhook}/headers", {"headers": {"X-Bench": "1"}}),
+              (404, business, "PATCH", f"/webhooks/{UNKNOWN_WEBHOOK}/headers", {"headers": {"X-Bench": "1"}})),
+        *case("list-webhook-deliveries", (200, business, "GET", f"/webhooks/{webhook}/deliveries"),
+              (404, business, "GET", f"/webhooks/{UNKNOWN_WEBHOOK}/deliveries")),
         # license allocation: the host
         *case("put-host-license", (200, host, "PUT", f"/lrm/api/host/{host_id}/license", host_license),
               (409, host, "PUT", f"/lrm/api/host/{host_id}/license", {"products": products({"UNATT": 1})})),

@@ -63,11 +63,14 @@ if ! command -v qemu-aarch64 >/dev/null || [[ ! -d /usr/aarch64-linux-gnu/lib ]]
   fi
 fi
 export STACK_DIR="$ROOT/.build-stack" DYNAMODB_PORT="${BUILD_DYNAMODB_PORT:-8020}" SES_PORT="${BUILD_SES_PORT:-8025}"
+export KMS_PORT="${BUILD_KMS_PORT:-$((SES_PORT + 1))}"
 export TABLE_NAME=licensing-build
 source infra/local-env.sh
 rm -rf "$STACK_DIR"
 trap 'infra/stack.sh stop' EXIT
 infra/stack.sh start
+OFFLINE_LICENSE_KEY_IDS="$(cat "$STACK_DIR/kms-key-ids")"
+export OFFLINE_LICENSE_KEY_IDS
 cargo build -q -p licensing-admin --bin mint-api-key
 MINT_API_KEY="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mint-api-key" FUNCTION_LOG_DIR="$STACK_DIR" \
   python infra/check_bootstraps.py .aws-sam/build

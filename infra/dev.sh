@@ -6,6 +6,7 @@ set -euo pipefail
 STACK_DIR="${STACK_DIR:-$(cd "$(dirname "$0")/.." && pwd -P)/.dev}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 SES_PORT="${SES_PORT:-8005}"
+KMS_PORT="${KMS_PORT:-$((SES_PORT + 1))}"
 API_PORT="${API_PORT:-9000}"
 TABLE_NAME="${TABLE_NAME:-licensing}"
 source "$(dirname "$0")/local-env.sh"
@@ -16,6 +17,9 @@ mkdir -p "$STACK_DIR"
 infra/stack.sh start
 scheduler=""
 trap '[[ -n $scheduler ]] && kill "$scheduler" 2>/dev/null; infra/stack.sh stop' EXIT
+# The stack's two KMS keys: the first signs offline licenses, both are in the JWK Set.
+OFFLINE_LICENSE_KEY_IDS="$(cat "$STACK_DIR/kms-key-ids")"
+export OFFLINE_LICENSE_KEY_IDS
 cargo build --workspace --bins
 mint_dev_keys
 
@@ -26,6 +30,7 @@ Local stack is up.
   API               $api
   DynamoDB Local    $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
   SES inbox viewer  http://127.0.0.1:$SES_PORT/
+  KMS stand-in      $AWS_ENDPOINT_URL_KMS   (keys $OFFLINE_LICENSE_KEY_IDS)
   API keys          $STACK_DIR/keys.json
 
   export BUSINESS_KEY=$(dev_key business)

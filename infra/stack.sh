@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local stand-ins for the AWS services the functions use:
-#   DynamoDB Local (in memory) and an SES v2 emulator (aws-ses-v2-local).
+#   DynamoDB Local (in memory), an SES v2 emulator (aws-ses-v2-local) and a
+#   KMS stand-in for the offline licenses' Ed25519 keys (infra/local_kms.py).
 #
 # Usage: infra/stack.sh start|stop|ses-stop|ses-start
 #
@@ -9,8 +10,14 @@
 #   DYNAMODB_PORT  8000
 #   SES_PORT       8005   (inbox viewer at http://127.0.0.1:$SES_PORT/,
 #                          received emails as JSON at /store)
+#   KMS_PORT       SES_PORT + 1
 #   TABLE_NAME     licensing
 #   START_TIMEOUT  60     seconds to wait for each service to answer
+#
+# On start, two KMS keys (ECC_NIST_EDWARDS25519) are created; their ids, the
+# signing one first, are written comma-separated to $STACK_DIR/kms-key-ids,
+# what OFFLINE_LICENSE_KEY_IDS takes. They live in the stand-in's memory only,
+# so they (and that file) last until stop.
 #
 # Needs infra/bootstrap.sh to have run (venv and infra/node_modules).
 set -euo pipefail
@@ -22,6 +29,7 @@ PYTHON="$ROOT/.venv/bin/python"
 STACK_DIR="${STACK_DIR:-$ROOT/.dev}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 SES_PORT="${SES_PORT:-8005}"
+KMS_PORT="${KMS_PORT:-$((SES_PORT + 1))}"
 TABLE_NAME="${TABLE_NAME:-licensing}"
 START_TIMEOUT="${START_TIMEOUT:-60}"
 HOST=127.0.0.1
@@ -43,7 +51,7 @@ alive() {
 ours() {
   alive "$1" || return 1
   [[ -r /proc/$1/cmdline ]] || return 0
-  tr '\0' ' ' </proc/"$1"/cmdline | grep -qF "$INFRA/node_modules/"
+  tr '\0' ' ' </proc/"$1"/cmdline | grep -qF -e "$INFRA/node_modules/" -e "$INFRA/local_kms.py"
 }
 
 # True if nothing listens on the port on any address (the servers bind with
@@ -140,6 +148,8 @@ stop_one() {
 }
 
 stop() {
+  stop_one kms
+  rm -f "$STACK_DIR/kms-key-ids"   # the keys died with the stand-in
   stop_one ses
   stop_one dynamodb
 }
@@ -153,7 +163,7 @@ start() {
   [[ -f $ses_cli ]] || die "aws-ses-v2-local not installed: run infra/bootstrap.sh"
 
   local port
-  for port in "$DYNAMODB_PORT" "$SES_PORT"; do
+  for port in "$DYNAMODB_PORT" "$SES_PORT" "$KMS_PORT"; do
     if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
       die "invalid port: $port"
     fi
@@ -161,7 +171,7 @@ start() {
 
   mkdir -p "$STACK_DIR"
   local name pid
-  for name in dynamodb ses; do
+  for name in dynamodb ses kms; do
     if [[ -f $STACK_DIR/$name.pid ]]; then
       pid="$(cat "$STACK_DIR/$name.pid")"
       [[ $pid =~ ^[0-9]+$ ]] && ours "$pid" &&
@@ -171,6 +181,7 @@ start() {
   done
   port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT (DYNAMODB_PORT) is already in use"
   port_free "$SES_PORT" || die "port $SES_PORT (SES_PORT) is already in use"
+  port_free "$KMS_PORT" || die "port $KMS_PORT (KMS_PORT) is already in use"
 
   # DynamoDB Local has no option for its bind address (Jetty's Server(port)
   # listens on all interfaces): infra/loopback-only.c, preloaded, turns its
@@ -186,16 +197,42 @@ start() {
     -jar "$jar" -inMemory -sharedDb -port "$DYNAMODB_PORT" -disableTelemetry
   say "starting SES emulator on $HOST:$SES_PORT"
   launch ses node "$ses_cli" --host "$HOST" --port "$SES_PORT"
+  say "starting the KMS stand-in on $HOST:$KMS_PORT"
+  launch kms "$PYTHON" "$INFRA/local_kms.py" "$KMS_PORT"
 
   wait_ready dynamodb POST "http://$HOST:$DYNAMODB_PORT/"
   wait_ready ses GET "http://$HOST:$SES_PORT/health-check"
+  wait_ready kms POST "http://$HOST:$KMS_PORT/"
+  create_kms_keys
 
   if ! "$PYTHON" "$INFRA/create_table.py" --endpoint "http://$HOST:$DYNAMODB_PORT" --table-name "$TABLE_NAME"; then
     say "error: creating table $TABLE_NAME failed" >&2
     stop
     exit 1
   fi
-  say "ready: DynamoDB http://$HOST:$DYNAMODB_PORT (table $TABLE_NAME), SES http://$HOST:$SES_PORT (inbox at /, JSON at /store); logs in $STACK_DIR"
+  say "ready: DynamoDB http://$HOST:$DYNAMODB_PORT (table $TABLE_NAME), SES http://$HOST:$SES_PORT (inbox at /, JSON at /store), KMS http://$HOST:$KMS_PORT (keys $(cat "$STACK_DIR/kms-key-ids")); logs in $STACK_DIR"
+}
+
+# Two Ed25519 signing keys through the KMS API itself (boto3), as a deploy
+# would make them: the first signs offline licenses, the second is listed in
+# the JWK Set only (a rotation's old or next key).
+create_kms_keys() {
+  local ids
+  if ! ids="$("$PYTHON" - "http://$HOST:$KMS_PORT" <<'EOF'
+import os, sys, boto3
+kms = boto3.client("kms", endpoint_url=sys.argv[1], region_name=os.environ.get("AWS_REGION") or "us-east-1",
+                   aws_access_key_id="local", aws_secret_access_key="local")
+ids = [kms.create_key(KeySpec="ECC_NIST_EDWARDS25519", KeyUsage="SIGN_VERIFY",
+                      Description=f"offline licenses ({role})")["KeyMetadata"]["KeyId"]
+       for role in ("signing", "listed")]
+print(",".join(ids))
+EOF
+)"; then
+    say "error: creating the KMS keys failed" >&2
+    stop
+    exit 1
+  fi
+  printf '%s\n' "$ids" >"$STACK_DIR/kms-key-ids"
 }
 
 # The SES emulator alone, for tests of what happens while SES is unreachable.

@@ -10,6 +10,7 @@ set -euo pipefail
 STACK_DIR="${STACK_DIR:-$(cd "$(dirname "$0")/.." && pwd -P)/.test-stack}"
 DYNAMODB_PORT="${TEST_DYNAMODB_PORT:-8010}"
 SES_PORT="${TEST_SES_PORT:-8015}"
+KMS_PORT="${TEST_KMS_PORT:-$((SES_PORT + 1))}"
 API_PORT="${TEST_API_PORT:-9010}"
 TABLE_NAME="${TABLE_NAME:-licensing-test}"
 FUNCTION_CONCURRENCY="${FUNCTION_CONCURRENCY:-64}"
@@ -55,6 +56,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 infra/stack.sh start
+# The stack's two KMS keys: the first signs offline licenses, both are in the JWK Set.
+OFFLINE_LICENSE_KEY_IDS="$(cat "$STACK_DIR/kms-key-ids")"
+export OFFLINE_LICENSE_KEY_IDS
 
 # The functions reach DynamoDB through a proxy the fault tests can cut
 # (tests/test_faults.py); the bench measures DynamoDB itself.
@@ -82,7 +86,7 @@ for source in functions/src/bin/*.rs; do
     AWS_LAMBDA_FUNCTION_NAME="$name" AWS_LAMBDA_FUNCTION_VERSION=1 AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 \
     AWS_LAMBDA_MAX_CONCURRENCY="$FUNCTION_CONCURRENCY" RUST_LOG=info \
     PUBLIC_RATE_LIMIT="${PUBLIC_RATE_LIMIT:-1000000}" AWS_ENDPOINT_URL_DYNAMODB="$function_dynamodb" \
-    WEBHOOK_ALLOW_LOOPBACK=true \
+    WEBHOOK_ALLOW_LOOPBACK=true OFFLINE_LICENSE_KEY_IDS="$OFFLINE_LICENSE_KEY_IDS" \
     "$bin_dir/$name" >"$STACK_DIR/functions/$name.log" 2>&1 </dev/null &
   pids+=($!)
 done

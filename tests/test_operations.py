@@ -78,3 +78,65 @@ def test_a_repeated_unknown_key_costs_no_read(api_url):
     lines = [json.loads(l)["fields"] for l in open(log, errors="replace") if marker in l]
     reads = [f["dynamodb_calls"] for f in lines if f.get("path") == marker]
     assert len(reads) == 12 and reads.count(0) >= 11, reads
+
+
+def _statements(fn):
+    return [s for p in fn["Properties"].get("Policies", []) for s in p["Statement"]]
+
+
+def _listed(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _resources(statement):
+    """A statement's resources, each branch of an `!If` included."""
+    found = []
+    for resource in _listed(statement["Resource"]):
+        if isinstance(resource, dict) and resource["tag"] == "If":
+            for branch in resource["value"][1:]:
+                found.extend(_listed(branch))
+        else:
+            found.append(resource)
+    return found
+
+
+def test_offline_licenses_are_signed_by_an_ed25519_kms_key_only_checkout_may_use():
+    tpl = template()
+    keys = resources("AWS::KMS::Key")
+    assert len(keys) == 1, f"one signing key, not {sorted(keys)}"
+    (key_id, key), = keys.items()
+    assert key["Properties"]["KeySpec"] == "ECC_NIST_EDWARDS25519"
+    assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    this_key = {"tag": "GetAtt", "value": f"{key_id}.Arn"}
+    # The template's own parameters may name a retired key's ARN (listed in the JWK Set, never signing).
+    parameters = {name for name, p in tpl.get("Parameters", {}).items() if p.get("Type") == "String"}
+
+    granted = {}  # (logical id, action) -> resources
+    for name, fn in resources("AWS::Serverless::Function").items():
+        for statement in _statements(fn):
+            actions = [a.lower() for a in _listed(statement["Action"])]
+            # Any action a wildcard could widen to KMS counts as a KMS action.
+            assert not any(a in ("*", "kms:*") or (a.startswith("kms:") and "*" in a) for a in actions), \
+                f"{name} has a wildcard action: {actions}"
+            if statement["Effect"] != "Allow":
+                continue
+            for action in actions:
+                if action.startswith("kms:"):
+                    granted.setdefault((name, action), []).extend(_resources(statement))
+
+    assert set(granted) == {("CheckoutLicenseFunction", "kms:sign"), ("GetJwksFunction", "kms:getpublickey")}, \
+        f"KMS actions allowed: {sorted(granted)}"
+    assert granted[("CheckoutLicenseFunction", "kms:sign")] == [this_key], "kms:Sign on the signing key only"
+    for resource in granted[("GetJwksFunction", "kms:getpublickey")]:
+        assert resource == this_key or (resource.get("tag") == "Ref" and resource["value"] in parameters), resource
+    assert this_key in granted[("GetJwksFunction", "kms:getpublickey")]
+
+    # Both name the key by id in OFFLINE_LICENSE_KEY_IDS, the signer first (the JWK Set's kid is that id).
+    for name in ("CheckoutLicenseFunction", "GetJwksFunction"):
+        env = tpl["Resources"][name]["Properties"].get("Environment", {}).get("Variables", {})
+        env = {**tpl["Globals"]["Function"].get("Environment", {}).get("Variables", {}), **env}
+        assert "OFFLINE_LICENSE_KEY_IDS" in env, name
+        text = json.dumps(env["OFFLINE_LICENSE_KEY_IDS"])
+        assert text.find(json.dumps({"tag": "Ref", "value": key_id})) != -1, f"{name}: {text}"
+    assert tpl["Resources"]["CheckoutLicenseFunction"]["Properties"]["Environment"]["Variables"][
+        "OFFLINE_LICENSE_KEY_IDS"] == {"tag": "Ref", "value": key_id}, "checkout signs with the template's key"

@@ -176,7 +176,14 @@ where
         replayed,
         "request"
     );
-    response(status, body, replayed, retry_after)
+    let mut response = response(status, body, replayed, retry_after);
+    // A published document changes only with a deploy: clients may keep it a while.
+    if access == Access::Published && status == 200 {
+        response
+            .headers_mut()
+            .insert("cache-control", HeaderValue::from_static("public, max-age=300"));
+    }
+    response
 }
 
 async fn answer<F, Fut>(
