@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from conftest import Api, mint_key
+from dodopayments import DodoPayments
+from webhook_receiver import Receiver
 from test_grants import AUTO, MANUAL, customer, new_entitlement, unique_key
 from test_license_keys import delivered_key
 
@@ -111,9 +113,16 @@ def early(api_url):
     """Made before the module's first test: a leased instance (limit 1) and a key that expires
     5 s from now, each activated, so the last test finds both lease and key over."""
     business_id = f"bus_{uuid.uuid4().hex[:16]}"
-    api = Api(api_url, mint_key(f"business:{business_id}"))
+    secret = mint_key(f"business:{business_id}")
+    api = Api(api_url, secret)
     api.business_id = business_id
     public = Api(api_url)
+
+    # Its instances' webhook events, to see the reclaim reported as a deletion.
+    hooks = Receiver()
+    hooks.start()
+    endpoint = hooks.endpoint(DodoPayments(bearer_token=secret, base_url=api_url, max_retries=0),
+                              filter_types=["license_key_instance.deleted"])
 
     ent = leased_entitlement(api, limit=1)
     grant, key = grant_key(api, ent)
@@ -135,7 +144,10 @@ def early(api_url):
     made.api, made.public, made.ent, made.grant, made.key = api, public, ent, grant, key
     made.instance = answer.json()
     made.soon_key, made.soon_lk, made.soon_instance = soon, imported.json(), soon_instance.json()
-    return made
+    made.hooks, made.endpoint = hooks, endpoint
+    yield made
+    hooks.stop()
+    assert hooks.failures == [], f"deliveries that did not verify: {hooks.failures}"
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -281,6 +293,20 @@ def test_a_key_keeps_the_lease_it_was_made_with(business, anonymous):
     assert activate(anonymous, unleased, "b").json()["expires_at"] is None
 
 
+def test_a_leased_keys_limit_stays_bounded(business, anonymous):
+    ent = leased_entitlement(business, limit=2)
+    grant, key = grant_key(business, ent)
+    lk_id = grant["license_key"]["id"]
+    assert activate(anonymous, key, "one", "fp-1").status_code == 201
+    for limit in (None, 1001):
+        assert refused(business.patch(f"/license_keys/{lk_id}", json={"activations_limit": limit}),
+                       422, "VALIDATION_ERROR")
+    assert refused(business.patch(f"/license_keys/{lk_id}", json={"activations_limit": 0}), 422, "VALIDATION_ERROR")
+    assert business.patch(f"/license_keys/{lk_id}", json={"activations_limit": 1}).status_code == 200
+    assert refused(activate(anonymous, key, "two", "fp-2"), 422, "LICENSE_KEY_LIMIT_REACHED")
+    assert business.get(f"/license_keys/{lk_id}").json()["activations_limit"] == 1
+
+
 def test_lease_and_offline_ttl_bounds(business):
     for config, field in [
         ({"activation_lease_seconds": 59}, "activation_lease_seconds"),
@@ -290,6 +316,9 @@ def test_lease_and_offline_ttl_bounds(business):
         ({"offline_ttl_seconds": 59}, "offline_ttl_seconds"),
         ({"offline_ttl_seconds": 31_536_001}, "offline_ttl_seconds"),
         ({"offline_ttl_seconds": "x"}, "offline_ttl_seconds"),
+        # A leased key keeps one lease per instance on its item: its limit is bounded.
+        ({"activation_lease_seconds": 60, "activations_limit": None}, "activations_limit"),
+        ({"activation_lease_seconds": 60, "activations_limit": 1001}, "activations_limit"),
     ]:
         body = {**MANUAL, "integration_config": {**MANUAL["integration_config"], **config}}
         answer = business.post("/entitlements", json=body)
@@ -596,6 +625,14 @@ def test_expired_instances_stop_counting_and_are_reclaimed(early):
     assert refused(heartbeat(public, key, instance["id"]), 404, "LICENSE_KEY_INSTANCE_NOT_FOUND")
     assert refused(activate(public, key, "second", "fp-second"), 422, "LICENSE_KEY_LIMIT_REACHED")
     assert instances_count(api, lk_id) == 1
+
+    # A webhook consumer learns of the reclaim as it would of a deactivation.
+    def deletions():
+        return [json.loads(d.body) for d in early.hooks.accepted(early.endpoint)]
+    until(lambda: deletions(), 30, "the reclaimed instance's deletion event")
+    [event] = deletions()
+    assert event["type"] == "license_key_instance.deleted"
+    assert event["data"]["id"] == instance["id"] and event["data"]["license_key_id"] == lk_id
 
 
 def test_a_key_past_its_expiry(early):

@@ -56,22 +56,24 @@ pub async fn key_set(app: &App) -> ApiResult<Value> {
 
 /// KMS out of reach, throttled or failing on its side is retryable (503);
 /// anything else (a key missing or of the wrong kind) is our configuration's fault.
-fn kms_error<E, R>(err: SdkError<E, R>) -> ApiError
+fn kms_error<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let transient = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(service) => matches!(
-            service.err().code(),
-            Some(
-                "KMSInternalException"
-                    | "ThrottlingException"
-                    | "DependencyTimeoutException"
-                    | "KeyUnavailableException"
-            )
-        ),
+        SdkError::ServiceError(service) => {
+            service.raw().status().is_server_error()
+                || matches!(
+                    service.err().code(),
+                    Some(
+                        "KMSInternalException"
+                            | "ThrottlingException"
+                            | "DependencyTimeoutException"
+                            | "KeyUnavailableException"
+                    )
+                )
+        }
         _ => false,
     };
     let detail = format!("KMS: {}", aws_sdk_kms::error::DisplayErrorContext(&err));

@@ -110,11 +110,12 @@ pub struct LicenseKeyConfig {
     pub activation_message: Option<String>,
     #[serde(default, deserialize_with = "mode_or_default")]
     pub fulfillment_mode: FulfillmentMode,
-    /// Beyond Dodo: an instance lives this long past its last heartbeat (floating licenses).
-    #[serde(default)]
+    /// Beyond Dodo: an instance lives this long past its last heartbeat
+    /// (floating licenses). Shown only when set, so Dodo's config reads as Dodo's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_lease_seconds: Option<i64>,
     /// Beyond Dodo: how long an offline license stays valid at most.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_ttl_seconds: Option<i64>,
 }
 
@@ -173,6 +174,19 @@ impl LicenseKeyConfig {
                     format!("must be from {min} to {max} seconds, or null"),
                 ));
             }
+        }
+        if self.activation_lease_seconds.is_some()
+            && self
+                .activations_limit
+                .is_none_or(|limit| limit > crate::domain::license_key::LEASED_LIMIT_MAX)
+        {
+            return Err(Refusal::invalid(
+                "integration_config.activations_limit",
+                format!(
+                    "with activation_lease_seconds, must be from 1 to {}",
+                    crate::domain::license_key::LEASED_LIMIT_MAX
+                ),
+            ));
         }
         if let Some(message) = &self.activation_message {
             check_len(
@@ -430,6 +444,14 @@ mod tests {
             (
                 json!({"offline_ttl_seconds": 59}),
                 "integration_config.offline_ttl_seconds",
+            ),
+            (
+                json!({"activation_lease_seconds": 60}),
+                "integration_config.activations_limit",
+            ),
+            (
+                json!({"activation_lease_seconds": 60, "activations_limit": 1001}),
+                "integration_config.activations_limit",
             ),
         ];
         for (config, field) in cases {

@@ -111,6 +111,10 @@ pub struct Grant {
     pub feature: Option<serde_json::Value>,
     pub oauth_url: Option<String>,
     pub oauth_expires_at: Option<String>,
+    /// Counts the writes to the key's copy (activations, heartbeats, key
+    /// changes), which a whole-grant write must not undo; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<i64>,
 }
 
 /// A customer's grants as the Dodo SDK's `customers.list_entitlements` shows
@@ -152,6 +156,7 @@ impl Grant {
                 crate::domain::license_key::live_count(key.activations_used, key.leases.as_ref(), now);
             key.leases = None;
         }
+        self.rev = None;
         self
     }
 
@@ -407,6 +412,7 @@ impl NewGrant {
             feature: None,
             oauth_url: None,
             oauth_expires_at: None,
+            rev: None,
         }
     }
 }

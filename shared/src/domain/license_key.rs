@@ -14,6 +14,9 @@ pub type Leases = BTreeMap<String, i64>;
 /// far below DynamoDB's 100 actions; one is enough to free a slot.
 pub const RECLAIM_MAX: usize = 20;
 
+/// A leased key's limit at most: its leases, on its item and its grant's, stay small.
+pub const LEASED_LIMIT_MAX: i64 = 1000;
+
 pub fn unix_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -172,19 +175,12 @@ impl LicenseKey {
     }
 
     /// One more activation at `now`, or why the key cannot take it. Expired
-    /// instances are reclaimed oldest first.
+    /// instances are reclaimed oldest first, and only those reclaimed free a
+    /// slot: the transaction guards each one's lease as read, so none of them
+    /// can be renewed meanwhile, while one left in place might be.
     pub fn plan_activation(&self, now: OffsetDateTime) -> Result<Activation, Refusal> {
         if self.status(now) != LicenseKeyStatus::Active {
             return Err(Self::inactive());
-        }
-        if self
-            .activations_limit
-            .is_some_and(|limit| self.live_instances(now) >= limit)
-        {
-            return Err(Refusal::unprocessable(
-                "LICENSE_KEY_LIMIT_REACHED",
-                "this license key has no activations left",
-            ));
         }
         let now_ms = unix_ms(now);
         let mut reclaim: Vec<(String, i64)> = self
@@ -196,10 +192,37 @@ impl LicenseKey {
             .collect();
         reclaim.sort_by_key(|(_, until)| *until);
         reclaim.truncate(RECLAIM_MAX);
+        let counted = self.instances_count - reclaim.len() as i64;
+        if self.activations_limit.is_some_and(|limit| counted >= limit) {
+            return Err(Refusal::unprocessable(
+                "LICENSE_KEY_LIMIT_REACHED",
+                "this license key has no activations left",
+            ));
+        }
         Ok(Activation {
             lease_until_ms: self.lease_end(now),
             reclaim,
         })
+    }
+
+    /// Refused when `limit` is below the live instances, or leaves the key's
+    /// leases unbounded: a leased key keeps one lease per instance on its item.
+    pub fn check_limit(&self, limit: Option<i64>, now: OffsetDateTime) -> Result<(), Refusal> {
+        let live = self.live_instances(now);
+        // Only reclaimed instances free a slot, at most RECLAIM_MAX at a time.
+        if limit.is_some_and(|limit| live > limit || self.instances_count - RECLAIM_MAX as i64 >= limit) {
+            return Err(Refusal::unprocessable(
+                "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",
+                format!("activations_limit is below the {live} live activations"),
+            ));
+        }
+        if self.leases.is_some() && limit.is_none_or(|limit| limit > LEASED_LIMIT_MAX) {
+            return Err(Refusal::invalid(
+                "activations_limit",
+                format!("a key with leases needs a limit from 1 to {LEASED_LIMIT_MAX}"),
+            ));
+        }
+        Ok(())
     }
 
     /// When a lease taken or renewed at `now` ends (unix ms); `None` without leases.
@@ -437,6 +460,40 @@ mod tests {
         let plan = leased(None, &many).plan_activation(now).unwrap();
         assert_eq!(plan.reclaim.len(), RECLAIM_MAX);
         assert_eq!(plan.reclaim[0].0, "i00");
+    }
+
+    #[test]
+    fn only_reclaimed_instances_free_a_slot_and_limits_keep_that_possible() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let ended: Vec<(String, String)> = (0..25)
+            .map(|i| (format!("i{i:02}"), format!("2026-05-31T23:{i:02}:00Z")))
+            .collect();
+        let ended: Vec<(&str, &str)> = ended.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        // 25 ended leases, 20 reclaimed at once: 5 still counted, so a limit of 5 is full.
+        let mut key = leased(Some(5), &ended);
+        assert_eq!(key.live_instances(now), 0);
+        assert_eq!(key.plan_activation(now).unwrap_err().code, "LICENSE_KEY_LIMIT_REACHED");
+        key.activations_limit = Some(6);
+        assert_eq!(key.plan_activation(now).unwrap().reclaim.len(), RECLAIM_MAX);
+        // Hence no limit may fall below what one activation can make room under.
+        assert_eq!(
+            key.check_limit(Some(5), now).unwrap_err().code,
+            "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT"
+        );
+        assert!(key.check_limit(Some(6), now).is_ok());
+        let busy = leased(Some(3), &[("a", "2026-06-01T00:01:00Z"), ("b", "2026-06-01T00:01:00Z")]);
+        assert_eq!(
+            busy.check_limit(Some(1), now).unwrap_err().code,
+            "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT"
+        );
+        // A leased key keeps a lease per instance: its limit is bounded.
+        assert_eq!(busy.check_limit(None, now).unwrap_err().code, "VALIDATION_ERROR");
+        assert_eq!(
+            busy.check_limit(Some(LEASED_LIMIT_MAX + 1), now).unwrap_err().code,
+            "VALIDATION_ERROR"
+        );
+        assert!(busy.check_limit(Some(LEASED_LIMIT_MAX), now).is_ok());
+        assert!(self::key(Some(3), 0, None).check_limit(None, now).is_ok());
     }
 
     #[test]

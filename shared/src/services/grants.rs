@@ -157,6 +157,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
             expires_at,
         };
         let key = delivered.deliver(&entitlement, terms, &clock::rfc3339(now));
+        key.check_limit(key.activations_limit, now)?;
         let reply = Reply::ok(&delivered.clone().presented(now))?;
         let events = Events::new(&delivered.business_id, now)
             .grant(GRANT_DELIVERED, &delivered)

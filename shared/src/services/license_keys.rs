@@ -22,13 +22,6 @@ fn instance_not_found() -> ApiError {
     ApiError::not_found("license key instance")
 }
 
-fn limit_below_current(count: i64) -> ApiError {
-    ApiError::unprocessable(
-        "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",
-        format!("activations_limit is below the {count} live activations"),
-    )
-}
-
 /// `POST /license_keys`: an imported key for a customer, with no grant and no email.
 pub struct Import {
     pub customer_id: String,
@@ -65,6 +58,7 @@ pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
         expires_at,
         &clock::rfc3339(now),
     );
+    key.check_limit(key.activations_limit, now)?;
     let reply = Reply::created(&key.view(now))?;
     let mut conflicts = Conflicts::new();
     loop {
@@ -124,9 +118,8 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: Patch) -> ApiResult
         let key = own(app, call.principal_id(), id).await?;
         let after = changes.applied_to(&key);
         let now = clock::now();
-        let live = key.live_instances(now);
-        if after.activations_limit.is_some_and(|limit| live > limit) {
-            return Err(limit_below_current(live));
+        if changes.activations_limit.is_some() {
+            key.check_limit(after.activations_limit, now)?;
         }
         let reply = Reply::ok(&after.view(now))?;
         let events = Events::new(&key.business_id, now).key(KEY_UPDATED, &after).build();

@@ -62,6 +62,12 @@ pub async fn activate(
     check_len("name", name, 1, INSTANCE_NAME_MAX)?;
     if let Some(fingerprint) = fingerprint {
         check_len("fingerprint", fingerprint, 1, FINGERPRINT_MAX)?;
+        if fingerprint.chars().any(char::is_control) {
+            return Err(ApiError::validation(
+                "fingerprint",
+                "must not contain control characters",
+            ));
+        }
     }
     let mut conflicts = Conflicts::new();
     loop {
@@ -87,7 +93,16 @@ pub async fn activate(
         let reply = Reply::created(&activation_answer(&key, &instance))?;
         // The conditions re-check what was read, so a key that filled up or
         // changed since, or a device activated meanwhile, is read again.
-        let events = Events::new(&key.business_id, now)
+        // The instances reclaimed go with their events, as a deactivation's would.
+        let reclaimed = app
+            .store
+            .instances_by_id(plan.reclaim.iter().map(|(id, _)| id.as_str()))
+            .await?;
+        let events = reclaimed
+            .iter()
+            .fold(Events::new(&key.business_id, now), |events, gone| {
+                events.instance(INSTANCE_DELETED, gone)
+            })
             .instance(INSTANCE_CREATED, &instance)
             .build();
         match app

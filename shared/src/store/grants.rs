@@ -357,10 +357,18 @@ impl Store {
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
+        // `updated_at` tells changes apart only to the millisecond; `rev` counts
+        // the frequent writes to the key's copy exactly.
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(grant_item(after, queued_due_ms)?))
-            .condition_expression("updated_at = :seen")
+            .set_item(Some(grant_item(after, queued_due_ms)?));
+        let put = match current.rev {
+            Some(rev) => put
+                .condition_expression("updated_at = :seen AND rev = :rev")
+                .expression_attribute_values(":rev", n(rev)),
+            None => put.condition_expression("updated_at = :seen AND attribute_not_exists(rev)"),
+        };
+        let put = put
             .expression_attribute_values(":seen", s(&current.updated_at))
             .build()
             .map_err(ApiError::internal)?;
@@ -459,7 +467,7 @@ impl Store {
         self.grant_page(range, page).await
     }
 
-    /// Every grant of one customer, up to `max`, page after page.
+    /// The grants of one customer not revoked, up to `max`, page after page.
     pub async fn all_grants_of_customer(
         &self,
         business_id: &str,
@@ -473,7 +481,12 @@ impl Store {
             cursor: None,
         };
         loop {
-            let range = KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer_id}#GRANT"));
+            let held = Filter::default().raw(
+                "#held_status <> :revoked",
+                &[("#held_status", "status")],
+                vec![(":revoked".into(), s(GrantStatus::Revoked.as_str()))],
+            );
+            let range = KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer_id}#GRANT")).filtered(held);
             let found = self.grant_page(range, &page).await?;
             grants.extend(found.items);
             match found.next_cursor {

@@ -102,7 +102,12 @@ fn grant_leases_update(
     let mut ex = Expression::default();
     ex.value(":now", s(now));
     ex.value(":map", s("M"));
-    let mut sets = vec!["updated_at = :now".to_string()];
+    ex.value(":zero", n(0));
+    ex.value(":one", n(1));
+    let mut sets = vec![
+        "updated_at = :now".to_string(),
+        "rev = if_not_exists(rev, :zero) + :one".to_string(),
+    ];
     let mut removes = vec![];
     match change {
         GrantChange::Activate(instance, plan) => {
@@ -210,14 +215,20 @@ impl Store {
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut sets = vec![];
-        let mut grant_sets = vec!["updated_at = :now".to_string()];
+        let mut grant_sets = vec![
+            "updated_at = :now".to_string(),
+            "rev = if_not_exists(rev, :zero) + :one".to_string(),
+        ];
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(license_key_key(&key_digest(&current.key))))
             .expression_attribute_values(":business", s(&current.business_id))
             .expression_attribute_values(":count", n(current.instances_count))
             .expression_attribute_values(":revoked", AttributeValue::Bool(current.grant_revoked));
-        let mut grant_update = Update::builder().expression_attribute_values(":now", s(now));
+        let mut grant_update = Update::builder()
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1));
         let condition = "business_id = :business AND instances_count = :count AND grant_revoked = :revoked";
         if let Some(limit) = changes.activations_limit {
             let value = limit.map_or(AttributeValue::Null(true), n);
@@ -533,6 +544,15 @@ impl Store {
 
     pub async fn instance(&self, id: &str) -> Result<Option<Instance>, ApiError> {
         self.get_as(instance_key(id), false).await
+    }
+
+    /// Instances by id, read strongly in one round trip (none for no ids).
+    pub async fn instances_by_id(&self, ids: impl Iterator<Item = &str>) -> Result<Vec<Instance>, ApiError> {
+        let keys: Vec<Item> = ids.map(instance_key).collect();
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        self.get_many(keys).await?.into_iter().map(from_item).collect()
     }
 
     /// The instance read strongly, for a change that must see the latest activation.

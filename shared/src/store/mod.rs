@@ -143,6 +143,7 @@ impl Store {
                 .build()
                 .map_err(ApiError::internal)?,
         );
+        let mut conflicts = crate::retry::Conflicts::new();
         while let Some(request) = pending.take() {
             let output = self
                 .db
@@ -158,6 +159,10 @@ impl Store {
                     .unwrap_or_default(),
             );
             pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+            if pending.is_some() {
+                // Left unprocessed under throttling: back off as for a lost race, then 503.
+                conflicts.pause().await?;
+            }
         }
         Ok(found)
     }
