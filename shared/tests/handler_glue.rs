@@ -13,13 +13,11 @@ use licensing::{Access, ApiError, App, ErrorStyle, Reply, Request};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
-static APP: OnceCell<&'static App> = OnceCell::const_new();
-
+/// An app of the test's own: each test has its own runtime, and a client shared
+/// across runtimes keeps connections whose runtime may have ended (a 503).
 async fn app() -> &'static App {
-    *APP.get_or_init(|| async { &*Box::leak(Box::new(App::from_env().await)) })
-        .await
+    Box::leak(Box::new(App::from_env().await))
 }
 
 fn event(method: &str, headers: &[(&str, &str)], body: Value) -> lambda_http::Request {
