@@ -16,6 +16,7 @@ import pathlib
 import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -128,10 +129,17 @@ def measure(bin_dir, functions, starts):
         events = ROOT / "events" / f"{name}.json"
         binaries[name] = (bin_dir / name, events.read_bytes())
     results = {name: {"start_ms": [], "peak_kib": [], "size": path.stat().st_size} for name, (path, _) in binaries.items()}
+    # The scheduled delivery run works through whatever the workload left due (to
+    # endpoints that never answer): its start is measured on a table with no work.
+    idle_table = f"{os.environ.get('TABLE_NAME', 'licensing')}-idle"
+    subprocess.run([sys.executable, str(ROOT / "infra" / "create_table.py"), "--endpoint",
+                    os.environ["AWS_ENDPOINT_URL_DYNAMODB"], "--table-name", idle_table], check=True,
+                   stdout=subprocess.DEVNULL)
     for _ in range(starts):
         for name, (path, event) in binaries.items():
             env["AWS_LAMBDA_FUNCTION_NAME"] = name
-            start_ms, peak_kib = start_once(api, path, event, env)
+            run_env = {**env, "TABLE_NAME": idle_table} if name == "deliver-webhooks" else env
+            start_ms, peak_kib = start_once(api, path, event, run_env)
             results[name]["start_ms"].append(start_ms)
             results[name]["peak_kib"].append(peak_kib)
     api.shutdown()
