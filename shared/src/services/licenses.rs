@@ -32,21 +32,14 @@ async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
 
 /// What activate answers: the instance with its customer and product.
 fn activation_answer(key: &LicenseKey, instance: &Instance) -> serde_json::Value {
-    json!({
-        "id": instance.id,
-        "business_id": instance.business_id,
-        "created_at": instance.created_at,
-        "license_key_id": instance.license_key_id,
-        "name": instance.name,
-        "fingerprint": instance.fingerprint,
-        "expires_at": instance.expires_at,
-        "customer": {
-            "customer_id": key.customer_id,
-            "email": key.customer_email.clone().unwrap_or_default(),
-            "name": key.customer_name.clone().unwrap_or_default(),
-        },
-        "product": { "product_id": key.product_id, "name": key.product_name },
-    })
+    let mut answer = instance_answer(instance);
+    answer["customer"] = json!({
+        "customer_id": key.customer_id,
+        "email": key.customer_email.clone().unwrap_or_default(),
+        "name": key.customer_name.clone().unwrap_or_default(),
+    });
+    answer["product"] = json!({ "product_id": key.product_id, "name": key.product_name });
+    answer
 }
 
 /// `POST /licenses/activate`: one more instance, within the key's limit; the

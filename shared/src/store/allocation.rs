@@ -17,14 +17,13 @@
 
 use super::paging::{KeyRange, PageOfItems};
 use super::{
-    from_item, key, n, put, put_new, s, sdk_error, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store,
-    Written,
+    from_item, key, n, put, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written,
 };
 use crate::domain::allocation::{
     AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, Quantities, TenantService, UserSeat,
 };
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 pub struct AuditPage {
@@ -218,33 +217,12 @@ impl Store {
         keys: impl IntoIterator<Item = Item>,
     ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
         let keys: Vec<Item> = std::iter::once(org_key(account)).chain(keys).collect();
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(ApiError::internal)?,
-        );
         let (mut org, mut others) = (None, Vec::new());
-        while let Some(request) = pending.take() {
-            let output = self
-                .db
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in output
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                    Some("LICENSE") => org = Some(from_item(item)?),
-                    _ => others.push(from_item(item)?),
-                }
+        for item in self.get_many(keys).await? {
+            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
+                Some("LICENSE") => org = Some(from_item(item)?),
+                _ => others.push(from_item(item)?),
             }
-            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
         }
         Ok((org, others))
     }
