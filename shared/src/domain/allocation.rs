@@ -22,6 +22,7 @@ pub type Pools = BTreeMap<String, Pool>;
 /// can carry within DynamoDB's 4 KB expression limit.
 pub const MAX_CODES: usize = 32;
 const MAX_QUANTITY: i64 = 1_000_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct ProductQuantity {
@@ -205,9 +206,12 @@ pub fn first_repeat(items: &[String]) -> Option<usize> {
 }
 
 /// A user's license state for one bundle code: held and the account license not
-/// ended is ACTIVE, held past its `end_date` (epoch seconds) EXPIRED.
-pub fn seat_state(holds: bool, end_date: Option<i64>, now: i64) -> &'static str {
-    match (holds, end_date.is_some_and(|end| end < now)) {
+/// ended is ACTIVE; held once its `end_date` (epoch seconds) is `grace_days` or
+/// more behind, EXPIRED.
+pub fn seat_state(holds: bool, end_date: Option<i64>, grace_days: Option<i64>, now: i64) -> &'static str {
+    let grace = grace_days.unwrap_or(0).max(0).saturating_mul(SECONDS_PER_DAY);
+    let expired = end_date.is_some_and(|end| now > end && now.saturating_sub(end) >= grace);
+    match (holds, expired) {
         (true, false) => "ACTIVE",
         (true, true) => "EXPIRED",
         (false, _) => "UNLICENSED",
@@ -376,10 +380,25 @@ mod tests {
 
     #[test]
     fn seat_state_by_holding_and_end_date() {
-        assert_eq!(seat_state(true, None, 100), "ACTIVE");
-        assert_eq!(seat_state(true, Some(100), 100), "ACTIVE");
-        assert_eq!(seat_state(true, Some(99), 100), "EXPIRED");
-        assert_eq!(seat_state(false, Some(99), 100), "UNLICENSED");
+        assert_eq!(seat_state(true, None, None, 100), "ACTIVE");
+        assert_eq!(seat_state(true, Some(100), None, 100), "ACTIVE");
+        assert_eq!(seat_state(true, Some(99), None, 100), "EXPIRED");
+        assert_eq!(seat_state(true, Some(99), Some(0), 100), "EXPIRED");
+        assert_eq!(seat_state(false, Some(99), None, 100), "UNLICENSED");
+        assert_eq!(seat_state(false, None, None, 100), "UNLICENSED");
+    }
+
+    #[test]
+    fn a_grace_period_keeps_an_ended_license_active_for_its_days() {
+        let end = 1_000_000;
+        let three_days = 3 * 86_400;
+        assert_eq!(seat_state(true, Some(end), Some(3), end + three_days - 1), "ACTIVE");
+        assert_eq!(seat_state(true, Some(end), Some(3), end + three_days), "EXPIRED");
+        assert_eq!(seat_state(true, Some(end), Some(3), end + 1), "ACTIVE");
+        assert_eq!(seat_state(false, Some(end), Some(3), end + 1), "UNLICENSED");
+        // Out-of-range values neither wrap nor extend the license backwards.
+        assert_eq!(seat_state(true, Some(end), Some(i64::MAX), i64::MAX), "ACTIVE");
+        assert_eq!(seat_state(true, Some(end), Some(-5), end + 1), "EXPIRED");
     }
 
     #[test]

@@ -500,6 +500,54 @@ pub async fn audit_page(app: &App, call: &Call, account: &str, page: &PageReques
     )
 }
 
+/// The host's organizations, each with what it holds, consumed and has left per code.
+pub async fn list_host_orgs(app: &App, call: &Call, host: &str, page: &PageRequest) -> ApiResult<Reply> {
+    own_host(call, host)?;
+    let page = app.store.host_orgs_page(host, page).await?;
+    Reply::page(
+        &page.items.iter().map(wire::org_inventory_view).collect::<Vec<_>>(),
+        page.next_cursor,
+    )
+}
+
+/// An organization's tenant services, for its host or itself.
+pub async fn list_tenants(app: &App, call: &Call, account: &str, page: &PageRequest) -> ApiResult<Reply> {
+    // Both at once: the license says who may see the page, and every item shows its terms.
+    let (org, tenants) = tokio::join!(visible_org(app, call, account), app.store.tenants_page(account, page));
+    let (org, tenants) = (org?, tenants?);
+    Reply::page(
+        &tenants
+            .items
+            .iter()
+            .map(|tenant| wire::tenant_view(&org, tenant))
+            .collect::<Vec<_>>(),
+        tenants.next_cursor,
+    )
+}
+
+/// The users of an organization holding seats; with `code`, those holding that code.
+pub async fn list_seat_holders(
+    app: &App,
+    call: &Call,
+    account: &str,
+    code: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    if code.is_some_and(|c| !allocation::valid_code(c)) {
+        return Err(ApiError::validation("userBundleCode", "must match ^[A-Z0-9-]{2,32}$"));
+    }
+    let (org, seats) = tokio::join!(
+        visible_org(app, call, account),
+        app.store.seat_holders_page(account, code, page)
+    );
+    org?;
+    let seats = seats?;
+    Reply::page(
+        &seats.items.iter().map(wire::seat_holder_view).collect::<Vec<_>>(),
+        seats.next_cursor,
+    )
+}
+
 /// An id in a path: accounts, tenants, users and groups.
 pub fn check_id(field: &str, value: &str) -> ApiResult<()> {
     let valid =

@@ -38,7 +38,7 @@ pub async fn user_license(app: &App, call: &Call, code: &str, user: &str) -> Api
     let holds = seats
         .first()
         .is_some_and(|s| s.user_bundle_codes.iter().any(|c| c == code));
-    let end_date = org.and_then(|o| o.end_date);
-    let state = crate::domain::allocation::seat_state(holds, end_date, clock::now().unix_timestamp());
+    let (end_date, grace_days) = org.map_or((None, None), |o| (o.end_date, o.grace_period));
+    let state = crate::domain::allocation::seat_state(holds, end_date, grace_days, clock::now().unix_timestamp());
     Reply::ok(&wire::user_license(code, account, user, state))
 }

@@ -2,7 +2,8 @@
 //!
 //! - host license: `pk = HOST#<hostAccountId>`, `sk = LICENSE`
 //! - organization license: `pk = ORG#<accountId>`, `sk = LICENSE` (found by
-//!   accountId alone; it keeps its hostAccountId)
+//!   accountId alone; it keeps its hostAccountId), listed under its host by
+//!   `gsi1pk = HOST#<hostAccountId>#ORGS`, `gsi1sk = <accountId>`
 //! - tenant service: `pk = ORG#<accountId>`, `sk = SVC#<serviceScopeId>#<serviceType>`
 //! - user seat: `sk = USER#<userId>`; group rule: `sk = GROUP#<groupId>`
 //! - audit record: `pk = AUDIT#HOST#<hostAccountId>` for the host license's
@@ -15,7 +16,7 @@
 //! cannot add in a condition, so `allocated + delta <= quantity` is written
 //! `allocated <= quantity - delta` with `quantity` pinned to the value read.
 
-use super::paging::{KeyRange, PageOfItems};
+use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{
     from_item, key, n, put, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written,
 };
@@ -26,8 +27,9 @@ use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use std::collections::HashMap;
 
-pub struct AuditPage {
-    pub items: Vec<AuditRecord>,
+/// One page of a list of allocation items.
+pub struct ListPage<T> {
+    pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
@@ -37,6 +39,15 @@ fn host_key(host: &str) -> Item {
 
 fn org_key(account: &str) -> Item {
     key(format!("ORG#{account}"), "LICENSE")
+}
+
+fn host_orgs_partition(host: &str) -> String {
+    format!("HOST#{host}#ORGS")
+}
+
+/// The index entry that lists an organization under its host.
+fn org_listing(host: &str, account: &str) -> [(&'static str, AttributeValue); 2] {
+    [("gsi1pk", s(host_orgs_partition(host))), ("gsi1sk", s(account))]
 }
 
 fn tenant_key(account: &str, scope: &str, service_type: &str) -> Item {
@@ -317,6 +328,8 @@ impl Store {
             None => {
                 let mut item = to_item(next)?;
                 item.extend(org_key(&next.account_id));
+                let listing = org_listing(&host.host_account_id, &next.account_id);
+                item.extend(listing.map(|(name, value)| (name.to_string(), value)));
                 actions.push(put_new(&self.table, item)?);
             }
             Some(current) => {
@@ -328,6 +341,9 @@ impl Store {
                     next.subscription_plan.as_deref(),
                 );
                 update = update.set("parent_license_code", s(&next.parent_license_code));
+                for (name, value) in org_listing(&host.host_account_id, &next.account_id) {
+                    update = update.set(name, value);
+                }
                 update.conditions.push("host_account_id = :host".into());
                 update.values.insert(":host".into(), s(&host.host_account_id));
                 actions.extend(update.build(&self.table, org_key(&next.account_id))?);
@@ -442,14 +458,57 @@ impl Store {
         .await
     }
 
-    /// The audit records of a host's own license (`of_host`) or of an organization.
-    pub async fn audit_page(&self, of_host: bool, account: &str, page: &PageRequest) -> Result<AuditPage, ApiError> {
-        let range = KeyRange::table(audit_partition(of_host, account));
+    async fn list_page<T: serde::de::DeserializeOwned>(
+        &self,
+        range: KeyRange<'_>,
+        page: &PageRequest,
+    ) -> Result<ListPage<T>, ApiError> {
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
-        Ok(AuditPage {
+        Ok(ListPage {
             items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
             next_cursor,
         })
+    }
+
+    /// The audit records of a host's own license (`of_host`) or of an organization.
+    pub async fn audit_page(
+        &self,
+        of_host: bool,
+        account: &str,
+        page: &PageRequest,
+    ) -> Result<ListPage<AuditRecord>, ApiError> {
+        self.list_page(KeyRange::table(audit_partition(of_host, account)), page)
+            .await
+    }
+
+    /// A host's organizations by account id, from the index (eventually consistent).
+    pub async fn host_orgs_page(&self, host: &str, page: &PageRequest) -> Result<ListPage<OrgLicense>, ApiError> {
+        let range = KeyRange::index("gsi1", host_orgs_partition(host)).ascending_from(None);
+        self.list_page(range, page).await
+    }
+
+    /// An organization's tenant services by scope and type.
+    pub async fn tenants_page(&self, account: &str, page: &PageRequest) -> Result<ListPage<TenantService>, ApiError> {
+        let range = KeyRange::table(format!("ORG#{account}")).ascending_from(Some("SVC#"));
+        self.list_page(range, page).await
+    }
+
+    /// The users of an organization that hold at least one code (`code`, when given), by user id.
+    pub async fn seat_holders_page(
+        &self,
+        account: &str,
+        code: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<ListPage<UserSeat>, ApiError> {
+        let codes = [("#codes", "user_bundle_codes")];
+        let mut filter = Filter::default().raw("size(#codes) > :none", &codes, vec![(":none".into(), n(0))]);
+        if let Some(code) = code {
+            filter = filter.raw("contains(#codes, :code)", &codes, vec![(":code".into(), s(code))]);
+        }
+        let range = KeyRange::table(format!("ORG#{account}"))
+            .ascending_from(Some("USER#"))
+            .filtered(filter);
+        self.list_page(range, page).await
     }
 }
 

@@ -121,6 +121,10 @@ pub(crate) struct KeyRange<'a> {
     pub partition: String,
     /// The attributes that make up an item's key in this range, table keys included.
     pub key_attributes: &'a [&'a str],
+    /// Only sort keys that start with this.
+    pub sort_prefix: Option<String>,
+    /// Oldest (or lowest id) first, rather than newest first.
+    pub ascending: bool,
     /// What an item must also meet; items that fail it are read and skipped,
     /// so a page costs what it returns plus what it skips.
     pub filter: Filter,
@@ -166,6 +170,8 @@ impl<'a> KeyRange<'a> {
             partition_attribute,
             partition,
             key_attributes,
+            sort_prefix: None,
+            ascending: false,
             filter: Filter::default(),
         }
     }
@@ -177,7 +183,18 @@ impl<'a> KeyRange<'a> {
             partition_attribute: "pk",
             partition,
             key_attributes: &["pk", "sk"],
+            sort_prefix: None,
+            ascending: false,
             filter: Filter::default(),
+        }
+    }
+
+    /// The items of the range whose sort key starts with `prefix`, in ascending order.
+    pub fn ascending_from(self, prefix: Option<&str>) -> Self {
+        Self {
+            sort_prefix: prefix.map(str::to_string),
+            ascending: true,
+            ..self
         }
     }
 
@@ -198,7 +215,13 @@ impl Store {
             Some(cursor) => {
                 let matches_range = cursor.0.len() == range.key_attributes.len()
                     && range.key_attributes.iter().all(|a| cursor.0.contains_key(*a))
-                    && cursor.0.get(range.partition_attribute) == Some(&range.partition);
+                    && cursor.0.get(range.partition_attribute) == Some(&range.partition)
+                    && range.sort_prefix.as_ref().is_none_or(|prefix| {
+                        cursor
+                            .0
+                            .get(range.key_attributes[1])
+                            .is_some_and(|sort| sort.starts_with(prefix))
+                    });
                 if !matches_range {
                     return Err(ApiError::validation("cursor", "is not a cursor this list returned"));
                 }
@@ -221,12 +244,19 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .set_index_name(range.index.map(str::to_string))
-                .scan_index_forward(false)
+                .scan_index_forward(range.ascending)
                 .limit((wanted - collected.len()).min(1000) as i32)
                 .expression_attribute_names("#p", range.partition_attribute)
                 .expression_attribute_values(":p", s(&range.partition))
                 .key_condition_expression("#p = :p")
                 .set_exclusive_start_key(exclusive_start.take());
+            if let Some(prefix) = &range.sort_prefix {
+                let sort_attribute = range.key_attributes[1];
+                query = query
+                    .expression_attribute_names("#s", sort_attribute)
+                    .expression_attribute_values(":s", s(prefix))
+                    .key_condition_expression("#p = :p AND begins_with(#s, :s)");
+            }
             if !range.filter.conditions.is_empty() {
                 for (name, attribute) in &range.filter.names {
                     query = query.expression_attribute_names(name, attribute);

@@ -13,24 +13,26 @@ fn status(end_date: Option<i64>) -> &'static str {
     }
 }
 
+/// The codes a license shows: those it holds or still has given out.
+fn shown(pools: &Pools) -> impl Iterator<Item = (&String, &Pool)> {
+    pools.iter().filter(|(_, p)| p.quantity > 0 || p.allocated > 0)
+}
+
+/// An organization's pools: what it gave out to its tenant services and user
+/// seats is both its `allocated` and its `consumed`.
 fn pool_products(pools: &Pools) -> Vec<Value> {
-    pools
-        .iter()
-        .filter(|(_, p)| p.quantity > 0 || p.allocated > 0)
+    shown(pools)
         .map(|(code, Pool { quantity, allocated })| {
             json!({
                 "code": code, "quantity": quantity, "type": allocation::product_type(code), "features": [],
-                "allocated": allocated, "available": quantity - allocated,
+                "allocated": allocated, "consumed": allocated, "available": quantity - allocated,
             })
         })
         .collect()
 }
 
 pub fn host_view(host: &HostLicense) -> Value {
-    let products: Vec<Value> = host
-        .products
-        .iter()
-        .filter(|(_, p)| p.quantity > 0 || p.allocated > 0)
+    let products: Vec<Value> = shown(&host.products)
         .map(|(code, p)| json!({"code": code, "quantity": p.quantity, "allocated": p.allocated, "available": p.quantity - p.allocated}))
         .collect();
     json!({
@@ -62,6 +64,23 @@ pub fn org_view(org: &OrgLicense) -> Value {
         "payload": "",
         "type": "ORGANIZATION",
         "parentLicenseCode": org.parent_license_code,
+    })
+}
+
+/// An organization as its host's list shows it.
+pub fn org_inventory_view(org: &OrgLicense) -> Value {
+    let products: Vec<Value> = shown(&org.products)
+        .map(|(code, p)| json!({"code": code, "quantity": p.quantity, "consumed": p.allocated, "available": p.quantity - p.allocated}))
+        .collect();
+    json!({"accountId": org.account_id, "products": products})
+}
+
+/// A seat holder as its organization's list shows it.
+pub fn seat_holder_view(seat: &UserSeat) -> Value {
+    json!({
+        "userId": seat.user_id,
+        "userBundleCodes": seat.user_bundle_codes,
+        "useExternalLicense": seat.use_external_license,
     })
 }
 
