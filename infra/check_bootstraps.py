@@ -37,12 +37,15 @@ EXPECTED = [
     ("get-host-license", 200),
     ("allocate-organization-license", 200),
     ("get-organization-license", 200),
+    ("list-host-organizations", 200),  # y-y-y-delilah, read from gsi1
     ("allocate-service-license", 409),  # seed 002: the organization holds only 2 UNATT
     ("get-service-license", 404),
+    ("list-service-licenses", 200),  # the organization exists; it has no tenant service yet
     ("put-group-license", 409),  # the organization holds no ACNU yet
     ("get-group-license", 404),
     ("assign-user-licenses", 409),
     ("get-user-license", 404),
+    ("list-user-licenses", 200),  # no one holds ACNU: an empty page
     ("release-user-license", 404),
     ("get-user-license-status", 200),
     ("list-account-audit", 200),

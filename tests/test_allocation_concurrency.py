@@ -8,6 +8,7 @@ import random
 import re
 
 from test_allocation import Lrm, new_org
+from test_allocation_inventory import walk_all
 
 CODES = ["UNATT", "NONPR", "ACNU"]
 
@@ -80,10 +81,33 @@ def test_invariant_holds_under_mixed_concurrent_operations(api_url, table):
         assert int(pool["allocated"]) <= int(pool["quantity"]), code
         checks += 2
 
+    # The same sums as a user reads them through the inventory routes.
+    inventory = 0
+    listed = {o["accountId"]: {p["code"]: p for p in o["products"]}
+              for o in walk_all(lrm.host, f"/lrm/api/host/{lrm.host_id}/organizations", 2)}
+    assert sorted(listed) == sorted(orgs)
+    host_now = lrm.host_products()
+    for code in CODES:
+        assert sum(listed[org].get(code, {}).get("quantity", 0) for org in orgs) == host_now.get(code, (0, 0, 0))[1], code
+        inventory += 1
+    for org in orgs:
+        taken = collections.Counter()
+        for tenant in walk_all(lrm.host, f"/lrm/api/account/{org}/service-licenses", 7):
+            taken.update({p["code"]: p["quantity"] for p in tenant["license"]["products"]})
+        for seat in walk_all(org_apis[org], f"/lease_/api/account/{org}/user-licenses", 7):
+            taken.update({c: 1 for c in seat["userBundleCodes"]})
+        read = lrm.host.get(f"/lrm/api/host/{lrm.host_id}/organization/{org}/license").json()
+        read = {p["code"]: p for p in read["products"]}
+        for code in CODES:
+            assert listed[org].get(code, {}).get("consumed", 0) == taken[code], (org, code)
+            assert read.get(code, {}).get("consumed", 0) == taken[code], (org, code)
+            inventory += 2
+
     retried = 0
     log_dir = os.environ["FUNCTION_LOG_DIR"]
     for name in os.listdir(log_dir):
         for match in re.finditer(r'"conflicts_retried":(\d+)', open(os.path.join(log_dir, name)).read()):
             retried += int(match.group(1))
     print(f"\nallocation concurrency: {len(results)} operations from 16 workers; statuses {dict(by_status)}; "
-          f"409 codes {dict(codes)}; conflicts retried (whole run) {retried}; invariant checks {checks}")
+          f"409 codes {dict(codes)}; conflicts retried (whole run) {retried}; invariant checks {checks}; "
+          f"inventory checks {inventory}")

@@ -103,3 +103,29 @@ def test_user_license_follows_the_seat(api_url):
     assert lrm.allocate(org, {"ACNU": 3}).status_code == 200
     assert state("grace") == "EXPIRED"
     assert state(f"u-{uuid.uuid4().hex[:6]}") == "UNLICENSED"
+
+
+def test_user_license_grace_period_boundary(api_url):
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"ACNU": 5}, endDate=int(time.time()) + 86400).status_code == 200
+    org = new_org()
+    assert lrm.allocate(org, {"ACNU": 1}).status_code == 200
+    api = lrm.org_key(org)
+    assert api.put(f"/lease_/api/account/{org}/user-license", json={"userIds": ["ada"], "userBundleCodes": ["ACNU"]}).status_code == 200
+    market = appsmarket(api_url, api.http.headers["Authorization"][7:])
+
+    # Each step flips the state, so an organization still on the previous terms shows.
+    for grace_days, ended_seconds_ago, expected in [
+        (3, 3 * 86400 + 60, "EXPIRED"),  # just past the grace period
+        (3, 3 * 86400 - 60, "ACTIVE"),   # just inside it
+        (0, 60, "EXPIRED"),              # no grace: over once endDate passes
+        (0, -60, "ACTIVE"),              # not ended yet
+    ]:
+        end_date = int(time.time()) - ended_seconds_ago
+        assert lrm.set_host({"ACNU": 5}, endDate=end_date, gracePeriod=grace_days).status_code == 200
+        # The organization takes the host's terms when the host (re)allocates to it.
+        assert lrm.allocate(org, {"ACNU": 1}).status_code == 200
+        terms = api.get(f"/lrm/api/host/{lrm.host_id}/organization/{org}/license").json()
+        assert (terms["endDate"], terms["gracePeriod"]) == (end_date, grace_days)
+        answer = market.userLicense().get(applicationId="ACNU", userId="ada").execute()
+        assert (answer["state"], answer["enabled"]) == (expected, expected == "ACTIVE"), (grace_days, ended_seconds_ago)

@@ -507,7 +507,7 @@ impl Store {
         }
         let range = KeyRange::table(format!("ORG#{account}"))
             .ascending_from(Some("USER#"))
-            .filtered(filter);
+            .filtered_within_one_query(filter);
         self.list_page(range, page).await
     }
 }

@@ -128,6 +128,9 @@ pub(crate) struct KeyRange<'a> {
     /// What an item must also meet; items that fail it are read and skipped,
     /// so a page costs what it returns plus what it skips.
     pub filter: Filter,
+    /// Read at most one Query's worth per page: a filtered page may then be
+    /// short and still have a next cursor, but its cost is bounded by its size.
+    pub one_query: bool,
 }
 
 /// A DynamoDB filter expression, built up by conjunction.
@@ -173,6 +176,7 @@ impl<'a> KeyRange<'a> {
             sort_prefix: None,
             ascending: false,
             filter: Filter::default(),
+            one_query: false,
         }
     }
 
@@ -186,6 +190,7 @@ impl<'a> KeyRange<'a> {
             sort_prefix: None,
             ascending: false,
             filter: Filter::default(),
+            one_query: false,
         }
     }
 
@@ -200,6 +205,15 @@ impl<'a> KeyRange<'a> {
 
     pub fn filtered(self, filter: Filter) -> Self {
         Self { filter, ..self }
+    }
+
+    /// Filtered, each page reading at most what one Query of its size reads.
+    pub fn filtered_within_one_query(self, filter: Filter) -> Self {
+        Self {
+            filter,
+            one_query: true,
+            ..self
+        }
     }
 }
 
@@ -238,6 +252,8 @@ impl Store {
         let wanted = page.skip + page.size + 1; // one more tells whether another page exists
         let mut collected: Vec<Item> = Vec::new();
         let mut exclusive_start = start;
+        // Where a page cut short by `one_query` resumes: the last key it read.
+        let mut resume_after: Option<Item> = None;
         loop {
             let mut query = self
                 .db
@@ -269,20 +285,19 @@ impl Store {
             let output = query.send().await.map_err(sdk_error)?;
             collected.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
+                Some(last) if collected.len() < wanted && range.one_query => {
+                    resume_after = Some(last);
+                    break;
+                }
                 Some(last) if collected.len() < wanted => exclusive_start = Some(last),
                 _ => break,
             }
         }
         let has_more = collected.len() > page.skip + page.size;
         let items: Vec<Item> = collected.into_iter().skip(page.skip).take(page.size).collect();
-        let next_cursor = if has_more {
-            items
-                .last()
-                .and_then(|last| Cursor::from_item(last, range.key_attributes))
-                .map(|c| c.encode())
-        } else {
-            None
-        };
+        let next_cursor = if has_more { items.last() } else { resume_after.as_ref() }
+            .and_then(|last| Cursor::from_item(last, range.key_attributes))
+            .map(|c| c.encode());
         Ok(PageOfItems { items, next_cursor })
     }
 }
