@@ -37,8 +37,13 @@ fn host_key(host: &str) -> Item {
     key(format!("HOST#{host}"), "LICENSE")
 }
 
+/// An organization's partition: its license, tenant services, seats and group rules.
+fn org_partition(account: &str) -> String {
+    format!("ORG#{account}")
+}
+
 fn org_key(account: &str) -> Item {
-    key(format!("ORG#{account}"), "LICENSE")
+    key(org_partition(account), "LICENSE")
 }
 
 fn host_orgs_partition(host: &str) -> String {
@@ -51,7 +56,7 @@ fn org_listing(host: &str, account: &str) -> [(&'static str, AttributeValue); 2]
 }
 
 fn tenant_key(account: &str, scope: &str, service_type: &str) -> Item {
-    key(format!("ORG#{account}"), format!("SVC#{scope}#{service_type}"))
+    key(org_partition(account), format!("SVC#{scope}#{service_type}"))
 }
 
 fn audit_partition(of_host: bool, account: &str) -> String {
@@ -63,11 +68,11 @@ fn audit_partition(of_host: bool, account: &str) -> String {
 }
 
 fn seat_key(account: &str, user: &str) -> Item {
-    key(format!("ORG#{account}"), format!("USER#{user}"))
+    key(org_partition(account), format!("USER#{user}"))
 }
 
 fn group_key(account: &str, group: &str) -> Item {
-    key(format!("ORG#{account}"), format!("GROUP#{group}"))
+    key(org_partition(account), format!("GROUP#{group}"))
 }
 
 /// An update of one pool item: its quantities replaced, or units given out or back.
@@ -489,7 +494,7 @@ impl Store {
 
     /// An organization's tenant services by scope and type.
     pub async fn tenants_page(&self, account: &str, page: &PageRequest) -> Result<ListPage<TenantService>, ApiError> {
-        let range = KeyRange::table(format!("ORG#{account}")).ascending_from(Some("SVC#"));
+        let range = KeyRange::table(org_partition(account)).ascending_from(Some("SVC#"));
         self.list_page(range, page).await
     }
 
@@ -505,7 +510,7 @@ impl Store {
         if let Some(code) = code {
             filter = filter.raw("contains(#codes, :code)", &codes, vec![(":code".into(), s(code))]);
         }
-        let range = KeyRange::table(format!("ORG#{account}"))
+        let range = KeyRange::table(org_partition(account))
             .ascending_from(Some("USER#"))
             .filtered_within_one_query(filter);
         self.list_page(range, page).await
