@@ -211,9 +211,11 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
         Some(e) if e.disabled => Some("the endpoint is disabled"),
         Some(_) => None,
     };
+    // One reading for the second counted against the rate and the signed timestamp,
+    // so a receiver never sees more than the limit stamped in one second.
+    let started = clock::now();
     if let (Some(limit), None) = (endpoint.as_ref().and_then(|e| e.rate_limit), why_not) {
-        // The second it is sent in, read now: the reads above may have taken a while.
-        let second = clock::now_millis() / 1000;
+        let second = started.unix_timestamp() as u64;
         let spent_key = (d.webhook_id.clone(), second);
         let known_spent = pass.spent.lock().expect("never poisoned").contains(&spent_key);
         let spent = known_spent
@@ -234,7 +236,7 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
         ..queued
     };
     let (after, next) = match (endpoint, why_not) {
-        (Some(endpoint), None) => attempt(pass.app, &claimed, &endpoint).await,
+        (Some(endpoint), None) => attempt(pass.app, &claimed, &endpoint, started).await,
         (_, why) => (
             claimed
                 .delivery
@@ -277,10 +279,15 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
 
 /// Sends the event, signed under the endpoint's secret, and returns the delivery
 /// with the attempt recorded and what comes next.
-async fn attempt(app: &App, claimed: &QueuedDelivery, endpoint: &Endpoint) -> (Delivery, Next) {
+async fn attempt(
+    app: &App,
+    claimed: &QueuedDelivery,
+    endpoint: &Endpoint,
+    started: time::OffsetDateTime,
+) -> (Delivery, Next) {
     let d = &claimed.delivery;
-    let attempted_at = clock::now_rfc3339();
-    let timestamp = clock::now().unix_timestamp();
+    let attempted_at = clock::rfc3339(started);
+    let timestamp = started.unix_timestamp();
     let mut headers: Vec<(String, String)> = endpoint.headers.clone().into_iter().collect();
     headers.push(("webhook-id".into(), d.id.clone()));
     headers.push(("webhook-timestamp".into(), timestamp.to_string()));
