@@ -13,9 +13,15 @@ stack of its own (DynamoDB Local, the SES emulator, every function behind
 3. Cold start of every release binary beside a floor binary.
 4. 100 concurrent allocations on one pool beside DynamoDB Local's own rate of
    conditional updates on one item.
+5. The cold request of every function: exec to the first answer of a real
+   request, DynamoDB reached over TLS, at 128 MB's share of a CPU, beside the
+   floor binary making the same read.
+6. Cold and warm requests at the CPU share of a few memory sizes, and what a
+   request costs at each: the curve MemorySize is chosen from.
 
 BENCH_ROUNDS (default 30) requests per route and case; BENCH_STARTS (default
-20) starts per binary.
+20) starts per binary; BENCH_COLD_STARTS (default 5) cold requests per binary
+and per memory size.
 """
 
 import json
@@ -27,6 +33,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cold_request  # noqa: E402
 import cold_start  # noqa: E402
 import contention  # noqa: E402
 import route_costs  # noqa: E402
@@ -70,6 +77,20 @@ def main():
 
     section("4. Contention: 100 concurrent allocations on one pool")
     contention.run(api_url, mint, bin_dir, log_dir)
+
+    cold_starts = int(os.environ.get("BENCH_COLD_STARTS", "5"))
+    # The principals the events name (events/*.json), so each request is authorized and reads on.
+    keys = {
+        "BUSINESS_KEY": mint("business:bench_cold"),
+        "HOST_KEY": mint("host:feb0dd79-85b6-483b-b297-0e49a1aa5b7d"),
+        "ORGANIZATION_KEY": mint("organization:y-y-y-delilah"),
+    }
+    section(f"5. The cold request: exec to the first answer over TLS at 128 MB's CPU share, median of {cold_starts}")
+    cold_request.report(cold_request.measure(bin_dir, functions, keys, cold_starts))
+
+    section(f"6. MemorySize: cold and warm requests at each size's CPU share, median of {cold_starts}")
+    cases = cold_request.curve_cases(api_url, mint)
+    cold_request.memory_curve(bin_dir, cases, cold_request.CURVE_SIZES, cold_starts, warm=20)
 
 
 if __name__ == "__main__":

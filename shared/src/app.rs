@@ -4,18 +4,30 @@ use crate::auth::{self, KeyCache, Principal};
 use crate::aws_calls::{CallCounter, Service};
 use crate::error::ApiError;
 use crate::store::Store;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+/// What a function opens during init: the table's connection, or for the one
+/// route that reads no table, the JWK Set it serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opens {
+    Table,
+    KeySet,
+}
 
 pub struct App {
     pub store: Store,
-    pub ses: aws_sdk_sesv2::Client,
+    /// SES and KMS clients are built on first use: a function that never sends
+    /// mail or signs does not carry their code.
+    config: aws_config::SdkConfig,
+    ses: OnceLock<aws_sdk_sesv2::Client>,
     pub sender_email: String,
     keys: KeyCache,
     /// Requests one source address may make to the public routes per window.
     public_limit: u64,
     /// Webhooks may go to loopback addresses: the local stack's receivers only.
     pub webhook_allow_loopback: bool,
-    pub kms: aws_sdk_kms::Client,
+    kms: OnceLock<aws_sdk_kms::Client>,
     /// KMS keys of offline licenses: the first signs, all verify.
     pub offline_license_keys: Vec<String>,
     pub offline_license_issuer: String,
@@ -27,6 +39,10 @@ pub struct App {
 const PUBLIC_WINDOW_S: u64 = 10;
 /// Requests per address per window unless `PUBLIC_RATE_LIMIT` says otherwise.
 const PUBLIC_LIMIT: u64 = 100;
+
+/// How long init waits for its connections: well inside Lambda's 10 s init,
+/// and short enough that an unreachable table delays nothing much.
+const OPENING_LIMIT: Duration = Duration::from_secs(1);
 
 /// How long a warm container trusts a key it has resolved; bounds how late a revocation bites.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -43,15 +59,9 @@ impl App {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&config)
             .interceptor(CallCounter(Service::DynamoDb))
             .build();
-        let ses = aws_sdk_sesv2::config::Builder::from(&config)
-            .interceptor(CallCounter(Service::Ses))
-            .build();
-        let kms = aws_sdk_kms::config::Builder::from(&config)
-            .interceptor(CallCounter(Service::Kms))
-            .build();
         Self {
             store: Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), table),
-            ses: aws_sdk_sesv2::Client::from_conf(ses),
+            ses: OnceLock::new(),
             sender_email: std::env::var("SENDER_EMAIL").unwrap_or_else(|_| "no-reply@example.com".to_string()),
             keys: KeyCache::new(KEY_CACHE_TTL, UNKNOWN_KEY_TTL),
             public_limit: std::env::var("PUBLIC_RATE_LIMIT")
@@ -59,7 +69,7 @@ impl App {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(PUBLIC_LIMIT),
             webhook_allow_loopback: std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("true"),
-            kms: aws_sdk_kms::Client::from_conf(kms),
+            kms: OnceLock::new(),
             offline_license_keys: std::env::var("OFFLINE_LICENSE_KEY_IDS")
                 .unwrap_or_default()
                 .split(',')
@@ -69,7 +79,52 @@ impl App {
                 .collect(),
             offline_license_issuer: std::env::var("OFFLINE_LICENSE_ISSUER").unwrap_or_else(|_| "licensing".to_string()),
             jwks: tokio::sync::OnceCell::new(),
+            config,
         }
+    }
+
+    pub fn ses(&self) -> &aws_sdk_sesv2::Client {
+        self.ses.get_or_init(|| {
+            let config = aws_sdk_sesv2::config::Builder::from(&self.config)
+                .interceptor(CallCounter(Service::Ses))
+                .build();
+            aws_sdk_sesv2::Client::from_conf(config)
+        })
+    }
+
+    pub fn kms(&self) -> &aws_sdk_kms::Client {
+        self.kms.get_or_init(|| {
+            let config = aws_sdk_kms::config::Builder::from(&self.config)
+                .interceptor(CallCounter(Service::Kms))
+                .build();
+            aws_sdk_kms::Client::from_conf(config)
+        })
+    }
+
+    /// Built once per container and shared by every invocation it serves,
+    /// with what its first request will use already open. Init is the time for
+    /// it: Lambda runs init on a whole CPU, while a request at 128 MB gets 7% of
+    /// one, so a TLS handshake (and loading the trusted roots) costs far less
+    /// there. A failure is left for the first request to meet and answer.
+    pub async fn start(opens: Opens) -> &'static App {
+        let app: &'static App = Box::leak(Box::new(App::from_env().await));
+        let opening = async {
+            match opens {
+                Opens::Table => app.store.open_connection().await,
+                Opens::KeySet => crate::offline_license::key_set(app).await.map(drop),
+            }
+        };
+        match tokio::time::timeout(OPENING_LIMIT, opening).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(status = err.status, message = %err.message, "could not open connections during init")
+            }
+            Err(_) => tracing::warn!(
+                limit_ms = OPENING_LIMIT.as_millis() as u64,
+                "connections not open by the end of init"
+            ),
+        }
+        app
     }
 
     /// One more request of a public route from `source` (its address): 429 with

@@ -1,7 +1,7 @@
 //! The handler glue every function shares: body limit, authentication,
 //! idempotency, error bodies and the log line. A route supplies only its handler.
 
-use crate::app::App;
+use crate::app::{App, Opens};
 use crate::auth::{self, Access, Principal};
 use crate::call::Call;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -134,8 +134,11 @@ where
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
 {
     crate::init_tracing();
-    // Built once per container and shared by every invocation it serves.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await));
+    let app = App::start(match access {
+        Access::Published => Opens::KeySet,
+        _ => Opens::Table,
+    })
+    .await;
     let service = lambda_http::service_fn(move |event: lambda_http::Request| {
         let handler = handler.clone();
         async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await) }

@@ -24,19 +24,23 @@ pub mod store;
 pub mod webhook_sender;
 pub mod wire;
 
-pub use app::App;
+pub use app::{App, Opens};
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
 pub use http::{serve, serve_with, Reply, Request};
 
-/// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG` sets the level.
+/// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`
+/// sets the level (`error` to `trace`, `info` otherwise). A level, not per-crate
+/// directives: those would link a regex engine into every function.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_current_span(false)
         .with_ansi(false)
         .without_time()

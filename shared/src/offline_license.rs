@@ -19,7 +19,7 @@ pub async fn sign(app: &App, claims: &Claims) -> ApiResult<String> {
         .ok_or_else(|| ApiError::internal("OFFLINE_LICENSE_KEY_IDS names no key"))?;
     let input = signing_input(kid, claims);
     let signed = app
-        .kms
+        .kms()
         .sign()
         .key_id(kid)
         .message(Blob::new(input.as_bytes()))
@@ -44,7 +44,7 @@ pub async fn key_set(app: &App) -> ApiResult<Value> {
         .get_or_try_init(|| async {
             let mut keys = Vec::with_capacity(app.offline_license_keys.len());
             for kid in &app.offline_license_keys {
-                let public = app.kms.get_public_key().key_id(kid).send().await.map_err(kms_error)?;
+                let public = app.kms().get_public_key().key_id(kid).send().await.map_err(kms_error)?;
                 let der = public.public_key().map(|b| b.as_ref()).unwrap_or_default();
                 keys.push(jwk(kid, der).ok_or_else(|| ApiError::internal("a listed KMS key is not Ed25519"))?);
             }

@@ -13,6 +13,8 @@ pub const ATTEMPTS: u32 = 12;
 #[derive(Debug, Default)]
 pub struct Conflicts {
     lost: u32,
+    /// A refusal answered by the refusing item: counted once a write follows.
+    owed: bool,
 }
 
 impl Conflicts {
@@ -27,6 +29,29 @@ impl Conflicts {
 
     /// The last attempt lost: pause before the next one, or give up with 503.
     pub async fn pause(&mut self) -> ApiResult<()> {
+        self.count()?;
+        let wait = backoff(self.lost, &mut rand::thread_rng());
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// The last attempt was refused by a change it holds the result of (the
+    /// refusing item as it is now): decide again at once. It counts against
+    /// the budget only if that decision writes again (`before_write`), so a
+    /// final refusal is answered as such, never as 503.
+    pub fn again(&mut self) {
+        self.owed = true;
+    }
+
+    /// Before a write: an attempt owed by `again` is counted now, or 503 past the budget.
+    pub fn before_write(&mut self) -> ApiResult<()> {
+        if std::mem::take(&mut self.owed) {
+            self.count()?;
+        }
+        Ok(())
+    }
+
+    fn count(&mut self) -> ApiResult<()> {
         self.lost += 1;
         if self.lost >= ATTEMPTS {
             return Err(ApiError::unavailable(format!(
@@ -34,8 +59,6 @@ impl Conflicts {
             )));
         }
         crate::aws_calls::note_retry();
-        let wait = backoff(self.lost, &mut rand::thread_rng());
-        tokio::time::sleep(wait).await;
         Ok(())
     }
 }
@@ -70,5 +93,25 @@ mod tests {
         let err = conflicts.pause().await.expect_err("budget used up");
         assert_eq!((err.status, err.code), (503, "SERVICE_UNAVAILABLE"));
         assert_eq!(conflicts.lost(), ATTEMPTS);
+    }
+
+    #[test]
+    fn a_refusal_decided_again_counts_only_when_it_writes_again() {
+        let mut conflicts = Conflicts::new();
+        for _ in 0..3 * ATTEMPTS {
+            conflicts.again(); // each decided again without writing: nothing spent
+        }
+        assert_eq!(conflicts.lost(), 0);
+        conflicts.before_write().expect("nothing owed yet");
+        assert_eq!(conflicts.lost(), 1);
+        conflicts.before_write().expect("owed once, counted once");
+        assert_eq!(conflicts.lost(), 1);
+        for _ in 2..ATTEMPTS {
+            conflicts.again();
+            conflicts.before_write().expect("within budget");
+        }
+        conflicts.again();
+        let err = conflicts.before_write().expect_err("budget used up");
+        assert_eq!((err.status, err.code), (503, "SERVICE_UNAVAILABLE"));
     }
 }

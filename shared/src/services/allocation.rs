@@ -269,13 +269,12 @@ pub async fn allocate_tenant(
 ) -> ApiResult<Reply> {
     check_id("serviceScopeId", &request.scope)?;
     check_service_type(&request.service_type)?;
+    let read_both = || app.store.org_and_tenant(account, &request.scope, &request.service_type);
     let mut conflicts = Conflicts::new();
+    let mut read = read_both().await?;
     loop {
-        let org = visible_org(app, call, account).await?;
-        let current = app
-            .store
-            .tenant_service(account, &request.scope, &request.service_type)
-            .await?;
+        let (org, current) = read;
+        let org = visible(caller(call)?, org)?;
         let old = current.as_ref().map(|t| t.products.clone()).unwrap_or_default();
         let deltas = allocation::deltas(&old, &request.products);
         let over = allocation::overdrawn(&org.products, &deltas);
@@ -308,7 +307,8 @@ pub async fn allocate_tenant(
             ..org.clone()
         };
         let reply = Reply::ok(&wire::tenant_view(&org_after, &next))?;
-        match app
+        conflicts.before_write()?;
+        let written = app
             .store
             .allocate_to_tenant(
                 &org,
@@ -318,14 +318,22 @@ pub async fn allocate_tenant(
                 &record,
                 call.answer(&reply).as_ref(),
             )
-            .await?
-        {
-            Written::Done => {
-                committed("tenant", &conflicts);
-                return Ok(reply);
-            }
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            .await?;
+        if let Written::Done = written {
+            committed("tenant", &conflicts);
+            return Ok(reply);
         }
+        read = match written.pool_that_refused(&deltas)? {
+            // Only the pool moved: decide again from it as it refused, the tenant as read.
+            Some(org_now) => {
+                conflicts.again();
+                (Some(org_now), current)
+            }
+            None => {
+                conflicts.pause().await?;
+                read_both().await?
+            }
+        };
     }
 }
 
@@ -390,8 +398,9 @@ pub async fn assign_users(
         return Err(ApiError::validation(&format!("userIds[{i}]"), "appears twice"));
     }
     let mut conflicts = Conflicts::new();
+    let mut read = app.store.org_and_seats(account, users).await?;
     loop {
-        let (org, current) = app.store.org_and_seats(account, users).await?;
+        let (org, current) = read;
         let org = visible(caller(call)?, org)?;
         let held = users.iter().map(|u| {
             current
@@ -428,17 +437,26 @@ pub async fn assign_users(
             Value::Object(after),
         );
         let reply = Reply::ok(&next.iter().map(wire::seat_view).collect::<Vec<_>>())?;
-        match app
+        conflicts.before_write()?;
+        let written = app
             .store
             .assign_seats(&org, &current, &next, &deltas, &record, call.answer(&reply).as_ref())
-            .await?
-        {
-            Written::Done => {
-                committed("users", &conflicts);
-                return Ok(reply);
-            }
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            .await?;
+        if let Written::Done = written {
+            committed("users", &conflicts);
+            return Ok(reply);
         }
+        read = match written.pool_that_refused(&deltas)? {
+            // Only the pool moved: decide again from it as it refused, the seats as read.
+            Some(org_now) => {
+                conflicts.again();
+                (Some(org_now), current)
+            }
+            None => {
+                conflicts.pause().await?;
+                app.store.org_and_seats(account, users).await?
+            }
+        };
     }
 }
 

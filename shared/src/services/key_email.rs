@@ -31,7 +31,7 @@ pub async fn attempt(app: &App, grant: &Grant, entitlement: &Entitlement, attemp
     };
     let config = entitlement.license_key_config().unwrap_or_default();
     let email = render_key_email(&entitlement.name, config.activation_message.as_deref(), license_key);
-    let outcome = mailer::send(&app.ses, &app.sender_email, &grant.customer_email, &email).await;
+    let outcome = mailer::send(app.ses(), &app.sender_email, &grant.customer_email, &email).await;
     let (after, retry_in) = grant.after_email_attempt(attempt, outcome, &clock::now_rfc3339());
     let delivery = after.email_delivery.as_ref();
     tracing::info!(

@@ -63,12 +63,15 @@ pub async fn activate(
         }
     }
     let mut conflicts = Conflicts::new();
+    let mut read = app.store.read_for_activation(license_key, fingerprint).await?;
     loop {
-        let read = app.store.read_for_activation(license_key, fingerprint).await?;
-        let key = read.key.ok_or_else(key_not_found)?;
+        let key = read.key.clone().ok_or_else(key_not_found)?;
         let now = clock::now();
         let plan = key.plan_activation(now);
-        let held = read.held.filter(|i| i.license_key_id == key.id && i.is_live(now));
+        let held = read
+            .held
+            .as_ref()
+            .filter(|i| i.license_key_id == key.id && i.is_live(now));
         if let (Some(held), true) = (&held, key.status(now) == LicenseKeyStatus::Active) {
             return Reply::ok(&activation_answer(&key, held));
         }
@@ -98,7 +101,8 @@ pub async fn activate(
             })
             .instance(INSTANCE_CREATED, &instance)
             .build();
-        match app
+        conflicts.before_write()?;
+        let written = app
             .store
             .activate(
                 &key,
@@ -109,10 +113,20 @@ pub async fn activate(
                 &events,
                 call.answer(&reply).as_ref(),
             )
-            .await?
-        {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            .await?;
+        if let Written::Done = written {
+            return Ok(reply);
+        }
+        match written.key_that_refused_activation()? {
+            // Only the key moved (it filled up, most often): plan again from it as it refused.
+            Some(key_now) => {
+                conflicts.again();
+                read.key = Some(key_now);
+            }
+            None => {
+                conflicts.pause().await?;
+                read = app.store.read_for_activation(license_key, fingerprint).await?;
+            }
         }
     }
 }

@@ -24,7 +24,9 @@ use crate::domain::allocation::{
     AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, Quantities, TenantService, UserSeat,
 };
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use std::collections::HashMap;
 
 /// One page of a list of allocation items.
@@ -177,9 +179,21 @@ impl PoolUpdate {
             .condition_expression(conditions.join(" AND "))
             .set_expression_attribute_names((!self.names.is_empty()).then_some(self.names))
             .set_expression_attribute_values((!self.values.is_empty()).then_some(self.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(ApiError::internal)?;
         Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+}
+
+impl Written {
+    /// The organization as its pool alone refused a change of `deltas` to a
+    /// tenant service or seats (the pool's update comes first in those changes).
+    pub fn pool_that_refused(&self, deltas: &Quantities) -> Result<Option<OrgLicense>, ApiError> {
+        if deltas.is_empty() {
+            return Ok(None); // the change did not touch the pool
+        }
+        self.refused_only_by(0)
     }
 }
 
@@ -214,15 +228,6 @@ impl Store {
 
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
         self.get_as(org_key(account), true).await
-    }
-
-    pub async fn tenant_service(
-        &self,
-        account: &str,
-        scope: &str,
-        service_type: &str,
-    ) -> Result<Option<TenantService>, ApiError> {
-        self.get_as(tenant_key(account, scope, service_type), true).await
     }
 
     /// An organization's license and other items of its account (at most 99
@@ -585,6 +590,35 @@ mod tests {
             .conditions
             .contains(&"attribute_not_exists(products.#c1)".to_string()));
         assert_eq!(update.names["#c1"], "TIE");
+    }
+
+    #[test]
+    fn only_a_refusal_by_the_pool_alone_is_decided_again_without_a_read() {
+        let org = OrgLicense {
+            account_id: "acme".into(),
+            host_account_id: "h".into(),
+            license_code: "L".into(),
+            parent_license_code: "P".into(),
+            start_date: None,
+            end_date: None,
+            grace_period: None,
+            subscription_plan: None,
+            products: pools(&[("UNATT", 10, 10)]),
+        };
+        let item = to_item(&org).unwrap();
+        let refused = |at, alone| Written::Refused {
+            at,
+            item: Some(item.clone()),
+            alone,
+        };
+        let taking = quantities(&[("UNATT", 1)]);
+        assert_eq!(refused(0, true).pool_that_refused(&taking).unwrap(), Some(org));
+        // Another condition failed too (a seat changed): read again.
+        assert_eq!(refused(0, false).pool_that_refused(&taking).unwrap(), None);
+        // The pool was not what refused, or the change did not touch it.
+        assert_eq!(refused(1, true).pool_that_refused(&taking).unwrap(), None);
+        assert_eq!(refused(0, true).pool_that_refused(&Quantities::new()).unwrap(), None);
+        assert_eq!(Written::Conflict.pool_that_refused(&taking).unwrap(), None);
     }
 
     #[test]

@@ -222,7 +222,7 @@ impl Store {
         actions.extend(event_puts(&self.table, events)?);
         match self.commit(actions, answer).await? {
             Written::Done => Ok(FulfilOutcome::Fulfilled),
-            Written::Refused { at: 0, item } => match item {
+            Written::Refused { at: 0, item, .. } => match item {
                 Some(now) => Ok(FulfilOutcome::GrantChanged(Box::new(from_item(now)?))),
                 None => Ok(FulfilOutcome::GrantGone),
             },

@@ -174,6 +174,13 @@ pub struct InstancePage {
     pub next_cursor: Option<String>,
 }
 
+impl Written {
+    /// The key as it alone refused an activation (its update comes first).
+    pub fn key_that_refused_activation(&self) -> Result<Option<LicenseKey>, ApiError> {
+        self.refused_only_by(0)
+    }
+}
+
 impl Store {
     pub async fn license_key_by_id(&self, business_id: &str, id: &str) -> Result<Option<LicenseKey>, ApiError> {
         let pointer = self.get_item(key(format!("LKID#{id}"), "LKID"), false).await?;

@@ -44,6 +44,19 @@ impl Store {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// Reads an item that never exists (`pk = WARMUP`), for the connection it
+    /// opens: the first request then finds it open.
+    pub async fn open_connection(&self) -> Result<(), ApiError> {
+        self.db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key("WARMUP", "WARMUP")))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -210,13 +223,30 @@ fn is_throttling(code: &str) -> bool {
 pub enum Written {
     Done,
     /// The action at index `at` failed its condition; `item` is how that item
-    /// was, when the action asked for it.
+    /// was, when the action asked for it; `alone` when no other action failed.
     Refused {
         at: usize,
         item: Option<Item>,
+        alone: bool,
     },
     /// Lost to a concurrent transaction: worth trying again.
     Conflict,
+}
+
+impl Written {
+    /// The item of action `at` as it refused the change when its condition
+    /// alone failed: every other condition held, so the change can be decided
+    /// again from this item and what was read before, with no second read.
+    fn refused_only_by<T: serde::de::DeserializeOwned>(&self, at: usize) -> Result<Option<T>, ApiError> {
+        match self {
+            Written::Refused {
+                at: refused,
+                item: Some(item),
+                alone: true,
+            } if *refused == at => from_item(item.clone()).map(Some),
+            _ => Ok(None),
+        }
+    }
 }
 
 impl Store {
@@ -255,9 +285,14 @@ impl Store {
                 // Our claim on the Idempotency-Key lapsed and another attempt holds it.
                 return Err(idempotency_key_in_use());
             }
+            let failed = reasons
+                .iter()
+                .filter(|r| r.code() == Some("ConditionalCheckFailed"))
+                .count();
             return Ok(Written::Refused {
                 at,
                 item: reasons[at].item().cloned(),
+                alone: failed == 1,
             });
         }
         if reasons
