@@ -19,12 +19,16 @@ organization_key="$(mint organization:fuzz-org)"
 # positive_data_acceptance is left out: valid-looking input that the contract
 # rejects on purpose (a cursor this list did not return, an Idempotency-Key
 # reused with another body, a date before 1970) is a 422 by design.
+# ensure_resource_availability is left out too: in the stateful phase it has
+# reported a webhook's 404 that came after that webhook's own successful DELETE
+# (both in the functions' logs), a step its search of the scenario missed.
+# tests/ reads every created resource back.
 failed=0
 fuzz() {
   local key="$1"; shift
   SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH=infra schemathesis --config-file infra/schemathesis.toml run openapi.yaml --url "$LICENSING_API_URL" \
     -H "Authorization: Bearer $key" \
-    --checks all --exclude-checks unsupported_method,positive_data_acceptance \
+    --checks all --exclude-checks unsupported_method,positive_data_acceptance,ensure_resource_availability \
     --mode "${FUZZ_MODE:-all}" --max-examples "$EXAMPLES" --seed 1 --workers 1 --request-timeout 20 \
     --no-color --output-sanitize false --suppress-health-check all "$@" || failed=1
 }
