@@ -12,7 +12,6 @@ Starts are interleaved, one of each binary per round, so a noisy moment of the
 machine falls on all of them alike.
 """
 
-import http.server
 import os
 import pathlib
 import signal
@@ -22,75 +21,9 @@ import sys
 import threading
 import time
 
+from cold_request import RuntimeApi  # the runtime API stand-in, here handing out one event per start
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-RUNTIME_PREFIX = "/2018-06-01/runtime/invocation/"
-
-
-class RuntimeApi(http.server.ThreadingHTTPServer):
-    """Hands out one event per start and notes when the binary first asked for it."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), RuntimeHandler)
-        self.lock = threading.Lock()
-        self.reset(b"{}")
-
-    def reset(self, event):
-        with self.lock:
-            self.event = event
-            self.first_poll = None
-            self.polls = 0
-            self.waiting = threading.Event()  # the binary answered and polls again
-            self.released = threading.Event()  # the binary is gone
-
-
-class RuntimeHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        api = self.server
-        if not self.path.startswith(RUNTIME_PREFIX + "next"):
-            return self.reply(404, b"{}")
-        with api.lock:
-            api.polls += 1
-            first = api.polls == 1
-            if first:
-                api.first_poll = time.perf_counter()
-        if not first:
-            # Polling again means the first event is done; the poll waits, as
-            # Lambda's would, until the process is frozen (here: killed).
-            api.waiting.set()
-            api.released.wait(60)
-            self.close_connection = True
-            return
-        self.reply(
-            200,
-            api.event,
-            {
-                "Lambda-Runtime-Aws-Request-Id": "bench-request",
-                "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 30_000),
-                "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:bench",
-                "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
-            },
-        )
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self.reply(202, b"{}")
-
-    def reply(self, status, body, headers=None):
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def peak_memory_kib(pid):
@@ -101,11 +34,11 @@ def peak_memory_kib(pid):
 
 
 def start_once(api, binary, event, env):
-    api.reset(event)
+    api.reset(event, 1, lambda: None)
     exec_at = time.perf_counter()
     process = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        if not api.waiting.wait(30):
+        if not api.done.wait(30):
             raise RuntimeError(f"{binary.name} did not finish its first event")
         return (api.first_poll - exec_at) * 1000, peak_memory_kib(process.pid)
     finally:
