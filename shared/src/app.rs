@@ -7,14 +7,6 @@ use crate::store::Store;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// What a function opens during init: the table's connection, or for the one
-/// route that reads no table, the JWK Set it serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Opens {
-    Table,
-    KeySet,
-}
-
 pub struct App {
     pub store: Store,
     /// SES and KMS clients are built on first use: a function that never sends
@@ -106,15 +98,15 @@ impl App {
     /// it: Lambda runs init on a whole CPU, while a request at 128 MB gets 7% of
     /// one, so a TLS handshake (and loading the trusted roots) costs far less
     /// there. A failure is left for the first request to meet and answer.
-    pub async fn start(opens: Opens) -> &'static App {
+    /// `open` is what the function's first request will use: the table's
+    /// connection for all but the JWK Set route. It is a function rather than a
+    /// choice made at run time so that no binary links what it does not open.
+    pub async fn start<Opened>(open: impl FnOnce(&'static App) -> Opened) -> &'static App
+    where
+        Opened: std::future::Future<Output = Result<(), ApiError>>,
+    {
         let app: &'static App = Box::leak(Box::new(App::from_env().await));
-        let opening = async {
-            match opens {
-                Opens::Table => app.store.open_connection().await,
-                Opens::KeySet => crate::offline_license::key_set(app).await.map(drop),
-            }
-        };
-        match tokio::time::timeout(OPENING_LIMIT, opening).await {
+        match tokio::time::timeout(OPENING_LIMIT, open(app)).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => {
                 tracing::warn!(status = err.status, message = %err.message, "could not open connections during init")
@@ -125,6 +117,11 @@ impl App {
             ),
         }
         app
+    }
+
+    /// What a function that reads the table opens during init.
+    pub async fn open_table(app: &'static App) -> Result<(), ApiError> {
+        app.store.open_connection().await
     }
 
     /// One more request of a public route from `source` (its address): 429 with

@@ -114,6 +114,20 @@ impl ApiError {
     }
 }
 
+/// An error and its causes, each by its `Display`, for the log. The SDK's
+/// `DisplayErrorContext` also appends the error's `Debug` form, which would link
+/// a `Debug` impl of every operation's error and response into each binary.
+pub fn chain<E: std::error::Error>(err: &E) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(source) = cause {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        cause = source.source();
+    }
+    text
+}
+
 /// Each kind of refusal a rule makes has one status, decided here.
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {

@@ -1,7 +1,7 @@
 //! The handler glue every function shares: body limit, authentication,
 //! idempotency, error bodies and the log line. A route supplies only its handler.
 
-use crate::app::{App, Opens};
+use crate::app::App;
 use crate::auth::{self, Access, Principal};
 use crate::call::Call;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -134,11 +134,25 @@ where
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
 {
     crate::init_tracing();
-    let app = App::start(match access {
-        Access::Published => Opens::KeySet,
-        _ => Opens::Table,
-    })
-    .await;
+    run(App::start(App::open_table).await, access, style, handler).await
+}
+
+/// Runs the JWK Set route: it reads no table, so init fetches the key set it serves.
+pub async fn serve_key_set<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::init_tracing();
+    let app = App::start(|app| async move { crate::offline_license::key_set(app).await.map(drop) }).await;
+    run(app, Access::Published, ErrorStyle::Coded, handler).await
+}
+
+async fn run<F, Fut>(app: &'static App, access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
     let service = lambda_http::service_fn(move |event: lambda_http::Request| {
         let handler = handler.clone();
         async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await) }

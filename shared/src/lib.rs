@@ -24,11 +24,11 @@ pub mod store;
 pub mod webhook_sender;
 pub mod wire;
 
-pub use app::{App, Opens};
+pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_with, Reply, Request};
+pub use http::{serve, serve_key_set, serve_with, Reply, Request};
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`
 /// sets the level (`error` to `trace`, `info` otherwise). A level, not per-crate

@@ -29,7 +29,7 @@ pub async fn send(ses: &aws_sdk_sesv2::Client, from: &str, to: &str, email: &Key
         Err(err) => {
             use aws_sdk_sesv2::error::ProvideErrorMetadata;
             let code = err.as_service_error().and_then(|e| e.code()).map(str::to_string);
-            let detail = aws_sdk_sesv2::error::DisplayErrorContext(&err).to_string();
+            let detail = crate::error::chain(&err);
             classify(code.as_deref(), detail)
         }
     }

@@ -76,7 +76,7 @@ where
         }
         _ => false,
     };
-    let detail = format!("KMS: {}", aws_sdk_kms::error::DisplayErrorContext(&err));
+    let detail = format!("KMS: {}", crate::error::chain(&err));
     if transient {
         ApiError::unavailable(detail)
     } else {

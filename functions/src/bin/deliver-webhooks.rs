@@ -3,14 +3,14 @@
 //! (0 to 40) says how long the run keeps polling for more.
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use licensing::services::webhook_delivery;
-use licensing::{App, Opens};
+use licensing::App;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     licensing::init_tracing();
-    let app = App::start(Opens::Table).await;
+    let app = App::start(App::open_table).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let seconds = event
             .payload

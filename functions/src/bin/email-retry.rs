@@ -2,13 +2,13 @@
 //! The event may carry `{"ignore_backoff": true}` to retry every queued email now.
 use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 use licensing::services::key_email;
-use licensing::{clock, App, Opens};
+use licensing::{clock, App};
 use serde_json::{json, Value};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     licensing::init_tracing();
-    let app = App::start(Opens::Table).await;
+    let app = App::start(App::open_table).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let ignore_backoff = event.payload.get("ignore_backoff").and_then(Value::as_bool) == Some(true);
         let summary = key_email::retry_due(app, ignore_backoff)

@@ -1,6 +1,6 @@
 //! GET /.well-known/jwks.json (public): the keys that verify offline licenses.
 use licensing::services::licenses;
-use licensing::{Access, ApiResult, App, Reply, Request};
+use licensing::{ApiResult, App, Reply, Request};
 
 async fn handle(app: &'static App, _req: Request) -> ApiResult<Reply> {
     licenses::key_set(app).await
@@ -8,5 +8,5 @@ async fn handle(app: &'static App, _req: Request) -> ApiResult<Reply> {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Published, handle).await
+    licensing::serve_key_set(handle).await
 }

@@ -199,7 +199,7 @@ where
         }
         _ => false,
     };
-    let detail = aws_sdk_dynamodb::error::DisplayErrorContext(err);
+    let detail = crate::error::chain(&err);
     if transient {
         ApiError::unavailable(detail)
     } else {
@@ -301,6 +301,10 @@ impl Store {
         {
             return Ok(Written::Conflict);
         }
-        Err(ApiError::internal(format!("transaction cancelled: {reasons:?}")))
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+        Err(ApiError::internal(format!(
+            "transaction cancelled: {}",
+            codes.join(", ")
+        )))
     }
 }
