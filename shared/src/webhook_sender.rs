@@ -124,19 +124,7 @@ async fn attempt(url: &str, headers: &[(String, String)], body: String, allow_lo
     let client = client(allow_loopback)?;
     match tokio::time::timeout(DELIVERY_TIMEOUT, client.request(request)).await {
         Ok(Ok(response)) => Ok(response.status().as_u16()),
-        Ok(Err(err)) => Err(describe(&err)),
+        Ok(Err(err)) => Err(crate::error::chain(&err)),
         Err(_) => Err(format!("no answer within {} s", DELIVERY_TIMEOUT.as_secs())),
     }
-}
-
-/// The error and its causes, which say what went wrong (refused, no such host, ...).
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
