@@ -415,17 +415,18 @@ def report(results):
     print("-" * len(header))
     worst, shares = (0.0, ""), {}
     for name, rows in results.items():
+        floor = name.startswith("floor")
         total = med(rows, "total_ms")
         ratio = total / floor_total
         # The floor logs no line of its own: its request is its one GetItem and nothing else.
-        calls = med(rows, "first_ms" if name.startswith("floor") else "first_aws_ms")
+        calls = med(rows, "first_ms" if floor else "first_aws_ms")
         shares[name] = calls / total if total else 0
         statuses = sorted({str(r["status"]) for r in rows})
         print(f"{name:32} {'/'.join(statuses):>6} {med(rows, 'init_ms'):8.1f} {med(rows, 'first_ms'):10.1f} "
               f"{calls:9.1f} {shares[name]:11.0%} {total:9.1f} {ratio:7.2f}")
-        if not name.startswith("floor"):
+        if not floor:
             worst = max(worst, (ratio, name))
-    functions = [v for k, v in shares.items() if not k.startswith("floor")]
+    functions = [share for name, share in shares.items() if not name.startswith("floor")]
     print(f"\nfirst call's share of the cold request: before (connection opened by the first call, floor) "
           f"{shares['floor']:.0%}; after (opened during init) floor-warm {shares['floor-warm']:.0%}, "
           f"functions {min(functions):.0%} to {max(functions):.0%}")
