@@ -19,17 +19,19 @@ cd "$ROOT"
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "install what is missing"
-infra/bootstrap.sh
-
 # `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
 # `infra/test.sh only <pytest args>`: only the stack and those integration tests.
+# `infra/test.sh node`: only the stack and the Node suite (tests/node/).
 # `infra/test.sh bench`: release builds on the same stack, then bench/run.py
 # (make bench). BENCH_PROFILE=debug skips the release build.
 mode="${1:-all}"
 [[ $mode == only ]] && shift
 profile=debug
 [[ $mode == bench ]] && profile="${BENCH_PROFILE:-release}"
+
+step "install what is missing"
+# The reference page's test drives Chromium; only pytest runs need it.
+if [[ $mode == all || $mode == only ]]; then infra/bootstrap.sh --browser; else infra/bootstrap.sh; fi
 
 if [[ $mode == all ]]; then
 step "format, lint and unit tests"
@@ -126,10 +128,21 @@ if [[ $mode == only ]]; then
   exit
 fi
 
+# Dodo's TypeScript SDK against the same stack, with Node's own test runner.
+node_tests() {
+  step "Dodo's TypeScript SDK (node --test tests/node/)"
+  node --test --test-timeout=120000 tests/node/*.test.mjs
+}
+if [[ $mode == node ]]; then
+  node_tests
+  exit
+fi
+
 step "integration tests"
 # The handler glue, in-process against this stack's DynamoDB.
 cargo test --workspace --features functions/failpoints --test handler_glue -- --ignored
 python -m pytest tests -q -p no:cacheprovider --ignore=tests/after_suite
+node_tests
 
 step "fuzzing against openapi.yaml"
 infra/fuzz.sh
