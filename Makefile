@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench build keys fmt lint
+.PHONY: dev test fuzz bench build keys openapi fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -18,6 +18,9 @@ build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docke
 
 keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
 	infra/mint-key.sh $(PRINCIPAL)
+
+openapi: ## regenerate openapi.yaml from infra/openapi/document.yaml and the wire types
+	cargo run -q -p licensing-openapi
 
 fmt:
 	cargo fmt --all

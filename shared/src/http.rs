@@ -108,7 +108,7 @@ impl Reply {
 
     /// A page of a list: `{"items": [...], "next_cursor": ...}`.
     pub fn page<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Self> {
-        Self::ok(&serde_json::json!({ "items": items, "next_cursor": next_cursor }))
+        Self::ok(&crate::wire::Page { items, next_cursor })
     }
 
     pub fn no_content() -> ApiResult<Self> {

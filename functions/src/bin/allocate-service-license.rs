@@ -1,25 +1,14 @@
 //! PUT /lrm/api/account/{accountId}/service-license/{serviceScopeId}/{serviceType} (POST too, as seed 002's curl sends it)
-use licensing::domain::allocation::{quantities, ProductQuantity};
+use licensing::domain::allocation::{quantities, TENANT_NAME_MAX};
 use licensing::json::check_len;
 use licensing::services::allocation::{self, TenantRequest};
+use licensing::wire::lrm::ServiceAllocation;
 use licensing::{Access, ApiError, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Body {
-    #[serde(default)]
-    tenant_name: Option<String>,
-    #[serde(default)]
-    products: Option<Vec<ProductQuantity>>,
-    /// Seed 002's own example sends this name.
-    #[serde(default)]
-    product_quantities: Option<Vec<ProductQuantity>>,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Body = req.json()?;
+    let body: ServiceAllocation = req.json()?;
     if let Some(name) = &body.tenant_name {
-        check_len("tenantName", name, 1, 255)?;
+        check_len("tenantName", name, 1, TENANT_NAME_MAX)?;
     }
     let products = match (&body.products, &body.product_quantities) {
         (Some(list), _) => quantities("products", list)?,

@@ -1,18 +1,11 @@
 //! PUT /lease_/api/account/{accountId}/user-license/group/{groupId}: the group's license rule.
 use licensing::domain::allocation::{bundle_codes, GroupRule};
 use licensing::services::allocation;
+use licensing::wire::lrm::GroupLicenseBody;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Body {
-    user_bundle_codes: Vec<String>,
-    #[serde(default)]
-    use_external_license: bool,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Body = req.json()?;
+    let body: GroupLicenseBody = req.json()?;
     let rule = GroupRule {
         account_id: req.path("accountId")?,
         group_id: req.path("groupId")?,

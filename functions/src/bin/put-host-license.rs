@@ -1,24 +1,11 @@
 //! PUT /lrm/api/host/{hostAccountId}/license: set (replace) the host's purchased license.
-use licensing::domain::allocation::{quantities, ProductQuantity};
+use licensing::domain::allocation::quantities;
 use licensing::services::allocation::{self, HostTerms};
+use licensing::wire::lrm::HostLicenseBody;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Body {
-    products: Vec<ProductQuantity>,
-    #[serde(default)]
-    start_date: Option<i64>,
-    #[serde(default)]
-    end_date: Option<i64>,
-    #[serde(default)]
-    grace_period: Option<i64>,
-    #[serde(default)]
-    subscription_plan: Option<String>,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Body = req.json()?;
+    let body: HostLicenseBody = req.json()?;
     let terms = HostTerms {
         products: quantities("products", &body.products)?,
         start_date: body.start_date,

@@ -21,7 +21,14 @@ pub type Pools = BTreeMap<String, Pool>;
 /// The most product codes one license holds: what one guarded update of a pool
 /// can carry within DynamoDB's 4 KB expression limit.
 pub const MAX_CODES: usize = 32;
-const MAX_QUANTITY: i64 = 1_000_000_000;
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// What `valid_code` accepts.
+pub const CODE_PATTERN: &str = "^[A-Z0-9-]{2,32}$";
+/// What an account, tenant, user or group id may be.
+pub const ID_PATTERN: &str = "^[A-Za-z0-9._@-]{1,128}$";
+/// The most users one assignment names: each is an item of its one transaction.
+pub const MAX_USERS: usize = 50;
+pub const TENANT_NAME_MAX: usize = 255;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -47,13 +54,13 @@ pub fn quantities(field: &str, products: &[ProductQuantity]) -> RuleResult<Quant
         if !valid_code(&product.code) {
             return Err(Refusal::invalid(
                 &format!("{field}[{i}].code"),
-                "must match ^[A-Z0-9-]{2,32}$",
+                format!("must match {CODE_PATTERN}"),
             ));
         }
         if !(0..=MAX_QUANTITY).contains(&product.quantity) {
             return Err(Refusal::invalid(
                 &format!("{field}[{i}].quantity"),
-                "must be from 0 to 1000000000",
+                format!("must be from 0 to {MAX_QUANTITY}"),
             ));
         }
         if map.insert(product.code.clone(), product.quantity).is_some() {
@@ -70,7 +77,7 @@ pub fn bundle_codes(field: &str, codes: &[String]) -> RuleResult<Vec<String>> {
         if !valid_code(code) {
             return Err(Refusal::invalid(
                 &format!("{field}[{i}]"),
-                "must match ^[A-Z0-9-]{2,32}$",
+                format!("must match {CODE_PATTERN}"),
             ));
         }
         if !seen.insert(code.clone()) {
@@ -205,16 +212,24 @@ pub fn first_repeat(items: &[String]) -> Option<usize> {
     items.iter().position(|item| !seen.insert(item))
 }
 
-/// A user's license state for one bundle code: held and the account license not
-/// ended is ACTIVE; held once its `end_date` (epoch seconds) is `grace_days` or
-/// more behind, EXPIRED.
-pub fn seat_state(holds: bool, end_date: Option<i64>, grace_days: Option<i64>, now: i64) -> &'static str {
+/// A user's license state for one bundle code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum SeatState {
+    Active,
+    Expired,
+    Unlicensed,
+}
+
+/// Held and the account license not ended is ACTIVE; held once its `end_date`
+/// (epoch seconds) is `grace_days` or more behind, EXPIRED.
+pub fn seat_state(holds: bool, end_date: Option<i64>, grace_days: Option<i64>, now: i64) -> SeatState {
     let grace = grace_days.unwrap_or(0).max(0).saturating_mul(SECONDS_PER_DAY);
     let expired = end_date.is_some_and(|end| now > end && now.saturating_sub(end) >= grace);
     match (holds, expired) {
-        (true, false) => "ACTIVE",
-        (true, true) => "EXPIRED",
-        (false, _) => "UNLICENSED",
+        (true, false) => SeatState::Active,
+        (true, true) => SeatState::Expired,
+        (false, _) => SeatState::Unlicensed,
     }
 }
 
@@ -380,25 +395,31 @@ mod tests {
 
     #[test]
     fn seat_state_by_holding_and_end_date() {
-        assert_eq!(seat_state(true, None, None, 100), "ACTIVE");
-        assert_eq!(seat_state(true, Some(100), None, 100), "ACTIVE");
-        assert_eq!(seat_state(true, Some(99), None, 100), "EXPIRED");
-        assert_eq!(seat_state(true, Some(99), Some(0), 100), "EXPIRED");
-        assert_eq!(seat_state(false, Some(99), None, 100), "UNLICENSED");
-        assert_eq!(seat_state(false, None, None, 100), "UNLICENSED");
+        assert_eq!(seat_state(true, None, None, 100), SeatState::Active);
+        assert_eq!(seat_state(true, Some(100), None, 100), SeatState::Active);
+        assert_eq!(seat_state(true, Some(99), None, 100), SeatState::Expired);
+        assert_eq!(seat_state(true, Some(99), Some(0), 100), SeatState::Expired);
+        assert_eq!(seat_state(false, Some(99), None, 100), SeatState::Unlicensed);
+        assert_eq!(seat_state(false, None, None, 100), SeatState::Unlicensed);
     }
 
     #[test]
     fn a_grace_period_keeps_an_ended_license_active_for_its_days() {
         let end = 1_000_000;
         let three_days = 3 * 86_400;
-        assert_eq!(seat_state(true, Some(end), Some(3), end + three_days - 1), "ACTIVE");
-        assert_eq!(seat_state(true, Some(end), Some(3), end + three_days), "EXPIRED");
-        assert_eq!(seat_state(true, Some(end), Some(3), end + 1), "ACTIVE");
-        assert_eq!(seat_state(false, Some(end), Some(3), end + 1), "UNLICENSED");
+        assert_eq!(
+            seat_state(true, Some(end), Some(3), end + three_days - 1),
+            SeatState::Active
+        );
+        assert_eq!(
+            seat_state(true, Some(end), Some(3), end + three_days),
+            SeatState::Expired
+        );
+        assert_eq!(seat_state(true, Some(end), Some(3), end + 1), SeatState::Active);
+        assert_eq!(seat_state(false, Some(end), Some(3), end + 1), SeatState::Unlicensed);
         // Out-of-range values neither wrap nor extend the license backwards.
-        assert_eq!(seat_state(true, Some(end), Some(i64::MAX), i64::MAX), "ACTIVE");
-        assert_eq!(seat_state(true, Some(end), Some(-5), end + 1), "EXPIRED");
+        assert_eq!(seat_state(true, Some(end), Some(i64::MAX), i64::MAX), SeatState::Active);
+        assert_eq!(seat_state(true, Some(end), Some(-5), end + 1), SeatState::Expired);
     }
 
     #[test]

@@ -387,8 +387,9 @@ pub async fn assign_users(
     use_external_license: bool,
     route: &str,
 ) -> ApiResult<Reply> {
-    if !(1..=50).contains(&users.len()) {
-        return Err(ApiError::validation("userIds", "must list 1 to 50 users"));
+    if !(1..=allocation::MAX_USERS).contains(&users.len()) {
+        let rule = format!("must list 1 to {} users", allocation::MAX_USERS);
+        return Err(ApiError::validation("userIds", &rule));
     }
     for (i, user) in users.iter().enumerate() {
         check_id(&format!("userIds[{i}]"), user)?;
@@ -552,7 +553,8 @@ pub async fn list_seat_holders(
     page: &PageRequest,
 ) -> ApiResult<Reply> {
     if code.is_some_and(|c| !allocation::valid_code(c)) {
-        return Err(ApiError::validation("userBundleCode", "must match ^[A-Z0-9-]{2,32}$"));
+        let rule = format!("must match {}", allocation::CODE_PATTERN);
+        return Err(ApiError::validation("userBundleCode", &rule));
     }
     let (org, seats) = tokio::join!(
         visible_org(app, call, account),

@@ -1,16 +1,332 @@
-//! The license allocation family's wire shapes (UiPath LRM, seeds 001 and 002).
+//! The license allocation family's wire shapes (UiPath LRM, seeds 001 and 002):
+//! the request bodies as read and the objects as answered. Their OpenAPI
+//! schemas are derived from these types (`make openapi`).
 
 use crate::clock;
 use crate::domain::allocation::{
-    self, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, TenantService, UserSeat,
+    self, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, ProductQuantity, TenantService, UserSeat,
 };
-use serde_json::{json, Value};
+use crate::wire::schema;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-fn status(end_date: Option<i64>) -> &'static str {
-    match end_date {
-        Some(end) if end < clock::now().unix_timestamp() => "EXPIRED",
-        _ => "ACTIVE",
+// ---- request bodies ----
+
+/// Replaces the host's purchased license.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HostLicenseBody {
+    #[schema(schema_with = schema::product_quantities)]
+    pub products: Vec<ProductQuantity>,
+    #[serde(default)]
+    #[schema(schema_with = schema::unix_seconds)]
+    pub start_date: Option<i64>,
+    #[serde(default)]
+    #[schema(schema_with = schema::unix_seconds)]
+    pub end_date: Option<i64>,
+    #[serde(default)]
+    #[schema(schema_with = schema::grace_days)]
+    pub grace_period: Option<i64>,
+    #[serde(default)]
+    pub subscription_plan: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationAllocation {
+    #[schema(schema_with = schema::product_quantities)]
+    pub product_quantities: Vec<ProductQuantity>,
+}
+
+/// The products go in `products`, or (as seed 002 sends them) in
+/// `productQuantities`, which is read only when `products` is left out or null.
+/// Its schema is written out in `schema::service_allocation`: which of the two
+/// lists is checked depends on the other.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAllocation {
+    /// Left out or null: kept as it was.
+    #[serde(default)]
+    pub tenant_name: Option<String>,
+    #[serde(default)]
+    pub products: Option<Vec<ProductQuantity>>,
+    #[serde(default)]
+    pub product_quantities: Option<Vec<ProductQuantity>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupLicenseBody {
+    #[schema(schema_with = schema::bundle_codes)]
+    pub user_bundle_codes: Vec<String>,
+    #[serde(default)]
+    #[schema(default = false)]
+    pub use_external_license: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserLicenseAssignment {
+    #[schema(schema_with = schema::user_ids)]
+    pub user_ids: Vec<String>,
+    #[schema(schema_with = schema::bundle_codes)]
+    pub user_bundle_codes: Vec<String>,
+    #[serde(default)]
+    #[schema(default = false)]
+    pub use_external_license: bool,
+}
+
+// ---- answers ----
+
+/// EXPIRED once `endDate` has passed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LicenseStatus {
+    Active,
+    Expired,
+}
+
+impl LicenseStatus {
+    fn at(end_date: Option<i64>) -> Self {
+        match end_date {
+            Some(end) if end < clock::now().unix_timestamp() => Self::Expired,
+            _ => Self::Active,
+        }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ProductType {
+    User,
+    Service,
+    Robot,
+}
+
+impl ProductType {
+    fn of(code: &str) -> Self {
+        match allocation::product_type(code) {
+            "USER" => Self::User,
+            "SERVICE" => Self::Service,
+            _ => Self::Robot,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub enum OrganizationType {
+    #[serde(rename = "ORGANIZATION")]
+    Organization,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HostProduct {
+    pub code: String,
+    pub quantity: i64,
+    pub allocated: i64,
+    pub available: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = HostLicense)]
+pub struct HostLicenseView {
+    pub host_account_id: String,
+    pub license_code: String,
+    #[schema(inline)]
+    pub license_status: LicenseStatus,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub start_date: Option<i64>,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub end_date: Option<i64>,
+    #[schema(required = true)]
+    pub grace_period: Option<i64>,
+    #[schema(required = true)]
+    pub subscription_plan: Option<String>,
+    #[schema(inline)]
+    pub products: Vec<HostProduct>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrganizationProduct {
+    pub code: String,
+    pub quantity: i64,
+    #[serde(rename = "type")]
+    #[schema(inline)]
+    pub product_type: ProductType,
+    #[schema(max_items = 0)]
+    pub features: Vec<String>,
+    /// What the organization gave out of the code to its tenant services and
+    /// user seats (the same as `consumed`).
+    pub allocated: i64,
+    /// What its tenant services and user seats take of the code.
+    pub consumed: i64,
+    /// `quantity - consumed`.
+    pub available: i64,
+}
+
+/// Seed 001's organization license object, each product also with allocated and available.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationLicense {
+    pub account_id: String,
+    /// The subscription plan, else `ENTERPRISE`.
+    pub bundle_code: String,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub end_date: Option<i64>,
+    /// Days past `endDate` during which its users' seats stay `ACTIVE`
+    /// (userLicense); copied from the host license at each allocation.
+    #[schema(required = true)]
+    pub grace_period: Option<i64>,
+    pub license_code: String,
+    #[schema(inline)]
+    pub license_status: LicenseStatus,
+    #[schema(inline)]
+    pub products: Vec<OrganizationProduct>,
+    #[schema(max_items = 0)]
+    pub templates: Vec<String>,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub start_date: Option<i64>,
+    /// The host license's code.
+    pub subscription_code: String,
+    #[schema(required = true)]
+    pub subscription_plan: Option<String>,
+    /// Always empty: the seeds' signed license payload, which this service does not make.
+    #[schema(max_length = 0)]
+    pub payload: String,
+    #[serde(rename = "type")]
+    #[schema(inline)]
+    pub license_type: OrganizationType,
+    pub parent_license_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HostOrganizationProduct {
+    pub code: String,
+    /// What the organization holds of the code.
+    pub quantity: i64,
+    /// What its tenant services and user seats take of it.
+    pub consumed: i64,
+    /// `quantity - consumed`.
+    pub available: i64,
+}
+
+/// An organization as its host's list shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HostOrganization {
+    pub account_id: String,
+    /// By code; a code it neither holds nor gave out is left out.
+    #[schema(inline)]
+    pub products: Vec<HostOrganizationProduct>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceProduct {
+    pub code: String,
+    pub quantity: i64,
+    #[serde(rename = "type")]
+    #[schema(inline)]
+    pub product_type: ProductType,
+    #[schema(max_items = 0)]
+    pub features: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceLicenseTerms {
+    pub license_code: String,
+    pub bundle_code: String,
+    pub subscription_code: String,
+    #[schema(inline)]
+    pub license_status: LicenseStatus,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub start_date: Option<i64>,
+    /// Unix time in seconds.
+    #[schema(required = true)]
+    pub end_date: Option<i64>,
+    #[schema(required = true)]
+    pub grace_period: Option<i64>,
+    #[schema(inline)]
+    pub products: Vec<ServiceProduct>,
+    #[schema(max_items = 0)]
+    pub templates: Vec<String>,
+    /// Always empty: the seeds' signed license payload, which this service does not make.
+    #[schema(max_length = 0)]
+    pub payload: String,
+    /// The organization license's code.
+    pub boon_license_code: String,
+}
+
+/// Seed 002's service license object.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceLicense {
+    pub account_id: String,
+    pub service_scope_id: String,
+    pub service_type: String,
+    #[schema(required = true)]
+    pub tenant_name: Option<String>,
+    #[schema(inline)]
+    pub license: ServiceLicenseTerms,
+    /// Always true.
+    pub user_licensing_enabled: bool,
+    pub account_license_code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupLicense {
+    pub group_id: String,
+    pub organization_id: String,
+    pub use_external_license: bool,
+    pub user_bundle_codes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserLicense {
+    pub user_id: String,
+    pub organization_id: String,
+    pub use_external_license: bool,
+    pub user_bundle_codes: Vec<String>,
+}
+
+/// A user holding a seat, as the organization's list shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatHolder {
+    pub user_id: String,
+    /// Sorted; never empty.
+    #[schema(min_items = 1)]
+    pub user_bundle_codes: Vec<String>,
+    pub use_external_license: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AuditRecord)]
+pub struct AuditEntry {
+    pub id: String,
+    pub account_id: String,
+    /// The principal, e.g. `host:<id>`.
+    pub actor: String,
+    /// e.g. `PUT /lrm/api/host/{hostAccountId}/license`.
+    pub route: String,
+    /// `host`, `organization`, `tenant:<scope>/<type>` or `users`.
+    pub target: String,
+    /// Unix time in seconds.
+    pub timestamp: i64,
+    /// Quantities per code, or bundle codes per user.
+    #[schema(value_type = Object)]
+    pub before: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub after: serde_json::Value,
 }
 
 /// The codes a license shows: those it holds or still has given out.
@@ -18,121 +334,143 @@ fn shown(pools: &Pools) -> impl Iterator<Item = (&String, &Pool)> {
     pools.iter().filter(|(_, p)| p.quantity > 0 || p.allocated > 0)
 }
 
+fn bundle_code(org: &OrgLicense) -> String {
+    org.subscription_plan.clone().unwrap_or_else(|| "ENTERPRISE".into())
+}
+
+pub fn host_view(host: &HostLicense) -> HostLicenseView {
+    HostLicenseView {
+        host_account_id: host.host_account_id.clone(),
+        license_code: host.license_code.clone(),
+        license_status: LicenseStatus::at(host.end_date),
+        start_date: host.start_date,
+        end_date: host.end_date,
+        grace_period: host.grace_period,
+        subscription_plan: host.subscription_plan.clone(),
+        products: shown(&host.products)
+            .map(|(code, p)| HostProduct {
+                code: code.clone(),
+                quantity: p.quantity,
+                allocated: p.allocated,
+                available: p.quantity - p.allocated,
+            })
+            .collect(),
+    }
+}
+
 /// An organization's pools: what it gave out to its tenant services and user
 /// seats is both its `allocated` and its `consumed`.
-fn pool_products(pools: &Pools) -> Vec<Value> {
-    shown(pools)
-        .map(|(code, Pool { quantity, allocated })| {
-            json!({
-                "code": code, "quantity": quantity, "type": allocation::product_type(code), "features": [],
-                "allocated": allocated, "consumed": allocated, "available": quantity - allocated,
+pub fn org_view(org: &OrgLicense) -> OrganizationLicense {
+    OrganizationLicense {
+        account_id: org.account_id.clone(),
+        bundle_code: bundle_code(org),
+        end_date: org.end_date,
+        grace_period: org.grace_period,
+        license_code: org.license_code.clone(),
+        license_status: LicenseStatus::at(org.end_date),
+        products: shown(&org.products)
+            .map(|(code, Pool { quantity, allocated })| OrganizationProduct {
+                code: code.clone(),
+                quantity: *quantity,
+                product_type: ProductType::of(code),
+                features: Vec::new(),
+                allocated: *allocated,
+                consumed: *allocated,
+                available: quantity - allocated,
             })
-        })
-        .collect()
+            .collect(),
+        templates: Vec::new(),
+        start_date: org.start_date,
+        subscription_code: org.parent_license_code.clone(),
+        subscription_plan: org.subscription_plan.clone(),
+        payload: String::new(),
+        license_type: OrganizationType::Organization,
+        parent_license_code: org.parent_license_code.clone(),
+    }
 }
 
-pub fn host_view(host: &HostLicense) -> Value {
-    let products: Vec<Value> = shown(&host.products)
-        .map(|(code, p)| json!({"code": code, "quantity": p.quantity, "allocated": p.allocated, "available": p.quantity - p.allocated}))
-        .collect();
-    json!({
-        "hostAccountId": host.host_account_id,
-        "licenseCode": host.license_code,
-        "licenseStatus": status(host.end_date),
-        "startDate": host.start_date,
-        "endDate": host.end_date,
-        "gracePeriod": host.grace_period,
-        "subscriptionPlan": host.subscription_plan,
-        "products": products,
-    })
+pub fn org_inventory_view(org: &OrgLicense) -> HostOrganization {
+    HostOrganization {
+        account_id: org.account_id.clone(),
+        products: shown(&org.products)
+            .map(|(code, p)| HostOrganizationProduct {
+                code: code.clone(),
+                quantity: p.quantity,
+                consumed: p.allocated,
+                available: p.quantity - p.allocated,
+            })
+            .collect(),
+    }
 }
 
-/// Seed 001's organization license object, each product also with allocated and available.
-pub fn org_view(org: &OrgLicense) -> Value {
-    json!({
-        "accountId": org.account_id,
-        "bundleCode": org.subscription_plan.clone().unwrap_or_else(|| "ENTERPRISE".into()),
-        "endDate": org.end_date,
-        "gracePeriod": org.grace_period,
-        "licenseCode": org.license_code,
-        "licenseStatus": status(org.end_date),
-        "products": pool_products(&org.products),
-        "templates": [],
-        "startDate": org.start_date,
-        "subscriptionCode": org.parent_license_code,
-        "subscriptionPlan": org.subscription_plan,
-        "payload": "",
-        "type": "ORGANIZATION",
-        "parentLicenseCode": org.parent_license_code,
-    })
+pub fn seat_holder_view(seat: &UserSeat) -> SeatHolder {
+    SeatHolder {
+        user_id: seat.user_id.clone(),
+        user_bundle_codes: seat.user_bundle_codes.clone(),
+        use_external_license: seat.use_external_license,
+    }
 }
 
-/// An organization as its host's list shows it.
-pub fn org_inventory_view(org: &OrgLicense) -> Value {
-    let products: Vec<Value> = shown(&org.products)
-        .map(|(code, p)| json!({"code": code, "quantity": p.quantity, "consumed": p.allocated, "available": p.quantity - p.allocated}))
-        .collect();
-    json!({"accountId": org.account_id, "products": products})
-}
-
-/// A seat holder as its organization's list shows it.
-pub fn seat_holder_view(seat: &UserSeat) -> Value {
-    json!({
-        "userId": seat.user_id,
-        "userBundleCodes": seat.user_bundle_codes,
-        "useExternalLicense": seat.use_external_license,
-    })
-}
-
-/// Seed 002's service license object.
-pub fn tenant_view(org: &OrgLicense, tenant: &TenantService) -> Value {
-    let products: Vec<Value> = tenant
-        .products
-        .iter()
-        .map(|(code, quantity)| json!({"code": code, "quantity": quantity, "type": allocation::product_type(code), "features": []}))
-        .collect();
-    json!({
-        "accountId": tenant.account_id,
-        "serviceScopeId": tenant.service_scope_id,
-        "serviceType": tenant.service_type,
-        "tenantName": tenant.tenant_name,
-        "license": {
-            "licenseCode": tenant.license_code,
-            "bundleCode": org.subscription_plan.clone().unwrap_or_else(|| "ENTERPRISE".into()),
-            "subscriptionCode": org.parent_license_code,
-            "licenseStatus": status(org.end_date),
-            "startDate": org.start_date,
-            "endDate": org.end_date,
-            "gracePeriod": org.grace_period,
-            "products": products,
-            "templates": [],
-            "payload": "",
-            "boonLicenseCode": org.license_code,
+pub fn tenant_view(org: &OrgLicense, tenant: &TenantService) -> ServiceLicense {
+    ServiceLicense {
+        account_id: tenant.account_id.clone(),
+        service_scope_id: tenant.service_scope_id.clone(),
+        service_type: tenant.service_type.clone(),
+        tenant_name: tenant.tenant_name.clone(),
+        license: ServiceLicenseTerms {
+            license_code: tenant.license_code.clone(),
+            bundle_code: bundle_code(org),
+            subscription_code: org.parent_license_code.clone(),
+            license_status: LicenseStatus::at(org.end_date),
+            start_date: org.start_date,
+            end_date: org.end_date,
+            grace_period: org.grace_period,
+            products: tenant
+                .products
+                .iter()
+                .map(|(code, quantity)| ServiceProduct {
+                    code: code.clone(),
+                    quantity: *quantity,
+                    product_type: ProductType::of(code),
+                    features: Vec::new(),
+                })
+                .collect(),
+            templates: Vec::new(),
+            payload: String::new(),
+            boon_license_code: org.license_code.clone(),
         },
-        "userLicensingEnabled": true,
-        "accountLicenseCode": org.license_code,
-    })
+        user_licensing_enabled: true,
+        account_license_code: org.license_code.clone(),
+    }
 }
 
-pub fn audit_view(record: &AuditRecord) -> Value {
-    json!({
-        "id": record.id, "accountId": record.account_id, "actor": record.actor, "route": record.route,
-        "target": record.target, "timestamp": record.timestamp, "before": record.before, "after": record.after,
-    })
+pub fn audit_view(record: &AuditRecord) -> AuditEntry {
+    AuditEntry {
+        id: record.id.clone(),
+        account_id: record.account_id.clone(),
+        actor: record.actor.clone(),
+        route: record.route.clone(),
+        target: record.target.clone(),
+        timestamp: record.timestamp,
+        before: record.before.clone(),
+        after: record.after.clone(),
+    }
 }
 
-pub fn seat_view(seat: &UserSeat) -> Value {
-    json!({
-        "userId": seat.user_id,
-        "organizationId": seat.account_id,
-        "useExternalLicense": seat.use_external_license,
-        "userBundleCodes": seat.user_bundle_codes,
-    })
+pub fn seat_view(seat: &UserSeat) -> UserLicense {
+    UserLicense {
+        user_id: seat.user_id.clone(),
+        organization_id: seat.account_id.clone(),
+        use_external_license: seat.use_external_license,
+        user_bundle_codes: seat.user_bundle_codes.clone(),
+    }
 }
 
-pub fn group_view(rule: &GroupRule) -> Value {
-    json!({
-        "groupId": rule.group_id, "organizationId": rule.account_id,
-        "useExternalLicense": rule.use_external_license, "userBundleCodes": rule.user_bundle_codes,
-    })
+pub fn group_view(rule: &GroupRule) -> GroupLicense {
+    GroupLicense {
+        group_id: rule.group_id.clone(),
+        organization_id: rule.account_id.clone(),
+        use_external_license: rule.use_external_license,
+        user_bundle_codes: rule.user_bundle_codes.clone(),
+    }
 }

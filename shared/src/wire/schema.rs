@@ -1,0 +1,145 @@
+//! OpenAPI schemas that a derive cannot state: bounds taken from the constants
+//! the rules check against, and shapes whose rule depends on another field.
+
+use crate::domain::allocation::{
+    ProductQuantity, CODE_PATTERN, ID_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS, TENANT_NAME_MAX,
+};
+use crate::wire::lrm::ServiceAllocation;
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::{KnownFormat, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+fn string(pattern: &str) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern))
+}
+
+fn or_null(kind: Type) -> SchemaType {
+    SchemaType::Array(vec![kind, Type::Null])
+}
+
+fn int64() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+}
+
+/// A date as the allocation family takes it: any `i64` (serde's own bound), or null.
+pub fn unix_seconds() -> ObjectBuilder {
+    int64()
+        .schema_type(or_null(Type::Integer))
+        .minimum(Some(i64::MIN))
+        .maximum(Some(i64::MAX))
+        .description(Some("Unix time in seconds."))
+}
+
+pub fn grace_days() -> ObjectBuilder {
+    int64()
+        .schema_type(or_null(Type::Integer))
+        .minimum(Some(0))
+        .maximum(Some(i64::MAX))
+        .description(Some(
+            "Days past `endDate` during which the seats of its organizations' users stay `ACTIVE` \
+             (userLicense); an organization takes it when (re)allocated.",
+        ))
+}
+
+impl PartialSchema for ProductQuantity {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property("code", string(CODE_PATTERN))
+            .property("quantity", int64().minimum(Some(0)).maximum(Some(MAX_QUANTITY)))
+            .required("code")
+            .required("quantity")
+            .into()
+    }
+}
+
+impl ToSchema for ProductQuantity {}
+
+/// A product list as the rules take it: at most `MAX_CODES`, each code once.
+pub fn product_quantities() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(ProductQuantity::schema())
+        .max_items(Some(MAX_CODES))
+        .description(Some(format!(
+            "At most {MAX_CODES} products; a code may appear only once (422 otherwise). \
+             Replace semantics: a code left out goes to 0."
+        )))
+}
+
+/// What a product list that is ignored must still look like to be read.
+fn product_quantities_shape() -> ArrayBuilder {
+    let item = ObjectBuilder::new()
+        .property("code", ObjectBuilder::new().schema_type(Type::String))
+        .property("quantity", int64())
+        .required("code")
+        .required("quantity");
+    ArrayBuilder::new().items(item)
+}
+
+pub fn bundle_codes() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(string(CODE_PATTERN))
+        .max_items(Some(MAX_CODES))
+        .unique_items(true)
+        .description(Some(format!("At most {MAX_CODES} distinct codes; answered sorted.")))
+}
+
+pub fn user_ids() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(string(ID_PATTERN))
+        .min_items(Some(1))
+        .max_items(Some(MAX_USERS))
+        .unique_items(true)
+}
+
+fn nullable(array: ArrayBuilder) -> ArrayBuilder {
+    array.schema_type(or_null(Type::Array))
+}
+
+impl PartialSchema for ServiceAllocation {
+    /// Either `products` is given and checked (`productQuantities` then only
+    /// read), or it is left out or null and `productQuantities` is checked.
+    fn schema() -> RefOr<Schema> {
+        let tenant_name = || {
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .min_length(Some(1))
+                .max_length(Some(TENANT_NAME_MAX))
+                .description(Some("Left out or null: kept as it was."))
+        };
+        let products_given = ObjectBuilder::new()
+            .property("tenantName", tenant_name())
+            .property("products", product_quantities())
+            .property("productQuantities", nullable(product_quantities_shape()))
+            .required("products");
+        let quantities_given = ObjectBuilder::new()
+            .property("tenantName", tenant_name())
+            .property("products", ObjectBuilder::new().schema_type(Type::Null))
+            .property("productQuantities", product_quantities())
+            .required("productQuantities");
+        AnyOfBuilder::new()
+            .item(products_given)
+            .item(quantities_given)
+            .description(Some(
+                "The products go in `products`, or (as seed 002 sends them) in `productQuantities`, \
+                 which is read only when `products` is left out or null.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ServiceAllocation {}
+
+/// `Page` of `T`.
+pub fn page_of<T: ToSchema>() -> ObjectBuilder {
+    let items = ArrayBuilder::new().items(utoipa::openapi::Ref::from_schema_name(T::name()));
+    let cursor = ObjectBuilder::new()
+        .schema_type(or_null(Type::String))
+        .description(Some("Pass as `cursor` for the next page; null on the last page."));
+    ObjectBuilder::new()
+        .property("items", items)
+        .property("next_cursor", cursor)
+        .required("items")
+        .required("next_cursor")
+}
