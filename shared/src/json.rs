@@ -105,6 +105,25 @@ pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), Refu
     walk(field, value, 0)
 }
 
+/// A string of `MIN` to `MAX` characters: the bound `check` applies is the one
+/// the OpenAPI document states (`wire::schema`).
+pub struct Text<const MIN: usize, const MAX: usize>;
+
+impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
+    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
+        check_len(field, value, MIN, MAX)
+    }
+}
+
+/// An integer from `MIN` to `MAX`, stated the same way.
+pub struct Bounded<const MIN: i64, const MAX: i64>;
+
+impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
+    pub fn contains(value: i64) -> bool {
+        (MIN..=MAX).contains(&value)
+    }
+}
+
 /// Checks a string's length in characters.
 pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), Refusal> {
     let len = value.chars().count();

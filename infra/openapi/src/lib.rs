@@ -2,27 +2,59 @@
 //! the schemas derived from the wire types, so the document says what the code
 //! reads and answers. A test fails while the checked-in file differs.
 
+use licensing::domain::entitlement::{
+    DurationInterval, Entitlement, EntitlementPatch, FulfillmentMode, IntegrationType, LicenseKeyConfig,
+};
+use licensing::domain::grant::{
+    CustomerEntitlement, CustomerEntitlements, EmailDelivery, Fulfilment, Grant, GrantLicenseKey, GrantStatus,
+    NewGrant, Revocation,
+};
+use licensing::domain::license_key::LicenseKeyStatus;
 use licensing::wire::appsmarket::{CustomerLicense, UserLicenseStatus};
+use licensing::wire::dodo;
 use licensing::wire::lrm::{
     AuditEntry, GroupLicense, GroupLicenseBody, HostLicenseBody, HostLicenseView, HostOrganization,
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
     UserLicenseAssignment,
 };
-use licensing::wire::schema::page_of;
+use licensing::wire::schema::{page_of, Extended, MetadataInput};
 use std::path::PathBuf;
-use utoipa::openapi::{RefOr, Schema};
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use yaml_serde::Value;
 
 /// The schemas derived from code, by the name the operations refer to them by.
-fn derived_schemas() -> Vec<(String, RefOr<Schema>)> {
-    fn named<T: ToSchema>() -> (String, RefOr<Schema>) {
-        (T::name().into_owned(), T::schema())
+fn derived_schemas() -> Vec<(String, Extended)> {
+    fn named<T: ToSchema>() -> (String, Extended) {
+        (T::name().into_owned(), T::schema().into())
     }
-    fn page<T: ToSchema>(name: &str) -> (String, RefOr<Schema>) {
-        (name.to_string(), page_of::<T>().into())
+    fn page<T: ToSchema>(name: &str) -> (String, Extended) {
+        (name.to_string(), RefOr::from(page_of::<T>()).into())
     }
     vec![
+        // Entitlements (Dodo).
+        named::<IntegrationType>(),
+        named::<MetadataInput>(),
+        named::<DurationInterval>(),
+        named::<FulfillmentMode>(),
+        ("LicenseKeyConfigInput".into(), dodo::license_key_config_input()),
+        named::<LicenseKeyConfig>(),
+        (Entitlement::name().into_owned(), dodo::entitlement()),
+        ("NewEntitlement".into(), dodo::new_entitlement()),
+        named::<EntitlementPatch>(),
+        page::<Entitlement>("EntitlementList"),
+        // Grants (Dodo).
+        named::<GrantStatus>(),
+        named::<LicenseKeyStatus>(),
+        named::<GrantLicenseKey>(),
+        named::<EmailDelivery>(),
+        named::<Grant>(),
+        named::<NewGrant>(),
+        page::<Grant>("GrantList"),
+        named::<Revocation>(),
+        named::<Fulfilment>(),
+        named::<CustomerEntitlement>(),
+        ("CustomerEntitlementList".into(), CustomerEntitlements::schema().into()),
         // License allocation (UiPath LRM).
         named::<HostLicenseBody>(),
         named::<HostLicenseView>(),
@@ -58,8 +90,15 @@ pub fn document() -> String {
     let schemas = document["components"]["schemas"]
         .as_mapping_mut()
         .expect("document.yaml has components.schemas");
-    for (name, schema) in derived_schemas() {
-        let schema = yaml_serde::to_value(schema).expect("a schema is plain data");
+    for (name, Extended { schema, keywords }) in derived_schemas() {
+        let mut schema = yaml_serde::to_value(schema).expect("a schema is plain data");
+        for (keyword, value) in keywords {
+            let value = yaml_serde::to_value(value).expect("a keyword's value is plain data");
+            schema
+                .as_mapping_mut()
+                .expect("keywords extend an object schema")
+                .insert(Value::String(keyword), value);
+        }
         if schemas.insert(Value::String(name.clone()), schema).is_some() {
             panic!("{name} is both written in document.yaml and derived from code");
         }

@@ -1,11 +1,12 @@
 //! Entitlements: what a seller grants, and the rules for creating and changing one.
 
 use crate::domain::refusal::{Refusal, RuleResult};
-use crate::json::check_len;
+use crate::json::Text;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrationType {
     Discord,
@@ -59,7 +60,7 @@ impl IntegrationType {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum DurationInterval {
     Day,
     Week,
@@ -89,7 +90,7 @@ impl DurationInterval {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FulfillmentMode {
     #[default]
@@ -97,16 +98,21 @@ pub enum FulfillmentMode {
     Manual,
 }
 
-/// `integration_config` of a license_key entitlement.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `integration_config` of a `license_key` entitlement as stored and shown.
+/// (What it takes is `wire::dodo::license_key_config_input`.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LicenseKeyConfig {
     #[serde(default)]
+    #[schema(required = true)]
     pub activations_limit: Option<i64>,
     #[serde(default)]
+    #[schema(required = true)]
     pub duration_count: Option<i64>,
     #[serde(default)]
+    #[schema(required = true)]
     pub duration_interval: Option<DurationInterval>,
     #[serde(default)]
+    #[schema(required = true)]
     pub activation_message: Option<String>,
     #[serde(default, deserialize_with = "mode_or_default")]
     pub fulfillment_mode: FulfillmentMode,
@@ -114,7 +120,8 @@ pub struct LicenseKeyConfig {
     /// (floating licenses). Shown only when set, so Dodo's config reads as Dodo's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_lease_seconds: Option<i64>,
-    /// Beyond Dodo: how long an offline license stays valid at most.
+    /// Beyond Dodo: how long an offline license stays valid at most; null means
+    /// the default, 604800.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_ttl_seconds: Option<i64>,
 }
@@ -125,6 +132,7 @@ fn mode_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fulfillment
 }
 
 pub const ACTIVATION_MESSAGE_MAX: usize = 2500;
+pub type ActivationMessage = Text<0, ACTIVATION_MESSAGE_MAX>;
 pub const LEASE_SECONDS: (i64, i64) = (60, 2_592_000);
 pub const OFFLINE_TTL_SECONDS: (i64, i64) = (60, 31_536_000);
 pub const DEFAULT_OFFLINE_TTL_SECONDS: i64 = 604_800;
@@ -189,12 +197,7 @@ impl LicenseKeyConfig {
             ));
         }
         if let Some(message) = &self.activation_message {
-            check_len(
-                "integration_config.activation_message",
-                message,
-                0,
-                ACTIVATION_MESSAGE_MAX,
-            )?;
+            ActivationMessage::check("integration_config.activation_message", message)?;
         }
         Ok(())
     }
@@ -218,7 +221,9 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Rul
 /// Metadata values are strings, numbers or booleans, as the Dodo SDK types them.
 pub type Metadata = Map<String, Value>;
 
-const METADATA_MAX_KEYS: usize = 50;
+pub const METADATA_MAX_KEYS: usize = 50;
+pub type MetadataKey = Text<1, 40>;
+pub type MetadataText = Text<0, 500>;
 
 pub fn validate_metadata(metadata: &Metadata) -> RuleResult<()> {
     if metadata.len() > METADATA_MAX_KEYS {
@@ -228,9 +233,9 @@ pub fn validate_metadata(metadata: &Metadata) -> RuleResult<()> {
         ));
     }
     for (key, value) in metadata {
-        check_len("metadata key", key, 1, 40)?;
+        MetadataKey::check("metadata key", key)?;
         match value {
-            Value::String(text) => check_len(&format!("metadata.{key}"), text, 0, 500)?,
+            Value::String(text) => MetadataText::check(&format!("metadata.{key}"), text)?,
             Value::Number(_) => crate::json::check_storable(&format!("metadata.{key}"), value)?,
             Value::Bool(_) => {}
             _ => {
@@ -244,17 +249,26 @@ pub fn validate_metadata(metadata: &Metadata) -> RuleResult<()> {
     Ok(())
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entitlement {
+    #[schema(examples("ent_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: String,
     pub business_id: String,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
     pub integration_type: IntegrationType,
+    /// For `license_key` entitlements a LicenseKeyConfig; for the other types
+    /// the object as it was given.
+    #[schema(value_type = Object)]
     pub integration_config: Value,
+    /// Always true here: deleted entitlements are not shown.
     pub is_active: bool,
+    #[schema(schema_with = crate::wire::schema::metadata_shown)]
     pub metadata: Metadata,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -269,23 +283,30 @@ impl Entitlement {
 
 pub const NAME_MAX: usize = 255;
 pub const DESCRIPTION_MAX: usize = 2500;
+pub type Name = Text<1, NAME_MAX>;
+pub type Description = Text<0, DESCRIPTION_MAX>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewEntitlement {
+    #[schema(inline, value_type = Name)]
     pub name: String,
     pub integration_type: IntegrationType,
+    /// Any object; for `license_key` it must be a LicenseKeyConfigInput.
+    #[schema(value_type = Object)]
     pub integration_config: Value,
     #[serde(default)]
+    #[schema(inline, value_type = Option<Description>)]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::wire::schema::MetadataInput>)]
     pub metadata: Option<Metadata>,
 }
 
 impl NewEntitlement {
     pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> RuleResult<Entitlement> {
-        check_len("name", &self.name, 1, NAME_MAX)?;
+        Name::check("name", &self.name)?;
         if let Some(description) = &self.description {
-            check_len("description", description, 0, DESCRIPTION_MAX)?;
+            Description::check("description", description)?;
         }
         let metadata = self.metadata.unwrap_or_default();
         validate_metadata(&metadata)?;
@@ -304,16 +325,25 @@ impl NewEntitlement {
     }
 }
 
-/// A PATCH body: a field left out is kept; `description` may be set to null.
-#[derive(Debug, Default, Deserialize)]
+/// Fields left out (or null, except `description`) keep their value.
+/// `integration_type` may be sent but must equal the entitlement's own type
+/// (422 otherwise). A new `integration_config` replaces the old one and is
+/// checked against the entitlement's type.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct EntitlementPatch {
     #[serde(default)]
+    #[schema(inline, value_type = Option<Name>)]
     pub name: Option<String>,
+    /// null clears the description.
     #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(inline, value_type = Option<Description>)]
     pub description: Option<Option<String>>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub integration_config: Option<Value>,
+    /// Replaces the whole metadata object.
     #[serde(default)]
+    #[schema(value_type = Option<crate::wire::schema::MetadataInput>)]
     pub metadata: Option<Metadata>,
     #[serde(default)]
     pub integration_type: Option<IntegrationType>,
@@ -356,10 +386,10 @@ impl EntitlementPatch {
             return Err(Refusal::invalid("integration_type", "cannot be changed after creation"));
         }
         if let Some(name) = &self.name {
-            check_len("name", name, 1, NAME_MAX)?;
+            Name::check("name", name)?;
         }
         if let Some(Some(text)) = &self.description {
-            check_len("description", text, 0, DESCRIPTION_MAX)?;
+            Description::check("description", text)?;
         }
         if let Some(metadata) = &self.metadata {
             validate_metadata(metadata)?;

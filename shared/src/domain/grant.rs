@@ -4,11 +4,12 @@
 use crate::domain::entitlement::{DurationInterval, Entitlement, FulfillmentMode, IntegrationType, Metadata};
 use crate::domain::license_key::{license_key_status, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::domain::refusal::{Refusal, RuleResult};
-use crate::json::check_len;
+use crate::json::{Bounded, Text};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum GrantStatus {
     Pending,
     Delivered,
@@ -41,21 +42,24 @@ impl GrantStatus {
 }
 
 /// The grant's view of its license key (the Dodo SDK's `LicenseKeyGrant`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GrantLicenseKey {
     pub id: String,
     pub key: String,
     pub activations_used: i64,
+    #[schema(required = true)]
     pub activations_limit: Option<i64>,
+    #[schema(required = true, format = DateTime)]
     pub expires_at: Option<String>,
     pub status: LicenseKeyStatus,
     /// The key's leases, kept alongside `activations_used` so the grant shows
     /// live activations too; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub leases: Option<crate::domain::license_key::Leases>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EmailStatus {
     Queued,
@@ -63,12 +67,16 @@ pub enum EmailStatus {
     Failed,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EmailDelivery {
+    #[schema(inline)]
     pub status: EmailStatus,
     pub attempts: u32,
+    #[schema(required = true)]
     pub message_id: Option<String>,
+    #[schema(required = true)]
     pub last_error: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub sent_at: Option<String>,
 }
 
@@ -84,64 +92,129 @@ impl EmailDelivery {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Grant {
+    #[schema(examples("entg_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: String,
     pub business_id: String,
     pub brand_id: String,
     pub customer_id: String,
     pub customer_email: String,
+    #[schema(required = true)]
     pub customer_name: Option<String>,
     pub entitlement_id: String,
     pub integration_type: IntegrationType,
     pub status: GrantStatus,
+    #[schema(schema_with = crate::wire::schema::metadata_shown)]
     pub metadata: Metadata,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(required = true, format = DateTime)]
     pub delivered_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
     pub revoked_at: Option<String>,
+    #[schema(required = true)]
     pub revocation_reason: Option<String>,
+    /// `EMAIL_DELIVERY_FAILED` when the key email was given up.
+    #[schema(required = true)]
     pub error_code: Option<String>,
+    #[schema(required = true)]
     pub error_message: Option<String>,
+    #[schema(required = true)]
     pub payment_id: Option<String>,
+    #[schema(required = true)]
     pub subscription_id: Option<String>,
+    #[schema(required = true)]
     pub license_key: Option<GrantLicenseKey>,
+    #[schema(required = true)]
     pub email_delivery: Option<EmailDelivery>,
+    /// Never set by this service.
+    #[schema(required = true, value_type = Option<Object>)]
     pub digital_product_delivery: Option<serde_json::Value>,
+    /// Never set by this service.
+    #[schema(required = true, value_type = Option<Object>)]
     pub feature: Option<serde_json::Value>,
+    /// Never set by this service.
+    #[schema(required = true)]
     pub oauth_url: Option<String>,
+    /// Never set by this service.
+    #[schema(required = true)]
     pub oauth_expires_at: Option<String>,
     /// Counts the writes to the key's copy (activations, heartbeats, key
     /// changes), which a whole-grant write must not undo; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub rev: Option<i64>,
 }
 
+/// The grant's status as `customers.list_entitlements` shows it, in lower case.
+#[derive(Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeldStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// One grant a customer holds, with its entitlement's name and description.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerEntitlement {
+    pub grant_id: String,
+    pub entitlement_id: String,
+    pub entitlement_name: String,
+    #[schema(required = true)]
+    pub entitlement_description: Option<String>,
+    pub integration_type: IntegrationType,
+    #[schema(inline)]
+    pub status: HeldStatus,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    #[schema(required = true, format = DateTime)]
+    pub delivered_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerEntitlements {
+    #[schema(max_items = 1000)]
+    pub items: Vec<CustomerEntitlement>,
+}
+
 /// A customer's grants as the Dodo SDK's `customers.list_entitlements` shows
-/// them: what the customer holds now (revoked grants left out), newest first,
-/// each with its entitlement's name and description.
-pub fn customer_entitlements(grants: &[Grant], entitlements: &[Entitlement]) -> serde_json::Value {
+/// them: what the customer holds now (revoked grants left out), newest first.
+pub fn customer_entitlements(grants: &[Grant], entitlements: &[Entitlement]) -> CustomerEntitlements {
     let mut held: Vec<&Grant> = grants.iter().filter(|g| g.status != GrantStatus::Revoked).collect();
     held.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
-    let items: Vec<serde_json::Value> = held
+    let items = held
         .into_iter()
-        .map(|grant| {
+        .filter_map(|grant| {
+            let status = match grant.status {
+                GrantStatus::Pending => HeldStatus::Pending,
+                GrantStatus::Delivered => HeldStatus::Delivered,
+                GrantStatus::Failed => HeldStatus::Failed,
+                GrantStatus::Revoked => return None,
+            };
             let entitlement = entitlements.iter().find(|e| e.id == grant.entitlement_id);
-            serde_json::json!({
-                "grant_id": grant.id,
-                "entitlement_id": grant.entitlement_id,
-                "entitlement_name": entitlement.map(|e| e.name.as_str()).unwrap_or_default(),
-                "entitlement_description": entitlement.and_then(|e| e.description.as_deref()),
-                "integration_type": grant.integration_type,
-                "status": grant.status.as_str().to_lowercase(),
-                "created_at": grant.created_at,
-                "updated_at": grant.updated_at,
-                "delivered_at": grant.delivered_at,
-                "revoked_at": grant.revoked_at,
+            Some(CustomerEntitlement {
+                grant_id: grant.id.clone(),
+                entitlement_id: grant.entitlement_id.clone(),
+                entitlement_name: entitlement.map(|e| e.name.clone()).unwrap_or_default(),
+                entitlement_description: entitlement.and_then(|e| e.description.clone()),
+                integration_type: grant.integration_type,
+                status,
+                created_at: grant.created_at.clone(),
+                updated_at: grant.updated_at.clone(),
+                delivered_at: grant.delivered_at.clone(),
+                revoked_at: grant.revoked_at.clone(),
             })
         })
         .collect();
-    serde_json::json!({ "items": items })
+    CustomerEntitlements { items }
 }
 
 impl Grant {
@@ -336,37 +409,50 @@ impl Grant {
     }
 }
 
-const ID_MAX: usize = 255;
+type Id = Text<1, 255>;
+type CustomerName = Text<0, 255>;
+type Email = Text<3, 254>;
 
-#[derive(Debug, Deserialize)]
+/// What `looks_like_email` accepts.
+pub const EMAIL_PATTERN: &str = r"^[^@\s\x00-\x1f\x7f-\x9f<>,]+@[^.@\s\x00-\x1f\x7f-\x9f<>,][^@\s\x00-\x1f\x7f-\x9f<>,]*\.[^@\s\x00-\x1f\x7f-\x9f<>,]*[^.@\s\x00-\x1f\x7f-\x9f<>,]$";
+
+/// One grant exists per entitlement, customer and `payment_id` (else
+/// `subscription_id`, else none): issuing it again answers the existing grant with 200.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewGrant {
+    #[schema(inline, value_type = Id)]
     pub customer_id: String,
+    #[schema(schema_with = crate::wire::schema::email)]
     pub customer_email: String,
     #[serde(default)]
+    #[schema(inline, value_type = Option<CustomerName>)]
     pub customer_name: Option<String>,
     #[serde(default)]
+    #[schema(inline, value_type = Option<Id>)]
     pub payment_id: Option<String>,
     #[serde(default)]
+    #[schema(inline, value_type = Option<Id>)]
     pub subscription_id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::wire::schema::MetadataInput>)]
     pub metadata: Option<Metadata>,
 }
 
 impl NewGrant {
     pub fn validate(&self) -> RuleResult<()> {
-        check_len("customer_id", &self.customer_id, 1, ID_MAX)?;
-        check_len("customer_email", &self.customer_email, 3, 254)?;
+        Id::check("customer_id", &self.customer_id)?;
+        Email::check("customer_email", &self.customer_email)?;
         if !looks_like_email(&self.customer_email) {
             return Err(Refusal::invalid("customer_email", "is not an email address"));
         }
         if let Some(name) = &self.customer_name {
-            check_len("customer_name", name, 0, 255)?;
+            CustomerName::check("customer_name", name)?;
         }
         if let Some(id) = &self.payment_id {
-            check_len("payment_id", id, 1, ID_MAX)?;
+            Id::check("payment_id", id)?;
         }
         if let Some(id) = &self.subscription_id {
-            check_len("subscription_id", id, 1, ID_MAX)?;
+            Id::check("subscription_id", id)?;
         }
         if let Some(metadata) = &self.metadata {
             crate::domain::entitlement::validate_metadata(metadata)?;
@@ -431,20 +517,52 @@ fn looks_like_email(text: &str) -> bool {
         && !domain.contains('@')
 }
 
+pub type SuppliedKey = Text<1, 255>;
+/// What `check_key` accepts besides the length.
+pub const KEY_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
+type Limit = Bounded<1, { i64::MAX }>;
+
 /// The body of `POST /grants/{grant_id}/license-key`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Fulfilment {
+    /// Printable characters without surrounding white space; unique across all businesses.
+    #[schema(schema_with = crate::wire::schema::supplied_key)]
     pub key: String,
+    /// Left out or null: the entitlement's.
     #[serde(default)]
+    #[schema(inline, value_type = Option<Limit>)]
     pub activations_limit: Option<i64>,
+    /// RFC 3339; a timestamp without an offset (`2027-01-01T00:00:00`) is also
+    /// taken, as UTC. Must be in the future. Left out or null: now plus the
+    /// entitlement's duration, if it has one.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+}
+
+type RevocationReason = Text<1, 500>;
+
+/// The body of a revocation, which may be left out.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Revocation {
+    /// Left out or null: `manual`.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<RevocationReason>)]
+    pub reason: Option<String>,
+}
+
+impl Revocation {
+    pub fn reason(self) -> RuleResult<String> {
+        let reason = self.reason.unwrap_or_else(|| "manual".to_string());
+        RevocationReason::check("reason", &reason)?;
+        Ok(reason)
+    }
 }
 
 impl Fulfilment {
     /// Checks the key itself; done before anything is read.
     pub fn check_key(&self) -> RuleResult<()> {
-        check_len("key", &self.key, 1, 255)?;
+        SuppliedKey::check("key", &self.key)?;
         if self.key.chars().any(|c| c.is_control()) || self.key.trim() != self.key {
             return Err(Refusal::invalid(
                 "key",
@@ -465,7 +583,9 @@ impl Fulfilment {
     pub fn resolve(&self, entitlement: &Entitlement, now: OffsetDateTime) -> RuleResult<(Option<i64>, Option<String>)> {
         let config = entitlement.license_key_config().unwrap_or_default();
         let limit = match self.activations_limit {
-            Some(limit) if limit < 1 => return Err(Refusal::invalid("activations_limit", "must be at least 1")),
+            Some(limit) if !Limit::contains(limit) => {
+                return Err(Refusal::invalid("activations_limit", "must be at least 1"))
+            }
             Some(limit) => Some(limit),
             None => config.activations_limit,
         };

@@ -4,6 +4,7 @@
 //! document's schemas are derived from these types (`make openapi`).
 
 pub mod appsmarket;
+pub mod dodo;
 pub mod lrm;
 pub mod schema;
 

@@ -4,20 +4,121 @@
 use crate::domain::allocation::{
     ProductQuantity, CODE_PATTERN, ID_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS, TENANT_NAME_MAX,
 };
+use crate::domain::entitlement::{MetadataKey, MetadataText, METADATA_MAX_KEYS};
+use crate::json::{Bounded, Text};
 use crate::wire::lrm::ServiceAllocation;
-use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::{PartialSchema, ToSchema};
+
+impl<const MIN: usize, const MAX: usize> PartialSchema for Text<MIN, MAX> {
+    fn schema() -> RefOr<Schema> {
+        let min = (MIN > 0).then_some(MIN);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(min)
+            .max_length(Some(MAX))
+            .into()
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> ToSchema for Text<MIN, MAX> {}
+
+impl<const MIN: i64, const MAX: i64> PartialSchema for Bounded<MIN, MAX> {
+    fn schema() -> RefOr<Schema> {
+        int64().minimum(Some(MIN)).maximum(Some(MAX)).into()
+    }
+}
+
+impl<const MIN: i64, const MAX: i64> ToSchema for Bounded<MIN, MAX> {}
+
+/// A schema and the JSON Schema keywords utoipa's model has no field for
+/// (`if`/`then`, `anyOf` beside `properties`), which the document writer adds.
+pub struct Extended {
+    pub schema: RefOr<Schema>,
+    pub keywords: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Extended {
+    pub fn with(schema: RefOr<Schema>, keyword: &str, value: serde_json::Value) -> Self {
+        let mut keywords = serde_json::Map::new();
+        keywords.insert(keyword.to_string(), value);
+        Self { schema, keywords }
+    }
+}
+
+impl From<RefOr<Schema>> for Extended {
+    fn from(schema: RefOr<Schema>) -> Self {
+        Self {
+            schema,
+            keywords: serde_json::Map::new(),
+        }
+    }
+}
+
+/// A customer's email as `NewGrant::validate` takes it.
+pub fn email() -> ObjectBuilder {
+    string(crate::domain::grant::EMAIL_PATTERN)
+        .min_length(Some(3))
+        .max_length(Some(254))
+}
+
+/// A supplied license key as `Fulfilment::check_key` takes it.
+pub fn supplied_key() -> ObjectBuilder {
+    let RefOr::T(Schema::Object(text)) = crate::domain::grant::SuppliedKey::schema() else {
+        unreachable!("a text bound is an object schema")
+    };
+    ObjectBuilder::from(text).pattern(Some(crate::domain::grant::KEY_PATTERN))
+}
+
+/// Metadata as the rules take it (`validate_metadata`).
+pub struct MetadataInput;
+
+impl PartialSchema for MetadataInput {
+    fn schema() -> RefOr<Schema> {
+        let value = AnyOfBuilder::new()
+            .item(MetadataText::schema())
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean));
+        let key = match MetadataKey::schema() {
+            RefOr::T(schema) => schema,
+            RefOr::Ref(_) => unreachable!("a text bound is inline"),
+        };
+        ObjectBuilder::new()
+            .max_properties(Some(METADATA_MAX_KEYS))
+            .property_names(Some(key))
+            .additional_properties(Some(AdditionalProperties::RefOr(value.into())))
+            .description(Some(format!(
+                "Up to {METADATA_MAX_KEYS} keys of 1 to 40 characters; values are strings \
+                 (at most 500 characters), numbers or booleans."
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for MetadataInput {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Metadata".into()
+    }
+}
+
+/// Metadata as shown: whatever was stored.
+pub fn metadata_shown() -> ObjectBuilder {
+    let value = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Number, Type::Boolean]));
+    ObjectBuilder::new().additional_properties(Some(AdditionalProperties::RefOr(value.into())))
+}
 
 fn string(pattern: &str) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern))
 }
 
-fn or_null(kind: Type) -> SchemaType {
+pub fn or_null(kind: Type) -> SchemaType {
     SchemaType::Array(vec![kind, Type::Null])
 }
 
-fn int64() -> ObjectBuilder {
+pub fn int64() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
