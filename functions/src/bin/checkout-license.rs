@@ -1,15 +1,10 @@
 //! POST /licenses/checkout (public): an offline license (Ed25519 JWS) for a live instance.
 use licensing::services::licenses;
+use licensing::wire::dodo::InstanceRef;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-struct Checkout {
-    license_key: String,
-    license_key_instance_id: String,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Checkout = req.json()?;
+    let body: InstanceRef = req.json()?;
     licenses::checkout(app, &body.license_key, &body.license_key_instance_id).await
 }
 

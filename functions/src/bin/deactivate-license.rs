@@ -1,15 +1,10 @@
 //! POST /licenses/deactivate (public): the instance is gone and its slot free.
 use licensing::services::licenses;
+use licensing::wire::dodo::InstanceRef;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-struct Deactivation {
-    license_key: String,
-    license_key_instance_id: String,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Deactivation = req.json()?;
+    let body: InstanceRef = req.json()?;
     licenses::deactivate(app, req.call(), &body.license_key, &body.license_key_instance_id).await
 }
 

@@ -1,15 +1,10 @@
 //! POST /licenses/heartbeat (public): a leased instance lives one more lease.
 use licensing::services::licenses;
+use licensing::wire::dodo::InstanceRef;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-struct Heartbeat {
-    license_key: String,
-    license_key_instance_id: String,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Heartbeat = req.json()?;
+    let body: InstanceRef = req.json()?;
     licenses::heartbeat(app, req.call(), &body.license_key, &body.license_key_instance_id).await
 }
 

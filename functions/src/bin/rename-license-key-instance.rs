@@ -1,14 +1,10 @@
 //! PATCH /license_key_instances/{id}: rename.
 use licensing::services::license_keys;
+use licensing::wire::dodo::InstanceRename;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-struct Rename {
-    name: String,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: Rename = req.json()?;
+    let body: InstanceRename = req.json()?;
     license_keys::rename_instance(app, req.call(), &req.path("id")?, &body.name).await
 }
 

@@ -1,13 +1,7 @@
 //! POST /licenses/validate (public): `{valid, code}`, always 200.
 use licensing::services::licenses;
+use licensing::wire::dodo::Validation;
 use licensing::{Access, ApiResult, App, Reply, Request};
-use serde::Deserialize;
-#[derive(Deserialize)]
-struct Validation {
-    license_key: String,
-    #[serde(default)]
-    license_key_instance_id: Option<String>,
-}
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: Validation = req.json()?;

@@ -9,9 +9,12 @@ use licensing::domain::grant::{
     CustomerEntitlement, CustomerEntitlements, EmailDelivery, Fulfilment, Grant, GrantLicenseKey, GrantStatus,
     NewGrant, Revocation,
 };
-use licensing::domain::license_key::LicenseKeyStatus;
+use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::wire::appsmarket::{CustomerLicense, UserLicenseStatus};
-use licensing::wire::dodo;
+use licensing::wire::dodo::{
+    self, ActivatedInstance, Activation, Empty, InstanceRef, InstanceRename, LicenseKeyImport, LicenseKeyPatch,
+    OfflineLicense, Validation, ValidationResult,
+};
 use licensing::wire::lrm::{
     AuditEntry, GroupLicense, GroupLicenseBody, HostLicenseBody, HostLicenseView, HostOrganization,
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
@@ -55,6 +58,23 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<Fulfilment>(),
         named::<CustomerEntitlement>(),
         ("CustomerEntitlementList".into(), CustomerEntitlements::schema().into()),
+        // License keys and instances (Dodo).
+        (LicenseKey::name().into_owned(), dodo::license_key().into()),
+        page::<LicenseKey>("LicenseKeyList"),
+        named::<LicenseKeyImport>(),
+        named::<LicenseKeyPatch>(),
+        named::<Instance>(),
+        page::<Instance>("LicenseKeyInstanceList"),
+        named::<InstanceRename>(),
+        // The public license routes.
+        named::<Activation>(),
+        named::<ActivatedInstance>(),
+        named::<InstanceRef>(),
+        named::<Validation>(),
+        named::<ValidationResult>(),
+        ("LeasedInstance".into(), dodo::leased_instance().into()),
+        named::<OfflineLicense>(),
+        named::<Empty>(),
         // License allocation (UiPath LRM).
         named::<HostLicenseBody>(),
         named::<HostLicenseView>(),

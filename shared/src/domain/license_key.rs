@@ -28,7 +28,7 @@ pub fn live_count(stored: i64, leases: Option<&Leases>, now: OffsetDateTime) -> 
     stored - leases.map_or(0, |l| l.values().filter(|&&until| until <= now_ms).count() as i64)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeySource {
     Auto,
@@ -55,42 +55,60 @@ pub fn license_key_status(disabled: bool, expires_at: Option<&str>, now: OffsetD
     }
 }
 
-/// The stored license key; `status` is derived when it is shown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The stored license key; `status` is derived when it is shown (`LicenseKeyView`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LicenseKey {
+    #[schema(examples("lk_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: String,
     pub business_id: String,
     pub brand_id: String,
     pub customer_id: String,
     pub key: String,
+    /// The entitlement's id.
     pub product_id: String,
     pub entitlement_id: String,
+    /// null for an imported key.
+    #[schema(required = true)]
     pub grant_id: Option<String>,
+    #[schema(inline)]
     pub source: KeySource,
+    #[schema(required = true)]
     pub activations_limit: Option<i64>,
+    #[schema(required = true, format = DateTime)]
     pub expires_at: Option<String>,
     pub disabled: bool,
-    /// Set when the grant that delivered the key is revoked; a patch cannot undo it.
+    /// The delivering grant was revoked; the key stays disabled.
     #[serde(default)]
     pub grant_revoked: bool,
+    /// Live instances (a leased instance past its `expires_at` no longer counts).
     pub instances_count: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(required = true)]
     pub payment_id: Option<String>,
+    #[schema(required = true)]
     pub subscription_id: Option<String>,
     /// Denormalised for the public activate answer, which reads nothing else.
     #[serde(default)]
+    #[schema(required = true)]
     pub customer_email: Option<String>,
     #[serde(default)]
+    #[schema(required = true)]
     pub customer_name: Option<String>,
     #[serde(default)]
+    #[schema(required = true)]
     pub product_name: Option<String>,
-    /// Beyond Dodo, taken from the entitlement when the key is made.
+    /// Beyond Dodo: the entitlement's lease when the key was made; null for none.
     #[serde(default)]
+    #[schema(required = true)]
     pub activation_lease_seconds: Option<i64>,
+    /// Beyond Dodo: the entitlement's offline TTL when the key was made; null for the default.
     #[serde(default)]
+    #[schema(required = true)]
     pub offline_ttl_seconds: Option<i64>,
     /// Present exactly when the key is leased; never shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub leases: Option<Leases>,
 }
 
@@ -252,6 +270,7 @@ impl LicenseKey {
     /// The `code` of a validation: why the key (and instance) are or are not
     /// valid. `instance` is `None` when none was asked about, `Some(None)` when
     /// the one asked about is not this key's.
+    /// One of `VALIDATION_CODES`.
     pub fn validation_code(&self, now: OffsetDateTime, instance: Option<Option<&Instance>>) -> &'static str {
         match (self.status(now), instance) {
             (LicenseKeyStatus::Disabled, _) => "DISABLED",
@@ -262,6 +281,16 @@ impl LicenseKey {
         }
     }
 }
+
+/// Every code `validate` answers: `NOT_FOUND` for no such key, then `validation_code`'s.
+pub const VALIDATION_CODES: [&str; 6] = [
+    "VALID",
+    "NOT_FOUND",
+    "DISABLED",
+    "EXPIRED",
+    "INSTANCE_NOT_FOUND",
+    "INSTANCE_EXPIRED",
+];
 
 pub fn instance_not_found() -> Refusal {
     Refusal::gone("LICENSE_KEY_INSTANCE_NOT_FOUND", "no such instance of this license key")
@@ -302,6 +331,7 @@ impl KeyChanges {
     }
 }
 
+/// Dodo's LicenseKey: the stored key with its status (schema: `wire::dodo::license_key`).
 #[derive(Serialize)]
 pub struct LicenseKeyView {
     #[serde(flatten)]
@@ -310,21 +340,26 @@ pub struct LicenseKeyView {
 }
 
 /// One activation of a license key (Dodo's LicenseKeyInstance).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = LicenseKeyInstance)]
 pub struct Instance {
+    #[schema(examples("lki_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: String,
     pub business_id: String,
     pub license_key_id: String,
     pub name: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// The device's stable id, when the activation named one.
     #[serde(default)]
     pub fingerprint: Option<String>,
-    /// When the lease ends, for an instance of a leased key.
+    /// When the lease ends (instances of a leased key); null without a lease.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     #[serde(skip_serializing)]
     #[serde(default)]
+    #[schema(ignore)]
     pub key_digest: String,
 }
 
@@ -339,6 +374,11 @@ impl Instance {
 
 pub const INSTANCE_NAME_MAX: usize = 255;
 pub const FINGERPRINT_MAX: usize = 255;
+/// A license key as the public routes and imports take it.
+pub type KeyText = crate::json::Text<1, 255>;
+pub type InstanceId = crate::json::Text<1, 64>;
+pub type InstanceName = crate::json::Text<1, INSTANCE_NAME_MAX>;
+pub type Fingerprint = crate::json::Text<1, FINGERPRINT_MAX>;
 
 /// Keys are looked up by this digest, so the table's keys never hold a license key.
 pub fn key_digest(key: &str) -> String {

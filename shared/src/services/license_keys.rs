@@ -13,6 +13,7 @@ use crate::ids;
 use crate::retry::Conflicts;
 use crate::services::events::Events;
 use crate::store::{KeyQuery, PageRequest, Written};
+use crate::wire::dodo::{LicenseKeyImport, LicenseKeyPatch};
 
 fn not_found() -> ApiError {
     ApiError::not_found("license key")
@@ -23,16 +24,8 @@ fn instance_not_found() -> ApiError {
 }
 
 /// `POST /license_keys`: an imported key for a customer, with no grant and no email.
-pub struct Import {
-    pub customer_id: String,
-    pub key: String,
-    pub product_id: String,
-    pub activations_limit: Option<i64>,
-    pub expires_at: Option<String>,
-}
-
-pub async fn import(app: &App, call: &Call, body: Import) -> ApiResult<Reply> {
-    crate::json::check_len("customer_id", &body.customer_id, 1, 255)?;
+pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult<Reply> {
+    body.check_customer()?;
     Fulfilment {
         key: body.key.clone(),
         activations_limit: None,
@@ -94,16 +87,9 @@ fn client_time(text: &str) -> ApiResult<String> {
         .ok_or_else(|| ApiError::validation("expires_at", "must be an RFC 3339 timestamp"))
 }
 
-/// A PATCH body as parsed: `None` leaves a field, `Some(None)` clears it.
-pub struct Patch {
-    pub activations_limit: Option<Option<i64>>,
-    pub disabled: Option<bool>,
-    pub expires_at: Option<Option<String>>,
-}
-
 /// `PATCH /license_keys/{id}`: written only if the key is as read, so the grant's
 /// copy and the answer are the truth.
-pub async fn update(app: &App, call: &Call, id: &str, patch: Patch) -> ApiResult<Reply> {
+pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) -> ApiResult<Reply> {
     check_limit(patch.activations_limit.flatten())?;
     let changes = KeyChanges {
         activations_limit: patch.activations_limit,
@@ -240,7 +226,7 @@ pub async fn list_instances(
 }
 
 pub async fn rename_instance(app: &App, call: &Call, id: &str, name: &str) -> ApiResult<Reply> {
-    crate::json::check_len("name", name, 1, crate::domain::license_key::INSTANCE_NAME_MAX)?;
+    crate::domain::license_key::InstanceName::check("name", name)?;
     let mut instance = app
         .store
         .instance(id)

@@ -6,40 +6,27 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::{
-    key_digest, Instance, LicenseKey, LicenseKeyStatus, FINGERPRINT_MAX, INSTANCE_NAME_MAX,
+    key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus,
 };
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
-use crate::json::check_len;
 use crate::retry::Conflicts;
 use crate::services::events::Events;
 use crate::store::Written;
-use serde_json::json;
+use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
 
 fn key_not_found() -> ApiError {
     ApiError::new(404, "LICENSE_KEY_NOT_FOUND", "no such license key")
 }
 
 async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
-    check_len("license_key", license_key, 1, 255)?;
+    KeyText::check("license_key", license_key)?;
     app.store
         .license_key_by_value(license_key)
         .await?
         .ok_or_else(key_not_found)
-}
-
-/// What activate answers: the instance with its customer and product.
-fn activation_answer(key: &LicenseKey, instance: &Instance) -> serde_json::Value {
-    let mut answer = instance_answer(instance);
-    answer["customer"] = json!({
-        "customer_id": key.customer_id,
-        "email": key.customer_email.clone().unwrap_or_default(),
-        "name": key.customer_name.clone().unwrap_or_default(),
-    });
-    answer["product"] = json!({ "product_id": key.product_id, "name": key.product_name });
-    answer
 }
 
 /// `POST /licenses/activate`: one more instance, within the key's limit; the
@@ -51,10 +38,10 @@ pub async fn activate(
     name: &str,
     fingerprint: Option<&str>,
 ) -> ApiResult<Reply> {
-    check_len("license_key", license_key, 1, 255)?;
-    check_len("name", name, 1, INSTANCE_NAME_MAX)?;
+    KeyText::check("license_key", license_key)?;
+    InstanceName::check("name", name)?;
     if let Some(fingerprint) = fingerprint {
-        check_len("fingerprint", fingerprint, 1, FINGERPRINT_MAX)?;
+        Fingerprint::check("fingerprint", fingerprint)?;
         if fingerprint.chars().any(char::is_control) {
             return Err(ApiError::validation(
                 "fingerprint",
@@ -73,7 +60,7 @@ pub async fn activate(
             .as_ref()
             .filter(|i| i.license_key_id == key.id && i.is_live(now));
         if let (Some(held), true) = (&held, key.status(now) == LicenseKeyStatus::Active) {
-            return Reply::ok(&activation_answer(&key, held));
+            return Reply::ok(&ActivatedInstance::new(&key, held));
         }
         let plan = plan?;
         let instance = Instance {
@@ -86,7 +73,7 @@ pub async fn activate(
             expires_at: plan.lease_until_ms.map(rfc3339_ms),
             key_digest: key_digest(&key.key),
         };
-        let reply = Reply::created(&activation_answer(&key, &instance))?;
+        let reply = Reply::created(&ActivatedInstance::new(&key, &instance))?;
         // The conditions re-check what was read, so a key that filled up or
         // changed since, or a device activated meanwhile, is read again.
         // The instances reclaimed go with their events, as a deactivation's would.
@@ -137,27 +124,14 @@ fn rfc3339_ms(ms: i64) -> String {
     clock::rfc3339(at)
 }
 
-/// The instance as heartbeat and validate show it.
-fn instance_answer(instance: &Instance) -> serde_json::Value {
-    json!({
-        "id": instance.id,
-        "business_id": instance.business_id,
-        "created_at": instance.created_at,
-        "license_key_id": instance.license_key_id,
-        "name": instance.name,
-        "fingerprint": instance.fingerprint,
-        "expires_at": instance.expires_at,
-    })
-}
-
 /// The key and the instance a public call names, the instance only if it is the key's.
 async fn key_and_instance(
     app: &App,
     license_key: &str,
     instance_id: &str,
 ) -> ApiResult<(LicenseKey, Option<Instance>)> {
-    check_len("license_key", license_key, 1, 255)?;
-    check_len("license_key_instance_id", instance_id, 1, 64)?;
+    KeyText::check("license_key", license_key)?;
+    InstanceId::check("license_key_instance_id", instance_id)?;
     let (key, instance) = app.store.key_and_instance(license_key, Some(instance_id)).await?;
     let key = key.ok_or_else(key_not_found)?;
     let instance = instance.filter(|i| i.license_key_id == key.id);
@@ -173,10 +147,10 @@ pub async fn heartbeat(app: &App, call: &Call, license_key: &str, instance_id: &
         let mut instance = key.usable_instance(instance.as_ref(), now)?.clone();
         let Some(until_ms) = key.lease_end(now) else {
             // No lease to extend: the instance lives until it is deactivated.
-            return Reply::ok(&instance_answer(&instance));
+            return Reply::ok(&instance);
         };
         instance.expires_at = Some(rfc3339_ms(until_ms));
-        let reply = Reply::ok(&instance_answer(&instance))?;
+        let reply = Reply::ok(&instance)?;
         match app
             .store
             .extend_lease(
@@ -203,12 +177,15 @@ pub async fn checkout(app: &App, license_key: &str, instance_id: &str) -> ApiRes
     let instance = key.usable_instance(instance.as_ref(), now)?;
     let claims = crate::domain::offline_license::claims(&key, instance, &app.offline_license_issuer, now);
     let license = crate::offline_license::sign(app, &claims).await?;
-    Reply::created(&json!({ "license": license, "expires_at": clock::rfc3339(claims.expires_at()) }))
+    Reply::created(&OfflineLicense {
+        license,
+        expires_at: clock::rfc3339(claims.expires_at()),
+    })
 }
 
 /// `POST /licenses/deactivate`: the instance is gone and its slot free.
 pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
-    check_len("license_key_instance_id", instance_id, 1, 64)?;
+    InstanceId::check("license_key_instance_id", instance_id)?;
     let key = key_by_value(app, license_key).await?;
     let not_found = || {
         ApiError::new(
@@ -224,7 +201,7 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
         .await?
         .filter(|i| i.license_key_id == key.id)
         .ok_or_else(not_found)?;
-    let reply = Reply::ok(&json!({}))?;
+    let reply = Reply::ok(&Empty {})?;
     let mut conflicts = Conflicts::new();
     loop {
         // Built for each try, so its id is later than every change it follows.
@@ -252,34 +229,18 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
 /// `POST /licenses/validate`: `{valid, code, license_key, product, instance}`,
 /// always 200 for a well-formed request; one round trip of reads.
 pub async fn validate(app: &App, license_key: &str, instance_id: Option<&str>) -> ApiResult<Reply> {
-    check_len("license_key", license_key, 1, 255)?;
+    KeyText::check("license_key", license_key)?;
     if let Some(id) = instance_id {
-        check_len("license_key_instance_id", id, 1, 64)?;
+        InstanceId::check("license_key_instance_id", id)?;
     }
     let (key, instance) = app.store.key_and_instance(license_key, instance_id).await?;
     let Some(key) = key else {
-        return Reply::ok(&json!({
-            "valid": false, "code": "NOT_FOUND", "license_key": null, "product": null, "instance": null,
-        }));
+        return Reply::ok(&ValidationResult::not_found());
     };
     let now = clock::now();
     let instance = instance.filter(|i| i.license_key_id == key.id);
     let code = key.validation_code(now, instance_id.map(|_| instance.as_ref()));
-    Reply::ok(&json!({
-        "valid": code == "VALID",
-        "code": code,
-        "license_key": {
-            "id": key.id,
-            "status": key.status(now),
-            "expires_at": key.expires_at,
-            "activations_limit": key.activations_limit,
-            "instances_count": key.live_instances(now),
-        },
-        "product": { "product_id": key.product_id, "name": key.product_name },
-        "instance": instance.map(|i| json!({
-            "id": i.id, "name": i.name, "fingerprint": i.fingerprint, "expires_at": i.expires_at,
-        })),
-    }))
+    Reply::ok(&ValidationResult::of(&key, instance.as_ref(), code, now))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify offline licenses.

@@ -6,10 +6,16 @@ use crate::domain::entitlement::{
     ActivationMessage, DurationInterval, Entitlement, LicenseKeyConfig, NewEntitlement, LEASE_SECONDS,
     OFFLINE_TTL_SECONDS,
 };
-use crate::domain::license_key::LEASED_LIMIT_MAX;
+use crate::domain::license_key::{
+    Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus, LEASED_LIMIT_MAX,
+    VALIDATION_CODES,
+};
+use crate::domain::refusal::RuleResult;
+use crate::json::{Bounded, Text};
 use crate::wire::schema::{int64, or_null, Extended};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -132,3 +138,270 @@ pub fn entitlement() -> Extended {
 pub fn new_entitlement() -> Extended {
     license_key_config_is(NewEntitlement::schema(), "LicenseKeyConfigInput")
 }
+
+// ---- license keys and their instances ----
+
+type CustomerId = Text<1, 255>;
+type Limit = Bounded<1, { i64::MAX }>;
+
+/// The body of `POST /license_keys`.
+#[derive(Deserialize, ToSchema)]
+pub struct LicenseKeyImport {
+    #[schema(inline, value_type = CustomerId)]
+    pub customer_id: String,
+    /// Printable characters without surrounding white space; unique across all businesses.
+    #[schema(schema_with = crate::wire::schema::supplied_key)]
+    pub key: String,
+    /// An active entitlement of the caller (404 otherwise).
+    pub product_id: String,
+    /// null for no limit.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<Limit>)]
+    pub activations_limit: Option<i64>,
+    /// RFC 3339; a timestamp without an offset (`2027-01-01T00:00:00`) is also
+    /// taken, as UTC. A past time is taken too.
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+impl LicenseKeyImport {
+    pub fn check_customer(&self) -> RuleResult<()> {
+        CustomerId::check("customer_id", &self.customer_id)
+    }
+}
+
+/// Fields left out keep their value.
+#[derive(Deserialize, ToSchema)]
+pub struct LicenseKeyPatch {
+    /// null for no limit; may not fall below `instances_count` (422).
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(inline, value_type = Option<Limit>)]
+    pub activations_limit: Option<Option<i64>>,
+    /// null keeps the value.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// RFC 3339; a timestamp without an offset (`2027-01-01T00:00:00`) is also
+    /// taken, as UTC. A past time is taken too; null removes the expiry.
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InstanceRename {
+    #[schema(inline, value_type = InstanceName)]
+    pub name: String,
+}
+
+/// Dodo's LicenseKey: the stored key's fields and its status.
+pub fn license_key() -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(key)) = LicenseKey::schema() else {
+        unreachable!("a derived struct is an object schema")
+    };
+    ObjectBuilder::from(key)
+        .property("status", Ref::from_schema_name(LicenseKeyStatus::name()))
+        .required("status")
+        .into()
+}
+
+// ---- the public license routes ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct Activation {
+    #[schema(inline, value_type = KeyText)]
+    pub license_key: String,
+    #[schema(inline, value_type = InstanceName)]
+    pub name: String,
+    /// The device's stable id. The same fingerprint on the same key again
+    /// answers its live instance (200) and takes no second slot. Left out or
+    /// null, every activation is a new instance.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<Fingerprint>)]
+    pub fingerprint: Option<String>,
+}
+
+/// A key and one of its instances: the body of deactivate, heartbeat and checkout.
+#[derive(Deserialize, ToSchema)]
+pub struct InstanceRef {
+    #[schema(inline, value_type = KeyText)]
+    pub license_key: String,
+    #[schema(inline, value_type = InstanceId)]
+    pub license_key_instance_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct Validation {
+    #[schema(inline, value_type = KeyText)]
+    pub license_key: String,
+    /// When given, the instance must belong to the key and be live.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<InstanceId>)]
+    pub license_key_instance_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivationCustomer {
+    pub customer_id: String,
+    /// Empty for an imported key.
+    pub email: String,
+    /// Empty when unknown.
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductRef {
+    pub product_id: String,
+    #[schema(required = true)]
+    pub name: Option<String>,
+}
+
+/// What activate answers: the instance with its customer and product.
+#[derive(Serialize, ToSchema)]
+pub struct ActivatedInstance {
+    pub id: String,
+    pub business_id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub license_key_id: String,
+    pub name: String,
+    #[schema(required = true)]
+    pub fingerprint: Option<String>,
+    /// When the lease ends; null for a key without a lease.
+    #[schema(required = true, format = DateTime)]
+    pub expires_at: Option<String>,
+    #[schema(inline)]
+    pub customer: ActivationCustomer,
+    #[schema(inline)]
+    pub product: ProductRef,
+}
+
+impl ActivatedInstance {
+    pub fn new(key: &LicenseKey, instance: &Instance) -> Self {
+        Self {
+            id: instance.id.clone(),
+            business_id: instance.business_id.clone(),
+            created_at: instance.created_at.clone(),
+            license_key_id: instance.license_key_id.clone(),
+            name: instance.name.clone(),
+            fingerprint: instance.fingerprint.clone(),
+            expires_at: instance.expires_at.clone(),
+            customer: ActivationCustomer {
+                customer_id: key.customer_id.clone(),
+                email: key.customer_email.clone().unwrap_or_default(),
+                name: key.customer_name.clone().unwrap_or_default(),
+            },
+            product: ProductRef {
+                product_id: key.product_id.clone(),
+                name: key.product_name.clone(),
+            },
+        }
+    }
+}
+
+/// An instance as heartbeat answers it: the lease's end always shown.
+pub fn leased_instance() -> RefOr<Schema> {
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name(Instance::name()))
+        .item(ObjectBuilder::new().required("fingerprint").required("expires_at"))
+        .description(Some("An instance as heartbeat answers it."))
+        .into()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidatedKey {
+    pub id: String,
+    pub status: LicenseKeyStatus,
+    #[schema(required = true, format = DateTime)]
+    pub expires_at: Option<String>,
+    #[schema(required = true)]
+    pub activations_limit: Option<i64>,
+    /// Live instances.
+    pub instances_count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ValidatedInstance {
+    pub id: String,
+    pub name: String,
+    #[schema(required = true)]
+    pub fingerprint: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub expires_at: Option<String>,
+}
+
+/// `{valid, code, license_key, product, instance}`.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationResult {
+    /// True exactly when `code` is `VALID`.
+    pub valid: bool,
+    #[schema(schema_with = validation_code)]
+    pub code: &'static str,
+    /// null for `NOT_FOUND`.
+    #[schema(inline, required = true)]
+    pub license_key: Option<ValidatedKey>,
+    /// The entitlement; null for `NOT_FOUND`.
+    #[schema(inline, required = true)]
+    pub product: Option<ProductRef>,
+    /// The instance asked about; null when none was asked about, for
+    /// `NOT_FOUND` and for `INSTANCE_NOT_FOUND`.
+    #[schema(inline, required = true)]
+    pub instance: Option<ValidatedInstance>,
+}
+
+fn validation_code() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(VALIDATION_CODES))
+}
+
+impl ValidationResult {
+    pub fn not_found() -> Self {
+        Self {
+            valid: false,
+            code: "NOT_FOUND",
+            license_key: None,
+            product: None,
+            instance: None,
+        }
+    }
+
+    pub fn of(key: &LicenseKey, instance: Option<&Instance>, code: &'static str, now: time::OffsetDateTime) -> Self {
+        Self {
+            valid: code == "VALID",
+            code,
+            license_key: Some(ValidatedKey {
+                id: key.id.clone(),
+                status: key.status(now),
+                expires_at: key.expires_at.clone(),
+                activations_limit: key.activations_limit,
+                instances_count: key.live_instances(now),
+            }),
+            product: Some(ProductRef {
+                product_id: key.product_id.clone(),
+                name: key.product_name.clone(),
+            }),
+            instance: instance.map(|i| ValidatedInstance {
+                id: i.id.clone(),
+                name: i.name.clone(),
+                fingerprint: i.fingerprint.clone(),
+                expires_at: i.expires_at.clone(),
+            }),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfflineLicense {
+    /// The JWS, compact form (`<header>.<claims>.<signature>`, base64url without padding).
+    #[schema(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
+    pub license: String,
+    /// The license's `exp` claim.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// What deactivate answers: `{}`.
+#[derive(Serialize, ToSchema)]
+#[schema(max_properties = 0)]
+pub struct Empty {}
