@@ -65,7 +65,11 @@ start_time() {
 }
 
 # alive PID:START_TIME
-alive() { [[ $(start_time "${1%%:*}") == "${1#*:}" ]]; }
+alive() {
+  local started
+  started="$(start_time "${1%%:*}")"
+  [[ -n $started && $started == "${1#*:}" ]]
+}
 
 # wait_gone TENTHS PID:START_TIME...: waits up to TENTHS tenths of a second in all.
 wait_gone() {
