@@ -10,10 +10,12 @@ use licensing::domain::grant::{
     NewGrant, Revocation,
 };
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
+use licensing::domain::webhook::{Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint};
 use licensing::wire::appsmarket::{CustomerLicense, UserLicenseStatus};
 use licensing::wire::dodo::{
     self, ActivatedInstance, Activation, Empty, InstanceRef, InstanceRename, LicenseKeyImport, LicenseKeyPatch,
-    OfflineLicense, Validation, ValidationResult,
+    OfflineLicense, Validation, ValidationResult, WebhookEventType, WebhookHeaders, WebhookHeadersView,
+    WebhookMetadata, WebhookSecret, WebhookUrl,
 };
 use licensing::wire::lrm::{
     AuditEntry, GroupLicense, GroupLicenseBody, HostLicenseBody, HostLicenseView, HostOrganization,
@@ -75,6 +77,24 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         ("LeasedInstance".into(), dodo::leased_instance().into()),
         named::<OfflineLicense>(),
         named::<Empty>(),
+        // Webhooks (Dodo).
+        named::<WebhookEventType>(),
+        named::<WebhookUrl>(),
+        named::<WebhookMetadata>(),
+        ("WebhookHeaders".into(), WebhookHeaders::extended()),
+        named::<EndpointDetails<'static>>(),
+        named::<NewEndpoint>(),
+        named::<EndpointPatch>(),
+        (
+            "WebhookList".into(),
+            dodo::iterator_page_of::<EndpointDetails<'static>>(),
+        ),
+        named::<WebhookSecret>(),
+        named::<WebhookHeadersView<'static>>(),
+        named::<HeadersUpdate>(),
+        named::<Attempt>(),
+        named::<Delivery>(),
+        ("WebhookDeliveryList".into(), dodo::iterator_page_of::<Delivery>()),
         // License allocation (UiPath LRM).
         named::<HostLicenseBody>(),
         named::<HostLicenseView>(),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 pub const GRANT_CREATED: &str = "entitlement_grant.created";
 pub const GRANT_DELIVERED: &str = "entitlement_grant.delivered";
@@ -33,7 +34,7 @@ pub const EVENT_TYPES: [&str; 8] = [
 
 /// Dodo's other event types (the SDK's `WebhookEventType`): an unchanged client
 /// may filter on them, so they are accepted, though this service never sends them.
-const DODO_ONLY_TYPES: [&str; 43] = [
+pub const DODO_ONLY_TYPES: [&str; 43] = [
     "payment.succeeded",
     "payment.failed",
     "payment.processing",
@@ -80,22 +81,25 @@ const DODO_ONLY_TYPES: [&str; 43] = [
 ];
 
 /// At most this many types in `filter_types`.
-const MAX_FILTER_TYPES: usize = 64;
+pub const MAX_FILTER_TYPES: usize = 64;
 
 /// Waits before each retry after a failed attempt (SPEC §1.5); attempts beyond
 /// `1 + RETRY_DELAYS.len()` are not made and the delivery fails.
 const RETRY_DELAYS_S: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
 
 /// How long the receiver has to answer 2xx.
+/// The most attempts a delivery makes.
+pub const MAX_ATTEMPTS: usize = 1 + RETRY_DELAYS_S.len();
+
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
 
-const MAX_URL: usize = 2048;
-const MAX_DESCRIPTION: usize = 1000;
-const MAX_METADATA: usize = 50;
-const MAX_HEADERS: usize = 20;
-const MAX_RATE_LIMIT: u32 = 1000;
+pub const MAX_URL: usize = 2048;
+pub const MAX_DESCRIPTION: usize = 1000;
+pub const MAX_METADATA: usize = 50;
+pub const MAX_HEADERS: usize = 20;
+pub const MAX_RATE_LIMIT: u32 = 1000;
 /// Headers every delivery sets itself, which an endpoint may not override.
-const OUR_HEADERS: [&str; 7] = [
+pub const OUR_HEADERS: [&str; 7] = [
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
@@ -124,16 +128,26 @@ pub struct Endpoint {
 }
 
 /// Dodo's `WebhookDetails`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookDetails)]
 pub struct EndpointDetails<'a> {
+    #[schema(examples("wh_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: &'a str,
+    #[schema(format = DateTime)]
     pub created_at: &'a str,
+    #[schema(format = DateTime)]
     pub updated_at: &'a str,
     pub url: &'a str,
+    /// Empty when none was given.
     pub description: &'a str,
     pub metadata: &'a BTreeMap<String, String>,
+    /// A disabled endpoint gets no deliveries.
     pub disabled: bool,
+    /// The event types the endpoint gets; empty for every type.
+    #[schema(value_type = Vec<crate::wire::dodo::WebhookEventType>)]
     pub filter_types: &'a [String],
+    /// At most this many deliveries per second; null for no limit.
+    #[schema(required = true, schema_with = crate::wire::dodo::rate_limit)]
     pub rate_limit: Option<u32>,
 }
 
@@ -176,35 +190,60 @@ fn is_sensitive(header: &str) -> bool {
     ) || ["secret", "token", "password"].iter().any(|word| name.contains(word))
 }
 
-/// The body of `POST /webhooks`.
-#[derive(Debug, Deserialize)]
+pub type Description = crate::json::Text<0, MAX_DESCRIPTION>;
+type BodyIdempotencyKey = crate::json::Text<1, 255>;
+
+/// The body of `POST /webhooks`. Fields left out or null take their defaults:
+/// no description, enabled, every event type, no headers, no metadata, no rate limit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NewWebhook)]
 pub struct NewEndpoint {
+    #[schema(value_type = crate::wire::dodo::WebhookUrl)]
     pub url: String,
+    #[schema(inline, value_type = Option<Description>)]
     pub description: Option<String>,
     pub disabled: Option<bool>,
+    /// Empty or null for every event type.
+    #[schema(schema_with = crate::wire::dodo::filter_types)]
     pub filter_types: Option<Vec<String>>,
+    #[schema(value_type = Option<crate::wire::dodo::WebhookHeaders>)]
     pub headers: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<crate::wire::dodo::WebhookMetadata>)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Deliveries per second to this endpoint; null for no limit.
+    #[schema(schema_with = crate::wire::dodo::rate_limit)]
     pub rate_limit: Option<u32>,
-    /// Dodo's body form of `Idempotency-Key`; only its bounds are checked here.
+    /// Dodo's body form of the `Idempotency-Key` header.
+    #[schema(inline, value_type = Option<BodyIdempotencyKey>)]
     pub idempotency_key: Option<String>,
 }
 
-/// The body of `PATCH /webhooks/{id}`: what is absent or null stays as it is.
-#[derive(Clone, Debug, Deserialize)]
+/// The body of `PATCH /webhooks/{id}`: fields left out or null keep their value.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(as = WebhookPatch)]
 pub struct EndpointPatch {
+    #[schema(value_type = Option<crate::wire::dodo::WebhookUrl>)]
     pub url: Option<String>,
+    #[schema(inline, value_type = Option<Description>)]
     pub description: Option<String>,
     pub disabled: Option<bool>,
+    /// Replaces the list; empty for every event type.
+    #[schema(schema_with = crate::wire::dodo::filter_types)]
     pub filter_types: Option<Vec<String>>,
+    /// Replaces the whole metadata object.
+    #[schema(value_type = Option<crate::wire::dodo::WebhookMetadata>)]
     pub metadata: Option<BTreeMap<String, String>>,
+    #[schema(schema_with = crate::wire::dodo::rate_limit)]
     pub rate_limit: Option<u32>,
 }
 
-/// The body of `PATCH /webhooks/{id}/headers`: headers to add or change (Dodo's
-/// "update or add"); an empty value removes that header.
-#[derive(Clone, Debug, Deserialize)]
+/// `headers` are added to the endpoint's own headers, or change those of the
+/// same name (in any letter case); an empty value removes that header. At most
+/// 20 after the change, else 422.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[schema(as = WebhookHeadersUpdate)]
 pub struct HeadersUpdate {
+    #[schema(value_type = crate::wire::dodo::WebhookHeaders)]
     pub headers: BTreeMap<String, String>,
 }
 
@@ -220,10 +259,10 @@ impl NewEndpoint {
     ) -> RuleResult<Endpoint> {
         check_url(&self.url, allow_loopback)?;
         if let Some(key) = &self.idempotency_key {
-            check_len("idempotency_key", key, 1, 255)?;
+            BodyIdempotencyKey::check("idempotency_key", key)?;
         }
         let description = self.description.unwrap_or_default();
-        check_len("description", &description, 0, MAX_DESCRIPTION)?;
+        Description::check("description", &description)?;
         let metadata = self.metadata.unwrap_or_default();
         check_metadata(&metadata)?;
         let filter_types = self.filter_types.unwrap_or_default();
@@ -256,7 +295,7 @@ impl EndpointPatch {
             next.url = url;
         }
         if let Some(description) = self.description {
-            check_len("description", &description, 0, MAX_DESCRIPTION)?;
+            Description::check("description", &description)?;
             next.description = description;
         }
         if let Some(metadata) = self.metadata {
@@ -491,7 +530,7 @@ impl Event {
     }
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -500,11 +539,17 @@ pub enum DeliveryStatus {
 }
 
 /// One try at a delivery, as the deliveries route shows it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[schema(as = WebhookDeliveryAttempt)]
 pub struct Attempt {
+    #[schema(format = DateTime)]
     pub attempted_at: String,
+    /// The endpoint's answer; null when none came.
+    #[schema(required = true)]
     pub status_code: Option<u16>,
     pub duration_ms: u64,
+    /// Why the attempt failed without an answer (e.g. `address not allowed`).
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -515,16 +560,25 @@ impl Attempt {
 }
 
 /// One event on its way to one endpoint.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[schema(as = WebhookDelivery)]
 pub struct Delivery {
-    /// The event's id: `webhook-id` on every attempt.
+    /// The event's id, sent as `webhook-id` on every attempt.
+    #[schema(examples("evt_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
     pub id: String,
     pub webhook_id: String,
+    #[schema(value_type = crate::wire::dodo::WebhookEventType)]
     pub event_type: String,
+    /// The grant or license key the event is about.
     pub subject_id: String,
+    #[schema(inline)]
     pub status: DeliveryStatus,
+    #[schema(schema_with = crate::wire::dodo::attempts)]
     pub attempts: Vec<Attempt>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    /// Null once delivered or failed.
+    #[schema(required = true, format = DateTime)]
     pub next_attempt_at: Option<String>,
 }
 

@@ -17,7 +17,7 @@ fn not_found() -> ApiError {
 
 /// A page as the SDK's cursor pager reads it: it stops when `done` or without `iterator`.
 fn iterator_page<T: Serialize>(items: &[T], next: Option<String>) -> ApiResult<Reply> {
-    Reply::ok(&serde_json::json!({ "data": items, "done": next.is_none(), "iterator": next }))
+    Reply::ok(&crate::wire::dodo::IteratorPage::new(items, next))
 }
 
 async fn endpoint(app: &App, call: &Call, id: &str) -> ApiResult<Endpoint> {
@@ -57,13 +57,14 @@ pub async fn list(app: &App, call: &Call, page: &PageRequest) -> ApiResult<Reply
 }
 
 pub async fn secret(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
-    Reply::ok(&serde_json::json!({ "secret": endpoint(app, call, id).await?.secret }))
+    let secret = endpoint(app, call, id).await?.secret;
+    Reply::ok(&crate::wire::dodo::WebhookSecret { secret })
 }
 
 pub async fn headers(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
     let endpoint = endpoint(app, call, id).await?;
     let (headers, sensitive) = endpoint.shown_headers();
-    Reply::ok(&serde_json::json!({ "headers": headers, "sensitive": sensitive }))
+    Reply::ok(&crate::wire::dodo::WebhookHeadersView { headers, sensitive })
 }
 
 pub async fn deliveries(app: &App, call: &Call, id: &str, page: &PageRequest) -> ApiResult<Reply> {

@@ -11,11 +11,16 @@ use crate::domain::license_key::{
     VALIDATION_CODES,
 };
 use crate::domain::refusal::RuleResult;
+use crate::domain::webhook::{
+    Attempt, DODO_ONLY_TYPES, EVENT_TYPES, MAX_ATTEMPTS, MAX_FILTER_TYPES, MAX_HEADERS, MAX_METADATA, MAX_RATE_LIMIT,
+    MAX_URL, OUR_HEADERS,
+};
 use crate::json::{Bounded, Text};
 use crate::wire::schema::{int64, or_null, Extended};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, Type};
+use std::collections::BTreeMap;
+use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -405,3 +410,196 @@ pub struct OfflineLicense {
 #[derive(Serialize, ToSchema)]
 #[schema(max_properties = 0)]
 pub struct Empty {}
+
+// ---- webhooks ----
+
+/// Every type a filter may name: those this service sends, then Dodo's others.
+pub struct WebhookEventType;
+
+impl PartialSchema for WebhookEventType {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(EVENT_TYPES.into_iter().chain(DODO_ONLY_TYPES)))
+            .description(Some(format!(
+                "The types this service sends (the first {}), then Dodo's others, which a filter may name though \
+                 this service never sends them.",
+                EVENT_TYPES.len()
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookEventType {}
+
+/// An endpoint's address as `check_url` takes it.
+pub struct WebhookUrl;
+
+impl PartialSchema for WebhookUrl {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_URL))
+            .pattern(Some("^https?://[^/?#]"))
+            .examples(["https://example.com/webhooks/licensing"])
+            .description(Some(format!(
+                "An `http://` or `https://` URL with a host, at most {MAX_URL} characters. A host that is \
+                 `localhost` or an IP address in a private, loopback, link-local, unspecified or multicast range is \
+                 422 `WEBHOOK_URL_NOT_ALLOWED`; every address a host name resolves to is checked again at each \
+                 delivery."
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookUrl {}
+
+pub struct WebhookMetadata;
+
+impl PartialSchema for WebhookMetadata {
+    fn schema() -> RefOr<Schema> {
+        let key = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(40));
+        let value = ObjectBuilder::new().schema_type(Type::String).max_length(Some(500));
+        ObjectBuilder::new()
+            .max_properties(Some(MAX_METADATA))
+            .property_names(Some(key))
+            .additional_properties(Some(value))
+            .description(Some(format!(
+                "Up to {MAX_METADATA} keys of 1 to 40 characters; values are strings of at most 500 characters."
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookMetadata {}
+
+/// Headers as `check_headers` takes them; the names the service sets itself
+/// are refused in any letter case.
+pub struct WebhookHeaders;
+
+impl WebhookHeaders {
+    pub fn extended() -> Extended {
+        let any_case = |name: &str| -> String {
+            name.chars()
+                .map(|c| match c.is_ascii_alphabetic() {
+                    true => format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()),
+                    false => c.to_string(),
+                })
+                .collect()
+        };
+        let ours: Vec<String> = OUR_HEADERS.iter().map(|name| any_case(name)).collect();
+        let names = json!({
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+            "not": {"pattern": format!("^(?:{})$", ours.join("|"))},
+        });
+        Extended::with(Self::schema(), "propertyNames", names)
+    }
+}
+
+impl PartialSchema for WebhookHeaders {
+    fn schema() -> RefOr<Schema> {
+        let value = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(1000))
+            .pattern(Some("^[ -~]*$"));
+        ObjectBuilder::new()
+            .max_properties(Some(MAX_HEADERS))
+            .additional_properties(Some(value))
+            .description(Some(format!(
+                "Headers sent with every delivery to the endpoint: up to {MAX_HEADERS}; a name is 1 to 100 HTTP \
+                 token characters and not one the service sets itself ({}, in any letter case); a value is at most \
+                 1000 printable ASCII characters.",
+                OUR_HEADERS.map(|name| format!("`{name}`")).join(", ")
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for WebhookHeaders {}
+
+pub fn filter_types() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .schema_type(or_null(Type::Array))
+        .items(Ref::from_schema_name(WebhookEventType::name()))
+        .max_items(Some(MAX_FILTER_TYPES))
+}
+
+pub fn rate_limit() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(or_null(Type::Integer))
+        .minimum(Some(1))
+        .maximum(Some(MAX_RATE_LIMIT))
+}
+
+pub fn attempts() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(Ref::from_schema_name(Attempt::name()))
+        .max_items(Some(MAX_ATTEMPTS))
+}
+
+/// A page as the SDK's cursor pager reads it: it stops when `done` or without `iterator`.
+#[derive(Serialize)]
+pub struct IteratorPage<'a, T> {
+    pub data: &'a [T],
+    pub done: bool,
+    pub iterator: Option<String>,
+}
+
+impl<'a, T> IteratorPage<'a, T> {
+    pub fn new(data: &'a [T], next: Option<String>) -> Self {
+        Self {
+            data,
+            done: next.is_none(),
+            iterator: next,
+        }
+    }
+}
+
+/// `IteratorPage` of `T`: `done` exactly when there is no `iterator`.
+pub fn iterator_page_of<T: ToSchema>() -> Extended {
+    let page = ObjectBuilder::new()
+        .property("data", ArrayBuilder::new().items(Ref::from_schema_name(T::name())))
+        .property(
+            "iterator",
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .description(Some("Pass as `iterator` for the next page; null on the last page.")),
+        )
+        .property(
+            "done",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some("True on the last page.")),
+        )
+        .required("data")
+        .required("iterator")
+        .required("done");
+    Extended::with(
+        page.into(),
+        "anyOf",
+        json!([
+            {"properties": {"done": {"const": true}, "iterator": {"type": "null"}}},
+            {"properties": {"done": {"const": false}, "iterator": {"type": "string"}}},
+        ]),
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookSecret {
+    /// `whsec_` and the base64 of 32 random bytes, the Standard Webhooks key.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/]{43}=$")]
+    pub secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookHeadersView<'a> {
+    /// The headers that are not sensitive, with their values.
+    pub headers: BTreeMap<&'a str, &'a str>,
+    /// Names of the headers left out of `headers`: `authorization`,
+    /// `proxy-authorization`, `cookie`, `x-api-key` and any name containing
+    /// `secret`, `token` or `password`, in any letter case.
+    pub sensitive: Vec<&'a str>,
+}
