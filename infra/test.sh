@@ -141,7 +141,7 @@ fi
 step "integration tests"
 # The handler glue, in-process against this stack's DynamoDB.
 cargo test --workspace --features functions/failpoints --test handler_glue -- --ignored
-python -m pytest tests -q -p no:cacheprovider --ignore=tests/after_suite --ignore=tests/test_dev.py
+python -m pytest tests -q -p no:cacheprovider --ignore=tests/after_suite
 node_tests
 
 step "fuzzing against openapi.yaml"
@@ -149,11 +149,6 @@ infra/fuzz.sh
 
 step "least privilege: each function's policy against what it did in this run"
 python -m pytest tests/after_suite -q -p no:cacheprovider --rootdir=tests
-
-# Last of the tests on this build: make dev builds the functions without the
-# failpoints the tests above need.
-step "make dev as a newcomer runs it (ports and state of its own)"
-python -m pytest tests/test_dev.py -q -p no:cacheprovider
 
 step "make build: the arm64 deploy artifact, each bootstrap run under qemu"
 infra/build.sh

@@ -239,6 +239,16 @@ class DevRun:
         subprocess.run([os.path.join(ROOT, "infra", "stack.sh"), "stop"], env=self.env, capture_output=True)
 
 
+def restore_test_build():
+    """make dev builds the functions without the failpoints that infra/test.sh
+    built them with (in FUNCTION_BIN_DIR) for the crash and race tests: the
+    same build again puts those back, from cargo's cache, for the tests after this one."""
+    bin_dir = os.environ.get("FUNCTION_BIN_DIR")
+    if bin_dir and os.path.basename(bin_dir) == "debug":
+        subprocess.run(["cargo", "build", "--workspace", "--bins", "--features", "functions/failpoints"],
+                       cwd=ROOT, check=True, capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory):
     run = DevRun(tmp_path_factory.mktemp("dev-stack"), pick_ports(),
@@ -248,6 +258,7 @@ def dev(tmp_path_factory):
         yield run
     finally:
         run.force_stop()
+        restore_test_build()
 
 
 @pytest.fixture
