@@ -24,7 +24,7 @@ pub struct App {
     pub offline_license_keys: Vec<String>,
     pub offline_license_issuer: String,
     /// The JWK Set, read from KMS once per container.
-    pub jwks: tokio::sync::OnceCell<Vec<serde_json::Value>>,
+    pub jwks: tokio::sync::OnceCell<Vec<crate::domain::offline_license::Jwk>>,
 }
 
 /// The public routes' window: short, so a caller held back waits little.

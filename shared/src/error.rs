@@ -1,7 +1,8 @@
 //! The one error type every route answers with, and its two wire forms.
 
 use crate::domain::refusal::{Refusal, RefusalKind};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// How a family spells its errors on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,13 +106,67 @@ impl ApiError {
     }
 
     pub fn body(&self, style: ErrorStyle) -> serde_json::Value {
-        match style {
-            ErrorStyle::Coded => json!({ "code": self.code, "message": self.message }),
-            ErrorStyle::Google => json!({
-                "error": { "code": self.status, "message": self.message, "status": google_status(self.status) }
+        let body = match style {
+            ErrorStyle::Coded => serde_json::to_value(CodedError {
+                code: self.code,
+                message: &self.message,
             }),
-        }
+            ErrorStyle::Google => serde_json::to_value(GoogleError {
+                error: GoogleErrorDetail {
+                    code: self.status,
+                    message: &self.message,
+                    status: google_status(self.status),
+                },
+            }),
+        };
+        body.expect("an error body is plain data")
     }
+}
+
+/// The error body of every route outside `/appsmarket/v2/`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct CodedError<'a> {
+    /// UPPER_SNAKE_CASE reason, e.g. `VALIDATION_ERROR`, `NOT_FOUND`.
+    pub code: &'a str,
+    /// Human-readable detail. For `VALIDATION_ERROR` it starts with the
+    /// offending field's path, e.g. `integration_config.activations_limit: must
+    /// be at least 1, or null for no limit`.
+    pub message: &'a str,
+}
+
+/// The error body of the `/appsmarket/v2/` routes (google.rpc style).
+#[derive(Serialize, ToSchema)]
+pub struct GoogleError<'a> {
+    #[schema(inline)]
+    pub error: GoogleErrorDetail<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GoogleErrorDetail<'a> {
+    /// The HTTP status code.
+    pub code: u16,
+    pub message: &'a str,
+    #[schema(schema_with = google_statuses)]
+    pub status: &'static str,
+}
+
+/// Every `status` `google_status` gives.
+const GOOGLE_STATUSES: [&str; 8] = [
+    "INVALID_ARGUMENT",
+    "UNAUTHENTICATED",
+    "PERMISSION_DENIED",
+    "NOT_FOUND",
+    "ABORTED",
+    "RESOURCE_EXHAUSTED",
+    "UNAVAILABLE",
+    "INTERNAL",
+];
+
+fn google_statuses() -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(GOOGLE_STATUSES))
 }
 
 /// An error and its causes, each by its `Display`, for the log. The SDK's
@@ -143,6 +198,7 @@ impl From<Refusal> for ApiError {
 }
 
 /// The canonical google.rpc status name for an HTTP status.
+/// One of `GOOGLE_STATUSES`.
 fn google_status(status: u16) -> &'static str {
     match status {
         400 | 413 | 422 => "INVALID_ARGUMENT",
@@ -159,6 +215,13 @@ fn google_status(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_google_status_is_documented() {
+        for status in [400, 401, 403, 404, 409, 413, 422, 429, 500, 503] {
+            assert!(GOOGLE_STATUSES.contains(&google_status(status)), "{status}");
+        }
+    }
 
     #[test]
     fn coded_form_carries_code_and_message() {

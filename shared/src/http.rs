@@ -14,7 +14,7 @@ use std::future::Future;
 use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-const MAX_PATH_ID: usize = 255;
+pub const MAX_PATH_ID: usize = 255;
 /// No query parameter is longer, but a cursor (`cursor`, `iterator`).
 const MAX_QUERY_VALUE: usize = 255;
 const MAX_CURSOR: usize = 2048;

@@ -4,12 +4,11 @@
 //! in the JWK Set, so a retired key's licenses keep verifying until they expire.
 
 use crate::app::App;
-use crate::domain::offline_license::{compact, jwk, signing_input, Claims};
+use crate::domain::offline_license::{compact, jwk, signing_input, Claims, JwkSet};
 use crate::error::{ApiError, ApiResult};
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use serde_json::{json, Value};
 
 /// The compact JWS of `claims`, signed by the current key.
 pub async fn sign(app: &App, claims: &Claims) -> ApiResult<String> {
@@ -38,7 +37,7 @@ pub async fn sign(app: &App, claims: &Claims) -> ApiResult<String> {
 
 /// The JWK Set of every listed key, fetched once per container: public keys
 /// do not change, and a rotation deploys a new list.
-pub async fn key_set(app: &App) -> ApiResult<Value> {
+pub async fn key_set(app: &App) -> ApiResult<JwkSet<'_>> {
     let keys = app
         .jwks
         .get_or_try_init(|| async {
@@ -51,7 +50,7 @@ pub async fn key_set(app: &App) -> ApiResult<Value> {
             Ok::<_, ApiError>(keys)
         })
         .await?;
-    Ok(json!({ "keys": keys }))
+    Ok(JwkSet { keys })
 }
 
 /// KMS out of reach, throttled or failing on its side is retryable (503);

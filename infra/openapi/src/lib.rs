@@ -1,6 +1,6 @@
-//! openapi.yaml: the operations of `document.yaml` with
-//! the schemas derived from the wire types, so the document says what the code
-//! reads and answers. A test fails while the checked-in file differs.
+//! openapi.yaml: the operations of `document.yaml` with every schema derived
+//! from the wire types, so the document says what the code reads and answers.
+//! A test fails while the checked-in file differs.
 
 use licensing::domain::entitlement::{
     DurationInterval, Entitlement, EntitlementPatch, FulfillmentMode, IntegrationType, LicenseKeyConfig,
@@ -10,7 +10,9 @@ use licensing::domain::grant::{
     NewGrant, Revocation,
 };
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
+use licensing::domain::offline_license::{Jwk, JwkSet};
 use licensing::domain::webhook::{Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint};
+use licensing::error::{CodedError, GoogleError};
 use licensing::wire::appsmarket::{CustomerLicense, UserLicenseStatus};
 use licensing::wire::dodo::{
     self, ActivatedInstance, Activation, Empty, InstanceRef, InstanceRename, LicenseKeyImport, LicenseKeyPatch,
@@ -22,7 +24,7 @@ use licensing::wire::lrm::{
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
     UserLicenseAssignment,
 };
-use licensing::wire::schema::{page_of, Extended, MetadataInput};
+use licensing::wire::schema::{page_of, path_segment, Extended, MetadataInput};
 use std::path::PathBuf;
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -37,6 +39,10 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         (name.to_string(), RefOr::from(page_of::<T>()).into())
     }
     vec![
+        // Every family.
+        named::<CodedError<'static>>(),
+        named::<GoogleError<'static>>(),
+        ("PathSegment".into(), path_segment()),
         // Entitlements (Dodo).
         named::<IntegrationType>(),
         named::<MetadataInput>(),
@@ -77,6 +83,8 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         ("LeasedInstance".into(), dodo::leased_instance().into()),
         named::<OfflineLicense>(),
         named::<Empty>(),
+        named::<Jwk>(),
+        named::<JwkSet<'static>>(),
         // Webhooks (Dodo).
         named::<WebhookEventType>(),
         named::<WebhookUrl>(),
@@ -127,9 +135,14 @@ pub fn root() -> PathBuf {
 pub fn document() -> String {
     let mut document: Value =
         yaml_serde::from_str(include_str!("../document.yaml")).expect("infra/openapi/document.yaml is YAML");
-    let schemas = document["components"]["schemas"]
+    let components = document["components"]
         .as_mapping_mut()
-        .expect("document.yaml has components.schemas");
+        .expect("document.yaml has components");
+    let schemas = components
+        .entry(Value::String("schemas".into()))
+        .or_insert_with(|| Value::Mapping(Default::default()))
+        .as_mapping_mut()
+        .expect("components.schemas is a mapping");
     for (name, Extended { schema, keywords }) in derived_schemas() {
         let mut schema = yaml_serde::to_value(schema).expect("a schema is plain data");
         for (keyword, value) in keywords {

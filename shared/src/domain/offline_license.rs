@@ -7,7 +7,7 @@ use crate::domain::license_key::{Instance, LicenseKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -79,15 +79,65 @@ pub fn compact(signing_input: &str, signature: &[u8]) -> String {
 /// DER of an Ed25519 SubjectPublicKeyInfo up to the key itself (RFC 8410).
 const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 
-/// The JWK (RFC 8037) of an Ed25519 public key given as DER SubjectPublicKeyInfo,
-/// as KMS returns it; `None` for any other key.
-pub fn jwk(kid: &str, spki_der: &[u8]) -> Option<Value> {
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub enum Kty {
+    #[serde(rename = "OKP")]
+    Okp,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub enum Curve {
+    Ed25519,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub enum Algorithm {
+    EdDSA,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub enum KeyUse {
+    #[serde(rename = "sig")]
+    Signature,
+}
+
+/// An Ed25519 public key as a JWK (RFC 8037).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Jwk {
+    #[schema(inline)]
+    pub kty: Kty,
+    #[schema(inline)]
+    pub crv: Curve,
+    /// The 32-byte public key, base64url without padding.
+    #[schema(pattern = "^[A-Za-z0-9_-]{43}$")]
+    pub x: String,
+    /// The signing key's id, as the `kid` header of the licenses it signs.
+    pub kid: String,
+    #[schema(inline)]
+    pub alg: Algorithm,
+    #[serde(rename = "use")]
+    #[schema(inline)]
+    pub key_use: KeyUse,
+}
+
+/// The JWK Set the offline licenses are verified with.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Jwks)]
+pub struct JwkSet<'a> {
+    pub keys: &'a [Jwk],
+}
+
+/// The JWK of an Ed25519 public key given as DER SubjectPublicKeyInfo, as KMS
+/// returns it; `None` for any other key.
+pub fn jwk(kid: &str, spki_der: &[u8]) -> Option<Jwk> {
     let raw = spki_der.strip_prefix(&ED25519_SPKI_PREFIX[..])?;
-    (raw.len() == 32).then(|| {
-        json!({
-            "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(raw),
-            "kid": kid, "alg": "EdDSA", "use": "sig",
-        })
+    (raw.len() == 32).then(|| Jwk {
+        kty: Kty::Okp,
+        crv: Curve::Ed25519,
+        x: URL_SAFE_NO_PAD.encode(raw),
+        kid: kid.to_string(),
+        alg: Algorithm::EdDSA,
+        key_use: KeyUse::Signature,
     })
 }
 
@@ -95,6 +145,7 @@ pub fn jwk(kid: &str, spki_der: &[u8]) -> Option<Value> {
 mod tests {
     use super::*;
     use crate::clock::parse_rfc3339;
+    use serde_json::Value;
 
     fn key_and_instance(key_expiry: Option<&str>, lease_end: Option<&str>, ttl: Option<i64>) -> (LicenseKey, Instance) {
         let mut key: LicenseKey = serde_json::from_value(json!({
@@ -157,7 +208,7 @@ mod tests {
     fn a_jwk_is_made_only_from_an_ed25519_public_key() {
         let mut der = ED25519_SPKI_PREFIX.to_vec();
         der.extend([7u8; 32]);
-        let jwk = jwk("k1", &der).unwrap();
+        let jwk = serde_json::to_value(jwk("k1", &der).unwrap()).unwrap();
         assert_eq!(jwk["kty"], "OKP");
         assert_eq!(jwk["crv"], "Ed25519");
         assert_eq!(
@@ -165,6 +216,7 @@ mod tests {
             vec![7u8; 32]
         );
         assert_eq!(jwk["kid"], "k1");
+        assert_eq!((&jwk["alg"], &jwk["use"]), (&json!("EdDSA"), &json!("sig")));
         assert!(super::jwk("k1", &der[..40]).is_none());
         der[8] = 0x71;
         assert!(super::jwk("k1", &der).is_none());

@@ -459,7 +459,10 @@ pub struct WebhookMetadata;
 
 impl PartialSchema for WebhookMetadata {
     fn schema() -> RefOr<Schema> {
-        let key = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(40));
+        let key = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(40));
         let value = ObjectBuilder::new().schema_type(Type::String).max_length(Some(500));
         ObjectBuilder::new()
             .max_properties(Some(MAX_METADATA))

@@ -244,3 +244,17 @@ pub fn page_of<T: ToSchema>() -> ObjectBuilder {
         .required("items")
         .required("next_cursor")
 }
+
+/// An id in a path as `Request::path` takes it.
+pub fn path_segment() -> Extended {
+    let max = crate::http::MAX_PATH_ID;
+    let segment = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .description(Some(format!(
+            "One non-empty path segment (`.` and `..` cannot reach a route); no id is longer than {max} \
+             characters, so a longer one is 404."
+        )));
+    Extended::with(segment.into(), "not", serde_json::json!({"enum": [".", ".."]}))
+}
