@@ -216,7 +216,9 @@ scheduler=$!
 # In the background, so that this script's traps run as soon as Ctrl-C comes
 # (a trap waits for a foreground command to end). Files that are not Rust
 # sources or manifests do not restart the functions: see .cargolambdaignore.
-cargo lambda watch -q -A 127.0.0.1 -P "$API_PORT" 9>&- &
+# The routes are template.yaml's (infra/router.py), so they are the deployed ones.
+python infra/router.py >"$STACK_DIR/router.toml"
+cargo lambda watch -q --global "$STACK_DIR/router.toml" -A 127.0.0.1 -P "$API_PORT" 9>&- &
 watch=$!
 status=0
 wait "$watch" || status=$?

@@ -3,7 +3,7 @@
 # stack of its own (own ports, own state dir), stopped again at the end.
 #
 # Each function runs as its own prebuilt process behind `cargo lambda watch
-# --only-lambda-apis` (the same router table as `make dev`), polling for up
+# --only-lambda-apis` (the routes of template.yaml, as in `make dev`), polling for up
 # to FUNCTION_CONCURRENCY events at once, so concurrent requests really
 # overlap, and its log is kept in $STACK_DIR/functions/<name>.log.
 set -euo pipefail
@@ -75,8 +75,9 @@ if [[ $mode != bench ]]; then
   function_dynamodb="http://127.0.0.1:$proxy_port"
 fi
 
-cargo lambda watch -q --only-lambda-apis --ignore-changes -A 127.0.0.1 -P "$API_PORT" \
-  >"$STACK_DIR/watch.log" 2>&1 </dev/null &
+python infra/router.py >"$STACK_DIR/router.toml"
+cargo lambda watch -q --only-lambda-apis --ignore-changes --global "$STACK_DIR/router.toml" \
+  -A 127.0.0.1 -P "$API_PORT" >"$STACK_DIR/watch.log" 2>&1 </dev/null &
 pids+=($!)
 for _ in $(seq 100); do
   python -c "import socket; socket.create_connection(('127.0.0.1', $API_PORT), 1)" 2>/dev/null && break
