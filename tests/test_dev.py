@@ -364,7 +364,9 @@ def test_a_note_or_a_log_does_not_restart_the_functions(dev, repo_file):
             break
     else:
         pytest.fail("Rust sources in the checkout kept changing, and the functions restarting, during the test")
-    assert after == before, "the functions were restarted"
+    # A function may start meanwhile (the scheduler runs deliver-webhooks on
+    # its first call); none that ran may have been replaced.
+    assert before.items() <= after.items(), "the functions were restarted"
     assert all(alive(process) for process in before)
 
     # A Rust source does restart them: the watch above was live. (At the root,

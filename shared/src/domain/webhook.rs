@@ -191,6 +191,7 @@ fn is_sensitive(header: &str) -> bool {
 }
 
 pub type Description = crate::json::Text<0, MAX_DESCRIPTION>;
+pub use crate::domain::entitlement::{MetadataKey, MetadataText};
 type BodyIdempotencyKey = crate::json::Text<1, 255>;
 
 /// The body of `POST /webhooks`. Fields left out or null take their defaults:
@@ -416,8 +417,8 @@ fn check_metadata(metadata: &BTreeMap<String, String>) -> RuleResult<()> {
         return Err(Refusal::invalid("metadata", format!("at most {MAX_METADATA} entries")));
     }
     for (key, value) in metadata {
-        check_len("metadata key", key, 1, 40)?;
-        check_len(&format!("metadata.{key}"), value, 0, 500)?;
+        MetadataKey::check("metadata key", key)?;
+        MetadataText::check(&format!("metadata.{key}"), value)?;
     }
     Ok(())
 }

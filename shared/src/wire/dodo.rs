@@ -12,11 +12,11 @@ use crate::domain::license_key::{
 };
 use crate::domain::refusal::RuleResult;
 use crate::domain::webhook::{
-    Attempt, DODO_ONLY_TYPES, EVENT_TYPES, MAX_ATTEMPTS, MAX_FILTER_TYPES, MAX_HEADERS, MAX_METADATA, MAX_RATE_LIMIT,
-    MAX_URL, OUR_HEADERS,
+    Attempt, MetadataKey, MetadataText, DODO_ONLY_TYPES, EVENT_TYPES, MAX_ATTEMPTS, MAX_FILTER_TYPES, MAX_HEADERS,
+    MAX_METADATA, MAX_RATE_LIMIT, MAX_URL, OUR_HEADERS,
 };
 use crate::json::{Bounded, Text};
-use crate::wire::schema::{int64, or_null, Extended};
+use crate::wire::schema::{int64, object_of, or_null, Extended};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -44,10 +44,7 @@ pub fn license_key_config_input() -> Extended {
     .into_iter()
     .map(|interval| format!("{} {}", interval.max_count(), interval.as_str()))
     .collect();
-    let mut message = match ActivationMessage::schema() {
-        RefOr::T(Schema::Object(object)) => object,
-        _ => unreachable!("a text bound is an object schema"),
-    };
+    let mut message = object_of::<ActivationMessage>();
     message.schema_type = or_null(Type::String);
     let config = ObjectBuilder::new()
         .property(
@@ -201,10 +198,7 @@ pub struct InstanceRename {
 
 /// Dodo's LicenseKey: the stored key's fields and its status.
 pub fn license_key() -> RefOr<Schema> {
-    let RefOr::T(Schema::Object(key)) = LicenseKey::schema() else {
-        unreachable!("a derived struct is an object schema")
-    };
-    ObjectBuilder::from(key)
+    ObjectBuilder::from(object_of::<LicenseKey>())
         .property("status", Ref::from_schema_name(LicenseKeyStatus::name()))
         .required("status")
         .into()
@@ -459,15 +453,11 @@ pub struct WebhookMetadata;
 
 impl PartialSchema for WebhookMetadata {
     fn schema() -> RefOr<Schema> {
-        let key = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .min_length(Some(1))
-            .max_length(Some(40));
-        let value = ObjectBuilder::new().schema_type(Type::String).max_length(Some(500));
+        let key = Schema::Object(object_of::<MetadataKey>());
         ObjectBuilder::new()
             .max_properties(Some(MAX_METADATA))
             .property_names(Some(key))
-            .additional_properties(Some(value))
+            .additional_properties(Some(MetadataText::schema()))
             .description(Some(format!(
                 "Up to {MAX_METADATA} keys of 1 to 40 characters; values are strings of at most 500 characters."
             )))

@@ -8,7 +8,7 @@ use crate::domain::entitlement::{MetadataKey, MetadataText, METADATA_MAX_KEYS};
 use crate::json::{Bounded, Text};
 use crate::wire::lrm::ServiceAllocation;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -33,6 +33,14 @@ impl<const MIN: i64, const MAX: i64> PartialSchema for Bounded<MIN, MAX> {
 }
 
 impl<const MIN: i64, const MAX: i64> ToSchema for Bounded<MIN, MAX> {}
+
+/// The object schema of `T`, to build on: a bound or a derived struct.
+pub fn object_of<T: PartialSchema>() -> Object {
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object,
+        _ => panic!("{} is not an object schema", std::any::type_name::<T>()),
+    }
+}
 
 /// A schema and the JSON Schema keywords utoipa's model has no field for
 /// (`if`/`then`, `anyOf` beside `properties`), which the document writer adds.
@@ -67,10 +75,8 @@ pub fn email() -> ObjectBuilder {
 
 /// A supplied license key as `Fulfilment::check_key` takes it.
 pub fn supplied_key() -> ObjectBuilder {
-    let RefOr::T(Schema::Object(text)) = crate::domain::grant::SuppliedKey::schema() else {
-        unreachable!("a text bound is an object schema")
-    };
-    ObjectBuilder::from(text).pattern(Some(crate::domain::grant::KEY_PATTERN))
+    ObjectBuilder::from(object_of::<crate::domain::grant::SuppliedKey>())
+        .pattern(Some(crate::domain::grant::KEY_PATTERN))
 }
 
 /// Metadata as the rules take it (`validate_metadata`).
@@ -82,10 +88,7 @@ impl PartialSchema for MetadataInput {
             .item(MetadataText::schema())
             .item(ObjectBuilder::new().schema_type(Type::Number))
             .item(ObjectBuilder::new().schema_type(Type::Boolean));
-        let key = match MetadataKey::schema() {
-            RefOr::T(schema) => schema,
-            RefOr::Ref(_) => unreachable!("a text bound is inline"),
-        };
+        let key = Schema::Object(object_of::<MetadataKey>());
         ObjectBuilder::new()
             .max_properties(Some(METADATA_MAX_KEYS))
             .property_names(Some(key))
