@@ -409,7 +409,8 @@ impl Grant {
     }
 }
 
-type Id = Text<1, 255>;
+/// A customer, payment or subscription id.
+pub type Id = Text<1, 255>;
 type CustomerName = Text<0, 255>;
 type Email = Text<3, 254>;
 
@@ -520,7 +521,8 @@ fn looks_like_email(text: &str) -> bool {
 pub type SuppliedKey = Text<1, 255>;
 /// What `check_key` accepts besides the length.
 pub const KEY_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$";
-type Limit = Bounded<1, { i64::MAX }>;
+/// An activation limit that is given.
+pub type Limit = Bounded<1, { i64::MAX }>;
 
 /// The body of `POST /grants/{grant_id}/license-key`.
 #[derive(Debug, Deserialize, ToSchema)]

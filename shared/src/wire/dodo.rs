@@ -1,11 +1,13 @@
-//! OpenAPI schemas of the Dodo family that need more than a derive: what a
-//! `license_key` entitlement's config takes, and the config's dependence on the
-//! integration type. Dodo's objects themselves are the domain types.
+//! The Dodo family's wire shapes beside its stored domain types (which derive
+//! their own schemas): the bodies and answers of the public license routes,
+//! key imports and patches, webhook pages and views; and the schemas a derive
+//! cannot state (a `license_key` config's rules, bounds from constants).
 
 use crate::domain::entitlement::{
     ActivationMessage, DurationInterval, Entitlement, LicenseKeyConfig, NewEntitlement, LEASE_SECONDS,
     OFFLINE_TTL_SECONDS,
 };
+use crate::domain::grant::{Id as CustomerId, Limit};
 use crate::domain::license_key::{
     Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus, LEASED_LIMIT_MAX,
     VALIDATION_CODES,
@@ -15,7 +17,6 @@ use crate::domain::webhook::{
     Attempt, MetadataKey, MetadataText, DODO_ONLY_TYPES, EVENT_TYPES, MAX_ATTEMPTS, MAX_FILTER_TYPES, MAX_HEADERS,
     MAX_METADATA, MAX_RATE_LIMIT, MAX_URL, OUR_HEADERS,
 };
-use crate::json::{Bounded, Text};
 use crate::wire::schema::{int64, object_of, or_null, Extended};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -142,9 +143,6 @@ pub fn new_entitlement() -> Extended {
 }
 
 // ---- license keys and their instances ----
-
-type CustomerId = Text<1, 255>;
-type Limit = Bounded<1, { i64::MAX }>;
 
 /// The body of `POST /license_keys`.
 #[derive(Deserialize, ToSchema)]
