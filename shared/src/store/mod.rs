@@ -218,6 +218,15 @@ fn is_throttling(code: &str) -> bool {
     )
 }
 
+/// A transaction cancelled by another one, or throttled (the table, or one
+/// hot item's partition), changed nothing and may be tried again.
+fn is_retryable_cancellation(code: &str) -> bool {
+    matches!(
+        code,
+        "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+    )
+}
+
 /// What an attempted transaction came to.
 #[derive(Debug)]
 pub enum Written {
@@ -295,10 +304,7 @@ impl Store {
                 alone: failed == 1,
             });
         }
-        if reasons
-            .iter()
-            .any(|r| matches!(r.code(), Some("TransactionConflict") | Some("ThrottlingError")))
-        {
+        if reasons.iter().any(|r| r.code().is_some_and(is_retryable_cancellation)) {
             return Ok(Written::Conflict);
         }
         let codes: Vec<&str> = reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
@@ -306,5 +312,29 @@ impl Store {
             "transaction cancelled: {}",
             codes.join(", ")
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttled_or_conflicting_transaction_is_tried_again_and_no_other() {
+        for code in [
+            "TransactionConflict",
+            "ThrottlingError",
+            "ProvisionedThroughputExceeded",
+        ] {
+            assert!(is_retryable_cancellation(code), "{code}");
+        }
+        for code in [
+            "ConditionalCheckFailed",
+            "ValidationError",
+            "ItemCollectionSizeLimitExceeded",
+            "None",
+        ] {
+            assert!(!is_retryable_cancellation(code), "{code}");
+        }
     }
 }
