@@ -4,8 +4,11 @@
 
 use crate::clock;
 use crate::domain::allocation::{
-    self, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, ProductQuantity, TenantService, UserSeat,
+    self, quantities, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, ProductQuantity, Quantities,
+    TenantService, UserSeat, TENANT_NAME_MAX,
 };
+use crate::domain::refusal::{Refusal, RuleResult};
+use crate::json::check_len;
 use crate::wire::schema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -52,6 +55,22 @@ pub struct ServiceAllocation {
     pub products: Option<Vec<ProductQuantity>>,
     #[serde(default)]
     pub product_quantities: Option<Vec<ProductQuantity>>,
+}
+
+impl ServiceAllocation {
+    /// The tenant name and the products, checked: `products` if given, else
+    /// `productQuantities`.
+    pub fn checked(self) -> RuleResult<(Option<String>, Quantities)> {
+        if let Some(name) = &self.tenant_name {
+            check_len("tenantName", name, 1, TENANT_NAME_MAX)?;
+        }
+        let products = match (&self.products, &self.product_quantities) {
+            (Some(list), _) => quantities("products", list)?,
+            (None, Some(list)) => quantities("productQuantities", list)?,
+            (None, None) => return Err(Refusal::invalid("products", "is required")),
+        };
+        Ok((self.tenant_name, products))
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -472,5 +491,37 @@ pub fn group_view(rule: &GroupRule) -> GroupLicense {
         organization_id: rule.account_id.clone(),
         use_external_license: rule.use_external_license,
         user_bundle_codes: rule.user_bundle_codes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> ServiceAllocation {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_service_allocation_reads_products_else_product_quantities() {
+        let (_, products) = body(
+            r#"{"products": [{"code": "AIG", "quantity": 2}], "productQuantities": [{"code": "x", "quantity": -1}]}"#,
+        )
+        .checked()
+        .unwrap();
+        assert_eq!(products, Quantities::from([("AIG".to_string(), 2)]));
+        let (name, products) = body(r#"{"tenantName": "t", "productQuantities": [{"code": "TIE", "quantity": 1}]}"#)
+            .checked()
+            .unwrap();
+        assert_eq!(
+            (name.as_deref(), products),
+            (Some("t"), Quantities::from([("TIE".to_string(), 1)]))
+        );
+        assert_eq!(body("{}").checked().unwrap_err().message, "products: is required");
+        let long = format!(
+            r#"{{"tenantName": "{}", "products": []}}"#,
+            "n".repeat(TENANT_NAME_MAX + 1)
+        );
+        assert!(body(&long).checked().unwrap_err().message.starts_with("tenantName:"));
     }
 }
