@@ -387,6 +387,8 @@ impl Grant {
             activation_lease_seconds: None,
             offline_ttl_seconds: None,
             leases: None,
+            activation_shards: None,
+            shard_epoch: None,
         }
         .with_terms_of(entitlement);
         self.status = GrantStatus::Delivered;

@@ -110,7 +110,20 @@ pub struct LicenseKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub leases: Option<Leases>,
+    /// Beyond Dodo: how many items share the key's activation count, when it
+    /// is split (`PATCH` with `activation_shards`); absent while one holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(inline, value_type = Option<ShardCount>)]
+    pub activation_shards: Option<u32>,
+    /// The state of a sharded key its shards were written under; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub shard_epoch: Option<i64>,
 }
+
+/// How many shards a key's activations may be split over.
+pub type ShardCount =
+    crate::json::Bounded<{ crate::domain::shards::MIN_SHARDS as i64 }, { crate::domain::shards::MAX_SHARDS as i64 }>;
 
 /// What one activation does: the new instance's lease, and the expired
 /// instances it removes in the same transaction.
@@ -155,6 +168,8 @@ impl LicenseKey {
             activation_lease_seconds: None,
             offline_ttl_seconds: None,
             leases: None,
+            activation_shards: None,
+            shard_epoch: None,
         }
         .with_terms_of(entitlement)
     }
@@ -182,6 +197,7 @@ impl LicenseKey {
         let mut key = self.clone();
         key.instances_count = self.live_instances(now);
         key.leases = None;
+        key.shard_epoch = None;
         LicenseKeyView {
             key,
             status: self.status(now),
@@ -221,6 +237,30 @@ impl LicenseKey {
             lease_until_ms: self.lease_end(now),
             reclaim,
         })
+    }
+
+    /// Whether the key's activations may be split over `shards` (null: merged
+    /// back). A leased key keeps one lease per instance on its own item, so
+    /// its count cannot leave it.
+    pub fn check_sharding(&self, shards: Option<i64>) -> Result<Option<u32>, Refusal> {
+        let Some(shards) = shards else { return Ok(None) };
+        if !ShardCount::contains(shards) {
+            return Err(Refusal::invalid(
+                "activation_shards",
+                format!(
+                    "must be from {} to {}, or null to keep the count on the key",
+                    crate::domain::shards::MIN_SHARDS,
+                    crate::domain::shards::MAX_SHARDS
+                ),
+            ));
+        }
+        if self.leases.is_some() {
+            return Err(Refusal::invalid(
+                "activation_shards",
+                "a key with activation leases keeps its count on its own item",
+            ));
+        }
+        Ok(Some(shards as u32))
     }
 
     /// Refused when `limit` is below the live instances, or leaves the key's

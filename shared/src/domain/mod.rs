@@ -8,4 +8,5 @@ pub mod grant;
 pub mod license_key;
 pub mod offline_license;
 pub mod refusal;
+pub mod shards;
 pub mod webhook;

@@ -90,6 +90,15 @@ fn client_time(text: &str) -> ApiResult<String> {
 /// `PATCH /license_keys/{id}`: written only if the key is as read, so the grant's
 /// copy and the answer are the truth.
 pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) -> ApiResult<Reply> {
+    if let Some(shards) = patch.activation_shards {
+        if patch.activations_limit.is_some() || patch.disabled.is_some() || patch.expires_at.is_some() {
+            return Err(ApiError::validation(
+                "activation_shards",
+                "is changed on its own, without other fields",
+            ));
+        }
+        return reshard(app, call, id, shards).await;
+    }
     check_limit(patch.activations_limit.flatten())?;
     let changes = KeyChanges {
         activations_limit: patch.activations_limit,
@@ -109,11 +118,27 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) ->
         }
         let reply = Reply::ok(&after.view(now))?;
         let events = Events::new(&key.business_id, now).key(KEY_UPDATED, &after).build();
+        // A sharded key's caps move to add up to the new limit.
+        let cap_deltas = match (key.activation_shards, changes.activations_limit) {
+            (Some(_), Some(limit)) => {
+                let shards = app.store.activation_shards(&key).await?;
+                match crate::domain::shards::recap(&shards, limit) {
+                    Some(deltas) => Some(deltas),
+                    // Activations since the read took the room: decide again.
+                    None => {
+                        conflicts.pause().await?;
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         match app
             .store
             .update_license_key(
                 &key,
                 &changes,
+                cap_deltas.as_deref(),
                 &clock::rfc3339(now),
                 &events,
                 call.answer(&reply).as_ref(),
@@ -122,6 +147,57 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) ->
         {
             Written::Done => return Ok(reply),
             // Activations moved since the read: decide again on fresh numbers.
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
+}
+
+/// `PATCH /license_keys/{id}` with `activation_shards`: the key's count split
+/// over that many shards, or merged back (null); a new number merges, then splits.
+async fn reshard(app: &App, call: &Call, id: &str, wanted: Option<i64>) -> ApiResult<Reply> {
+    let mut conflicts = Conflicts::new();
+    loop {
+        let key = own(app, call.principal_id(), id).await?;
+        let wanted = key.check_sharding(wanted)?;
+        let now = clock::now();
+        if key.activation_shards == wanted {
+            return Reply::ok(&key.view(now));
+        }
+        let mut after = key.clone();
+        after.activation_shards = wanted;
+        let reply = Reply::ok(&after.view(now))?;
+        let events = Events::new(&key.business_id, now).key(KEY_UPDATED, &after).build();
+        let written = match (key.activation_shards, wanted) {
+            (None, Some(count)) => {
+                let shards = crate::domain::shards::split(key.activations_limit, key.instances_count, count);
+                app.store
+                    .split_activations(&key, &shards, &events, call.answer(&reply).as_ref())
+                    .await?
+            }
+            (_, None) => {
+                let shards = app.store.activation_shards(&key).await?;
+                app.store
+                    .merge_activations(
+                        &key,
+                        &shards,
+                        &clock::rfc3339(now),
+                        &events,
+                        call.answer(&reply).as_ref(),
+                    )
+                    .await?
+            }
+            // Another number: merged first, split again on the next turn.
+            (Some(_), Some(_)) => {
+                let shards = app.store.activation_shards(&key).await?;
+                app.store
+                    .merge_activations(&key, &shards, &clock::rfc3339(now), &[], None)
+                    .await?
+            }
+        };
+        match written {
+            Written::Done if key.activation_shards.is_none() || wanted.is_none() => return Ok(reply),
+            Written::Done => {}
+            // Activations moved the count or the shards since the read.
             Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
         }
     }

@@ -51,6 +51,8 @@ pub async fn activate(
     }
     let mut conflicts = Conflicts::new();
     let mut read = app.store.read_for_activation(license_key, fingerprint).await?;
+    // A sharded key's unit comes from a shard picked at random, so a burst spreads.
+    let mut shard = None;
     loop {
         let key = read.key.clone().ok_or_else(key_not_found)?;
         let now = clock::now();
@@ -89,12 +91,14 @@ pub async fn activate(
             .instance(INSTANCE_CREATED, &instance)
             .build();
         conflicts.before_write()?;
+        let picked = *shard.get_or_insert_with(|| random_shard(key.activation_shards));
         let written = app
             .store
             .activate(
                 &key,
                 &instance,
                 &plan,
+                picked,
                 read.holder.as_deref(),
                 &instance.created_at,
                 &events,
@@ -104,18 +108,48 @@ pub async fn activate(
         if let Written::Done = written {
             return Ok(reply);
         }
+        if key.activation_shards.is_some() {
+            let full = written
+                .shard_that_refused(0)?
+                .is_some_and(|refused| Some(refused.epoch) == key.shard_epoch);
+            if full {
+                // Half of the freest shard's room moves to this one; with no
+                // room anywhere the count as it is says the limit is reached.
+                conflicts.again();
+                let shards = app.store.activation_shards(&key).await?;
+                match crate::domain::shards::rebalance(&shards, picked) {
+                    Some(change) => {
+                        conflicts.before_write()?;
+                        app.store.rebalance_activations(&key, change).await?;
+                    }
+                    None => {
+                        let mut counted = key;
+                        counted.instances_count = crate::domain::shards::total_used(&shards);
+                        read.key = Some(counted);
+                    }
+                }
+                continue;
+            }
+        }
         match written.key_that_refused_activation()? {
             // Only the key moved (it filled up, most often): plan again from it as it refused.
-            Some(key_now) => {
+            Some(key_now) if key.activation_shards.is_none() && key_now.activation_shards.is_none() => {
                 conflicts.again();
                 read.key = Some(key_now);
             }
-            None => {
+            _ => {
                 conflicts.pause().await?;
+                shard = None;
                 read = app.store.read_for_activation(license_key, fingerprint).await?;
             }
         }
     }
+}
+
+/// One of a sharded key's shards, at random (0 for a key that has none).
+fn random_shard(shards: Option<u32>) -> u32 {
+    use rand::Rng;
+    shards.map_or(0, |count| rand::thread_rng().gen_range(0..count))
 }
 
 fn rfc3339_ms(ms: i64) -> String {
@@ -203,25 +237,45 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
         .ok_or_else(not_found)?;
     let reply = Reply::ok(&Empty {})?;
     let mut conflicts = Conflicts::new();
+    let mut key = key;
     loop {
         // Built for each try, so its id is later than every change it follows.
         let events = Events::new(&key.business_id, clock::now())
             .instance(INSTANCE_DELETED, &instance)
             .build();
-        match app
+        // A sharded key's unit goes back to a shard that has one used.
+        let shard = match key.activation_shards {
+            Some(count) => {
+                let shards = app.store.activation_shards(&key).await?;
+                crate::domain::shards::giver(&shards, random_shard(Some(count))).unwrap_or_default()
+            }
+            None => 0,
+        };
+        let written = app
             .store
             .deactivate(
                 &key,
                 instance_id,
+                shard,
                 &clock::now_rfc3339(),
                 &events,
                 call.answer(&reply).as_ref(),
             )
-            .await?
-        {
+            .await?;
+        let was_sharded = key.activation_shards.is_some();
+        match written {
             Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(not_found()),
-            Written::Conflict => conflicts.pause().await?,
+            Written::Refused { at: 0, .. } => return Err(not_found()),
+            // The count refused: the instance's lease is gone from an unsharded
+            // key, or a shard moved, or the key was split or merged since the read.
+            Written::Refused { .. } | Written::Conflict => {
+                conflicts.pause().await?;
+                let refused = !matches!(written, Written::Conflict);
+                key = key_by_value(app, license_key).await?;
+                if refused && !was_sharded && key.activation_shards.is_none() {
+                    return Err(not_found());
+                }
+            }
         }
     }
 }

@@ -233,7 +233,8 @@ impl Store {
     }
 
     pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
-        self.get_as(license_key_key(&key_digest(key_value)), true).await
+        let key = self.get_as(license_key_key(&key_digest(key_value)), true).await?;
+        self.counted(key).await
     }
 
     /// Records the outcome of the email attempt numbered `attempt` as `after`
@@ -391,16 +392,25 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let mut also = Vec::new();
         if let Some(key) = key {
-            let disable = Update::builder()
+            let guard = super::license_keys::change_guard(&self.table, key, None)?;
+            let mut disable = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(license_key_key(&key_digest(&key.key))))
-                .update_expression("SET grant_revoked = :true")
-                .condition_expression("instances_count = :count")
-                .expression_attribute_values(":count", n(key.instances_count))
-                .expression_attribute_values(":true", AttributeValue::Bool(true))
-                .build()
-                .map_err(ApiError::internal)?;
-            also.push(TransactWriteItem::builder().update(disable).build());
+                .update_expression(match guard.set {
+                    Some(set) => format!("SET grant_revoked = :true, {set}"),
+                    None => "SET grant_revoked = :true".into(),
+                })
+                .condition_expression(guard.condition)
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+            for (name, value) in guard.values {
+                disable = disable.expression_attribute_values(name, value);
+            }
+            also.push(
+                TransactWriteItem::builder()
+                    .update(disable.build().map_err(ApiError::internal)?)
+                    .build(),
+            );
+            also.extend(guard.shards);
         }
         self.replace_grant(current, revoked, None, also, events, answer).await
     }

@@ -14,7 +14,17 @@
 //! An activation and a deactivation are each one transaction over the key's
 //! count, the instance and the grant's copy of the count, so the two counts
 //! always agree and the limit holds whatever runs at the same time.
+//!
+//! A key with `activation_shards` keeps its count in that many shards
+//! (counter_shards.rs, counter `LK#<digest>`) instead: an activation takes a
+//! unit from one shard and writes neither the key nor the grant, so a burst on
+//! one key spreads over N items. The key's `shard_epoch` moves with every
+//! change of the key, shards and all, so an activation under an older state
+//! fails; every write of the unsharded count requires the key to be unsharded.
+//! The key's stored `instances_count` is left as it was at the split: reads
+//! add up the shards, and the grant's copy is set from them at the merge.
 
+use super::counter_shards;
 use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::webhooks::event_puts;
@@ -22,6 +32,7 @@ use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, 
 use crate::domain::license_key::{
     key_digest, Activation, Instance, KeyChanges, KeySource, LicenseKey, LicenseKeyStatus,
 };
+use crate::domain::shards::Shard;
 use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
@@ -77,6 +88,44 @@ impl Expression {
         }
         update
     }
+}
+
+/// The counter a sharded key's activations are split from: the key item's partition.
+fn activation_counter(digest: &str) -> String {
+    format!("LK#{digest}")
+}
+
+/// Every write of a key's own count: the key is not split meanwhile.
+const UNSHARDED: &str = "attribute_not_exists(activation_shards)";
+
+/// How a change of the key itself is guarded: by the count it was decided
+/// from, or for a sharded key by its epoch, which moves on with every shard's
+/// (their caps by `cap_deltas`) so no activation under the old state lands.
+pub(super) struct ChangeGuard {
+    pub condition: String,
+    pub set: Option<&'static str>,
+    pub values: Vec<(&'static str, AttributeValue)>,
+    pub shards: Vec<TransactWriteItem>,
+}
+
+pub(super) fn change_guard(table: &str, key: &LicenseKey, cap_deltas: Option<&[i64]>) -> Result<ChangeGuard, ApiError> {
+    let Some(count) = key.activation_shards else {
+        return Ok(ChangeGuard {
+            condition: format!("instances_count = :count AND {UNSHARDED}"),
+            set: None,
+            values: vec![(":count", n(key.instances_count))],
+            shards: vec![],
+        });
+    };
+    let epoch = key.shard_epoch.unwrap_or_default();
+    let unchanged = vec![0; count as usize];
+    let counter = activation_counter(&key_digest(&key.key));
+    Ok(ChangeGuard {
+        condition: "shard_epoch = :epoch".into(),
+        set: Some("shard_epoch = :next_epoch"),
+        values: vec![(":epoch", n(epoch)), (":next_epoch", n(epoch + 1))],
+        shards: counter_shards::advance(table, &counter, cap_deltas.unwrap_or(&unchanged), epoch, epoch + 1)?,
+    })
 }
 
 /// The key's active state as read, which an activation or heartbeat must still see.
@@ -192,7 +241,10 @@ impl Store {
                 .cloned()
         };
         match (text("business_id"), text("key_digest")) {
-            (Some(owner), Some(digest)) if owner == business_id => self.get_as(license_key_key(&digest), true).await,
+            (Some(owner), Some(digest)) if owner == business_id => {
+                let key = self.get_as(license_key_key(&digest), true).await?;
+                self.counted(key).await
+            }
             _ => Ok(None),
         }
     }
@@ -213,14 +265,17 @@ impl Store {
     /// Applies `changes` if the key is as `current` was read (its activations and
     /// its grant's revocation), so the grant's copy is written from the truth;
     /// `Refused` carries the key as it is.
+    /// A sharded key's shards move their caps by `cap_deltas` (none: unchanged).
     pub async fn update_license_key(
         &self,
         current: &LicenseKey,
         changes: &KeyChanges,
+        cap_deltas: Option<&[i64]>,
         now: &str,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
+        let guard = change_guard(&self.table, current, cap_deltas)?;
         let mut sets = vec![];
         let mut grant_sets = vec![
             "updated_at = :now".to_string(),
@@ -230,13 +285,18 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(license_key_key(&key_digest(&current.key))))
             .expression_attribute_values(":business", s(&current.business_id))
-            .expression_attribute_values(":count", n(current.instances_count))
             .expression_attribute_values(":revoked", AttributeValue::Bool(current.grant_revoked));
+        for (name, value) in guard.values {
+            update = update.expression_attribute_values(name, value);
+        }
         let mut grant_update = Update::builder()
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1));
-        let condition = "business_id = :business AND instances_count = :count AND grant_revoked = :revoked";
+        let condition = format!(
+            "business_id = :business AND {} AND grant_revoked = :revoked",
+            guard.condition
+        );
         if let Some(limit) = changes.activations_limit {
             let value = limit.map_or(AttributeValue::Null(true), n);
             sets.push("activations_limit = :limit");
@@ -263,6 +323,7 @@ impl Store {
         if sets.is_empty() {
             return Ok(Written::Done);
         }
+        sets.extend(guard.set);
         let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
             .condition_expression(condition)
@@ -281,8 +342,131 @@ impl Store {
                 .map_err(ApiError::internal)?;
             actions.push(TransactWriteItem::builder().update(grant_update).build());
         }
+        actions.extend(guard.shards);
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
+    }
+
+    /// Splits the key's activation count over `shards` (its count and limit as
+    /// read, split): the key is guarded on both, so no unit is lost or made.
+    pub async fn split_activations(
+        &self,
+        key: &LicenseKey,
+        shards: &[Shard],
+        events: &[Event],
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let digest = key_digest(&key.key);
+        let epoch = key.shard_epoch.unwrap_or_default() + 1;
+        let limit = match key.activations_limit {
+            Some(limit) => ("activations_limit = :limit", n(limit)),
+            None => ("attribute_type(activations_limit, :limit)", s("NULL")),
+        };
+        let root = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&digest)))
+            .update_expression("SET activation_shards = :shards, shard_epoch = :epoch")
+            .condition_expression(format!(
+                "{UNSHARDED} AND attribute_not_exists(leases) AND instances_count = :count AND {}",
+                limit.0
+            ))
+            .expression_attribute_values(":shards", n(shards.len()))
+            .expression_attribute_values(":epoch", n(epoch))
+            .expression_attribute_values(":count", n(key.instances_count))
+            .expression_attribute_values(":limit", limit.1)
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().update(root).build()];
+        actions.extend(counter_shards::create(
+            &self.table,
+            &activation_counter(&digest),
+            shards,
+            epoch,
+        )?);
+        actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
+    }
+
+    /// Merges a sharded key's count back into the key: each shard as read is
+    /// deleted on that condition and what they used is the key's count, and
+    /// its grant's copy, again.
+    pub async fn merge_activations(
+        &self,
+        key: &LicenseKey,
+        shards: &[Shard],
+        now: &str,
+        events: &[Event],
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let digest = key_digest(&key.key);
+        let epoch = key.shard_epoch.unwrap_or_default();
+        let used = crate::domain::shards::total_used(shards);
+        let root = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(license_key_key(&digest)))
+            .update_expression("SET instances_count = :used, shard_epoch = :next REMOVE activation_shards")
+            .condition_expression("activation_shards = :shards AND shard_epoch = :epoch")
+            .expression_attribute_values(":used", n(used))
+            .expression_attribute_values(":next", n(epoch + 1))
+            .expression_attribute_values(":shards", n(shards.len()))
+            .expression_attribute_values(":epoch", n(epoch))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().update(root).build()];
+        actions.extend(counter_shards::delete(
+            &self.table,
+            &activation_counter(&digest),
+            shards,
+            epoch,
+        )?);
+        if let Some(grant_id) = &key.grant_id {
+            let copy = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(grant_key(&key.business_id, grant_id)))
+                .update_expression(
+                    "SET license_key.activations_used = :used, updated_at = :now, rev = if_not_exists(rev, :zero) + :one",
+                )
+                .condition_expression("attribute_type(license_key, :map)")
+                .expression_attribute_values(":used", n(used))
+                .expression_attribute_values(":now", s(now))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":map", s("M"))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(copy).build());
+        }
+        actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
+    }
+
+    /// The shards of a sharded key as they are now (none for another key).
+    pub async fn activation_shards(&self, key: &LicenseKey) -> Result<Vec<Shard>, ApiError> {
+        let Some(count) = key.activation_shards else {
+            return Ok(vec![]);
+        };
+        let shards = self.shards(&activation_counter(&key_digest(&key.key)), count).await?;
+        Ok(shards.iter().map(|s| s.shard()).collect())
+    }
+
+    /// Gives free units of one shard of a sharded key to another.
+    pub async fn rebalance_activations(
+        &self,
+        key: &LicenseKey,
+        change: crate::domain::shards::Move,
+    ) -> Result<Written, ApiError> {
+        let counter = activation_counter(&key_digest(&key.key));
+        self.move_free_units(&counter, key.shard_epoch.unwrap_or_default(), change)
+            .await
+    }
+
+    /// A sharded key's count is what its shards used; any other key as stored.
+    pub(super) async fn counted(&self, key: Option<LicenseKey>) -> Result<Option<LicenseKey>, ApiError> {
+        let Some(mut key) = key else { return Ok(None) };
+        if key.activation_shards.is_some() {
+            key.instances_count = crate::domain::shards::total_used(&self.activation_shards(&key).await?);
+        }
+        Ok(Some(key))
     }
 
     /// One more activation of `key` if it is active and under its limit at `now`.
@@ -290,17 +474,84 @@ impl Store {
     /// guards the count and leases it read, from which `plan` was computed, and
     /// removes the expired instances `plan` reclaims. `holder` is the instance a
     /// device item named when read (the item is replaced only if it still does).
+    /// A sharded key's unit comes from shard `shard` instead, under the key's
+    /// state as read; either way the count is action 0.
     #[allow(clippy::too_many_arguments)]
     pub async fn activate(
         &self,
         key: &LicenseKey,
         instance: &Instance,
         plan: &Activation,
+        shard: u32,
         holder: Option<&str>,
         now: &str,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
+        let count = match key.activation_shards {
+            Some(_) => counter_shards::take(
+                &self.table,
+                &activation_counter(&instance.key_digest),
+                shard,
+                key.shard_epoch.unwrap_or_default(),
+                1,
+            )?,
+            None => self.activation_count(key, instance, plan, now)?,
+        };
+        let mut item = to_item(instance)?;
+        item.extend(instance_key(&instance.id));
+        item.insert("key_digest".into(), s(&instance.key_digest));
+        if let Some(grant_id) = &key.grant_id {
+            item.insert("grant_id".into(), s(grant_id));
+        }
+        item.insert("gsi1pk".into(), s(format!("LK#{}#LKI", instance.license_key_id)));
+        item.insert("gsi1sk".into(), s(&instance.id));
+        item.insert("gsi2pk".into(), s(format!("BIZ#{}#LKI", instance.business_id)));
+        item.insert("gsi2sk".into(), s(&instance.id));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![count, TransactWriteItem::builder().put(put).build()];
+        if let Some(fingerprint) = &instance.fingerprint {
+            let mut device = device_key(&instance.key_digest, fingerprint);
+            device.insert("instance_id".into(), s(&instance.id));
+            let condition = match holder {
+                None => ("attribute_not_exists(pk)", vec![]),
+                Some(stale) => ("instance_id = :stale", vec![(":stale", s(stale))]),
+            };
+            actions.push(super::put(&self.table, device, Some(condition))?);
+        }
+        for (id, _) in &plan.reclaim {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(instance_key(id)))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        if key.activation_shards.is_none() {
+            actions.extend(grant_leases_update(
+                self,
+                key,
+                GrantChange::Activate(instance, plan),
+                now,
+            )?);
+        }
+        actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
+    }
+
+    /// One more on an unsharded key's own count (see `activate`).
+    fn activation_count(
+        &self,
+        key: &LicenseKey,
+        instance: &Instance,
+        plan: &Activation,
+        now: &str,
+    ) -> Result<TransactWriteItem, ApiError> {
         let mut ex = Expression::default();
         ex.value(":false", AttributeValue::Bool(false));
         ex.value(":null", s("NULL"));
@@ -311,7 +562,7 @@ impl Store {
                 let after = ex.value(":after", n(key.instances_count - plan.reclaim.len() as i64 + 1));
                 let new = ex.name("#new".into(), &instance.id);
                 let until = ex.value(":until", n(until));
-                let mut condition = format!("{KEY_ACTIVE} AND instances_count = {count}");
+                let mut condition = format!("{KEY_ACTIVE} AND {UNSHARDED} AND instances_count = {count}");
                 match key.activations_limit {
                     Some(limit) => {
                         let limit = ex.value(":limit", n(limit));
@@ -337,7 +588,7 @@ impl Store {
                 (
                     "SET instances_count = instances_count + :one".to_string(),
                     format!(
-                        "{KEY_ACTIVE} AND (attribute_type(activations_limit, :null) \
+                        "{KEY_ACTIVE} AND {UNSHARDED} AND (attribute_type(activations_limit, :null) \
                          OR instances_count < activations_limit)"
                     ),
                 )
@@ -352,51 +603,7 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(ApiError::internal)?;
-        let mut item = to_item(instance)?;
-        item.extend(instance_key(&instance.id));
-        item.insert("key_digest".into(), s(&instance.key_digest));
-        if let Some(grant_id) = &key.grant_id {
-            item.insert("grant_id".into(), s(grant_id));
-        }
-        item.insert("gsi1pk".into(), s(format!("LK#{}#LKI", instance.license_key_id)));
-        item.insert("gsi1sk".into(), s(&instance.id));
-        item.insert("gsi2pk".into(), s(format!("BIZ#{}#LKI", instance.business_id)));
-        item.insert("gsi2sk".into(), s(&instance.id));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(ApiError::internal)?;
-        let mut actions = vec![
-            TransactWriteItem::builder().update(count).build(),
-            TransactWriteItem::builder().put(put).build(),
-        ];
-        if let Some(fingerprint) = &instance.fingerprint {
-            let mut device = device_key(&instance.key_digest, fingerprint);
-            device.insert("instance_id".into(), s(&instance.id));
-            let condition = match holder {
-                None => ("attribute_not_exists(pk)", vec![]),
-                Some(stale) => ("instance_id = :stale", vec![(":stale", s(stale))]),
-            };
-            actions.push(super::put(&self.table, device, Some(condition))?);
-        }
-        for (id, _) in &plan.reclaim {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(instance_key(id)))
-                .build()
-                .map_err(ApiError::internal)?;
-            actions.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        actions.extend(grant_leases_update(
-            self,
-            key,
-            GrantChange::Activate(instance, plan),
-            now,
-        )?);
-        actions.extend(event_puts(&self.table, events)?);
-        self.commit(actions, answer).await
+        Ok(TransactWriteItem::builder().update(count).build())
     }
 
     /// The key and the instance a device holds on it, in at most two reads.
@@ -407,7 +614,7 @@ impl Store {
     ) -> Result<ActivationRead, ApiError> {
         let digest = key_digest(license_key);
         let Some(fingerprint) = fingerprint else {
-            let key = self.get_as(license_key_key(&digest), true).await?;
+            let key = self.counted(self.get_as(license_key_key(&digest), true).await?).await?;
             return Ok(ActivationRead {
                 key,
                 holder: None,
@@ -424,6 +631,7 @@ impl Store {
                 _ => key = Some(from_item(item)?),
             }
         }
+        let key = self.counted(key).await?;
         let held = match &holder {
             Some(id) => self.get_as(instance_key(id), true).await?,
             None => None,
@@ -439,7 +647,8 @@ impl Store {
     ) -> Result<(Option<LicenseKey>, Option<Instance>), ApiError> {
         let digest = key_digest(license_key);
         let Some(instance_id) = instance_id else {
-            return Ok((self.get_as(license_key_key(&digest), true).await?, None));
+            let key = self.get_as(license_key_key(&digest), true).await?;
+            return Ok((self.counted(key).await?, None));
         };
         let (mut key, mut instance) = (None, None);
         for item in self
@@ -451,7 +660,7 @@ impl Store {
                 _ => key = Some(from_item(item)?),
             }
         }
-        Ok((key, instance))
+        Ok((self.counted(key).await?, instance))
     }
 
     /// Moves a leased instance's end to `until_ms` (`expires_at`) if it is still
@@ -501,12 +710,14 @@ impl Store {
         self.commit(actions, answer).await
     }
 
-    /// Removes the instance and gives its slot back; `Refused` when the instance is
-    /// not (or no longer) one of this key's.
+    /// Removes the instance and gives its slot back (to shard `shard` of a
+    /// sharded key); `Refused` at 0 when the instance is not (or no longer) one
+    /// of this key's, at 1 when the count is not as read.
     pub async fn deactivate(
         &self,
         key: &LicenseKey,
         instance_id: &str,
+        shard: u32,
         now: &str,
         events: &[Event],
         answer: Option<&AnswerRecord>,
@@ -519,32 +730,46 @@ impl Store {
             .expression_attribute_values(":digest", s(&digest))
             .build()
             .map_err(ApiError::internal)?;
-        let mut count = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(license_key_key(&digest)))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":zero", n(0));
-        count = if key.leases.is_some() {
-            count
-                .update_expression("SET instances_count = instances_count - :one REMOVE leases.#id")
-                .condition_expression("instances_count > :zero AND attribute_exists(leases.#id)")
-                .expression_attribute_names("#id", instance_id)
-        } else {
-            count
-                .update_expression("SET instances_count = instances_count - :one")
-                .condition_expression("instances_count > :zero")
+        let count = match key.activation_shards {
+            Some(_) => counter_shards::give_back(
+                &self.table,
+                &activation_counter(&digest),
+                shard,
+                key.shard_epoch.unwrap_or_default(),
+                1,
+            )?,
+            None => {
+                let count = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(license_key_key(&digest)))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":zero", n(0));
+                let count = if key.leases.is_some() {
+                    count
+                        .update_expression("SET instances_count = instances_count - :one REMOVE leases.#id")
+                        .condition_expression(format!(
+                            "instances_count > :zero AND attribute_exists(leases.#id) AND {UNSHARDED}"
+                        ))
+                        .expression_attribute_names("#id", instance_id)
+                } else {
+                    count
+                        .update_expression("SET instances_count = instances_count - :one")
+                        .condition_expression(format!("instances_count > :zero AND {UNSHARDED}"))
+                };
+                TransactWriteItem::builder()
+                    .update(count.build().map_err(ApiError::internal)?)
+                    .build()
+            }
         };
-        let count = count.build().map_err(ApiError::internal)?;
-        let mut actions = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().update(count).build(),
-        ];
-        actions.extend(grant_leases_update(
-            self,
-            key,
-            GrantChange::Deactivate(instance_id),
-            now,
-        )?);
+        let mut actions = vec![TransactWriteItem::builder().delete(delete).build(), count];
+        if key.activation_shards.is_none() {
+            actions.extend(grant_leases_update(
+                self,
+                key,
+                GrantChange::Deactivate(instance_id),
+                now,
+            )?);
+        }
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
@@ -649,8 +874,12 @@ impl Store {
             None => KeyRange::index("gsi1", format!("BIZ#{business_id}#LK")).filtered(filter),
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
+        let mut keys = Vec::with_capacity(items.len());
+        for item in items {
+            keys.extend(self.counted(Some(from_item(item)?)).await?);
+        }
         Ok(KeyPage {
-            items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+            items: keys,
             next_cursor,
         })
     }

@@ -5,6 +5,7 @@
 
 mod allocation;
 mod api_keys;
+mod counter_shards;
 mod entitlements;
 mod grants;
 mod idempotency;

@@ -186,6 +186,13 @@ pub struct LicenseKeyPatch {
     #[serde(default, deserialize_with = "crate::json::nullable")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<String>>,
+    /// Beyond Dodo: splits the key's activation count over this many items, so
+    /// a burst of activations of one key is not bound by one item's write
+    /// rate (docs/CAPACITY.md); null merges it back. Sent on its own. A key
+    /// with activation leases cannot be split.
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(inline, value_type = Option<crate::domain::license_key::ShardCount>)]
+    pub activation_shards: Option<Option<i64>>,
 }
 
 #[derive(Deserialize, ToSchema)]

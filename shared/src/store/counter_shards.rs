@@ -1,0 +1,213 @@
+//! Shards of a counter (domain::shards): `pk = SHARD#<counter>#<index>`,
+//! `sk = SHARD`, holding `cap`, `used`, `free` and `epoch`. `free` is kept
+//! beside `used` (always `cap - used`) because a condition cannot subtract:
+//! taking `k` units is guarded by `free >= k`. `epoch` is the counter's
+//! state the shard was written under: a write that read an older state fails.
+//! `<counter>` is the partition key of the item whose count is split.
+
+use super::{from_item, key, n, Item, Store, Written};
+use crate::domain::shards::{Move, Shard};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+
+fn shard_key(counter: &str, index: u32) -> Item {
+    key(format!("SHARD#{counter}#{index}"), "SHARD")
+}
+
+/// A shard as stored.
+#[derive(serde::Deserialize)]
+pub struct ShardItem {
+    pub index: u32,
+    pub cap: i64,
+    pub used: i64,
+    pub epoch: i64,
+}
+
+impl ShardItem {
+    pub fn shard(&self) -> Shard {
+        Shard {
+            index: self.index,
+            cap: self.cap,
+            used: self.used,
+        }
+    }
+}
+
+fn update(
+    table: &str,
+    counter: &str,
+    index: u32,
+    expression: &str,
+    condition: &str,
+    values: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+) -> Result<TransactWriteItem, ApiError> {
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(shard_key(counter, index)))
+        .update_expression(expression)
+        .condition_expression(condition)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    for (name, value) in values {
+        update = update.expression_attribute_values(name, value);
+    }
+    Ok(TransactWriteItem::builder()
+        .update(update.build().map_err(ApiError::internal)?)
+        .build())
+}
+
+/// `units` more used on one shard, if it has them free under `epoch`.
+pub(super) fn take(
+    table: &str,
+    counter: &str,
+    index: u32,
+    epoch: i64,
+    units: i64,
+) -> Result<TransactWriteItem, ApiError> {
+    update(
+        table,
+        counter,
+        index,
+        "SET used = used + :k, free = free - :k",
+        "epoch = :e AND free >= :k",
+        vec![(":k", n(units)), (":e", n(epoch))],
+    )
+}
+
+/// `units` given back to one shard that used them, under `epoch`.
+pub(super) fn give_back(
+    table: &str,
+    counter: &str,
+    index: u32,
+    epoch: i64,
+    units: i64,
+) -> Result<TransactWriteItem, ApiError> {
+    update(
+        table,
+        counter,
+        index,
+        "SET used = used - :k, free = free + :k",
+        "epoch = :e AND used >= :k",
+        vec![(":k", n(units)), (":e", n(epoch))],
+    )
+}
+
+/// The shards of a counter being split, none of them there before.
+pub(super) fn create(
+    table: &str,
+    counter: &str,
+    shards: &[Shard],
+    epoch: i64,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    shards
+        .iter()
+        .map(|shard| {
+            let mut item = shard_key(counter, shard.index);
+            item.insert("index".into(), n(shard.index));
+            item.insert("cap".into(), n(shard.cap));
+            item.insert("used".into(), n(shard.used));
+            item.insert("free".into(), n(shard.free()));
+            item.insert("epoch".into(), n(epoch));
+            super::put_new(table, item)
+        })
+        .collect()
+}
+
+/// The shards of a counter being merged, each as it was read: what they
+/// used is then exactly what the merged count takes over.
+pub(super) fn delete(
+    table: &str,
+    counter: &str,
+    shards: &[Shard],
+    epoch: i64,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    shards
+        .iter()
+        .map(|shard| {
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(shard_key(counter, shard.index)))
+                .condition_expression("epoch = :e AND used = :u")
+                .expression_attribute_values(":e", n(epoch))
+                .expression_attribute_values(":u", n(shard.used))
+                .build()
+                .map_err(ApiError::internal)?;
+            Ok(TransactWriteItem::builder().delete(delete).build())
+        })
+        .collect()
+}
+
+/// Every shard moves to epoch `next`, its cap by `deltas[i]` (a shard gives
+/// up only units it has free), for a change of the counter's state or bound.
+pub(super) fn advance(
+    table: &str,
+    counter: &str,
+    deltas: &[i64],
+    epoch: i64,
+    next: i64,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    deltas
+        .iter()
+        .enumerate()
+        .map(|(index, &delta)| {
+            update(
+                table,
+                counter,
+                index as u32,
+                "SET cap = cap + :d, free = free + :d, epoch = :next",
+                "epoch = :e AND free >= :need",
+                vec![
+                    (":d", n(delta)),
+                    (":need", n((-delta).max(0))),
+                    (":e", n(epoch)),
+                    (":next", n(next)),
+                ],
+            )
+        })
+        .collect()
+}
+
+impl Written {
+    /// The shard as it refused (action `at`), when its condition alone failed.
+    pub fn shard_that_refused(&self, at: usize) -> Result<Option<ShardItem>, ApiError> {
+        self.refused_only_by(at)
+    }
+}
+
+impl Store {
+    /// Every shard of a counter split in `count`, read strongly in one round
+    /// trip, by index; fewer when the counter was merged meanwhile.
+    pub async fn shards(&self, counter: &str, count: u32) -> Result<Vec<ShardItem>, ApiError> {
+        let keys = (0..count).map(|i| shard_key(counter, i)).collect();
+        let mut shards = self
+            .get_many(keys)
+            .await?
+            .into_iter()
+            .map(from_item::<ShardItem>)
+            .collect::<Result<Vec<_>, _>>()?;
+        shards.sort_by_key(|s| s.index);
+        Ok(shards)
+    }
+
+    /// Moves free units between two shards of the counter, under `epoch`.
+    pub async fn move_free_units(&self, counter: &str, epoch: i64, change: Move) -> Result<Written, ApiError> {
+        let actions = vec![
+            update(
+                &self.table,
+                counter,
+                change.from,
+                "SET cap = cap - :m, free = free - :m",
+                "epoch = :e AND free >= :m",
+                vec![(":m", n(change.units)), (":e", n(epoch))],
+            )?,
+            update(
+                &self.table,
+                counter,
+                change.to,
+                "SET cap = cap + :m, free = free + :m",
+                "epoch = :e",
+                vec![(":m", n(change.units)), (":e", n(epoch))],
+            )?,
+        ];
+        self.commit(actions, None).await
+    }
+}
