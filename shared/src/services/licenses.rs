@@ -131,9 +131,13 @@ pub async fn activate(
                 continue;
             }
         }
-        match written.key_that_refused_activation()? {
+        let key_now = match key.activation_shards {
+            None => written.key_that_refused_activation()?,
+            Some(_) => None,
+        };
+        match key_now {
             // Only the key moved (it filled up, most often): plan again from it as it refused.
-            Some(key_now) if key.activation_shards.is_none() && key_now.activation_shards.is_none() => {
+            Some(key_now) if key_now.activation_shards.is_none() => {
                 conflicts.again();
                 read.key = Some(key_now);
             }

@@ -1,8 +1,10 @@
 //! Shards of a counter (domain::shards): `pk = SHARD#<counter>#<index>`,
-//! `sk = SHARD`, holding `cap`, `used`, `free` and `epoch`. `free` is kept
-//! beside `used` (always `cap - used`) because a condition cannot subtract:
-//! taking `k` units is guarded by `free >= k`. `epoch` is the counter's
-//! state the shard was written under: a write that read an older state fails.
+//! `sk = SHARD`, holding `units_cap`, `units_used`, `units_free` and
+//! `counter_epoch` (names that are not DynamoDB reserved words). `units_free`
+//! is kept beside `units_used` (always cap - used) because a condition cannot
+//! subtract: taking `k` units is guarded by `units_free >= k`. The epoch is
+//! the counter's state the shard was written under: a write that read an
+//! older state fails.
 //! `<counter>` is the partition key of the item whose count is split.
 
 use super::{from_item, key, n, Item, Store, Written};
@@ -17,9 +19,13 @@ fn shard_key(counter: &str, index: u32) -> Item {
 /// A shard as stored.
 #[derive(serde::Deserialize)]
 pub struct ShardItem {
+    #[serde(rename = "shard_index")]
     pub index: u32,
+    #[serde(rename = "units_cap")]
     pub cap: i64,
+    #[serde(rename = "units_used")]
     pub used: i64,
+    #[serde(rename = "counter_epoch")]
     pub epoch: i64,
 }
 
@@ -67,8 +73,8 @@ pub(super) fn take(
         table,
         counter,
         index,
-        "SET used = used + :k, free = free - :k",
-        "epoch = :e AND free >= :k",
+        "SET units_used = units_used + :k, units_free = units_free - :k",
+        "counter_epoch = :e AND units_free >= :k",
         vec![(":k", n(units)), (":e", n(epoch))],
     )
 }
@@ -85,8 +91,8 @@ pub(super) fn give_back(
         table,
         counter,
         index,
-        "SET used = used - :k, free = free + :k",
-        "epoch = :e AND used >= :k",
+        "SET units_used = units_used - :k, units_free = units_free + :k",
+        "counter_epoch = :e AND units_used >= :k",
         vec![(":k", n(units)), (":e", n(epoch))],
     )
 }
@@ -102,11 +108,11 @@ pub(super) fn create(
         .iter()
         .map(|shard| {
             let mut item = shard_key(counter, shard.index);
-            item.insert("index".into(), n(shard.index));
-            item.insert("cap".into(), n(shard.cap));
-            item.insert("used".into(), n(shard.used));
-            item.insert("free".into(), n(shard.free()));
-            item.insert("epoch".into(), n(epoch));
+            item.insert("shard_index".into(), n(shard.index));
+            item.insert("units_cap".into(), n(shard.cap));
+            item.insert("units_used".into(), n(shard.used));
+            item.insert("units_free".into(), n(shard.free()));
+            item.insert("counter_epoch".into(), n(epoch));
             super::put_new(table, item)
         })
         .collect()
@@ -126,7 +132,7 @@ pub(super) fn delete(
             let delete = Delete::builder()
                 .table_name(table)
                 .set_key(Some(shard_key(counter, shard.index)))
-                .condition_expression("epoch = :e AND used = :u")
+                .condition_expression("counter_epoch = :e AND units_used = :u")
                 .expression_attribute_values(":e", n(epoch))
                 .expression_attribute_values(":u", n(shard.used))
                 .build()
@@ -153,8 +159,8 @@ pub(super) fn advance(
                 table,
                 counter,
                 index as u32,
-                "SET cap = cap + :d, free = free + :d, epoch = :next",
-                "epoch = :e AND free >= :need",
+                "SET units_cap = units_cap + :d, units_free = units_free + :d, counter_epoch = :next",
+                "counter_epoch = :e AND units_free >= :need",
                 vec![
                     (":d", n(delta)),
                     (":need", n((-delta).max(0))),
@@ -195,16 +201,16 @@ impl Store {
                 &self.table,
                 counter,
                 change.from,
-                "SET cap = cap - :m, free = free - :m",
-                "epoch = :e AND free >= :m",
+                "SET units_cap = units_cap - :m, units_free = units_free - :m",
+                "counter_epoch = :e AND units_free >= :m",
                 vec![(":m", n(change.units)), (":e", n(epoch))],
             )?,
             update(
                 &self.table,
                 counter,
                 change.to,
-                "SET cap = cap + :m, free = free + :m",
-                "epoch = :e",
+                "SET units_cap = units_cap + :m, units_free = units_free + :m",
+                "counter_epoch = :e",
                 vec![(":m", n(change.units)), (":e", n(epoch))],
             )?,
         ];
