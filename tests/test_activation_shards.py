@@ -143,3 +143,29 @@ def test_what_cannot_be_sharded_is_refused_and_changes_nothing(business, anonymo
     shard(business, grant["license_key"]["id"], 4)
     assert len(burst(anonymous, grant["license_key"]["key"], 30)) == 30
     assert shard(business, grant["license_key"]["id"], None)["instances_count"] == 30
+
+
+def test_each_instance_of_a_sharded_key_reports_its_events_once_and_in_order(business, anonymous, api_url, receiver):
+    from dodopayments import DodoPayments
+    from webhook_receiver import wait_for
+
+    client = DodoPayments(bearer_token=business.key, base_url=api_url, max_retries=0)
+    hook = receiver.endpoint(client, filter_types=["license_key_instance.created", "license_key_instance.deleted"])
+    _, grant, key = delivered_key(business, limit=50)
+    shard(business, grant["license_key"]["id"], 8)
+    made = burst(anonymous, key, 24)
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        gone = list(pool.map(lambda i: deactivate(anonymous, key, i["id"]), made[:12]))
+    assert [g.status_code for g in gone] == [200] * 12
+
+    wait_for(lambda: len(receiver.deliveries(hook)) >= 36, "24 created and 12 deleted events", timeout=60)
+    got = receiver.deliveries(hook)
+    assert len(got) == 36 and len({d.id for d in got}) == 36
+    by_instance = {}
+    for delivery in sorted(got, key=lambda d: d.seq):
+        by_instance.setdefault(delivery.data["id"], []).append(delivery.type)
+    assert sorted(by_instance) == sorted(i["id"] for i in made)
+    for instance in made[:12]:
+        assert by_instance[instance["id"]] == ["license_key_instance.created", "license_key_instance.deleted"]
+    for instance in made[12:]:
+        assert by_instance[instance["id"]] == ["license_key_instance.created"]

@@ -401,6 +401,21 @@ pub struct Instance {
     #[serde(default)]
     #[schema(ignore)]
     pub key_digest: String,
+    /// What its webhook events are ordered under, when not its key's id (see
+    /// `instance_event_subject`); stored with it, never shown.
+    #[serde(skip_serializing)]
+    #[serde(default)]
+    #[schema(ignore)]
+    pub event_subject: Option<String>,
+}
+
+/// The subject an instance of a sharded key reports its events under: one of
+/// as many as the key has shards, by the instance's id. Its own events stay in
+/// order while the key's outbox spreads over as many partitions as its count.
+pub fn instance_event_subject(key_id: &str, instance_id: &str, shards: u32) -> String {
+    let digest = crate::digest::sha256_hex(instance_id);
+    let spread = u32::from_str_radix(&digest[..8], 16).unwrap_or_default();
+    format!("{key_id}~{}", spread % shards.max(1))
 }
 
 impl Instance {
@@ -451,6 +466,19 @@ mod tests {
         key
     }
 
+    #[test]
+    fn an_instance_reports_under_one_subject_of_as_many_as_its_key_has_shards() {
+        let subjects: std::collections::HashSet<String> = (0..200)
+            .map(|i| instance_event_subject("lk_1", &format!("lki_{i}"), 8))
+            .collect();
+        assert_eq!(subjects.len(), 8);
+        assert!(subjects.iter().all(|s| s.starts_with("lk_1~")));
+        assert_eq!(
+            instance_event_subject("lk_1", "lki_7", 8),
+            instance_event_subject("lk_1", "lki_7", 8)
+        );
+    }
+
     fn instance(expires_at: Option<&str>) -> Instance {
         Instance {
             id: "lki_1".into(),
@@ -461,6 +489,7 @@ mod tests {
             fingerprint: None,
             expires_at: expires_at.map(str::to_string),
             key_digest: String::new(),
+            event_subject: None,
         }
     }
 

@@ -38,10 +38,15 @@ impl Events {
         self
     }
 
-    /// A `license_key_instance.*` event, in its key's order.
+    /// A `license_key_instance.*` event, in its key's order (a sharded key's:
+    /// in the instance's own).
     pub fn instance(mut self, event_type: &'static str, instance: &Instance) -> Self {
         let data = serde_json::to_value(instance).unwrap_or(Value::Null);
-        self.changes.push((event_type, instance.license_key_id.clone(), data));
+        let subject = instance
+            .event_subject
+            .clone()
+            .unwrap_or_else(|| instance.license_key_id.clone());
+        self.changes.push((event_type, subject, data));
         self
     }
 

@@ -6,7 +6,8 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::{
-    key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus,
+    instance_event_subject, key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey,
+    LicenseKeyStatus,
 };
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
@@ -65,7 +66,7 @@ pub async fn activate(
             return Reply::ok(&ActivatedInstance::new(&key, held));
         }
         let plan = plan?;
-        let instance = Instance {
+        let mut instance = Instance {
             id: ids::new_id("lki"),
             business_id: key.business_id.clone(),
             license_key_id: key.id.clone(),
@@ -74,7 +75,11 @@ pub async fn activate(
             fingerprint: fingerprint.map(str::to_string),
             expires_at: plan.lease_until_ms.map(rfc3339_ms),
             key_digest: key_digest(&key.key),
+            event_subject: None,
         };
+        instance.event_subject = key
+            .activation_shards
+            .map(|shards| instance_event_subject(&key.id, &instance.id, shards));
         let reply = Reply::created(&ActivatedInstance::new(&key, &instance))?;
         // The conditions re-check what was read, so a key that filled up or
         // changed since, or a device activated meanwhile, is read again.

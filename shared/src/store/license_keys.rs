@@ -501,6 +501,9 @@ impl Store {
         let mut item = to_item(instance)?;
         item.extend(instance_key(&instance.id));
         item.insert("key_digest".into(), s(&instance.key_digest));
+        if let Some(subject) = &instance.event_subject {
+            item.insert("event_subject".into(), s(subject));
+        }
         if let Some(grant_id) = &key.grant_id {
             item.insert("grant_id".into(), s(grant_id));
         }
