@@ -14,6 +14,14 @@ pub type Quantities = BTreeMap<String, i64>;
 pub struct Pool {
     pub quantity: i64,
     pub allocated: i64,
+    /// An organization's pool split over this many shard items (the
+    /// `pool-shards` tool); while it is, `allocated` is what its shards used
+    /// and the stored one is left as it was at the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
+    /// The split its shards were written under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_epoch: Option<i64>,
 }
 
 pub type Pools = BTreeMap<String, Pool>;
@@ -134,6 +142,7 @@ pub fn with_quantities(pools: &Pools, new_quantities: &Quantities) -> Pools {
         next.entry(code.clone()).or_insert(Pool {
             quantity: *quantity,
             allocated: 0,
+            ..Default::default()
         });
     }
     next
@@ -256,6 +265,9 @@ pub struct OrgLicense {
     pub grace_period: Option<i64>,
     pub subscription_plan: Option<String>,
     pub products: Pools,
+    /// The shards of each sharded pool as read (never stored with the license).
+    #[serde(skip)]
+    pub shards: BTreeMap<String, Vec<crate::domain::shards::Shard>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -319,6 +331,7 @@ mod tests {
                     Pool {
                         quantity: *quantity,
                         allocated: *allocated,
+                        ..Default::default()
                     },
                 )
             })
@@ -430,6 +443,7 @@ mod tests {
             Pool {
                 quantity: 2,
                 allocated: 0,
+                ..Default::default()
             },
         );
         pools.insert(
@@ -437,6 +451,7 @@ mod tests {
             Pool {
                 quantity: 0,
                 allocated: 0,
+                ..Default::default()
             },
         );
         let asked = vec!["IDU".to_string(), "AKIT".into(), "PMD".into()];

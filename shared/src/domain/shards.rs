@@ -102,6 +102,61 @@ pub fn giver(shards: &[Shard], preferred: u32) -> Option<u32> {
         .map(|s| s.index)
 }
 
+/// Units gathered into shard `to` from others, so that one shard can take or
+/// give back a whole change on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gather {
+    pub to: u32,
+    pub from: Vec<(u32, i64)>,
+}
+
+/// How a change of several units is made on one shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// This shard can make it alone.
+    On(u32),
+    /// None can: gather first (free units to take, used ones to give back), then plan again.
+    Gather(Gather),
+    /// All of them together cannot.
+    Short,
+}
+
+/// Where `units` are taken: one of the shards with that much free (the
+/// `pick`th, so concurrent changes spread), or free units gathered into one.
+pub fn plan_take(shards: &[Shard], units: i64, pick: usize) -> Plan {
+    plan(shards, units, pick, Shard::free)
+}
+
+/// Where `units` go back: one of the shards that used that many, or used
+/// units gathered into one (a move of used units moves as much cap with them).
+pub fn plan_give(shards: &[Shard], units: i64, pick: usize) -> Plan {
+    plan(shards, units, pick, |s| s.used)
+}
+
+fn plan(shards: &[Shard], units: i64, pick: usize, has: impl Fn(&Shard) -> i64) -> Plan {
+    if shards.is_empty() || shards.iter().map(&has).sum::<i64>() < units {
+        return Plan::Short;
+    }
+    let fitting: Vec<&Shard> = shards.iter().filter(|s| has(s) >= units).collect();
+    if !fitting.is_empty() {
+        return Plan::On(fitting[pick % fitting.len()].index);
+    }
+    let to = &shards[pick % shards.len()];
+    let mut need = units - has(to);
+    let mut donors: Vec<&Shard> = shards.iter().filter(|s| s.index != to.index && has(s) > 0).collect();
+    donors.sort_by_key(|s| std::cmp::Reverse(has(s)));
+    let mut from = Vec::new();
+    for donor in donors {
+        if need <= 0 {
+            break;
+        }
+        let moved = has(donor).min(need);
+        from.push((donor.index, moved));
+        need -= moved;
+    }
+    Plan::Gather(Gather { to: to.index, from })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +224,36 @@ mod tests {
         assert_eq!(giver(&some, 2), Some(2));
         assert_eq!(giver(&some, 0), Some(1));
         assert_eq!(giver(&shards(&[(3, 0)]), 0), None);
+    }
+
+    #[test]
+    fn a_change_of_several_units_goes_to_one_shard_that_can_make_it() {
+        let some = shards(&[(5, 4), (5, 0), (5, 2), (5, 1)]);
+        assert_eq!(plan_take(&some, 3, 0), Plan::On(1));
+        assert_eq!(plan_take(&some, 3, 1), Plan::On(2));
+        assert_eq!(plan_take(&some, 3, 2), Plan::On(3));
+        assert_eq!(plan_give(&some, 3, 0), Plan::On(0));
+        assert_eq!(plan_take(&some, 14, 0), Plan::Short);
+        assert_eq!(plan_give(&some, 8, 0), Plan::Short);
+    }
+
+    #[test]
+    fn units_spread_too_thin_are_gathered_into_one_shard_first() {
+        let thin = shards(&[(3, 1), (3, 1), (3, 2)]);
+        // 4 free units, at most 2 in any shard: shard 0 takes 2 from shard 1, which has the most.
+        assert_eq!(
+            plan_take(&thin, 4, 0),
+            Plan::Gather(Gather {
+                to: 0,
+                from: vec![(1, 2)]
+            })
+        );
+        assert_eq!(
+            plan_give(&thin, 4, 1),
+            Plan::Gather(Gather {
+                to: 1,
+                from: vec![(2, 2), (0, 1)]
+            })
+        );
     }
 }

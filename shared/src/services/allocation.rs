@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Reply;
 use crate::ids;
 use crate::retry::Conflicts;
-use crate::store::{PageRequest, Written};
+use crate::store::{PageRequest, ShardPicks, Written};
 use crate::wire::lrm as wire;
 use serde_json::{json, Value};
 
@@ -50,6 +50,34 @@ fn audit(account: &str, call: &Call, route: &str, target: String, before: Value,
         before,
         after,
     }
+}
+
+/// For each sharded pool a change moves: the shard that makes it alone, one
+/// picked at random among those that can. None when units had to be
+/// gathered into one shard first, or the shards moved: read again.
+async fn shard_picks(app: &App, org: &OrgLicense, deltas: &Quantities) -> ApiResult<Option<ShardPicks>> {
+    use crate::domain::shards::{plan_give, plan_take, Plan};
+    let mut picks = ShardPicks::new();
+    for (code, &delta) in deltas {
+        let Some(shards) = org.shards.get(code) else { continue };
+        let pick = rand::random::<u32>() as usize;
+        let plan = if delta > 0 {
+            plan_take(shards, delta, pick)
+        } else {
+            plan_give(shards, -delta, pick)
+        };
+        match plan {
+            Plan::On(index) => {
+                picks.insert(code.clone(), index);
+            }
+            Plan::Gather(gather) => {
+                app.store.gather_pool_units(org, code, &gather, delta < 0).await?;
+                return Ok(None);
+            }
+            Plan::Short => return Ok(None),
+        }
+    }
+    Ok(Some(picks))
 }
 
 fn committed(what: &str, conflicts: &Conflicts) {
@@ -193,6 +221,7 @@ pub async fn allocate_org(
             grace_period: host_license.grace_period,
             subscription_plan: host_license.subscription_plan.clone(),
             products: allocation::with_quantities(&pools, &quantities),
+            shards: current.as_ref().map(|o| o.shards.clone()).unwrap_or_default(),
         };
         let record = audit(
             account,
@@ -308,6 +337,11 @@ pub async fn allocate_tenant(
         };
         let reply = Reply::ok(&wire::tenant_view(&org_after, &next))?;
         conflicts.before_write()?;
+        let Some(picks) = shard_picks(app, &org, &deltas).await? else {
+            conflicts.pause().await?;
+            read = read_both().await?;
+            continue;
+        };
         let written = app
             .store
             .allocate_to_tenant(
@@ -315,6 +349,7 @@ pub async fn allocate_tenant(
                 current.as_ref(),
                 &next,
                 &deltas,
+                &picks,
                 &record,
                 call.answer(&reply).as_ref(),
             )
@@ -439,9 +474,22 @@ pub async fn assign_users(
         );
         let reply = Reply::ok(&next.iter().map(wire::seat_view).collect::<Vec<_>>())?;
         conflicts.before_write()?;
+        let Some(picks) = shard_picks(app, &org, &deltas).await? else {
+            conflicts.pause().await?;
+            read = app.store.org_and_seats(account, users).await?;
+            continue;
+        };
         let written = app
             .store
-            .assign_seats(&org, &current, &next, &deltas, &record, call.answer(&reply).as_ref())
+            .assign_seats(
+                &org,
+                &current,
+                &next,
+                &deltas,
+                &picks,
+                &record,
+                call.answer(&reply).as_ref(),
+            )
             .await?;
         if let Written::Done = written {
             committed("users", &conflicts);
@@ -489,9 +537,13 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, rou
             Value::Object(before),
             Value::Object(after),
         );
+        let Some(picks) = shard_picks(app, &org, &deltas).await? else {
+            conflicts.pause().await?;
+            continue;
+        };
         match app
             .store
-            .release_seat(&org, &seat, &deltas, &record, call.answer(&reply).as_ref())
+            .release_seat(&org, &seat, &deltas, &picks, &record, call.answer(&reply).as_ref())
             .await?
         {
             Written::Done => {
@@ -586,4 +638,57 @@ fn check_service_type(service_type: &str) -> ApiResult<()> {
     valid
         .then_some(())
         .ok_or_else(|| ApiError::validation("serviceType", "must match ^[a-z][a-z0-9-]{1,31}$"))
+}
+
+/// Splits an organization's pool of `code` over `shards` shard items, or
+/// merges it back (None): what the `pool-shards` tool does for an operator
+/// (`actor` in the audit). Answers the pool as it then is.
+pub async fn set_pool_shards(
+    app: &App,
+    account: &str,
+    code: &str,
+    wanted: Option<u32>,
+    actor: &str,
+) -> ApiResult<allocation::Pool> {
+    use crate::domain::shards::{split, MAX_SHARDS, MIN_SHARDS};
+    if wanted.is_some_and(|n| !(MIN_SHARDS..=MAX_SHARDS).contains(&n)) {
+        let rule = format!("must be from {MIN_SHARDS} to {MAX_SHARDS}, or off");
+        return Err(ApiError::validation("shards", &rule));
+    }
+    let mut conflicts = Conflicts::new();
+    loop {
+        let org = app.store.org_license(account).await?.ok_or_else(org_not_found)?;
+        let pool = org
+            .products
+            .get(code)
+            .copied()
+            .filter(|p| p.quantity > 0)
+            .ok_or_else(|| ApiError::new(404, "PRODUCT_NOT_FOUND", "the organization holds none of this code"))?;
+        if pool.shards == wanted {
+            return Ok(pool);
+        }
+        let record = AuditRecord {
+            id: ids::new_id("aud"),
+            account_id: account.to_string(),
+            actor: actor.to_string(),
+            route: "pool-shards".into(),
+            of_host: false,
+            target: format!("pool:{code}"),
+            timestamp: clock::now().unix_timestamp(),
+            before: json!({ "shards": pool.shards }),
+            after: json!({ "shards": wanted }),
+        };
+        let written = match (pool.shards, wanted) {
+            (None, Some(count)) => {
+                let shards = split(Some(pool.quantity), pool.allocated, count);
+                app.store.split_pool(&org, code, &shards, &record).await?
+            }
+            // Merged first; another number splits again on the next turn.
+            _ => app.store.merge_pool(&org, code, &record).await?,
+        };
+        match written {
+            Written::Done => {}
+            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+        }
+    }
 }

@@ -15,7 +15,16 @@
 //! conditions that guard exactly what the bound was computed from: DynamoDB
 //! cannot add in a condition, so `allocated + delta <= quantity` is written
 //! `allocated <= quantity - delta` with `quantity` pinned to the value read.
+//!
+//! An organization's pool of one code may be split over shard items
+//! (counter_shards.rs, counter `POOL#<accountId>#<code>`; `products.<code>.shards`
+//! says how many): its caps add up to the pool's quantity, a change of its
+//! units takes them from (or gives them back to) one shard instead of the
+//! license item, and a new quantity moves the caps. The stored `allocated`
+//! is left as it was at the split; reads add up the shards. Every write of an
+//! unsharded pool requires it to be unsharded still.
 
+use super::counter_shards;
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::{
     from_item, key, n, put, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written,
@@ -23,6 +32,7 @@ use super::{
 use crate::domain::allocation::{
     AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, Quantities, TenantService, UserSeat,
 };
+use crate::domain::shards::{Gather, Shard};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -77,6 +87,65 @@ fn group_key(account: &str, group: &str) -> Item {
     key(org_partition(account), format!("GROUP#{group}"))
 }
 
+/// The counter an organization's sharded pool of `code` is split from.
+fn pool_counter(account: &str, code: &str) -> String {
+    format!("POOL#{account}#{code}")
+}
+
+/// Which shard takes or gives back each sharded code's change.
+pub type ShardPicks = std::collections::BTreeMap<String, u32>;
+
+/// The shard actions of a change of sharded pools: each code's units taken
+/// from (or given back to) the shard picked for it.
+fn shard_allocations(
+    table: &str,
+    org: &OrgLicense,
+    deltas: &Quantities,
+    picks: &ShardPicks,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut actions = Vec::new();
+    for (code, delta) in deltas {
+        let Some(pool) = org.products.get(code).filter(|p| p.shards.is_some()) else {
+            continue;
+        };
+        let (counter, epoch) = (
+            pool_counter(&org.account_id, code),
+            pool.shard_epoch.unwrap_or_default(),
+        );
+        let index = picks.get(code).copied().unwrap_or_default();
+        actions.push(if *delta > 0 {
+            counter_shards::take(table, &counter, index, epoch, *delta)?
+        } else {
+            counter_shards::give_back(table, &counter, index, epoch, -delta)?
+        });
+    }
+    Ok(actions)
+}
+
+/// The shard actions of new quantities of sharded pools: their caps move to add up to them.
+fn shard_quantities(table: &str, org: &OrgLicense, new: &Quantities) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut actions = Vec::new();
+    for (code, pool) in org.products.iter().filter(|(_, p)| p.shards.is_some()) {
+        let next = new.get(code).copied().unwrap_or(0);
+        if next == pool.quantity {
+            continue;
+        }
+        let shards = org.shards.get(code).map(Vec::as_slice).unwrap_or_default();
+        // Below what the shards used: refused on the quantity as read (ALLOCATION_BELOW_CONSUMED).
+        let deltas = crate::domain::shards::recap(shards, Some(next))
+            .ok_or_else(|| ApiError::internal(format!("{code}: a quantity below what its shards used")))?;
+        let epoch = pool.shard_epoch.unwrap_or_default();
+        actions.extend(counter_shards::advance(
+            table,
+            &pool_counter(&org.account_id, code),
+            &deltas,
+            epoch,
+            epoch,
+        )?);
+    }
+    Ok(actions)
+}
+
 /// An update of one pool item: its quantities replaced, or units given out or back.
 #[derive(Default)]
 struct PoolUpdate {
@@ -108,8 +177,19 @@ impl PoolUpdate {
                 Some(pool) => {
                     let path = self.code(i, code);
                     self.sets.push(format!("{path}.quantity = :q{i}"));
-                    self.conditions
-                        .push(format!("{path}.quantity = :was{i} AND {path}.allocated <= :q{i}"));
+                    match pool.shards {
+                        // Its shards' caps move with it, each guarding what it used.
+                        Some(_) => {
+                            self.conditions
+                                .push(format!("{path}.quantity = :was{i} AND {path}.shard_epoch = :e{i}"));
+                            self.values
+                                .insert(format!(":e{i}"), n(pool.shard_epoch.unwrap_or_default()));
+                        }
+                        None => self.conditions.push(format!(
+                            "{path}.quantity = :was{i} AND {path}.allocated <= :q{i} \
+                             AND attribute_not_exists({path}.shards)"
+                        )),
+                    }
                     self.values.insert(format!(":q{i}"), n(next));
                     self.values.insert(format!(":was{i}"), n(pool.quantity));
                 }
@@ -122,6 +202,7 @@ impl PoolUpdate {
                         to_attribute(&Pool {
                             quantity: next,
                             allocated: 0,
+                            ..Default::default()
                         })?,
                     );
                 }
@@ -145,12 +226,17 @@ impl PoolUpdate {
             .set("subscription_plan", plan.map_or(AttributeValue::Null(true), s))
     }
 
-    /// Gives out (positive) or takes back (negative) units per code.
+    /// Gives out (positive) or takes back (negative) units per code; a sharded
+    /// pool's units move on its shards instead (`shard_allocations`).
     fn allocations(mut self, pools: &Pools, deltas: &Quantities) -> Self {
         for (i, (code, delta)) in deltas.iter().enumerate() {
             let i = i + 100;
-            let path = self.code(i, code);
             let pool = pools.get(code).copied().unwrap_or_default();
+            if pool.shards.is_some() {
+                continue;
+            }
+            let path = self.code(i, code);
+            self.conditions.push(format!("attribute_not_exists({path}.shards)"));
             self.sets.push(format!("{path}.allocated = {path}.allocated + :d{i}"));
             self.values.insert(format!(":d{i}"), n(*delta));
             if *delta > 0 {
@@ -190,8 +276,13 @@ impl Written {
     /// The organization as its pool alone refused a change of `deltas` to a
     /// tenant service or seats (the pool's update comes first in those changes).
     pub fn pool_that_refused(&self, deltas: &Quantities) -> Result<Option<OrgLicense>, ApiError> {
-        if deltas.is_empty() {
-            return Ok(None); // the change did not touch the pool
+        let license_first = matches!(
+            self,
+            Written::Refused { item: Some(item), .. }
+                if item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk == "LICENSE")
+        );
+        if deltas.is_empty() || !license_first {
+            return Ok(None); // the change did not touch the license item, or a shard refused
         }
         self.refused_only_by(0)
     }
@@ -227,7 +318,31 @@ impl Store {
     }
 
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
-        self.get_as(org_key(account), true).await
+        let org = self.get_as(org_key(account), true).await?;
+        self.counted_org(org).await
+    }
+
+    /// A sharded pool's `allocated` is what its shards used (kept in `shards`).
+    async fn counted_org(&self, org: Option<OrgLicense>) -> Result<Option<OrgLicense>, ApiError> {
+        let Some(mut org) = org else { return Ok(None) };
+        let sharded: Vec<(String, u32)> = org
+            .products
+            .iter()
+            .filter_map(|(code, pool)| pool.shards.map(|n| (code.clone(), n)))
+            .collect();
+        for (code, count) in sharded {
+            let shards: Vec<Shard> = self
+                .shards(&pool_counter(&org.account_id, &code), count)
+                .await?
+                .iter()
+                .map(|s| s.shard())
+                .collect();
+            if let Some(pool) = org.products.get_mut(&code) {
+                pool.allocated = crate::domain::shards::total_used(&shards);
+            }
+            org.shards.insert(code, shards);
+        }
+        Ok(Some(org))
     }
 
     /// An organization's license and other items of its account (at most 99
@@ -245,7 +360,7 @@ impl Store {
                 _ => others.push(from_item(item)?),
             }
         }
-        Ok((org, others))
+        Ok((self.counted_org(org).await?, others))
     }
 
     /// The account's license and the seats of `users` (at most 99).
@@ -357,19 +472,23 @@ impl Store {
                 update.conditions.push("host_account_id = :host".into());
                 update.values.insert(":host".into(), s(&host.host_account_id));
                 actions.extend(update.build(&self.table, org_key(&next.account_id))?);
+                actions.extend(shard_quantities(&self.table, current, &quantities)?);
             }
         }
         actions.push(self.audit_item(audit)?);
         self.commit(actions, answer).await
     }
 
-    /// Replaces one tenant service's allocation, moving the difference in or out of the organization.
+    /// Replaces one tenant service's allocation, moving the difference in or
+    /// out of the organization (a sharded pool's on the shard `picks` names).
+    #[allow(clippy::too_many_arguments)]
     pub async fn allocate_to_tenant(
         &self,
         org: &OrgLicense,
         current: Option<&TenantService>,
         next: &TenantService,
         org_deltas: &Quantities,
+        picks: &ShardPicks,
         audit: &AuditRecord,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
@@ -379,6 +498,7 @@ impl Store {
                 .allocations(&org.products, org_deltas)
                 .build(&self.table, org_key(&org.account_id))?,
         );
+        actions.extend(shard_allocations(&self.table, org, org_deltas, picks)?);
         let mut item = to_item(next)?;
         item.extend(tenant_key(&next.account_id, &next.service_scope_id, &next.service_type));
         actions.push(put_versioned(&self.table, item, current.map(|t| t.version))?);
@@ -387,12 +507,14 @@ impl Store {
     }
 
     /// Gives each user exactly its new codes, all or nothing.
+    #[allow(clippy::too_many_arguments)]
     pub async fn assign_seats(
         &self,
         org: &OrgLicense,
         current: &[UserSeat],
         next: &[UserSeat],
         org_deltas: &Quantities,
+        picks: &ShardPicks,
         audit: &AuditRecord,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
@@ -402,6 +524,7 @@ impl Store {
                 .allocations(&org.products, org_deltas)
                 .build(&self.table, org_key(&org.account_id))?,
         );
+        actions.extend(shard_allocations(&self.table, org, org_deltas, picks)?);
         for seat in next {
             let previous = current.iter().find(|c| c.user_id == seat.user_id).map(|c| c.version);
             let mut item = to_item(seat)?;
@@ -418,6 +541,7 @@ impl Store {
         org: &OrgLicense,
         seat: &UserSeat,
         org_deltas: &Quantities,
+        picks: &ShardPicks,
         audit: &AuditRecord,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
@@ -427,6 +551,7 @@ impl Store {
                 .allocations(&org.products, org_deltas)
                 .build(&self.table, org_key(&org.account_id))?,
         );
+        actions.extend(shard_allocations(&self.table, org, org_deltas, picks)?);
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(seat_key(&seat.account_id, &seat.user_id)))
@@ -494,7 +619,95 @@ impl Store {
     /// A host's organizations by account id, from the index (eventually consistent).
     pub async fn host_orgs_page(&self, host: &str, page: &PageRequest) -> Result<ListPage<OrgLicense>, ApiError> {
         let range = KeyRange::index("gsi1", host_orgs_partition(host)).ascending_from(None);
-        self.list_page(range, page).await
+        let page: ListPage<OrgLicense> = self.list_page(range, page).await?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for org in page.items {
+            items.extend(self.counted_org(Some(org)).await?);
+        }
+        Ok(ListPage {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Splits an organization's pool of `code` over `shards` (its quantity and
+    /// what it gave out as read, split): the license is guarded on both.
+    pub async fn split_pool(
+        &self,
+        org: &OrgLicense,
+        code: &str,
+        shards: &[Shard],
+        audit: &AuditRecord,
+    ) -> Result<Written, ApiError> {
+        let pool = org.products.get(code).copied().unwrap_or_default();
+        let epoch = pool.shard_epoch.unwrap_or_default() + 1;
+        let root = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(org_key(&org.account_id)))
+            .update_expression("SET products.#c.shards = :shards, products.#c.shard_epoch = :epoch")
+            .condition_expression(
+                "products.#c.quantity = :q AND products.#c.allocated = :a AND attribute_not_exists(products.#c.shards)",
+            )
+            .expression_attribute_names("#c", code)
+            .expression_attribute_values(":shards", n(shards.len()))
+            .expression_attribute_values(":epoch", n(epoch))
+            .expression_attribute_values(":q", n(pool.quantity))
+            .expression_attribute_values(":a", n(pool.allocated))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().update(root).build()];
+        actions.extend(counter_shards::create(
+            &self.table,
+            &pool_counter(&org.account_id, code),
+            shards,
+            epoch,
+        )?);
+        actions.push(self.audit_item(audit)?);
+        self.commit(actions, None).await
+    }
+
+    /// Merges a sharded pool back: each shard as read is deleted on that
+    /// condition and what they used is the pool's `allocated` again.
+    pub async fn merge_pool(&self, org: &OrgLicense, code: &str, audit: &AuditRecord) -> Result<Written, ApiError> {
+        let pool = org.products.get(code).copied().unwrap_or_default();
+        let shards = org.shards.get(code).map(Vec::as_slice).unwrap_or_default();
+        let epoch = pool.shard_epoch.unwrap_or_default();
+        let root = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(org_key(&org.account_id)))
+            .update_expression(
+                "SET products.#c.allocated = :used, products.#c.shard_epoch = :next REMOVE products.#c.shards",
+            )
+            .condition_expression("products.#c.shards = :shards AND products.#c.shard_epoch = :epoch")
+            .expression_attribute_names("#c", code)
+            .expression_attribute_values(":used", n(crate::domain::shards::total_used(shards)))
+            .expression_attribute_values(":next", n(epoch + 1))
+            .expression_attribute_values(":shards", n(shards.len()))
+            .expression_attribute_values(":epoch", n(epoch))
+            .build()
+            .map_err(ApiError::internal)?;
+        let mut actions = vec![TransactWriteItem::builder().update(root).build()];
+        actions.extend(counter_shards::delete(
+            &self.table,
+            &pool_counter(&org.account_id, code),
+            shards,
+            epoch,
+        )?);
+        actions.push(self.audit_item(audit)?);
+        self.commit(actions, None).await
+    }
+
+    /// Gathers units of a sharded pool into one shard (free units, or used ones).
+    pub async fn gather_pool_units(
+        &self,
+        org: &OrgLicense,
+        code: &str,
+        gather: &Gather,
+        used: bool,
+    ) -> Result<Written, ApiError> {
+        let epoch = org.products.get(code).and_then(|p| p.shard_epoch).unwrap_or_default();
+        self.gather_units(&pool_counter(&org.account_id, code), epoch, gather, used)
+            .await
     }
 
     /// An organization's tenant services by scope and type.
@@ -535,6 +748,7 @@ mod tests {
                     Pool {
                         quantity: *quantity,
                         allocated: *allocated,
+                        ..Default::default()
                     },
                 )
             })
@@ -557,10 +771,14 @@ mod tests {
             update.sets,
             ["products.#c100.allocated = products.#c100.allocated + :d100"]
         );
-        // allocated + 3 <= 10, written without arithmetic: allocated <= 7, quantity still 10.
+        // allocated + 3 <= 10, written without arithmetic: allocated <= 7, quantity still 10;
+        // and the pool is not split meanwhile.
         assert_eq!(
             update.conditions,
-            ["products.#c100.quantity = :was100 AND products.#c100.allocated <= :max100"]
+            [
+                "attribute_not_exists(products.#c100.shards)",
+                "products.#c100.quantity = :was100 AND products.#c100.allocated <= :max100"
+            ]
         );
         assert_eq!((number(&update, ":was100"), number(&update, ":max100")), (10, 7));
     }
@@ -568,7 +786,13 @@ mod tests {
     #[test]
     fn taking_units_back_never_goes_below_zero() {
         let update = PoolUpdate::default().allocations(&pools(&[("UNATT", 10, 4)]), &quantities(&[("UNATT", -4)]));
-        assert_eq!(update.conditions, ["products.#c100.allocated >= :min100"]);
+        assert_eq!(
+            update.conditions,
+            [
+                "attribute_not_exists(products.#c100.shards)",
+                "products.#c100.allocated >= :min100"
+            ]
+        );
         assert_eq!(number(&update, ":min100"), 4);
     }
 
@@ -584,12 +808,31 @@ mod tests {
         assert!(update
             .conditions
             .iter()
-            .any(|c| c.ends_with(".quantity = :was2 AND products.#c2.allocated <= :q2")));
+            .any(|c| c.starts_with("products.#c2.quantity = :was2 AND products.#c2.allocated <= :q2")));
         assert_eq!((number(&update, ":q2"), number(&update, ":was2")), (6, 10));
         assert!(update
             .conditions
             .contains(&"attribute_not_exists(products.#c1)".to_string()));
         assert_eq!(update.names["#c1"], "TIE");
+    }
+
+    #[test]
+    fn a_sharded_pool_leaves_its_units_to_its_shards_and_its_quantity_guards_their_split() {
+        let mut sharded = pools(&[("UNATT", 10, 4)]);
+        if let Some(pool) = sharded.get_mut("UNATT") {
+            pool.shards = Some(4);
+            pool.shard_epoch = Some(2);
+        }
+        let update = PoolUpdate::default().allocations(&sharded, &quantities(&[("UNATT", 3)]));
+        assert!(update.sets.is_empty() && update.conditions.is_empty());
+        let update = PoolUpdate::default()
+            .quantities(&sharded, &quantities(&[("UNATT", 12)]))
+            .unwrap();
+        assert_eq!(
+            update.conditions,
+            ["products.#c0.quantity = :was0 AND products.#c0.shard_epoch = :e0"]
+        );
+        assert_eq!((number(&update, ":q0"), number(&update, ":e0")), (12, 2));
     }
 
     #[test]
@@ -604,8 +847,10 @@ mod tests {
             grace_period: None,
             subscription_plan: None,
             products: pools(&[("UNATT", 10, 10)]),
+            shards: Default::default(),
         };
-        let item = to_item(&org).unwrap();
+        let mut item = to_item(&org).unwrap();
+        item.extend(org_key("acme"));
         let refused = |at, alone| Written::Refused {
             at,
             item: Some(item.clone()),
@@ -619,6 +864,13 @@ mod tests {
         assert_eq!(refused(1, true).pool_that_refused(&taking).unwrap(), None);
         assert_eq!(refused(0, true).pool_that_refused(&Quantities::new()).unwrap(), None);
         assert_eq!(Written::Conflict.pool_that_refused(&taking).unwrap(), None);
+        // A shard of a sharded pool refused: read again.
+        let shard = Written::Refused {
+            at: 0,
+            item: Some(key("SHARD#POOL#acme#UNATT#0", "SHARD")),
+            alone: true,
+        };
+        assert_eq!(shard.pool_that_refused(&taking).unwrap(), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! `<counter>` is the partition key of the item whose count is split.
 
 use super::{from_item, key, n, Item, Store, Written};
-use crate::domain::shards::{Move, Shard};
+use crate::domain::shards::{Gather, Shard};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
@@ -194,26 +194,36 @@ impl Store {
         Ok(shards)
     }
 
-    /// Moves free units between two shards of the counter, under `epoch`.
-    pub async fn move_free_units(&self, counter: &str, epoch: i64, change: Move) -> Result<Written, ApiError> {
-        let actions = vec![
-            update(
+    /// Gathers units into one shard of the counter, under `epoch`: free
+    /// units, or (`used`) used units with as much cap, so the free ones stay.
+    pub async fn gather_units(
+        &self,
+        counter: &str,
+        epoch: i64,
+        gather: &Gather,
+        used: bool,
+    ) -> Result<Written, ApiError> {
+        let moved = if used { "units_used" } else { "units_free" };
+        let total: i64 = gather.from.iter().map(|(_, units)| units).sum();
+        let mut actions = Vec::with_capacity(gather.from.len() + 1);
+        for &(from, units) in &gather.from {
+            actions.push(update(
                 &self.table,
                 counter,
-                change.from,
-                "SET units_cap = units_cap - :m, units_free = units_free - :m",
-                "counter_epoch = :e AND units_free >= :m",
-                vec![(":m", n(change.units)), (":e", n(epoch))],
-            )?,
-            update(
-                &self.table,
-                counter,
-                change.to,
-                "SET units_cap = units_cap + :m, units_free = units_free + :m",
-                "counter_epoch = :e",
-                vec![(":m", n(change.units)), (":e", n(epoch))],
-            )?,
-        ];
+                from,
+                &format!("SET units_cap = units_cap - :m, {moved} = {moved} - :m"),
+                &format!("counter_epoch = :e AND {moved} >= :m"),
+                vec![(":m", n(units)), (":e", n(epoch))],
+            )?);
+        }
+        actions.push(update(
+            &self.table,
+            counter,
+            gather.to,
+            &format!("SET units_cap = units_cap + :m, {moved} = {moved} + :m"),
+            "counter_epoch = :e",
+            vec![(":m", n(total)), (":e", n(epoch))],
+        )?);
         self.commit(actions, None).await
     }
 }

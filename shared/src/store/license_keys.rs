@@ -456,7 +456,11 @@ impl Store {
         change: crate::domain::shards::Move,
     ) -> Result<Written, ApiError> {
         let counter = activation_counter(&key_digest(&key.key));
-        self.move_free_units(&counter, key.shard_epoch.unwrap_or_default(), change)
+        let gather = crate::domain::shards::Gather {
+            to: change.to,
+            from: vec![(change.from, change.units)],
+        };
+        self.gather_units(&counter, key.shard_epoch.unwrap_or_default(), &gather, false)
             .await
     }
 

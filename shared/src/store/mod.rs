@@ -14,7 +14,7 @@ mod paging;
 mod rate_limits;
 mod webhooks;
 
-pub use allocation::ListPage;
+pub use allocation::{ListPage, ShardPicks};
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, InstancePage, KeyPage, KeyQuery};

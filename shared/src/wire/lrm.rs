@@ -388,15 +388,22 @@ pub fn org_view(org: &OrgLicense) -> OrganizationLicense {
         license_code: org.license_code.clone(),
         license_status: LicenseStatus::at(org.end_date),
         products: shown(&org.products)
-            .map(|(code, Pool { quantity, allocated })| OrganizationProduct {
-                code: code.clone(),
-                quantity: *quantity,
-                product_type: ProductType::of(code),
-                features: Vec::new(),
-                allocated: *allocated,
-                consumed: *allocated,
-                available: quantity - allocated,
-            })
+            .map(
+                |(
+                    code,
+                    Pool {
+                        quantity, allocated, ..
+                    },
+                )| OrganizationProduct {
+                    code: code.clone(),
+                    quantity: *quantity,
+                    product_type: ProductType::of(code),
+                    features: Vec::new(),
+                    allocated: *allocated,
+                    consumed: *allocated,
+                    available: quantity - allocated,
+                },
+            )
             .collect(),
         templates: Vec::new(),
         start_date: org.start_date,
