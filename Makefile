@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench build keys openapi fmt lint
+.PHONY: dev test fuzz bench capacity build keys openapi fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -12,6 +12,9 @@ fuzz: ## schemathesis over openapi.yaml against a local stack of its own
 
 bench: ## DynamoDB/SES calls and time per route, the integration tests as workload
 	infra/test.sh bench
+
+capacity: ## one hot license key's activations/s, unsharded and sharded, behind a per-item write throttle
+	infra/test.sh capacity
 
 build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docker needed
 	infra/build.sh

@@ -6,6 +6,10 @@
 # --only-lambda-apis` (the routes of template.yaml, as in `make dev`), polling for up
 # to FUNCTION_CONCURRENCY events at once, so concurrent requests really
 # overlap, and its log is kept in $STACK_DIR/functions/<name>.log.
+#
+# NO_BUILD=1 skips the cargo build of the binaries and runs those already in
+# target/ (debug, or release for bench), e.g. to iterate on a Python bench
+# while another build is running; lint and unit tests still run in mode all.
 set -euo pipefail
 STACK_DIR="${STACK_DIR:-$(cd "$(dirname "$0")/.." && pwd -P)/.test-stack}"
 DYNAMODB_PORT="${TEST_DYNAMODB_PORT:-8010}"
@@ -24,6 +28,9 @@ step() { printf '\n== %s\n' "$*"; }
 # `infra/test.sh node`: only the stack and the Node suite (tests/node/).
 # `infra/test.sh bench`: release builds on the same stack, then bench/run.py
 # (make bench). BENCH_PROFILE=debug skips the release build.
+# `infra/test.sh capacity`: the stack with the functions behind the proxy's
+# throttling mode, CAPACITY_ITEM_WCU (default 20) write units a second per item
+# as DynamoDB allows about 1,000, then bench/capacity.py (make capacity).
 mode="${1:-all}"
 [[ $mode == only ]] && shift
 profile=debug
@@ -41,7 +48,8 @@ cfn-lint template.yaml
 SAM_CLI_TELEMETRY=0 sam validate --lint --region "$AWS_REGION" -t template.yaml
 cargo test --workspace --features functions/failpoints --lib --test '*'
 fi
-if [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins --features functions/failpoints; fi
+if [[ ${NO_BUILD:-} == 1 ]]; then :
+elif [[ $profile == release ]]; then cargo build --release --workspace --bins; else cargo build --workspace --bins --features functions/failpoints; fi
 # CI may keep its build cache outside the clone.
 bin_dir="${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
 
@@ -63,12 +71,18 @@ OFFLINE_LICENSE_KEY_IDS="$(cat "$STACK_DIR/kms-key-ids")"
 export OFFLINE_LICENSE_KEY_IDS
 
 # The functions reach DynamoDB through a proxy the fault tests can cut
-# (tests/test_faults.py); the bench measures DynamoDB itself.
+# (tests/test_faults.py), or that throttles each item's writes (capacity);
+# the bench measures DynamoDB itself.
 function_dynamodb="$AWS_ENDPOINT_URL_DYNAMODB"
 if [[ $mode != bench ]]; then
   proxy_port=$((DYNAMODB_PORT + 2))
   export DYNAMODB_PROXY_PID_FILE="$STACK_DIR/dynamodb-proxy.pid"
-  python infra/dynamodb_proxy.py "$proxy_port" "$DYNAMODB_PORT" "$DYNAMODB_PROXY_PID_FILE" \
+  throttling=()
+  if [[ $mode == capacity ]]; then
+    export CAPACITY_ITEM_WCU="${CAPACITY_ITEM_WCU:-20}" DYNAMODB_PROXY_STATS="$STACK_DIR/dynamodb-proxy.stats.json"
+    throttling=(--item-wcu "$CAPACITY_ITEM_WCU" --stats "$DYNAMODB_PROXY_STATS")
+  fi
+  python infra/dynamodb_proxy.py "$proxy_port" "$DYNAMODB_PORT" "$DYNAMODB_PROXY_PID_FILE" "${throttling[@]}" \
     >"$STACK_DIR/dynamodb-proxy.log" 2>&1 </dev/null &
   pids+=($!)
   for _ in $(seq 50); do [[ -s $DYNAMODB_PROXY_PID_FILE ]] && break; sleep 0.1; done
@@ -101,7 +115,7 @@ for pid in "${pids[@]}"; do
 done
 
 # What EventBridge Scheduler does in AWS: run the webhook delivery function, again and again.
-if [[ $mode != bench ]]; then
+if [[ $mode != bench && $mode != capacity ]]; then
   python infra/schedule.py "http://127.0.0.1:$API_PORT" deliver-webhooks 10 >"$STACK_DIR/schedule.log" 2>&1 </dev/null &
   pids+=($!)
 fi
@@ -120,6 +134,12 @@ fi
 
 if [[ $mode == bench ]]; then
   python bench/run.py
+  exit
+fi
+
+if [[ $mode == capacity ]]; then
+  step "capacity: one hot license key, unsharded and sharded, at ${CAPACITY_ITEM_WCU} WCU per item"
+  python bench/capacity.py
   exit
 fi
 

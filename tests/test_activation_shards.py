@@ -169,3 +169,29 @@ def test_each_instance_of_a_sharded_key_reports_its_events_once_and_in_order(bus
         assert by_instance[instance["id"]] == ["license_key_instance.created", "license_key_instance.deleted"]
     for instance in made[12:]:
         assert by_instance[instance["id"]] == ["license_key_instance.created"]
+
+
+def test_every_read_of_a_sharded_key_adds_its_shards_up(business, anonymous):
+    ent, grant, key = delivered_key(business, limit=10)
+    lk_id = grant["license_key"]["id"]
+    shard(business, lk_id, 4)
+    made = burst(anonymous, key, 3)
+    instance = made[0]["id"]
+
+    assert business.get(f"/license_keys/{lk_id}").json()["instances_count"] == 3
+    assert [k["instances_count"] for k in business.get("/license_keys", params={"customer_id": grant["customer_id"]}).json()["items"]] == [3]
+    assert business.get(f"/grants/{grant['id']}").json()["license_key"]["activations_used"] == 3
+    listed = business.get(f"/entitlements/{ent['id']}/grants").json()["items"]
+    assert [g["license_key"]["activations_used"] for g in listed] == [3]
+    of_customer = business.get(f"/customers/{grant['customer_id']}/entitlement-grants").json()["items"]
+    assert [g["license_key"]["activations_used"] for g in of_customer] == [3]
+
+    valid = anonymous.post("/licenses/validate", json={"license_key": key, "license_key_instance_id": instance}).json()
+    assert valid["valid"] and valid["license_key"]["instances_count"] == 3
+    beat = anonymous.post("/licenses/heartbeat", json={"license_key": key, "license_key_instance_id": instance})
+    assert beat.status_code == 200 and beat.json()["id"] == instance
+    offline = anonymous.post("/licenses/checkout", json={"license_key": key, "license_key_instance_id": instance})
+    assert offline.status_code == 201, offline.text
+    # The grant's copy is the shards' sum again once they are merged.
+    shard(business, lk_id, None)
+    assert business.get(f"/grants/{grant['id']}").json()["license_key"]["activations_used"] == 3

@@ -61,6 +61,8 @@ def test_a_burst_of_seats_on_a_sharded_pool_takes_exactly_its_quantity(api_url, 
           f"shards (cap, used): {[(s['cap'], s['used']) for s in shards]}")
     assert len(seated) == 40 == seats_holding(table, org, "ACNU")
     assert lrm.org_products(org)["ACNU"] == (40, 40, 0)
+    listed = lrm.host.get(f"/lrm/api/host/{lrm.host_id}/organizations").json()["items"]
+    assert [(o["accountId"], o["products"]) for o in listed] == [(org, [{"code": "ACNU", "quantity": 40, "consumed": 40, "available": 0}])]
     assert sum(s["used"] for s in shards) == 40 and all(s["free"] == s["cap"] - s["used"] >= 0 for s in shards)
 
     with concurrent.futures.ThreadPoolExecutor(10) as pool:

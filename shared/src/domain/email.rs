@@ -53,6 +53,7 @@ mod tests {
             expires_at: expires_at.map(str::to_string),
             status: LicenseKeyStatus::Active,
             leases: None,
+            activation_shards: None,
         }
     }
 

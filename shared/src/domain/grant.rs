@@ -57,6 +57,11 @@ pub struct GrantLicenseKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub leases: Option<crate::domain::license_key::Leases>,
+    /// The key's count is split over this many shards, which a read adds up
+    /// into `activations_used`; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub activation_shards: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -228,6 +233,7 @@ impl Grant {
             key.activations_used =
                 crate::domain::license_key::live_count(key.activations_used, key.leases.as_ref(), now);
             key.leases = None;
+            key.activation_shards = None;
         }
         self.rev = None;
         self
@@ -402,6 +408,7 @@ impl Grant {
             expires_at: record.expires_at.clone(),
             status: LicenseKeyStatus::Active,
             leases: record.leases.clone(),
+            activation_shards: None,
         });
         self.email_delivery = Some(EmailDelivery {
             attempts: 1,
@@ -819,6 +826,7 @@ mod tests {
             expires_at: None,
             status: LicenseKeyStatus::Active,
             leases: None,
+            activation_shards: None,
         });
         assert_eq!(fulfilment_blocker(&grant, &manual).unwrap().code, "GRANT_NOT_PENDING");
         grant.status = GrantStatus::Pending;

@@ -256,7 +256,7 @@ pub async fn allocate_org(
 
 /// The organization license as the caller may see it: its own, or one under its host.
 async fn visible_org(app: &App, call: &Call, account: &str) -> ApiResult<OrgLicense> {
-    visible(caller(call)?, app.store.org_license(account).await?)
+    visible(caller(call)?, app.store.org_license_terms(account).await?)
 }
 
 /// `org` if `principal` may see it; otherwise, or if there is none, 404.
@@ -271,7 +271,7 @@ fn visible(principal: &Principal, org: Option<OrgLicense>) -> ApiResult<OrgLicen
 }
 
 pub async fn get_org_license(app: &App, call: &Call, host: &str, account: &str) -> ApiResult<Reply> {
-    let license = visible_org(app, call, account).await?;
+    let license = visible(caller(call)?, app.store.org_license(account).await?)?;
     if license.host_account_id != host {
         return Err(ApiError::new(
             404,
@@ -298,7 +298,10 @@ pub async fn allocate_tenant(
 ) -> ApiResult<Reply> {
     check_id("serviceScopeId", &request.scope)?;
     check_service_type(&request.service_type)?;
-    let read_both = || app.store.org_and_tenant(account, &request.scope, &request.service_type);
+    let read_both = || {
+        app.store
+            .org_and_tenant(account, &request.scope, &request.service_type, true)
+    };
     let mut conflicts = Conflicts::new();
     let mut read = read_both().await?;
     loop {
@@ -362,7 +365,7 @@ pub async fn allocate_tenant(
             // Only the pool moved: decide again from it as it refused, the tenant as read.
             Some(org_now) => {
                 conflicts.again();
-                (Some(org_now), current)
+                (app.store.counted_org(Some(org_now)).await?, current)
             }
             None => {
                 conflicts.pause().await?;
@@ -373,7 +376,7 @@ pub async fn allocate_tenant(
 }
 
 pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, service_type: &str) -> ApiResult<Reply> {
-    let (org, tenant) = app.store.org_and_tenant(account, scope, service_type).await?;
+    let (org, tenant) = app.store.org_and_tenant(account, scope, service_type, false).await?;
     let org = visible(caller(call)?, org)?;
     let tenant =
         tenant.ok_or_else(|| ApiError::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license"))?;
@@ -499,7 +502,7 @@ pub async fn assign_users(
             // Only the pool moved: decide again from it as it refused, the seats as read.
             Some(org_now) => {
                 conflicts.again();
-                (Some(org_now), current)
+                (app.store.counted_org(Some(org_now)).await?, current)
             }
             None => {
                 conflicts.pause().await?;
@@ -510,7 +513,7 @@ pub async fn assign_users(
 }
 
 pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
-    let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
+    let (org, seats) = app.store.org_terms_and_seats(account, &[user.to_string()]).await?;
     visible(caller(call)?, org)?;
     let seat = seats.into_iter().next().ok_or_else(seat_not_found)?;
     Reply::ok(&wire::seat_view(&seat))

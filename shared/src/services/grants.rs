@@ -35,7 +35,11 @@ pub async fn own(app: &App, business_id: &str, id: &str) -> ApiResult<Grant> {
 }
 
 pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
-    Reply::ok(&own(app, call.principal_id(), id).await?.presented(clock::now()))
+    let grant = app
+        .store
+        .counted_grant(own(app, call.principal_id(), id).await?)
+        .await?;
+    Reply::ok(&grant.presented(clock::now()))
 }
 
 /// `POST /entitlements/{id}/grants`: a new grant, or the existing one for the
@@ -132,7 +136,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
     loop {
         // The key is looked up before the grant, so a fulfilment that lost the race
         // for this grant reads it as no longer Pending, which the contract ranks first.
-        let key_taken = app.store.license_key_by_value(&body.key).await?.is_some();
+        let key_taken = app.store.license_key_exists(&body.key).await?;
         let grant = own(app, call.principal_id(), grant_id).await?;
         let entitlement = app
             .store
@@ -197,7 +201,10 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
 pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str, reason: &str) -> ApiResult<Reply> {
     let mut conflicts = Conflicts::new();
     loop {
-        let grant = own(app, call.principal_id(), grant_id).await?;
+        let grant = app
+            .store
+            .counted_grant(own(app, call.principal_id(), grant_id).await?)
+            .await?;
         if grant.entitlement_id != entitlement_id {
             return Err(not_found());
         }

@@ -171,7 +171,13 @@ async fn reshard(app: &App, call: &Call, id: &str, wanted: Option<i64>) -> ApiRe
             (None, Some(count)) => {
                 let shards = crate::domain::shards::split(key.activations_limit, key.instances_count, count);
                 app.store
-                    .split_activations(&key, &shards, &events, call.answer(&reply).as_ref())
+                    .split_activations(
+                        &key,
+                        &shards,
+                        &clock::rfc3339(now),
+                        &events,
+                        call.answer(&reply).as_ref(),
+                    )
                     .await?
             }
             (_, None) => {

@@ -34,7 +34,7 @@ pub async fn customer_license(app: &App, call: &Call, application: &str, custome
 /// `userLicense`: whether a user of the caller's account holds bundle `code`.
 pub async fn user_license(app: &App, call: &Call, code: &str, user: &str) -> ApiResult<Reply> {
     let account = call.principal_id();
-    let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
+    let (org, seats) = app.store.org_terms_and_seats(account, &[user.to_string()]).await?;
     let holds = seats
         .first()
         .is_some_and(|s| s.user_bundle_codes.iter().any(|c| c == code));

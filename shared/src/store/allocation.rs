@@ -317,13 +317,20 @@ impl Store {
         self.get_as(host_key(host), true).await
     }
 
+    /// The organization's license, a sharded pool's `allocated` added up from its shards.
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
         let org = self.get_as(org_key(account), true).await?;
         self.counted_org(org).await
     }
 
+    /// The license for its terms and owner only: a sharded pool's `allocated`
+    /// is left as stored, so nothing may be decided or shown from it.
+    pub async fn org_license_terms(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
+        self.get_as(org_key(account), true).await
+    }
+
     /// A sharded pool's `allocated` is what its shards used (kept in `shards`).
-    async fn counted_org(&self, org: Option<OrgLicense>) -> Result<Option<OrgLicense>, ApiError> {
+    pub async fn counted_org(&self, org: Option<OrgLicense>) -> Result<Option<OrgLicense>, ApiError> {
         let Some(mut org) = org else { return Ok(None) };
         let sharded: Vec<(String, u32)> = org
             .products
@@ -347,10 +354,12 @@ impl Store {
 
     /// An organization's license and other items of its account (at most 99
     /// keys), in one consistent round trip; absent items are left out.
+    /// `counted`: a sharded pool's `allocated` added up from its shards.
     async fn org_with<T: serde::de::DeserializeOwned>(
         &self,
         account: &str,
         keys: impl IntoIterator<Item = Item>,
+        counted: bool,
     ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
         let keys: Vec<Item> = std::iter::once(org_key(account)).chain(keys).collect();
         let (mut org, mut others) = (None, Vec::new());
@@ -360,16 +369,30 @@ impl Store {
                 _ => others.push(from_item(item)?),
             }
         }
-        Ok((self.counted_org(org).await?, others))
+        if counted {
+            org = self.counted_org(org).await?;
+        }
+        Ok((org, others))
     }
 
-    /// The account's license and the seats of `users` (at most 99).
+    /// The account's license (counted) and the seats of `users` (at most 99).
     pub async fn org_and_seats(
         &self,
         account: &str,
         users: &[String],
     ) -> Result<(Option<OrgLicense>, Vec<UserSeat>), ApiError> {
-        self.org_with(account, users.iter().map(|u| seat_key(account, u))).await
+        self.org_with(account, users.iter().map(|u| seat_key(account, u)), true)
+            .await
+    }
+
+    /// The license's terms (`org_license_terms`) and the seats of `users`.
+    pub async fn org_terms_and_seats(
+        &self,
+        account: &str,
+        users: &[String],
+    ) -> Result<(Option<OrgLicense>, Vec<UserSeat>), ApiError> {
+        self.org_with(account, users.iter().map(|u| seat_key(account, u)), false)
+            .await
     }
 
     pub async fn org_and_group(
@@ -377,18 +400,20 @@ impl Store {
         account: &str,
         group: &str,
     ) -> Result<(Option<OrgLicense>, Option<GroupRule>), ApiError> {
-        let (org, mut rules) = self.org_with(account, [group_key(account, group)]).await?;
+        let (org, mut rules) = self.org_with(account, [group_key(account, group)], false).await?;
         Ok((org, rules.pop()))
     }
 
+    /// The account's license (counted, or only its terms) and one tenant service.
     pub async fn org_and_tenant(
         &self,
         account: &str,
         scope: &str,
         service_type: &str,
+        counted: bool,
     ) -> Result<(Option<OrgLicense>, Option<TenantService>), ApiError> {
         let (org, mut tenants) = self
-            .org_with(account, [tenant_key(account, scope, service_type)])
+            .org_with(account, [tenant_key(account, scope, service_type)], counted)
             .await?;
         Ok((org, tenants.pop()))
     }

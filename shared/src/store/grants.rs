@@ -121,8 +121,21 @@ pub struct GrantPage {
 }
 
 impl Store {
+    /// The grant as stored: a sharded key's count on it is as of the split
+    /// (`counted_grant` adds it up, for what shows it).
     pub async fn grant(&self, business_id: &str, grant_id: &str) -> Result<Option<Grant>, ApiError> {
         self.get_as(grant_key(business_id, grant_id), false).await
+    }
+
+    /// A grant whose key's count is sharded shows what the shards used.
+    pub async fn counted_grant(&self, mut grant: Grant) -> Result<Grant, ApiError> {
+        if let Some(copy) = grant.license_key.as_mut() {
+            if let Some(count) = copy.activation_shards {
+                let counter = super::license_keys::activation_counter(&key_digest(&copy.key));
+                copy.activations_used = self.shards(&counter, count).await?.iter().map(|s| s.used).sum();
+            }
+        }
+        Ok(grant)
     }
 
     /// Creates the grant if no grant exists for its entitlement, customer and
@@ -230,6 +243,14 @@ impl Store {
             Written::Refused { .. } => Ok(FulfilOutcome::KeyInUse),
             Written::Conflict => Ok(FulfilOutcome::Conflict),
         }
+    }
+
+    /// Whether a key of this value is stored (its count not read).
+    pub async fn license_key_exists(&self, key_value: &str) -> Result<bool, ApiError> {
+        Ok(self
+            .get_item(license_key_key(&key_digest(key_value)), true)
+            .await?
+            .is_some())
     }
 
     pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
@@ -455,7 +476,8 @@ impl Store {
             filter = filter.eq("status", s(status.as_str()));
         }
         let range = KeyRange::index("gsi1", format!("ENT#{entitlement_id}#GRANT")).filtered(filter);
-        self.grant_page(range, page).await
+        let page = self.grant_page(range, page).await?;
+        self.counted_page(page).await
     }
 
     pub async fn list_grants_of_customer(
@@ -474,7 +496,8 @@ impl Store {
             filter = filter.eq("status", s(status.as_str()));
         }
         let range = KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer_id}#GRANT")).filtered(filter);
-        self.grant_page(range, page).await
+        let page = self.grant_page(range, page).await?;
+        self.counted_page(page).await
     }
 
     /// The grants of one customer not revoked, up to `max`, page after page.
@@ -512,6 +535,18 @@ impl Store {
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         let items = items.into_iter().map(from_item).collect::<Result<_, _>>()?;
         Ok(GrantPage { items, next_cursor })
+    }
+
+    /// A page of grants as shown: sharded keys' counts added up.
+    async fn counted_page(&self, page: GrantPage) -> Result<GrantPage, ApiError> {
+        let mut items = Vec::with_capacity(page.items.len());
+        for grant in page.items {
+            items.push(self.counted_grant(grant).await?);
+        }
+        Ok(GrantPage {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 }
 

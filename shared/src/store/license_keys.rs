@@ -91,7 +91,7 @@ impl Expression {
 }
 
 /// The counter a sharded key's activations are split from: the key item's partition.
-fn activation_counter(digest: &str) -> String {
+pub(super) fn activation_counter(digest: &str) -> String {
     format!("LK#{digest}")
 }
 
@@ -353,6 +353,7 @@ impl Store {
         &self,
         key: &LicenseKey,
         shards: &[Shard],
+        now: &str,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
@@ -383,6 +384,26 @@ impl Store {
             shards,
             epoch,
         )?);
+        if let Some(grant_id) = &key.grant_id {
+            // The grant's copy of the count is added up from the shards while
+            // they hold it; a change of the grant read before this one fails.
+            let copy = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(grant_key(&key.business_id, grant_id)))
+                .update_expression(
+                    "SET license_key.activation_shards = :shards, updated_at = :now, \
+                     rev = if_not_exists(rev, :zero) + :one",
+                )
+                .condition_expression("attribute_type(license_key, :map)")
+                .expression_attribute_values(":shards", n(shards.len()))
+                .expression_attribute_values(":now", s(now))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":map", s("M"))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(copy).build());
+        }
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
@@ -424,7 +445,8 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(grant_key(&key.business_id, grant_id)))
                 .update_expression(
-                    "SET license_key.activations_used = :used, updated_at = :now, rev = if_not_exists(rev, :zero) + :one",
+                    "SET license_key.activations_used = :used, updated_at = :now, \
+                     rev = if_not_exists(rev, :zero) + :one REMOVE license_key.activation_shards",
                 )
                 .condition_expression("attribute_type(license_key, :map)")
                 .expression_attribute_values(":used", n(used))
