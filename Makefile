@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench capacity build keys openapi fmt lint
+.PHONY: dev test fuzz bench capacity build keys pool-shards openapi fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -13,7 +13,7 @@ fuzz: ## schemathesis over openapi.yaml against a local stack of its own
 bench: ## DynamoDB/SES calls and time per route, the integration tests as workload
 	infra/test.sh bench
 
-capacity: ## one hot license key's activations/s, unsharded and sharded, behind a per-item write throttle
+capacity: ## one hot license key's activations/s and one pool's seat assignments/s, unsharded and sharded, behind a per-item write throttle
 	infra/test.sh capacity
 
 build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docker needed
@@ -21,6 +21,9 @@ build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docke
 
 keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
 	infra/mint-key.sh $(PRINCIPAL)
+
+pool-shards: ## split an organization's pool over shard items (or SHARDS=off): make pool-shards ACCOUNT=y-y-y-delilah CODE=ACNU SHARDS=8
+	infra/pool-shards.sh $(ACCOUNT) $(CODE) $(SHARDS)
 
 openapi: ## regenerate openapi.yaml from infra/openapi/document.yaml and the wire types
 	cargo run -q -p licensing-openapi

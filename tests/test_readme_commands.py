@@ -104,4 +104,7 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     assert out.count('"key_id"') == 3, out[-3000:]  # the make keys block minted three keys
     assert "entitlement_grant.created" in out, out[-3000:]  # printed by the README's receiver
     assert '"event_type":"entitlement_grant.created","status":"delivered"' in out, out[-3000:]
+    assert '{"activation_shards":8,"instances_count":0}' in out, out[-3000:]
+    assert '{"activation_shards":null,"instances_count":1}' in out, out[-3000:]
+    assert out.count('"shards":4') == 1 and out.count('"shards":null') == 1, out[-3000:]
     assert "UNAUTHORIZED" not in out and "INTERNAL_ERROR" not in out, out[-3000:]
