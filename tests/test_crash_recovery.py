@@ -147,3 +147,52 @@ def test_public_idempotency_keys_are_scoped_to_the_license_key(business, anonymo
     assert answers[0].json()["license_key_id"] != answers[1].json()["license_key_id"]
     replay = anonymous.post("/licenses/activate", json={"license_key": keys[0], "name": "pc"}, headers=idem)
     assert replay.headers.get("idempotent-replayed") == "true" and replay.json()["id"] == answers[0].json()["id"]
+
+
+def test_a_key_split_and_an_activation_on_it_that_die_after_commit_count_once(business, table):
+    from test_activation_shards import shard_items
+
+    # Two units a shard, so the first activation needs no rebalance (a commit of its own) first.
+    ent = new_entitlement(business, {**AUTO, "integration_config": {**AUTO["integration_config"], "activations_limit": 16}})
+    grant = business.post(f"/entitlements/{ent['id']}/grants", json=customer()).json()
+    lk_id, key = grant["license_key"]["id"], grant["license_key"]["key"]
+    split = http_event("PATCH", "/license_keys/{id}", f"/license_keys/{lk_id}", {"id": lk_id},
+                       authorized(business, str(uuid.uuid4())), {"activation_shards": 8})
+
+    status, answer = crash_then_replay("update-license-key", split)
+
+    assert status == 200 and answer["activation_shards"] == 8
+    shards = shard_items(table, key)
+    assert len(shards) == 8 and sum(s["cap"] for s in shards) == ent["integration_config"]["activations_limit"]
+    activation = http_event("POST", "/licenses/activate", "/licenses/activate", None,
+                            {"idempotency-key": str(uuid.uuid4())}, {"license_key": key, "name": "build-agent"})
+
+    status, instance = crash_then_replay("activate-license", activation)
+
+    assert status == 201
+    assert business.get(f"/license_keys/{lk_id}").json()["instances_count"] == 1
+    assert sum(s["used"] for s in shard_items(table, key)) == 1
+    instances = business.get("/license_key_instances", params={"license_key_id": lk_id}).json()["items"]
+    assert [i["id"] for i in instances] == [instance["id"]]
+
+
+def test_seats_on_a_sharded_pool_that_die_after_commit_take_units_once(api_url, table):
+    from test_pool_shards import pool_shards, shard_items
+
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"ATTUNU": 20}).status_code == 200
+    org = new_org()
+    # Three units a shard, so three users need no gathering (a commit of its own) first.
+    assert lrm.allocate(org, {"ATTUNU": 12}).status_code == 200
+    assert pool_shards(org, "ATTUNU", 4)["shards"] == 4
+    org_api = lrm.org_key(org)
+    users = ["ada", "grace", "linus"]
+    event = http_event("PUT", "/lease_/api/account/{accountId}/user-license", f"/lease_/api/account/{org}/user-license",
+                       {"accountId": org}, authorized(org_api, str(uuid.uuid4())),
+                       {"userIds": users, "userBundleCodes": ["ATTUNU"]})
+
+    status, answer = crash_then_replay("assign-user-licenses", event)
+
+    assert status == 200 and sorted(s["userId"] for s in answer) == users
+    assert lrm.org_products(org)["ATTUNU"] == (12, 3, 9)
+    assert sum(s["used"] for s in shard_items(table, org, "ATTUNU")) == 3
