@@ -15,6 +15,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from test_grants import AUTO, customer, new_entitlement
 
 FUNCTION_TIMEOUT_S = 10
@@ -25,10 +27,14 @@ def proxy_pid():
         return int(f.read())
 
 
-def test_dynamodb_unreachable_mid_burst(business, anonymous):
+@pytest.mark.parametrize("shards", [None, 8], ids=["one key item", "8 shards"])
+def test_dynamodb_unreachable_mid_burst(business, anonymous, shards):
     ent = new_entitlement(business, {**AUTO, "integration_config": {**AUTO["integration_config"], "activations_limit": None}})
     grant = business.post(f"/entitlements/{ent['id']}/grants", json=customer()).json()
     key = grant["license_key"]["key"]
+    if shards:
+        split = business.patch(f"/license_keys/{grant['license_key']['id']}", json={"activation_shards": shards})
+        assert split.status_code == 200 and split.json()["activation_shards"] == shards
     keys = [str(uuid.uuid4()) for _ in range(80)]
 
     def activate(idem):
