@@ -66,8 +66,12 @@ pub async fn activate(
             return Reply::ok(&ActivatedInstance::new(&key, held));
         }
         let plan = plan?;
-        let mut instance = Instance {
-            id: ids::new_id("lki"),
+        let id = ids::new_id("lki");
+        let instance = Instance {
+            event_subject: key
+                .activation_shards
+                .map(|shards| instance_event_subject(&key.id, &id, shards)),
+            id,
             business_id: key.business_id.clone(),
             license_key_id: key.id.clone(),
             name: name.to_string(),
@@ -75,11 +79,7 @@ pub async fn activate(
             fingerprint: fingerprint.map(str::to_string),
             expires_at: plan.lease_until_ms.map(rfc3339_ms),
             key_digest: key_digest(&key.key),
-            event_subject: None,
         };
-        instance.event_subject = key
-            .activation_shards
-            .map(|shards| instance_event_subject(&key.id, &instance.id, shards));
         let reply = Reply::created(&ActivatedInstance::new(&key, &instance))?;
         // The conditions re-check what was read, so a key that filled up or
         // changed since, or a device activated meanwhile, is read again.
@@ -113,28 +113,16 @@ pub async fn activate(
         if let Written::Done = written {
             return Ok(reply);
         }
-        if key.activation_shards.is_some() {
-            let full = written
+        let shard_full = key.activation_shards.is_some()
+            && written
                 .shard_that_refused(0)?
                 .is_some_and(|refused| Some(refused.epoch) == key.shard_epoch);
-            if full {
-                // Half of the freest shard's room moves to this one; with no
-                // room anywhere the count as it is says the limit is reached.
-                conflicts.again();
-                let shards = app.store.activation_shards(&key).await?;
-                match crate::domain::shards::rebalance(&shards, picked) {
-                    Some(change) => {
-                        conflicts.before_write()?;
-                        app.store.rebalance_activations(&key, change).await?;
-                    }
-                    None => {
-                        let mut counted = key;
-                        counted.instances_count = crate::domain::shards::total_used(&shards);
-                        read.key = Some(counted);
-                    }
-                }
-                continue;
+        if shard_full {
+            conflicts.again();
+            if let Some(full) = make_room(app, &key, picked, &mut conflicts).await? {
+                read.key = Some(full);
             }
+            continue;
         }
         let key_now = match key.activation_shards {
             None => written.key_that_refused_activation()?,
@@ -152,6 +140,24 @@ pub async fn activate(
                 read = app.store.read_for_activation(license_key, fingerprint).await?;
             }
         }
+    }
+}
+
+/// A sharded key's shard `to` was full: half of the freest shard's room moves
+/// to it (None: try again), or with no room anywhere, the key with its count
+/// as it is, from which the limit reached is planned.
+async fn make_room(app: &App, key: &LicenseKey, to: u32, conflicts: &mut Conflicts) -> ApiResult<Option<LicenseKey>> {
+    let shards = app.store.activation_shards(key).await?;
+    match crate::domain::shards::rebalance(&shards, to) {
+        Some(change) => {
+            conflicts.before_write()?;
+            app.store.rebalance_activations(key, change).await?;
+            Ok(None)
+        }
+        None => Ok(Some(LicenseKey {
+            instances_count: crate::domain::shards::total_used(&shards),
+            ..key.clone()
+        })),
     }
 }
 
