@@ -195,3 +195,18 @@ def test_every_read_of_a_sharded_key_adds_its_shards_up(business, anonymous):
     # The grant's copy is the shards' sum again once they are merged.
     shard(business, lk_id, None)
     assert business.get(f"/grants/{grant['id']}").json()["license_key"]["activations_used"] == 3
+
+
+def test_a_grant_issued_again_shows_its_sharded_count(business, anonymous):
+    ent = new_entitlement(business, {**AUTO, "integration_config": {**AUTO["integration_config"], "activations_limit": 10}})
+    who = {**customer(), "payment_id": f"pay_{uuid.uuid4().hex[:8]}"}
+    grant = business.post(f"/entitlements/{ent['id']}/grants", json=who).json()
+    shard(business, grant["license_key"]["id"], 4)
+    assert len(burst(anonymous, grant["license_key"]["key"], 2)) == 2
+
+    again = business.post(f"/entitlements/{ent['id']}/grants", json=who)
+    assert again.status_code == 200 and again.json()["id"] == grant["id"]
+    assert again.json()["license_key"]["activations_used"] == 2
+    # Its email went out a moment ago: not again yet, but read as it is.
+    resend = business.post(f"/grants/{grant['id']}/resend-email")
+    assert resend.status_code == 429 and resend.json()["code"] == "RESEND_TOO_SOON", resend.text

@@ -125,3 +125,23 @@ def test_what_the_tool_refuses_changes_nothing(api_url, table):
     assert pool_shards(new_org(), "ACNU", 4)[1].startswith("ACCOUNT_LICENSE_NOT_FOUND")
     assert shard_items(table, org, "ACNU") == [] and shard_items(table, org, "UNATT") == []
     assert lrm.org_products(org)["ACNU"] == (5, 0, 5)
+
+
+def test_an_organizations_pools_hold_at_most_32_shards_and_an_emptied_pool_merges(api_url, table):
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"ACNU": 10, "UNATT": 10}).status_code == 200
+    org = new_org()
+    assert lrm.allocate(org, {"ACNU": 5, "UNATT": 5}).status_code == 200
+    assert pool_shards(org, "ACNU", 20)["shards"] == 20
+    code, message = pool_shards(org, "UNATT", 16)
+    assert code == 1 and message.startswith("VALIDATION_ERROR") and "32" in message, message
+    assert shard_items(table, org, "UNATT") == []
+    assert pool_shards(org, "UNATT", 12)["shards"] == 12
+    # One change of both quantities moves all 32 shards' caps in one transaction.
+    assert lrm.allocate(org, {"ACNU": 7, "UNATT": 6}).status_code == 200
+    assert sum(s["cap"] for s in shard_items(table, org, "ACNU")) == 7
+    assert sum(s["cap"] for s in shard_items(table, org, "UNATT")) == 6
+    # The host takes ACNU away altogether: its shards can still be merged.
+    assert lrm.allocate(org, {"UNATT": 6}).status_code == 200
+    assert pool_shards(org, "ACNU", "off")["shards"] is None
+    assert shard_items(table, org, "ACNU") == []

@@ -30,6 +30,10 @@ pub type Pools = BTreeMap<String, Pool>;
 /// can carry within DynamoDB's 4 KB expression limit.
 pub const MAX_CODES: usize = 32;
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// The most shards an organization's pools hold together: a new quantity of
+/// every sharded code moves each of its shards' caps in the host's one
+/// allocation transaction, which holds at most 100 actions.
+pub const MAX_ORG_SHARDS: u32 = 32;
 /// What `valid_code` accepts.
 pub const CODE_PATTERN: &str = "^[A-Z0-9-]{2,32}$";
 /// What an account, tenant, user or group id may be.
@@ -121,6 +125,15 @@ pub fn overdrawn(pools: &Pools, deltas: &Quantities) -> Vec<String> {
         })
         .map(|(code, _)| code.clone())
         .collect()
+}
+
+/// The shards the pools other than `code` hold together.
+pub fn shards_beside(pools: &Pools, code: &str) -> u32 {
+    pools
+        .iter()
+        .filter(|(other, _)| other.as_str() != code)
+        .filter_map(|(_, pool)| pool.shards)
+        .sum()
 }
 
 /// Codes whose new quantity would fall below what the pool already gave out.
@@ -458,5 +471,22 @@ mod tests {
         assert_eq!(codes_not_held(&pools, &asked), vec!["AKIT".to_string(), "PMD".into()]);
         assert_eq!(first_repeat(&["a".into(), "b".into(), "a".into()]), Some(2));
         assert_eq!(first_repeat(&["a".into(), "b".into()]), None);
+    }
+
+    #[test]
+    fn the_shards_of_the_other_pools_count_against_an_organizations_bound() {
+        let mut pools = Pools::new();
+        for (code, shards) in [("ACNU", Some(8)), ("UNATT", Some(16)), ("AIG", None)] {
+            pools.insert(
+                code.into(),
+                Pool {
+                    quantity: 10,
+                    shards,
+                    ..Default::default()
+                },
+            );
+        }
+        assert_eq!(shards_beside(&pools, "ACNU"), 16);
+        assert_eq!(shards_beside(&pools, "AIG"), 24);
     }
 }

@@ -661,14 +661,23 @@ pub async fn set_pool_shards(
     let mut conflicts = Conflicts::new();
     loop {
         let org = app.store.org_license(account).await?.ok_or_else(org_not_found)?;
+        // A pool the host took to 0 is not split, but may still be merged back.
         let pool = org
             .products
             .get(code)
             .copied()
-            .filter(|p| p.quantity > 0)
+            .filter(|p| p.quantity > 0 || wanted.is_none())
             .ok_or_else(|| ApiError::new(404, "PRODUCT_NOT_FOUND", "the organization holds none of this code"))?;
         if pool.shards == wanted {
             return Ok(pool);
+        }
+        let beside = allocation::shards_beside(&org.products, code);
+        if wanted.is_some_and(|n| beside + n > allocation::MAX_ORG_SHARDS) {
+            let rule = format!(
+                "with the {beside} shards of its other pools, at most {} for one organization",
+                allocation::MAX_ORG_SHARDS
+            );
+            return Err(ApiError::validation("shards", &rule));
         }
         let record = AuditRecord {
             id: ids::new_id("aud"),

@@ -117,6 +117,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             IssueOutcome::Existing(grant_id) => {
                 let existing = app.store.grant(call.principal_id(), &grant_id).await?;
                 let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
+                let existing = app.store.counted_grant(existing).await?;
                 return Reply::ok(&existing.presented(clock::now()));
             }
             // Deleted or changed since read (the next read says which); a
@@ -250,7 +251,10 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
 pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<Reply> {
     let mut conflicts = Conflicts::new();
     loop {
-        let grant = own(app, call.principal_id(), grant_id).await?;
+        let grant = app
+            .store
+            .counted_grant(own(app, call.principal_id(), grant_id).await?)
+            .await?;
         let requeued = match grant.resend(clock::now())? {
             Resend::Queue(requeued) => *requeued,
             Resend::AlreadyQueued => return Reply::json(202, &grant.presented(clock::now())),

@@ -277,7 +277,7 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
                 call.answer(&reply).as_ref(),
             )
             .await?;
-        let was_sharded = key.activation_shards.is_some();
+        let (was_sharded, was_epoch) = (key.activation_shards.is_some(), key.shard_epoch);
         match written {
             Written::Done => return Ok(reply),
             Written::Refused { at: 0, .. } => return Err(not_found()),
@@ -287,7 +287,9 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
                 conflicts.pause().await?;
                 let refused = !matches!(written, Written::Conflict);
                 key = key_by_value(app, license_key).await?;
-                if refused && !was_sharded && key.activation_shards.is_none() {
+                // Unsharded then and now, never split between: the count's own
+                // condition refused (the instance's lease is gone).
+                if refused && !was_sharded && key.activation_shards.is_none() && key.shard_epoch == was_epoch {
                     return Err(not_found());
                 }
             }

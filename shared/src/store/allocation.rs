@@ -671,8 +671,10 @@ impl Store {
             .set_key(Some(org_key(&org.account_id)))
             .update_expression("SET products.#c.shards = :shards, products.#c.shard_epoch = :epoch")
             .condition_expression(
-                "products.#c.quantity = :q AND products.#c.allocated = :a AND attribute_not_exists(products.#c.shards)",
+                "products.#c.quantity = :q AND products.#c.allocated = :a AND attribute_not_exists(products.#c.shards) \
+                 AND (attribute_not_exists(products.#c.shard_epoch) OR products.#c.shard_epoch = :was)",
             )
+            .expression_attribute_values(":was", n(epoch - 1))
             .expression_attribute_names("#c", code)
             .expression_attribute_values(":shards", n(shards.len()))
             .expression_attribute_values(":epoch", n(epoch))

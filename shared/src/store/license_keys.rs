@@ -367,10 +367,14 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(license_key_key(&digest)))
             .update_expression("SET activation_shards = :shards, shard_epoch = :epoch")
+            // The epoch as read too: a split decided before a split and merge
+            // since must not bring back an epoch older activations read.
             .condition_expression(format!(
-                "{UNSHARDED} AND attribute_not_exists(leases) AND instances_count = :count AND {}",
+                "{UNSHARDED} AND attribute_not_exists(leases) AND instances_count = :count AND {} \
+                 AND (attribute_not_exists(shard_epoch) OR shard_epoch = :was)",
                 limit.0
             ))
+            .expression_attribute_values(":was", n(epoch - 1))
             .expression_attribute_values(":shards", n(shards.len()))
             .expression_attribute_values(":epoch", n(epoch))
             .expression_attribute_values(":count", n(key.instances_count))
