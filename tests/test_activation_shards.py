@@ -11,15 +11,19 @@ from test_grants import AUTO, customer, new_entitlement
 from test_license_keys import activate, delivered_key
 
 
-def shard_items(table, key):
-    """The key's shard items as stored: cap, used and free units each."""
-    digest = hashlib.sha256(key.encode()).hexdigest()
+def counter_shards(table, counter):
+    """A counter's shard items as stored: cap, used and free units each."""
     found = []
     for index in range(32):
-        item = table.get_item(Key={"pk": f"SHARD#LK#{digest}#{index}", "sk": "SHARD"}, ConsistentRead=True).get("Item")
+        item = table.get_item(Key={"pk": f"SHARD#{counter}#{index}", "sk": "SHARD"}, ConsistentRead=True).get("Item")
         if item:
             found.append({name: int(item[f"units_{name}"]) for name in ("cap", "used", "free")})
     return found
+
+
+def shard_items(table, key):
+    """The key's shard items."""
+    return counter_shards(table, f"LK#{hashlib.sha256(key.encode()).hexdigest()}")
 
 
 def shard(api, lk_id, count):

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 
+from test_activation_shards import counter_shards
 from test_allocation import Lrm, new_org
 
 
@@ -20,12 +21,8 @@ def pool_shards(account, code, shards):
 
 
 def shard_items(table, account, code):
-    found = []
-    for index in range(32):
-        item = table.get_item(Key={"pk": f"SHARD#POOL#{account}#{code}#{index}", "sk": "SHARD"}, ConsistentRead=True).get("Item")
-        if item:
-            found.append({name: int(item[f"units_{name}"]) for name in ("cap", "used", "free")})
-    return found
+    """The pool's shard items."""
+    return counter_shards(table, f"POOL#{account}#{code}")
 
 
 def seats_holding(table, account, code):

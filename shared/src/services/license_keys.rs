@@ -180,23 +180,19 @@ async fn reshard(app: &App, call: &Call, id: &str, wanted: Option<i64>) -> ApiRe
                     )
                     .await?
             }
-            (_, None) => {
+            // Another number is merged first and split again on the next
+            // turn, which carries the answer and the event.
+            _ => {
+                let last = wanted.is_none();
                 let shards = app.store.activation_shards(&key).await?;
                 app.store
                     .merge_activations(
                         &key,
                         &shards,
                         &clock::rfc3339(now),
-                        &events,
-                        call.answer(&reply).as_ref(),
+                        if last { &events } else { &[] },
+                        call.answer(&reply).as_ref().filter(|_| last),
                     )
-                    .await?
-            }
-            // Another number: merged first, split again on the next turn.
-            (Some(_), Some(_)) => {
-                let shards = app.store.activation_shards(&key).await?;
-                app.store
-                    .merge_activations(&key, &shards, &clock::rfc3339(now), &[], None)
                     .await?
             }
         };

@@ -203,6 +203,36 @@ fn grant_leases_update(
     Ok(Some(TransactWriteItem::builder().update(update).build()))
 }
 
+/// The grant's copy of its key: `set` to `:value` (and `remove` removed), as
+/// a change of the grant, so its `updated_at` and `rev` move.
+fn grant_copy_update(
+    store: &Store,
+    key: &LicenseKey,
+    set: &str,
+    value: AttributeValue,
+    remove: Option<&str>,
+    now: &str,
+) -> Result<Option<TransactWriteItem>, ApiError> {
+    let Some(grant_id) = &key.grant_id else { return Ok(None) };
+    let mut expression = format!("SET {set} = :value, updated_at = :now, rev = if_not_exists(rev, :zero) + :one");
+    if let Some(remove) = remove {
+        expression.push_str(&format!(" REMOVE {remove}"));
+    }
+    let update = Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(grant_key(&key.business_id, grant_id)))
+        .update_expression(expression)
+        .condition_expression("attribute_type(license_key, :map)")
+        .expression_attribute_values(":value", value)
+        .expression_attribute_values(":now", s(now))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":map", s("M"))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(Some(TransactWriteItem::builder().update(update).build()))
+}
+
 /// What `GET /license_keys` filters on, checked and in stored form.
 pub struct KeyQuery<'a> {
     pub customer_id: Option<&'a str>,
@@ -388,26 +418,16 @@ impl Store {
             shards,
             epoch,
         )?);
-        if let Some(grant_id) = &key.grant_id {
-            // The grant's copy of the count is added up from the shards while
-            // they hold it; a change of the grant read before this one fails.
-            let copy = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(grant_key(&key.business_id, grant_id)))
-                .update_expression(
-                    "SET license_key.activation_shards = :shards, updated_at = :now, \
-                     rev = if_not_exists(rev, :zero) + :one",
-                )
-                .condition_expression("attribute_type(license_key, :map)")
-                .expression_attribute_values(":shards", n(shards.len()))
-                .expression_attribute_values(":now", s(now))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":map", s("M"))
-                .build()
-                .map_err(ApiError::internal)?;
-            actions.push(TransactWriteItem::builder().update(copy).build());
-        }
+        // The grant's copy of the count is added up from the shards while
+        // they hold it; a change of the grant read before this one fails.
+        actions.extend(grant_copy_update(
+            self,
+            key,
+            "license_key.activation_shards",
+            n(shards.len()),
+            None,
+            now,
+        )?);
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
@@ -444,24 +464,14 @@ impl Store {
             shards,
             epoch,
         )?);
-        if let Some(grant_id) = &key.grant_id {
-            let copy = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(grant_key(&key.business_id, grant_id)))
-                .update_expression(
-                    "SET license_key.activations_used = :used, updated_at = :now, \
-                     rev = if_not_exists(rev, :zero) + :one REMOVE license_key.activation_shards",
-                )
-                .condition_expression("attribute_type(license_key, :map)")
-                .expression_attribute_values(":used", n(used))
-                .expression_attribute_values(":now", s(now))
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":map", s("M"))
-                .build()
-                .map_err(ApiError::internal)?;
-            actions.push(TransactWriteItem::builder().update(copy).build());
-        }
+        actions.extend(grant_copy_update(
+            self,
+            key,
+            "license_key.activations_used",
+            n(used),
+            Some("license_key.activation_shards"),
+            now,
+        )?);
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
     }
