@@ -313,6 +313,21 @@ def test_bad_input_is_422_and_creates_nothing(client, body, field):
     "http://0.0.0.0/",
     "http://[fe80::1]/",
     "http://[::ffff:10.0.0.1]/",
+    # Other spellings of private addresses, as URL parsers and inet_aton read
+    # them; refused even on the test stack, which allows loopback.
+    "http://0251.0376.0251.0376/",  # 169.254.169.254 in octal
+    "http://2852039166/",  # 169.254.169.254 as one number
+    "http://0xa9.0xfe.0xa9.0xfe/",
+    "http://169.254.43518/",
+    "http://0/",  # 0.0.0.0
+    "http://10.1/",  # 10.0.0.1
+    "http://0x0a000001/",
+    "http://10.0.0.1./",
+    "http://[64:ff9b:1::a9fe:a9fe]/",  # local-use NAT64
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64
+    "http://[::ffff:0:a9fe:a9fe]/",  # IPv4-translated
+    "http://[fec0::1]/",  # site-local
+    "http://[fd00::1]/",  # unique local
 ])
 def test_a_private_address_is_refused(client, url):
     with pytest.raises(dodopayments.UnprocessableEntityError) as refused:
@@ -325,6 +340,47 @@ def test_a_private_address_is_refused(client, url):
         client.webhooks.update(hook.id, url=url)
     assert refused.value.body["code"] == "WEBHOOK_URL_NOT_ALLOWED"
     assert client.webhooks.retrieve(hook.id).url == SOMEWHERE
+
+
+@pytest.mark.parametrize("url", [
+    "http://user:pass@hooks.example.com/dodo",
+    "http://user@hooks.example.com/dodo",
+    "http://169.254.169.254\\@hooks.example.com/",  # one parser's host is another's user name
+    "https://hooks.example.com\\dodo",
+])
+def test_credentials_or_a_backslash_in_the_url_are_refused(client, url):
+    with pytest.raises(dodopayments.UnprocessableEntityError) as refused:
+        client.webhooks.create(url=url)
+    assert refused.value.body["code"] == "VALIDATION_ERROR"
+    assert "url" in refused.value.body["message"], refused.value.body
+    assert list(client.webhooks.list()) == []
+
+    hook = client.webhooks.create(url=SOMEWHERE)
+    with pytest.raises(dodopayments.UnprocessableEntityError) as refused:
+        client.webhooks.update(hook.id, url=url)
+    assert refused.value.body["code"] == "VALIDATION_ERROR"
+    assert client.webhooks.retrieve(hook.id).url == SOMEWHERE
+
+
+@pytest.mark.parametrize("url", [
+    "http://2130706433:9/",
+    "http://0x7f.1:9/",
+    "http://127.1:9/",
+    "http://0177.0.0.1:9/",
+    "http://[::ffff:127.0.0.1]:9/",
+])
+def test_loopback_in_another_spelling_is_treated_as_127_0_0_1(business, url):
+    """Loopback is allowed only where the service runs with WEBHOOK_ALLOW_LOOPBACK
+    (the test stack does, for its receivers); whichever it is, every spelling
+    of 127.0.0.1 gets what 127.0.0.1 gets."""
+    def outcome(url):
+        answer = business.post("/webhooks", json={"url": url})
+        if answer.status_code == 201:
+            assert business.delete(f"/webhooks/{answer.json()['id']}").status_code == 204
+            return 201, None
+        return answer.status_code, answer.json()["code"]
+
+    assert outcome(url) == outcome("http://127.0.0.1:9/")
 
 
 # -- what a receiver gets --------------------------------------------------

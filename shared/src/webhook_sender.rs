@@ -2,7 +2,7 @@
 //! only to addresses a delivery may reach, and the connection goes to the
 //! address that was checked, so no URL can point the service inside its network.
 
-use crate::domain::webhook::{address_allowed, DELIVERY_TIMEOUT};
+use crate::domain::webhook::{address_allowed, check_url, DELIVERY_TIMEOUT};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
@@ -100,18 +100,16 @@ pub async fn post(url: &str, headers: &[(String, String)], body: String, allow_l
 }
 
 async fn attempt(url: &str, headers: &[(String, String)], body: String, allow_loopback: bool) -> Result<u16, String> {
-    let uri: hyper::Uri = url.parse().map_err(|err| format!("bad url: {err}"))?;
-    // An address written in the URL is never resolved, so it is checked here.
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        if !address_allowed(ip, allow_loopback) {
-            return Err("address not allowed".to_string());
-        }
+    // An address written in the URL, in any spelling, is checked here (names
+    // are checked as they resolve): by the rule that admitted the endpoint,
+    // for one stored before that rule was as it is.
+    if let Err(refusal) = check_url(url, allow_loopback) {
+        return Err(match refusal.code {
+            "WEBHOOK_URL_NOT_ALLOWED" => "address not allowed".to_string(),
+            _ => format!("bad url: {}", refusal.message),
+        });
     }
+    let uri: hyper::Uri = url.parse().map_err(|err| format!("bad url: {err}"))?;
     let mut request = hyper::Request::post(uri);
     for (name, value) in headers {
         request = request.header(name.as_str(), value.as_str());

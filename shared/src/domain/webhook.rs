@@ -7,7 +7,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -340,30 +340,45 @@ impl HeadersUpdate {
 
 /// `http` or `https` with a host; a host written as an address must be one the
 /// service may reach (names are checked at delivery, against what they resolve to).
+/// No user name or password, and no backslash, which parsers read differently.
 pub fn check_url(url: &str, allow_loopback: bool) -> RuleResult<()> {
     check_len("url", url, 1, MAX_URL)?;
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(|| Refusal::invalid("url", "must start with https:// or http://"))?;
+    if url.contains('\\') {
+        return Err(Refusal::invalid("url", "must not contain a backslash"));
+    }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
+    if authority.contains('@') {
+        return Err(Refusal::invalid("url", "must not carry a user name or password"));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').unwrap_or((authority, "?")),
+        None => authority.split_once(':').unwrap_or((authority, "")),
     };
+    let port = port.strip_prefix(':').unwrap_or(port);
+    let valid_port =
+        port.is_empty() || (port.len() <= 5 && port.parse::<u16>().is_ok() && port.bytes().all(|b| b.is_ascii_digit()));
     let valid_host = !host.is_empty()
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
-    if !valid_host || url.chars().any(|c| c.is_control() || c == ' ') {
+    if !valid_host || !valid_port || url.chars().any(|c| c.is_control() || c == ' ') {
         return Err(Refusal::invalid("url", "must name a host"));
     }
-    let refused = if host.eq_ignore_ascii_case("localhost") {
-        !allow_loopback
+    let address = if authority.starts_with('[') {
+        let v6 = host
+            .parse::<Ipv6Addr>()
+            .map_err(|_| Refusal::invalid("url", "must name a host"))?;
+        Some(IpAddr::V6(v6))
     } else {
-        host.parse::<IpAddr>()
-            .is_ok_and(|ip| !address_allowed(ip, allow_loopback))
+        host_ipv4(host)?.map(IpAddr::V4)
+    };
+    let refused = match address {
+        Some(ip) => !address_allowed(ip, allow_loopback),
+        None => is_localhost(host) && !allow_loopback,
     };
     if refused {
         return Err(Refusal::unprocessable(
@@ -372,6 +387,71 @@ pub fn check_url(url: &str, allow_loopback: bool) -> RuleResult<()> {
         ));
     }
     Ok(())
+}
+
+/// `localhost` and the names under it, which resolve to loopback.
+fn is_localhost(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// The IPv4 address a host written as one names, read as URL parsers (WHATWG)
+/// and `inet_aton` read it: one to four parts, each decimal, octal (a leading
+/// 0) or hexadecimal (0x), the last filling the bytes left (`127.1`,
+/// `2130706433`, `0x7f.1`), and one trailing dot. A host whose last part is a
+/// number is an address or invalid; any other is a name.
+fn host_ipv4(host: &str) -> RuleResult<Option<Ipv4Addr>> {
+    let mut parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    let last = parts.last().copied().unwrap_or_default();
+    let ends_in_number = !last.is_empty() && (last.bytes().all(|b| b.is_ascii_digit()) || ipv4_number(last).is_some());
+    if !ends_in_number {
+        return Ok(None);
+    }
+    let invalid = || {
+        Refusal::invalid(
+            "url",
+            "must name a host: a host ending in a number must be an IPv4 address",
+        )
+    };
+    if parts.len() > 4 {
+        return Err(invalid());
+    }
+    let numbers = parts
+        .iter()
+        .map(|part| ipv4_number(part))
+        .collect::<Option<Vec<u64>>>()
+        .ok_or_else(invalid)?;
+    let (last, leading) = numbers.split_last().ok_or_else(invalid)?;
+    if leading.iter().any(|n| *n > 255) || *last >= 1u64 << (8 * (4 - leading.len())) {
+        return Err(invalid());
+    }
+    let address = leading
+        .iter()
+        .enumerate()
+        .fold(*last, |address, (i, n)| address | (*n << (8 * (3 - i))));
+    Ok(Some(Ipv4Addr::from(address as u32)))
+}
+
+/// One part of an IPv4 address as URL parsers read it; `None` if it is no
+/// number. Too large a value stays too large (saturating), never wraps.
+fn ipv4_number(part: &str) -> Option<u64> {
+    if part.is_empty() {
+        return None;
+    }
+    let (digits, radix) = if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+        (hex, 16)
+    } else if part.len() > 1 && part.starts_with('0') {
+        (&part[1..], 8)
+    } else {
+        (part, 10)
+    };
+    digits.chars().try_fold(0u64, |value, c| {
+        c.to_digit(radix)
+            .map(|d| value.saturating_mul(u64::from(radix)).saturating_add(u64::from(d)))
+    })
 }
 
 /// Whether a delivery may connect to `ip`: never to a private, loopback,
@@ -401,13 +481,22 @@ pub fn address_allowed(ip: IpAddr, allow_loopback: bool) -> bool {
         IpAddr::V6(v6) => {
             let segments = v6.segments();
             let first = segments[0];
-            // Forms that carry an IPv4 address (NAT64, 6to4, IPv4-compatible) could reach a private one.
-            let embeds_v4 = (segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || first == 0x2002 || segments[..6] == [0; 6];
+            // Forms that carry an IPv4 address could reach a private one: NAT64
+            // (64:ff9b::/96 and the local-use 64:ff9b:1::/48), 6to4, Teredo,
+            // IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96).
+            let embeds_v4 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || segments[..3] == [0x64, 0xff9b, 1]
+                || first == 0x2002
+                || segments[..2] == [0x2001, 0]
+                || segments[..6] == [0; 6]
+                || segments[..6] == [0, 0, 0, 0, 0xffff, 0];
             !(v6.is_unspecified()
                 || v6.is_multicast()
                 || embeds_v4
+                || segments[..4] == [0x100, 0, 0, 0] // discard-only
                 || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80) // link-local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first & 0xffc0) == 0xfec0) // site-local (deprecated, still routed by some)
         }
     }
 }
@@ -650,7 +739,6 @@ impl Delivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn new_endpoint(url: &str) -> NewEndpoint {
         NewEndpoint {
@@ -706,6 +794,139 @@ mod tests {
             check_url("http://10.0.0.1/", true).is_err(),
             "only loopback is ever allowed"
         );
+    }
+
+    #[test]
+    fn private_addresses_in_other_spellings_are_refused_even_with_loopback_allowed() {
+        for private in [
+            "http://0251.0376.0251.0376/", // 169.254.169.254, octal
+            "http://0xa9fea9fe/",
+            "http://0XA9.0xFE.0xa9.0xfe/",
+            "http://2852039166/",
+            "http://169.254.43518/",
+            "http://169.16689662/",
+            "http://0/",
+            "http://0x0/",
+            "http://00/",
+            "http://0.0/",
+            "http://10.1/",
+            "http://012.1/",
+            "http://0x0a000001/",
+            "http://167772161/",
+            "http://10.0.0.1./",
+            "http://192.168.0x1.1:8080/",
+            "http://[64:ff9b:1::a9fe:a9fe]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[::ffff:0:a9fe:a9fe]/",
+            "http://[::ffff:0:169.254.169.254]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://[::a9fe:a9fe]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo
+            "http://[fec0::1]/",
+            "http://[FEFF::1]/",
+            "http://[fd12:3456::1]/",
+            "http://[fc00::1]/",
+            "http://[fe80::1]/",
+            "http://[::]/",
+            "http://[100::1]/",
+            "http://[ff02::1]/",
+        ] {
+            for allow_loopback in [false, true] {
+                assert_eq!(
+                    check_url(private, allow_loopback).map_err(|r| r.code),
+                    Err("WEBHOOK_URL_NOT_ALLOWED"),
+                    "{private} (loopback allowed: {allow_loopback})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn loopback_in_any_spelling_is_127_0_0_1() {
+        for loopback in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0x7f000001/",
+            "http://017700000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://127.0.1:9/",
+            "http://127.0.0.1./",
+            "http://127.255.255.254/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://LOCALHOST./",
+            "http://hooks.localhost/",
+        ] {
+            assert_eq!(
+                check_url(loopback, false).map_err(|r| r.code),
+                Err("WEBHOOK_URL_NOT_ALLOWED"),
+                "{loopback}"
+            );
+            assert_eq!(check_url(loopback, true), Ok(()), "{loopback}");
+        }
+    }
+
+    #[test]
+    fn a_host_that_ends_in_a_number_must_be_an_address() {
+        for bad in [
+            "http://1.2.3.4.5/",
+            "http://256.1.1.1/",
+            "http://1.2.3.256/",
+            "http://1.2.3.0x100/",
+            "http://1.16777216/",
+            "http://4294967296/",
+            "http://0x1ffffffffffffffffffff/",
+            "http://08/",
+            "http://0x7g.1/",
+            "http://1..2/",
+            "http://example.123/",
+            "http://example.0x7f/",
+            "http://[example.com]/",
+            "http://[fe80::1%25eth0]/",
+            "http://example.com:80x/",
+            "http://example.com:99999/",
+        ] {
+            assert_eq!(
+                check_url(bad, true).map_err(|r| r.code),
+                Err("VALIDATION_ERROR"),
+                "{bad}"
+            );
+        }
+        for fine in [
+            "http://8.8.8.8/",
+            "http://134744072/",
+            "http://0x8.0x8.0x8.0x8/",
+            "https://123.example.com/",
+            "https://0x7f.example/",
+            "https://example.com:/x",
+            "https://example.com./x",
+        ] {
+            assert_eq!(check_url(fine, false), Ok(()), "{fine}");
+        }
+    }
+
+    #[test]
+    fn credentials_and_backslashes_are_refused() {
+        for bad in [
+            "http://user:pass@example.com/",
+            "http://user@example.com/",
+            "http://@example.com/",
+            "https://example.com:443@10.0.0.1/",
+            "http://169.254.169.254\\@example.com/",
+            "http://example.com\\x/",
+            "https://example.com/a\\b",
+        ] {
+            assert_eq!(
+                check_url(bad, true).map_err(|r| r.code),
+                Err("VALIDATION_ERROR"),
+                "{bad}"
+            );
+        }
+        assert_eq!(check_url("https://example.com/a@b?c=d@e", false), Ok(()));
     }
 
     #[test]
