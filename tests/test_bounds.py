@@ -22,14 +22,21 @@ LONG = "x" * 1100
 def test_overlong_path_ids_are_not_found(business, path):
     answer = business.get(path)
     assert answer.status_code == 404, (path, answer.status_code, answer.text)
+    if path.startswith("/appsmarket/"):  # the license status family answers in Google's form (SPEC 0, Errors)
+        error = answer.json()["error"]
+        assert (error["code"], error["status"]) == (404, "NOT_FOUND"), (path, answer.text)
+    else:
+        assert answer.json()["code"] == "NOT_FOUND", (path, answer.text)
 
 
-def test_overlong_ids_in_allocation_paths_are_4xx(api_url):
+def test_overlong_ids_in_allocation_paths_are_not_found(api_url):
+    # SPEC 0, Bounds: an id in the path outside its bound is a 404, as an id of no resource of the caller's.
     lrm = Lrm(api_url)
     for path in (f"/lrm/api/host/{LONG}/license", f"/lrm/api/account/{LONG}/audit",
                  f"/lrm/api/account/{LONG}/service-license/s/orchestrator"):
         answer = lrm.host.get(path)
-        assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+        assert answer.json()["code"].endswith("NOT_FOUND"), (path, answer.text)
 
 
 @pytest.mark.parametrize("query", [
@@ -44,6 +51,8 @@ def test_overlong_or_absurd_query_values_are_422(business, query):
 def test_public_instance_id_is_bounded(anonymous):
     answer = anonymous.post("/licenses/validate", json={"license_key": "K" * 20, "license_key_instance_id": LONG})
     assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "VALIDATION_ERROR"
+    assert answer.json()["message"].startswith("license_key_instance_id"), answer.text
 
 
 def test_an_absurd_duration_is_refused_and_no_grant_panics(business):
@@ -51,6 +60,7 @@ def test_an_absurd_duration_is_refused_and_no_grant_panics(business):
         config = {**MANUAL["integration_config"], "duration_count": count, "duration_interval": interval}
         answer = business.post("/entitlements", json={**MANUAL, "integration_config": config})
         assert answer.status_code == 422, (interval, count, answer.text)
+        assert answer.json()["code"] == "VALIDATION_ERROR"
         assert "duration_count" in answer.json()["message"]
     # The longest allowed duration still delivers.
     config = {**MANUAL["integration_config"], "duration_count": 100, "duration_interval": "Year",
@@ -73,3 +83,6 @@ def test_the_most_codes_a_license_may_hold_fit_one_transaction(api_url):
     assert lrm.allocate(org, {c: 9 for c in codes}).status_code == 200
     too_many = lrm.set_host({f"D{i:02d}": 1 for i in range(33)})
     assert too_many.status_code == 422, too_many.text
+    assert too_many.json()["code"] == "VALIDATION_ERROR"
+    assert too_many.json()["message"].startswith("products"), too_many.text
+    assert lrm.host_products() == {c: (50, 9, 41) for c in codes}  # nothing changed
