@@ -20,6 +20,12 @@ MANUAL = {
 AUTO = {**MANUAL, "name": "Auto license", "integration_config": {**MANUAL["integration_config"], "fulfillment_mode": "auto"}}
 
 
+def ok(answer, status=200):
+    """The answer's body, once its status is the one expected."""
+    assert answer.status_code == status, (status, answer.status_code, answer.text)
+    return answer.json()
+
+
 def new_entitlement(api, body=MANUAL):
     answer = api.post("/entitlements", json=body)
     assert answer.status_code == 201, answer.text
@@ -68,7 +74,7 @@ def test_issue_manual_grant_is_pending_without_key(business):
     for field in ("delivered_at", "revoked_at", "revocation_reason", "error_code", "error_message",
                   "digital_product_delivery", "oauth_url", "oauth_expires_at", "feature", "email_delivery"):
         assert grant[field] is None, field
-    assert business.get(f"/grants/{grant['id']}").json() == grant
+    assert ok(business.get(f"/grants/{grant['id']}")) == grant
 
 
 def test_fulfil_delivers_stores_and_emails_the_key(business, table, ses_store):
@@ -88,7 +94,7 @@ def test_fulfil_delivers_stores_and_emails_the_key(business, table, ses_store):
     assert done["email_delivery"]["status"] == "sent"
     assert done["email_delivery"]["attempts"] == 1
     assert done["email_delivery"]["message_id"]
-    assert business.get(f"/grants/{grant['id']}").json() == done
+    assert ok(business.get(f"/grants/{grant['id']}")) == done
 
     [record] = license_key_items(table, key)
     assert record["id"] == done["license_key"]["id"]
@@ -117,15 +123,15 @@ def test_fulfil_with_explicit_limit_and_expiry(business):
 
 def test_fulfil_table_unknown_grant_and_other_business(business, other_business):
     _, grant = pending_grant(business)
-    assert fulfil(business, "entg_01HF0000000000000000000000", key=unique_key()).json()["code"] == "NOT_FOUND"
+    assert ok(fulfil(business, "entg_01HF0000000000000000000000", key=unique_key()), 404)["code"] == "NOT_FOUND"
     answer = fulfil(other_business, grant["id"], key=unique_key())
     assert answer.status_code == 404 and answer.json()["code"] == "NOT_FOUND"
-    assert business.get(f"/grants/{grant['id']}").json()["status"] == "Pending"
+    assert ok(business.get(f"/grants/{grant['id']}"))["status"] == "Pending"
 
 
 def test_fulfil_table_not_license_key(business):
     ent = new_entitlement(business, {"name": "Chat", "integration_type": "discord", "integration_config": {"guild_id": "1"}})
-    grant = issue(business, ent["id"]).json()
+    grant = ok(issue(business, ent["id"]), 201)
     assert grant["status"] == "Pending"
     answer = fulfil(business, grant["id"], key=unique_key())
     assert answer.status_code == 409 and answer.json()["code"] == "GRANT_NOT_LICENSE_KEY"
@@ -133,7 +139,7 @@ def test_fulfil_table_not_license_key(business):
 
 def test_fulfil_table_not_manual(business):
     ent, grant = pending_grant(business)
-    business.patch(f"/entitlements/{ent['id']}", json={"integration_config": {"fulfillment_mode": "auto"}})
+    ok(business.patch(f"/entitlements/{ent['id']}", json={"integration_config": {"fulfillment_mode": "auto"}}))
     answer = fulfil(business, grant["id"], key=unique_key())
     assert answer.status_code == 409 and answer.json()["code"] == "NOT_MANUAL_FULFILLMENT"
 
@@ -165,7 +171,7 @@ def test_fulfil_table_key_of_another_business_in_use(business, other_business, t
     _, mine = pending_grant(business)
     answer = fulfil(business, mine["id"], key=key)
     assert answer.status_code == 409 and answer.json()["code"] == "LICENSE_KEY_ALREADY_EXISTS"
-    assert business.get(f"/grants/{mine['id']}").json()["status"] == "Pending"
+    assert ok(business.get(f"/grants/{mine['id']}"))["status"] == "Pending"
     [record] = license_key_items(table, key)
     assert record["business_id"] == other_business.business_id
 
@@ -188,8 +194,9 @@ def test_fulfil_table_validation(business, table, body, field):
     body = {**body, "key": body["key"] + uuid.uuid4().hex} if body.get("key") == "K" else body
     answer = fulfil(business, grant["id"], **body)
     assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "VALIDATION_ERROR"
     assert answer.json()["message"].startswith(field)
-    assert business.get(f"/grants/{grant['id']}").json()["status"] == "Pending"
+    assert ok(business.get(f"/grants/{grant['id']}"))["status"] == "Pending"
     if body.get("key"):
         assert license_key_items(table, body["key"]) == []
 
@@ -197,7 +204,9 @@ def test_fulfil_table_validation(business, table, body, field):
 def test_fulfil_malformed_json_is_400(business):
     _, grant = pending_grant(business)
     answer = business.post(f"/grants/{grant['id']}/license-key", content=b"{key:", headers={"content-type": "application/json"})
-    assert answer.status_code == 400
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "INVALID_JSON"
+    assert ok(business.get(f"/grants/{grant['id']}"))["status"] == "Pending"
 
 
 def test_fifty_concurrent_fulfils_one_wins(business, table, ses_store):
@@ -214,7 +223,7 @@ def test_fifty_concurrent_fulfils_one_wins(business, table, ses_store):
     records = [k for k in keys if license_key_items(table, k)]
     assert records == [winner["license_key"]["key"]]
     assert len(ses_store(grant["customer_email"])) == 1
-    assert business.get(f"/grants/{grant['id']}").json()["license_key"]["key"] == winner["license_key"]["key"]
+    assert ok(business.get(f"/grants/{grant['id']}"))["license_key"]["key"] == winner["license_key"]["key"]
 
 
 def test_ses_outage_leaves_email_queued_until_the_retry_function_sends_it(business, ses_store, ses_outage, invoke):
@@ -233,7 +242,7 @@ def test_ses_outage_leaves_email_queued_until_the_retry_function_sends_it(busine
 
     [email] = ses_store(grant["customer_email"])
     assert key in email["body"]["text"]
-    after = business.get(f"/grants/{grant['id']}").json()
+    after = ok(business.get(f"/grants/{grant['id']}"))
     assert after["email_delivery"]["status"] == "sent"
     assert after["email_delivery"]["attempts"] == 2
     assert after["status"] == "Delivered"
@@ -241,11 +250,11 @@ def test_ses_outage_leaves_email_queued_until_the_retry_function_sends_it(busine
 
 def test_scheduled_run_respects_backoff(business, ses_store, ses_outage, invoke):
     _, grant = pending_grant(business)
-    assert fulfil(business, grant["id"], key=unique_key()).json()["email_delivery"]["status"] == "queued"
+    assert ok(fulfil(business, grant["id"], key=unique_key()))["email_delivery"]["status"] == "queued"
     ses_outage()
     invoke("email-retry", {})  # an ordinary scheduled run: the next attempt is a minute away
     assert ses_store(grant["customer_email"]) == []
-    assert business.get(f"/grants/{grant['id']}").json()["email_delivery"]["attempts"] == 1
+    assert ok(business.get(f"/grants/{grant['id']}"))["email_delivery"]["attempts"] == 1
 
 
 def test_delivery_that_keeps_failing_ends_failed_with_key_attached(business, ses_outage, invoke, ses_store):
@@ -254,7 +263,7 @@ def test_delivery_that_keeps_failing_ends_failed_with_key_attached(business, ses
     assert fulfil(business, grant["id"], key=key).status_code == 200
     for _ in range(7):
         invoke("email-retry", {"ignore_backoff": True})
-    failed = business.get(f"/grants/{grant['id']}").json()
+    failed = ok(business.get(f"/grants/{grant['id']}"))
     assert failed["status"] == "Failed"
     assert failed["error_code"] == "EMAIL_DELIVERY_FAILED"
     assert failed["error_message"]
@@ -267,7 +276,7 @@ def test_delivery_that_keeps_failing_ends_failed_with_key_attached(business, ses
     assert ses_store(grant["customer_email"]) == []
 
     resent = business.post(f"/grants/{grant['id']}/resend-email")
-    assert resent.status_code == 202
+    assert resent.status_code == 202, resent.text
     assert resent.json()["status"] == "Delivered"
     assert resent.json()["email_delivery"]["status"] == "sent"
     assert resent.json()["error_code"] is None
@@ -296,7 +305,7 @@ def test_auto_mode_generates_delivers_and_is_idempotent_per_payment(business, ta
     assert key in email["body"]["html"]
 
     again = business.post(f"/entitlements/{ent['id']}/grants", json={**who, "payment_id": "pay_1"})
-    assert again.status_code == 200
+    assert again.status_code == 200, again.text
     assert again.json()["id"] == grant["id"]
     assert len(ses_store(who["customer_email"])) == 1
 
@@ -323,17 +332,17 @@ def test_grant_validation_and_inactive_entitlement(business, table):
     assert bad.status_code == 422 and bad.json()["message"].startswith("customer_email")
     missing = business.post(f"/entitlements/{ent['id']}/grants", json={"customer_email": "a@b.co"})
     assert missing.status_code == 422 and missing.json()["message"].startswith("customer_id")
-    assert business.get(f"/entitlements/{ent['id']}/grants").json()["items"] == []
-    business.delete(f"/entitlements/{ent['id']}")
+    assert ok(business.get(f"/entitlements/{ent['id']}/grants"))["items"] == []
+    assert business.delete(f"/entitlements/{ent['id']}").status_code == 204
     answer = issue(business, ent["id"])
     assert answer.status_code == 409 and answer.json()["code"] == "ENTITLEMENT_INACTIVE"
-    assert issue(business, "ent_01HF0000000000000000000000").status_code == 404
+    assert ok(issue(business, "ent_01HF0000000000000000000000"), 404)["code"] == "NOT_FOUND"
 
 
 def test_revoke_is_idempotent_and_disables_the_key(business, table):
     ent, grant = pending_grant(business)
     key = unique_key()
-    fulfil(business, grant["id"], key=key)
+    ok(fulfil(business, grant["id"], key=key))
     revoked = business.request("DELETE", f"/entitlements/{ent['id']}/grants/{grant['id']}", json={"reason": "refunded"})
     assert revoked.status_code == 200, revoked.text
     body = revoked.json()
@@ -345,15 +354,16 @@ def test_revoke_is_idempotent_and_disables_the_key(business, table):
     assert record["grant_revoked"] is True
 
     again = business.delete(f"/entitlements/{ent['id']}/grants/{grant['id']}")
-    assert again.status_code == 200
+    assert again.status_code == 200, again.text
     assert again.json() == body
-    assert business.delete(f"/entitlements/{ent['id']}/grants/entg_01HF0000000000000000000000").status_code == 404
+    missing = business.delete(f"/entitlements/{ent['id']}/grants/entg_01HF0000000000000000000000")
+    assert ok(missing, 404)["code"] == "NOT_FOUND"
 
 
 def test_revoke_default_reason(business):
     ent, grant = pending_grant(business)
     answer = business.delete(f"/entitlements/{ent['id']}/grants/{grant['id']}")
-    assert answer.json()["revocation_reason"] == "manual"
+    assert ok(answer)["revocation_reason"] == "manual"
 
 
 def test_lists_filter_and_page(business, other_business):
@@ -361,32 +371,33 @@ def test_lists_filter_and_page(business, other_business):
     who = customer()
     made = []
     for i in range(7):
-        made.append(business.post(f"/entitlements/{ent['id']}/grants", json={**who, "payment_id": f"p{i}"}).json()["id"])
-    other = issue(business, ent["id"]).json()
-    fulfil(business, made[0], key=unique_key())
+        issued = business.post(f"/entitlements/{ent['id']}/grants", json={**who, "payment_id": f"p{i}"})
+        made.append(ok(issued, 201)["id"])
+    other = ok(issue(business, ent["id"]), 201)
+    ok(fulfil(business, made[0], key=unique_key()))
 
-    everything = business.get(f"/entitlements/{ent['id']}/grants", params={"page_size": 100}).json()["items"]
+    everything = ok(business.get(f"/entitlements/{ent['id']}/grants", params={"page_size": 100}))["items"]
     assert [g["id"] for g in everything] == [other["id"]] + list(reversed(made))
-    mine = business.get(f"/entitlements/{ent['id']}/grants", params={"customer_id": who["customer_id"], "page_size": 3})
     seen, cursor = [], None
     while True:
         params = {"customer_id": who["customer_id"], "page_size": 3, **({"cursor": cursor} if cursor else {})}
-        page = business.get(f"/entitlements/{ent['id']}/grants", params=params).json()
+        page = ok(business.get(f"/entitlements/{ent['id']}/grants", params=params))
         seen += [g["id"] for g in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert mine.status_code == 200
     assert seen == list(reversed(made))
-    delivered = business.get(f"/entitlements/{ent['id']}/grants", params={"status": "delivered"}).json()["items"]
+    delivered = ok(business.get(f"/entitlements/{ent['id']}/grants", params={"status": "delivered"}))["items"]
     assert [g["id"] for g in delivered] == [made[0]]
 
-    by_customer = business.get(f"/customers/{who['customer_id']}/entitlement-grants", params={"status": "Pending"}).json()
+    by_customer = ok(business.get(f"/customers/{who['customer_id']}/entitlement-grants", params={"status": "Pending"}))
     assert [g["id"] for g in by_customer["items"]] == list(reversed(made[1:]))
     typed = business.get(f"/customers/{who['customer_id']}/entitlement-grants", params={"integration_type": "discord"})
-    assert typed.json()["items"] == []
-    assert business.get(f"/customers/{who['customer_id']}/entitlement-grants", params={"status": "Lost"}).status_code == 422
+    assert ok(typed)["items"] == []
+    lost = business.get(f"/customers/{who['customer_id']}/entitlement-grants", params={"status": "Lost"})
+    assert ok(lost, 422)["code"] == "VALIDATION_ERROR"
+    assert lost.json()["message"].startswith("status"), lost.text
 
-    assert other_business.get(f"/entitlements/{ent['id']}/grants").status_code == 404
-    assert other_business.get(f"/customers/{who['customer_id']}/entitlement-grants").json()["items"] == []
-    assert other_business.get(f"/grants/{made[0]}").status_code == 404
+    assert ok(other_business.get(f"/entitlements/{ent['id']}/grants"), 404)["code"] == "NOT_FOUND"
+    assert ok(other_business.get(f"/customers/{who['customer_id']}/entitlement-grants"))["items"] == []
+    assert ok(other_business.get(f"/grants/{made[0]}"), 404)["code"] == "NOT_FOUND"
