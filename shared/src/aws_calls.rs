@@ -24,13 +24,16 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Tally {
     pub dynamodb: u32,
     pub ses: u32,
     pub kms: u32,
     pub aws_time: Duration,
     pub retries: u32,
+    /// The capacity units DynamoDB reported, for the calls that asked (list pages).
+    pub read_units: f64,
+    pub write_units: f64,
 }
 
 tokio::task_local! {
@@ -50,6 +53,15 @@ pub async fn counted<T>(work: impl Future<Output = T>) -> (T, Tally) {
 /// Counts one write tried again after it lost a race (a no-op outside a request).
 pub fn note_retry() {
     let _ = TALLY.try_with(|tally| tally.borrow_mut().retries += 1);
+}
+
+/// Adds the capacity units DynamoDB reported for one call (a no-op outside a request).
+pub fn note_units(read: f64, write: f64) {
+    let _ = TALLY.try_with(|tally| {
+        let mut tally = tally.borrow_mut();
+        tally.read_units += read;
+        tally.write_units += write;
+    });
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -8,7 +8,7 @@
 //!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
 
 use super::entitlements::entitlement_key;
-use super::paging::{Filter, KeyRange, PageOfItems};
+use super::paging::{Filter, KeyRange, PageOfItems, PageStart};
 use super::webhooks::event_puts;
 use super::{
     from_item, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest,
@@ -245,12 +245,12 @@ impl Store {
         }
     }
 
-    /// Whether a key of this value is stored (its count not read).
-    pub async fn license_key_exists(&self, key_value: &str) -> Result<bool, ApiError> {
+    /// The business holding a key of this value, if one is stored (its count not read).
+    pub async fn license_key_owner(&self, key_value: &str) -> Result<Option<String>, ApiError> {
         Ok(self
             .get_item(license_key_key(&key_digest(key_value)), true)
             .await?
-            .is_some())
+            .and_then(|item| item.get("business_id").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
@@ -508,11 +508,7 @@ impl Store {
         max: usize,
     ) -> Result<Vec<Grant>, ApiError> {
         let mut grants = Vec::new();
-        let mut page = PageRequest {
-            size: 100,
-            skip: 0,
-            cursor: None,
-        };
+        let mut page = PageRequest::first(100);
         loop {
             let held = Filter::default().raw(
                 "#held_status <> :revoked",
@@ -523,7 +519,7 @@ impl Store {
             let found = self.grant_page(range, &page).await?;
             grants.extend(found.items);
             match found.next_cursor {
-                Some(cursor) if grants.len() < max => page.cursor = Some(super::Cursor::decode(&cursor)?),
+                Some(cursor) if grants.len() < max => page.start = PageStart::After(super::Cursor::decode(&cursor)?),
                 _ => break,
             }
         }

@@ -18,7 +18,7 @@ pub use allocation::{ListPage, ShardPicks};
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, InstancePage, KeyPage, KeyQuery};
-pub use paging::{Cursor, PageRequest};
+pub use paging::{Cursor, PageRequest, PageStart};
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 
 use crate::error::ApiError;
