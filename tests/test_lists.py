@@ -1,4 +1,4 @@
-"""The official SDK's auto-pager walks any list to its end (SPEC 0, Lists).
+"""Lists (SPEC 0): the official SDKs' auto-pagers walk any list to its end.
 
 The Dodo SDKs page with `page_number` only (1, 2, 3, ... until an empty page);
 they cannot send a cursor. So `page_number` has no upper bound, and page n of a
@@ -7,12 +7,14 @@ function's log line of each page says how many DynamoDB calls and read units it
 took, and page 100 is compared with page 1 here.
 """
 
+import base64
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from dodopayments import DodoPayments
 
+from test_allocation import Lrm, new_org
 from test_grants import new_entitlement, unique_key
 
 LIST_SIZE = 1_050  # page 105 of the SDK's default 10 is the last full one
@@ -90,3 +92,30 @@ def test_a_page_asked_out_of_order_is_the_same_page(business):
         assert again["items"] == walk[number - 1], number
     far = business.get("/entitlements", params={"page_size": 4, "page_number": 10**30})
     assert far.status_code == 200 and far.json() == {"items": [], "next_cursor": None}
+
+
+def _forged(keys):
+    return base64.urlsafe_b64encode(json.dumps(keys).encode()).decode().rstrip("=")
+
+
+def test_a_cursor_forged_with_an_empty_key_value_is_a_422(business, api_url):
+    """A cursor is opaque but only base64 of JSON: one forged in the caller's own
+    partition with an empty key value must be refused, not sent to DynamoDB."""
+    business_id = business.business_id
+    entitlements = f"BIZ#{business_id}#ENT"
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"UNATT": 2}).status_code == 200
+    org = new_org()
+    assert lrm.allocate(org, {"UNATT": 1}).status_code == 200
+    audit = f"AUDIT#ORG#{org}"
+    cases = [
+        (business, "/entitlements", {"gsi1pk": entitlements, "gsi1sk": "", "pk": "ENT#x", "sk": "ENT"}),
+        (business, "/entitlements", {"gsi1pk": entitlements, "gsi1sk": "2026", "pk": "", "sk": ""}),
+        (business, "/license_keys", {"gsi1pk": f"BIZ#{business_id}#LK", "gsi1sk": "", "pk": "", "sk": ""}),
+        (lrm.host, f"/lrm/api/account/{org}/audit", {"pk": audit, "sk": ""}),
+        (lrm.host, f"/lrm/api/account/{org}/audit", {"pk": "", "sk": "AUDIT#1"}),
+    ]
+    for api, path, keys in cases:
+        answer = api.get(path, params={"cursor": _forged(keys)})
+        assert answer.status_code == 422, (path, keys, answer.status_code, answer.text)
+        assert answer.json()["message"].startswith("cursor"), answer.text
