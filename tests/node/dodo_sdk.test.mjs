@@ -134,6 +134,48 @@ test("entitlements.list's auto-pager yields each entitlement once and stops", as
   assert.equal(first.hasNextPage(), true);
 });
 
+test("entitlements.list's auto-pager walks 1,050 entitlements to the end, past page 100", async () => {
+  const numbers = [];
+  const business = newBusiness({
+    fetch: (url, init) => {
+      if (new URL(url).pathname === "/entitlements" && (init?.method ?? "GET") === "GET") numbers.push(new URL(url).searchParams.get("page_number"));
+      return fetch(url, init);
+    },
+  });
+  const create = async (i) => {
+    const answer = await fetch(`${API_URL}/entitlements`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${business.key}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: `Plan ${i}`, integration_type: "github", integration_config: { target_id: "org/repo", permission: "pull" } }),
+    });
+    const text = await answer.text();
+    assert.equal(answer.status, 201, text);
+    return JSON.parse(text).id;
+  };
+  const made = [];
+  for (let i = 0; i < 1050; i += 25) made.push(...(await Promise.all(Array.from({ length: 25 }, (_, j) => create(i + j)))));
+
+  // The list's own order, by cursor at the largest page size.
+  const byCursor = [];
+  for (let cursor = null; ;) {
+    const query = new URLSearchParams({ page_size: "100", ...(cursor ? { cursor } : {}) });
+    const page = await (await fetch(`${API_URL}/entitlements?${query}`, { headers: { Authorization: `Bearer ${business.key}` } })).json();
+    byCursor.push(...page.items.map((e) => e.id));
+    if (!(cursor = page.next_cursor)) break;
+  }
+  assert.deepEqual([...byCursor].sort(), [...made].sort());
+
+  const seen = [];
+  for await (const entitlement of business.client.entitlements.list()) seen.push(entitlement.id);
+  assert.equal(seen.length, 1050);
+  assert.equal(new Set(seen).size, 1050, "an entitlement came twice");
+  assert.deepEqual(seen, byCursor, "the auto-pager's order is the list's order");
+  // The SDK's default page size (10): 105 full pages, then the empty one that stops it.
+  assert.equal(numbers.length, 106);
+  assert.deepEqual(numbers.slice(0, 3), [null, "2", "3"]);
+  assert.equal(numbers.at(-1), "106");
+});
+
 test("grants: list, fulfil the pending grant with a key, revoke", async () => {
   const business = newBusiness();
   const { client } = business;
@@ -183,6 +225,9 @@ test("license keys, their instances and the public activate, validate, deactivat
   assert.equal(activated.name, "build-agent");
   assert.equal(activated.product.product_id, entitlement.id);
   assert.equal(activated.customer.customer_id, grant.customer_id);
+  // CustomerLimitedDetails' metadata and phone_number, null as unknown.
+  assert.equal(activated.customer.metadata, null);
+  assert.equal(activated.customer.phone_number, null);
   const valid = await client.licenses.validate({ license_key: key, license_key_instance_id: activated.id });
   assert.equal(valid.valid, true);
 
@@ -245,16 +290,31 @@ test("webhooks.unwrap accepts a delivered event with the endpoint's secret", asy
     const hook = await client.webhooks.create({ url: receiver.url + path, description: "node receiver" });
     const { secret } = await client.webhooks.retrieveSecret(hook.id);
     assert.match(secret, /^whsec_/);
+    // The types beyond Dodo's go only to an endpoint whose filter_types names them.
+    const oursPath = `/hooks/${hex(16)}`;
+    const ours = await client.webhooks.create({
+      url: receiver.url + oursPath,
+      filter_types: ["license_key.updated", "license_key_instance.created"],
+    });
 
     const entitlement = await client.entitlements.create(MANUAL);
     const grant = await issueGrant(business, entitlement.id);
     const key = uniqueKey();
     const delivered = await client.entitlements.grants.fulfillLicenseKey(grant.id, { key });
+    await client.licenseKeys.update(delivered.license_key.id, { activations_limit: 9 }); // license_key.updated
+    await client.licenses.activate({ license_key: key, name: "node" }); // license_key_instance.created
 
     // entitlement_grant.created, then .delivered and license_key.created; the
     // local stack's scheduler delivers within seconds.
-    const got = await waitFor(() => receiver.deliveries.length >= 3 && receiver.deliveries, "three deliveries");
-    assert.ok(got.every((d) => d.path === path));
+    const at = (p) => receiver.deliveries.filter((d) => d.path === p);
+    await waitFor(() => at(oursPath).length >= 2, "the two events beyond Dodo at the endpoint naming them");
+    await waitFor(() => at(path).length >= 3, "three deliveries");
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // time for a stray to arrive
+    const got = at(path);
+    assert.deepEqual(
+      at(oursPath).map((d) => JSON.parse(d.body).type),
+      ["license_key.updated", "license_key_instance.created"],
+    );
     const events = got.map((d) => client.webhooks.unwrap(d.body, { headers: d.headers, key: secret }));
     assert.deepEqual(
       events.map((e) => e.type).toSorted(),
@@ -277,6 +337,7 @@ test("webhooks.unwrap accepts a delivered event with the endpoint's secret", asy
     assert.throws(() => client.webhooks.unwrap(first.body, { headers: first.headers, key: otherSecret }));
 
     assert.equal(await client.webhooks.delete(hook.id), null);
+    assert.equal(await client.webhooks.delete(ours.id), null);
   } finally {
     await receiver.close();
   }
