@@ -14,7 +14,8 @@ function one run after another, these tests show that:
 - a receiver that is down, or answers 503, gets the same event again (the same
   webhook-id, the same bytes) about 5 s later, and the deliveries route shows
   the failed attempt and the one that succeeded;
-- filter_types, disabled and rate_limit are honoured;
+- filter_types, disabled and rate_limit are honoured, and the three types
+  beyond Dodo's go only to an endpoint whose filter_types names them;
 - an event is written in its change's transaction: 50 concurrent fulfils of one
   grant give one delivered event, and a fulfil whose process dies right after
   its commit still gives its event, once.
@@ -74,6 +75,8 @@ SDK_EVENT_MODELS = {
     "entitlement_grant.revoked": EntitlementGrantRevokedWebhookEvent,
     "license_key.created": LicenseKeyCreatedWebhookEvent,
 }
+# Beyond Dodo: sent only to an endpoint whose filter_types names them.
+OWN_TYPES = EVENT_TYPES - set(SDK_EVENT_MODELS)
 SOMEWHERE = "https://hooks.example.com/dodo"  # for endpoints no event ever reaches
 
 
@@ -386,7 +389,8 @@ def test_loopback_in_another_spelling_is_treated_as_127_0_0_1(business, url):
 # -- what a receiver gets --------------------------------------------------
 
 def test_each_change_sends_its_events_once_and_in_order(business, anonymous, client, receiver):
-    hook = receiver.endpoint(client, headers={"X-Team": "billing", "Authorization": "Bearer receiver-token"})
+    hook = receiver.endpoint(client, filter_types=sorted(EVENT_TYPES),
+                             headers={"X-Team": "billing", "Authorization": "Bearer receiver-token"})
 
     ent, grant = pending_grant(business, MANUAL)  # entitlement_grant.created
     key = unique_key()
@@ -552,11 +556,11 @@ def test_filter_types_and_disabled_endpoints_are_honoured(business, client, rece
     key_id = grant["license_key"]["id"]
     assert business.patch(f"/license_keys/{key_id}", json={"activations_limit": 7}).status_code == 200  # license_key.updated
 
-    wait_for(lambda: len(receiver.deliveries(everything)) >= 4, "the 4 events at the endpoint without a filter")
+    wait_for(lambda: len(receiver.deliveries(everything)) >= 3, "the 3 events at the endpoint without a filter")
     wait_for(lambda: receiver.deliveries(keys_only), "license_key.created at the filtered endpoint")
     settle()
     assert sorted(d.type for d in receiver.deliveries(everything)) == [
-        "entitlement_grant.created", "entitlement_grant.delivered", "license_key.created", "license_key.updated"]
+        "entitlement_grant.created", "entitlement_grant.delivered", "license_key.created"]
     assert [(d.type, d.data["id"]) for d in receiver.deliveries(keys_only)] == [("license_key.created", key_id)]
     assert receiver.deliveries(disabled) == []
     assert [r["event_type"] for r in delivery_records(business, keys_only.id)] == ["license_key.created"]
@@ -568,6 +572,45 @@ def test_filter_types_and_disabled_endpoints_are_honoured(business, client, rece
     wait_for(lambda: receiver.deliveries(disabled), "an event at the endpoint enabled again")
     settle()
     assert [(d.type, d.data["id"]) for d in receiver.deliveries(disabled)] == [("entitlement_grant.created", later["id"])]
+    assert receiver.failures == []
+
+
+def test_types_beyond_dodo_go_only_to_an_endpoint_that_names_them(business, anonymous, client, receiver):
+    unfiltered = receiver.endpoint(client)
+    emptied = receiver.endpoint(client, filter_types=["license_key.created"])
+    client.webhooks.update(emptied.id, filter_types=[])  # an empty filter is no filter
+    ours = receiver.endpoint(client, filter_types=sorted(OWN_TYPES))
+    updates_only = receiver.endpoint(client, filter_types=["license_key.updated"])
+
+    ent = new_entitlement(business, AUTO)
+    grant = issue(business, ent["id"]).json()  # entitlement_grant.created, .delivered, license_key.created
+    key, key_id = grant["license_key"]["key"], grant["license_key"]["id"]
+    assert business.patch(f"/license_keys/{key_id}", json={"activations_limit": 3}).status_code == 200  # license_key.updated
+    activated = anonymous.post("/licenses/activate", json={"license_key": key, "name": "laptop"})  # license_key_instance.created
+    assert activated.status_code == 201, activated.text
+    gone = anonymous.post("/licenses/deactivate",  # license_key_instance.deleted
+                          json={"license_key": key, "license_key_instance_id": activated.json()["id"]})
+    assert gone.status_code == 200, gone.text
+
+    wait_for(lambda: len(receiver.deliveries(ours)) >= 3, "the 3 events beyond Dodo at the endpoint naming them")
+    wait_for(lambda: len(receiver.deliveries(unfiltered)) >= 3, "Dodo's 3 events at the endpoint without a filter")
+    wait_for(lambda: len(receiver.deliveries(emptied)) >= 3, "Dodo's 3 events at the endpoint with an empty filter")
+    wait_for(lambda: receiver.deliveries(updates_only), "license_key.updated at the endpoint naming it")
+    settle()
+    dodo_types = ["entitlement_grant.created", "entitlement_grant.delivered", "license_key.created"]
+    for endpoint in (unfiltered, emptied):
+        got = receiver.deliveries(endpoint)
+        assert sorted(d.type for d in got) == dodo_types
+        assert sorted(r["event_type"] for r in delivery_records(business, endpoint.id)) == dodo_types
+        for delivery in got:  # the SDK's unwrap reads each as the event it is
+            event = client.webhooks.unwrap(delivery.body.decode(), headers=delivery.headers, key=endpoint.secret)
+            assert isinstance(event, SDK_EVENT_MODELS[delivery.type]), (delivery.type, type(event))
+    assert types_of(receiver.deliveries(ours), key_id) == [
+        "license_key.updated", "license_key_instance.created", "license_key_instance.deleted"]
+    assert [(d.type, d.data["id"]) for d in receiver.deliveries(updates_only)] == [("license_key.updated", key_id)]
+    for endpoint in (ours, updates_only):
+        for delivery in receiver.deliveries(endpoint):
+            check_envelope(delivery, business.business_id)
     assert receiver.failures == []
 
 

@@ -32,6 +32,10 @@ pub const EVENT_TYPES: [&str; 8] = [
     INSTANCE_DELETED,
 ];
 
+/// The types this service sends beyond Dodo's: sent only to an endpoint whose
+/// `filter_types` names them.
+pub const OWN_TYPES: [&str; 3] = [KEY_UPDATED, INSTANCE_CREATED, INSTANCE_DELETED];
+
 /// Dodo's other event types (the SDK's `WebhookEventType`): an unchanged client
 /// may filter on them, so they are accepted, though this service never sends them.
 pub const DODO_ONLY_TYPES: [&str; 43] = [
@@ -166,9 +170,14 @@ impl Endpoint {
         }
     }
 
-    /// Whether an event of `event_type` goes to this endpoint at all.
+    /// Whether an event of `event_type` goes to this endpoint at all. With no
+    /// filter an endpoint gets only Dodo's own types: the types beyond Dodo's
+    /// (`OWN_TYPES`) are unknown to its SDKs (`webhooks.unwrap` would read them
+    /// as some other event), so they go only where `filter_types` names them.
     pub fn wants(&self, event_type: &str) -> bool {
-        !self.disabled && (self.filter_types.is_empty() || self.filter_types.iter().any(|t| t == event_type))
+        let named = self.filter_types.iter().any(|t| t == event_type);
+        let unfiltered = self.filter_types.is_empty() && !OWN_TYPES.contains(&event_type);
+        !self.disabled && (named || unfiltered)
     }
 
     /// The headers as `GET /webhooks/{id}/headers` shows them: sensitive values
@@ -979,6 +988,26 @@ mod tests {
         assert!(!endpoint.wants("entitlement_grant.created"));
         endpoint.disabled = true;
         assert!(!endpoint.wants("license_key.created"));
+    }
+
+    #[test]
+    fn types_beyond_dodo_go_only_where_named() {
+        let mut endpoint = endpoint();
+        for own in OWN_TYPES {
+            assert!(!endpoint.wants(own), "{own} without a filter");
+        }
+        for dodo in &EVENT_TYPES[..5] {
+            assert!(endpoint.wants(dodo), "{dodo} without a filter");
+        }
+        endpoint.filter_types = vec![KEY_UPDATED.into(), GRANT_CREATED.into()];
+        assert!(endpoint.wants(KEY_UPDATED));
+        assert!(endpoint.wants(GRANT_CREATED));
+        assert!(!endpoint.wants(INSTANCE_CREATED));
+        assert!(!endpoint.wants(KEY_CREATED));
+        endpoint.filter_types = vec![INSTANCE_CREATED.into(), INSTANCE_DELETED.into()];
+        assert!(endpoint.wants(INSTANCE_CREATED) && endpoint.wants(INSTANCE_DELETED));
+        endpoint.disabled = true;
+        assert!(!endpoint.wants(INSTANCE_CREATED));
     }
 
     #[test]

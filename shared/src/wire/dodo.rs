@@ -15,7 +15,7 @@ use crate::domain::license_key::{
 use crate::domain::refusal::RuleResult;
 use crate::domain::webhook::{
     Attempt, MetadataKey, MetadataText, DODO_ONLY_TYPES, EVENT_TYPES, MAX_ATTEMPTS, MAX_FILTER_TYPES, MAX_HEADERS,
-    MAX_METADATA, MAX_RATE_LIMIT, MAX_URL, OUR_HEADERS,
+    MAX_METADATA, MAX_RATE_LIMIT, MAX_URL, OUR_HEADERS, OWN_TYPES,
 };
 use crate::wire::schema::{int64, object_of, or_null, Extended};
 use serde::{Deserialize, Serialize};
@@ -523,6 +523,11 @@ pub fn filter_types() -> ArrayBuilder {
         .schema_type(or_null(Type::Array))
         .items(Ref::from_schema_name(WebhookEventType::name()))
         .max_items(Some(MAX_FILTER_TYPES))
+        .description(Some(format!(
+            "The types the endpoint gets. Empty, null or left out: every type of Dodo's that this service sends; \
+             the types beyond Dodo's ({}) go only to an endpoint that names them.",
+            OWN_TYPES.join(", ")
+        )))
 }
 
 pub fn rate_limit() -> ObjectBuilder {
