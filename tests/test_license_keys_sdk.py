@@ -23,6 +23,10 @@ def test_sdk_license_routes(client, business):
     assert activated.name == "build-agent"
     assert activated.product.product_id == ent["id"]
     assert activated.customer.customer_id == grant["customer_id"]
+    # The SDK's CustomerLimitedDetails: metadata and phone_number are answered, null as unknown.
+    assert {"metadata", "phone_number"} <= activated.customer.model_fields_set
+    assert (activated.customer.metadata, activated.customer.phone_number) == (None, None)
+    assert (activated.customer.email, activated.customer.name) == (grant["customer_email"], grant["customer_name"])
 
     assert client.licenses.validate(license_key=key).valid is True
     assert client.licenses.validate(license_key=key, license_key_instance_id=activated.id).valid is True

@@ -251,6 +251,18 @@ pub struct ActivationCustomer {
     pub email: String,
     /// Empty when unknown.
     pub name: String,
+    /// Dodo's customer metadata; null, as this service keeps none.
+    #[schema(required = true, schema_with = customer_metadata)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Null, as this service keeps no phone numbers.
+    #[schema(required = true)]
+    pub phone_number: Option<String>,
+}
+
+fn customer_metadata() -> ObjectBuilder {
+    crate::wire::schema::metadata_shown()
+        .schema_type(or_null(Type::Object))
+        .description(Some("Dodo's customer metadata; null, as this service keeps none."))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -294,6 +306,8 @@ impl ActivatedInstance {
                 customer_id: key.customer_id.clone(),
                 email: key.customer_email.clone().unwrap_or_default(),
                 name: key.customer_name.clone().unwrap_or_default(),
+                metadata: None,
+                phone_number: None,
             },
             product: ProductRef {
                 product_id: key.product_id.clone(),
