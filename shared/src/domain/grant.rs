@@ -155,6 +155,9 @@ pub struct Grant {
 }
 
 /// The grant's status as `customers.list_entitlements` shows it, in lower case.
+/// The SDK's enum also has `revoked`, but this list is what the customer holds
+/// now (Dodo: "delivered to, or still in flight for, a customer"), so a revoked
+/// grant is left out; `customers.list_entitlement_grants` shows it.
 #[derive(Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HeldStatus {
