@@ -1,6 +1,7 @@
 """License keys (SPEC 1.3) and the public activate / validate / deactivate routes (1.4)."""
 
 import concurrent.futures
+import time
 import uuid
 
 import pytest
@@ -214,3 +215,71 @@ def test_import_and_status_filter(business, other_business, anonymous):
     assert by_status["active"] == [body["id"]]
     assert len(by_status["expired"]) == 1 and by_status["disabled"] == [disabled["id"]]
     assert business.get("/license_keys", params={"status": "lost"}).status_code == 422
+
+
+# Refusals of a key another business holds, per business per minute, before
+# the answer is 429 (App::admit_key_conflict, KEY_CONFLICT_LIMIT).
+KEY_CONFLICT_LIMIT = 20
+
+
+def throttled_probes(business, probe):
+    """Probes until a 429, and returns it with the 409s before it. A window
+    ends at each minute, so a run that straddles one may see 2 x the limit."""
+    conflicts = []
+    for _ in range(2 * KEY_CONFLICT_LIMIT + 1):
+        answer = probe()
+        if answer.status_code == 429:
+            return answer, conflicts
+        assert answer.status_code == 409 and answer.json()["code"] == "LICENSE_KEY_ALREADY_EXISTS", answer.text
+        conflicts.append(answer)
+    raise AssertionError(f"{len(conflicts)} probes of another business's key, none throttled")
+
+
+def test_probing_for_other_businesses_keys_is_throttled(business, other_business, api_url):
+    theirs = unique_key()
+    ent_theirs = new_entitlement(other_business)
+    imported = other_business.post("/license_keys", json={"customer_id": "cus_theirs", "key": theirs, "product_id": ent_theirs["id"]})
+    assert imported.status_code == 201, imported.text
+    ent = new_entitlement(business)
+
+    def import_theirs():
+        return business.post("/license_keys", json={"customer_id": "cus_probe", "key": theirs, "product_id": ent["id"]})
+
+    # Its own key refused again is no probe: a seller re-running an import is never held back.
+    own = unique_key()
+    assert business.post("/license_keys", json={"customer_id": "cus_own", "key": own, "product_id": ent["id"]}).status_code == 201
+    for _ in range(KEY_CONFLICT_LIMIT + 5):
+        again = business.post("/license_keys", json={"customer_id": "cus_own", "key": own, "product_id": ent["id"]})
+        assert again.status_code == 409, again.text
+
+    while True:
+        throttled, conflicts = throttled_probes(business, import_theirs)
+        assert len(conflicts) <= 2 * KEY_CONFLICT_LIMIT
+        retry_after = int(throttled.headers["Retry-After"])
+        if retry_after >= 5:
+            break
+        # Too close to the window's end for what follows: take the next one.
+        time.sleep(retry_after + 0.5)
+    assert 1 <= retry_after <= 60
+    assert throttled.json()["code"] == "RATE_LIMITED"
+    assert throttled.headers.get("x-should-retry") != "false"  # a retryable answer
+
+    # While held back, every supplied key gets 429, free or held: the answer
+    # tells nothing, and nothing is created.
+    free = unique_key()
+    for answer in (
+        import_theirs(),
+        business.post("/license_keys", json={"customer_id": "cus_probe", "key": free, "product_id": ent["id"]}),
+        fulfil(business, business.post(f"/entitlements/{ent['id']}/grants", json=customer()).json()["id"], key=theirs),
+        fulfil(business, business.post(f"/entitlements/{ent['id']}/grants", json=customer()).json()["id"], key=free),
+    ):
+        assert answer.status_code == 429 and answer.json()["code"] == "RATE_LIMITED", answer.text
+        assert 1 <= int(answer.headers["Retry-After"]) <= retry_after
+    assert business.get("/license_keys", params={"customer_id": "cus_probe"}).json()["items"] == []
+
+    # Another business is not held back.
+    mine = unique_key()
+    created = other_business.post("/license_keys", json={"customer_id": "cus_theirs", "key": mine, "product_id": ent_theirs["id"]})
+    assert created.status_code == 201, created.text
+    dup = other_business.post("/license_keys", json={"customer_id": "cus_theirs", "key": mine, "product_id": ent_theirs["id"]})
+    assert dup.status_code == 409 and dup.json()["code"] == "LICENSE_KEY_ALREADY_EXISTS"

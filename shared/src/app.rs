@@ -17,6 +17,8 @@ pub struct App {
     keys: KeyCache,
     /// Requests one source address may make to the public routes per window.
     public_limit: u64,
+    /// Refusals of a key another business holds that one business may meet per window.
+    key_conflict_limit: u64,
     /// Webhooks may go to loopback addresses: the local stack's receivers only.
     pub webhook_allow_loopback: bool,
     kms: OnceLock<aws_sdk_kms::Client>,
@@ -31,6 +33,14 @@ pub struct App {
 const PUBLIC_WINDOW_S: u64 = 10;
 /// Requests per address per window unless `PUBLIC_RATE_LIMIT` says otherwise.
 const PUBLIC_LIMIT: u64 = 100;
+
+/// The window of a business's refusals of keys other businesses hold: a
+/// supplied key that is taken tells its seller that some business holds it.
+const KEY_CONFLICT_WINDOW_S: u64 = 60;
+/// Such refusals per business per window unless `KEY_CONFLICT_LIMIT` says
+/// otherwise. A seller's keys are its own or random; one that meets another
+/// business's key even once is rare, twenty times a minute is someone guessing.
+const KEY_CONFLICT_LIMIT: u64 = 20;
 
 /// How long init waits for its connections: well inside Lambda's 10 s init,
 /// and short enough that an unreachable table delays nothing much.
@@ -60,6 +70,10 @@ impl App {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(PUBLIC_LIMIT),
+            key_conflict_limit: std::env::var("KEY_CONFLICT_LIMIT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(KEY_CONFLICT_LIMIT),
             webhook_allow_loopback: std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("true"),
             kms: OnceLock::new(),
             offline_license_keys: std::env::var("OFFLINE_LICENSE_KEY_IDS")
@@ -146,6 +160,50 @@ impl App {
         ))
     }
 
+    /// Whether `business` may supply a key of its own choosing now: 429 while it
+    /// has met `KEY_CONFLICT_LIMIT` keys of other businesses in this window.
+    /// Asked before the key is looked up, so that while held back the answer
+    /// is the same whether the key is taken or free.
+    pub async fn admit_key_supplier(&self, business_id: &str) -> Result<(), ApiError> {
+        let (caller, window, now_s) = key_conflict_window(business_id);
+        if self.store.requests_counted(&caller, window).await? < self.key_conflict_limit {
+            return Ok(());
+        }
+        Err(self.key_conflicts_held_back(business_id, window, now_s))
+    }
+
+    /// Counts a refusal of a key another business holds, and answers it: 409
+    /// `LICENSE_KEY_ALREADY_EXISTS`, or 429 once `business` met too many.
+    pub async fn key_held_elsewhere(&self, business_id: &str, refusal: ApiError) -> ApiError {
+        let (caller, window, now_s) = key_conflict_window(business_id);
+        match self
+            .store
+            .count_request(&caller, window, KEY_CONFLICT_WINDOW_S, self.key_conflict_limit)
+            .await
+        {
+            Ok(true) => refusal,
+            Ok(false) => self.key_conflicts_held_back(business_id, window, now_s),
+            Err(err) => err,
+        }
+    }
+
+    fn key_conflicts_held_back(&self, business_id: &str, window: u64, now_s: u64) -> ApiError {
+        // The KeyConflictsThrottled metric filter of template.yaml matches this line.
+        tracing::warn!(
+            event = "key_conflicts_throttled",
+            business_id,
+            limit = self.key_conflict_limit,
+            window_s = KEY_CONFLICT_WINDOW_S,
+            "a business met too many keys of other businesses; held back"
+        );
+        let wait = (window + KEY_CONFLICT_WINDOW_S).saturating_sub(now_s).max(1);
+        ApiError::too_many_requests(
+            "RATE_LIMITED",
+            "too many supplied keys were already in use; try again later",
+            wait as u32,
+        )
+    }
+
     /// The principal of a bearer secret: from the cache when warm, else one GetItem.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal, ApiError> {
         let key_hash = auth::hash_secret(secret);
@@ -156,4 +214,11 @@ impl App {
         self.keys.put(key_hash, principal.clone());
         principal.ok_or_else(ApiError::unauthorized)
     }
+}
+
+/// The count's caller, its window's start and now, in seconds.
+fn key_conflict_window(business_id: &str) -> (String, u64, u64) {
+    let now_s = crate::clock::now_millis() / 1000;
+    let window = now_s - now_s % KEY_CONFLICT_WINDOW_S;
+    (format!("KEYCONFLICT#{business_id}"), window, now_s)
 }

@@ -133,11 +133,12 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
 /// key, becomes Delivered, and its email is sent.
 pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) -> ApiResult<Reply> {
     body.check_key()?;
+    app.admit_key_supplier(call.principal_id()).await?;
     let mut conflicts = Conflicts::new();
     loop {
         // The key is looked up before the grant, so a fulfilment that lost the race
         // for this grant reads it as no longer Pending, which the contract ranks first.
-        let key_taken = app.store.license_key_exists(&body.key).await?;
+        let key_owner = app.store.license_key_owner(&body.key).await?;
         let grant = own(app, call.principal_id(), grant_id).await?;
         let entitlement = app
             .store
@@ -147,8 +148,8 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
         if let Some(blocker) = fulfilment_blocker(&grant, &entitlement) {
             return Err(blocker.into());
         }
-        if key_taken {
-            return Err(key_in_use().into());
+        if let Some(owner) = key_owner {
+            return Err(key_taken(app, call.principal_id(), Some(&owner)).await);
         }
         let now = clock::now();
         let (limit, expires_at) = body.resolve(&entitlement, now)?;
@@ -190,10 +191,29 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
                 }
             }
             FulfilOutcome::GrantGone => return Err(not_found()),
-            FulfilOutcome::KeyInUse => return Err(key_in_use().into()),
+            FulfilOutcome::KeyInUse => return Err(supplied_key_taken(app, call.principal_id(), &body.key).await),
             FulfilOutcome::EntitlementChanged | FulfilOutcome::Conflict => {}
         }
         conflicts.pause().await?;
+    }
+}
+
+/// 409 `LICENSE_KEY_ALREADY_EXISTS` for a supplied key already in use. One that
+/// another business holds tells the caller it exists, so such refusals are
+/// counted against the caller, and past their limit the answer is 429
+/// (`App::key_held_elsewhere`); its own keys it may meet again freely.
+pub(crate) async fn key_taken(app: &App, business_id: &str, owner: Option<&str>) -> ApiError {
+    if owner == Some(business_id) {
+        return key_in_use().into();
+    }
+    app.key_held_elsewhere(business_id, key_in_use().into()).await
+}
+
+/// `key_taken` for a key the write found taken, its holder read now.
+pub(crate) async fn supplied_key_taken(app: &App, business_id: &str, key: &str) -> ApiError {
+    match app.store.license_key_owner(key).await {
+        Ok(owner) => key_taken(app, business_id, owner.as_deref()).await,
+        Err(err) => err,
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
-use crate::domain::grant::{key_in_use, parse_client_time, Fulfilment};
+use crate::domain::grant::{parse_client_time, Fulfilment};
 use crate::domain::license_key::{KeyChanges, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
@@ -26,6 +26,7 @@ fn instance_not_found() -> ApiError {
 /// `POST /license_keys`: an imported key for a customer, with no grant and no email.
 pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult<Reply> {
     body.check_customer()?;
+    crate::json::check_id("product_id", &body.product_id)?;
     Fulfilment {
         key: body.key.clone(),
         activations_limit: None,
@@ -35,6 +36,7 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
     check_limit(body.activations_limit)?;
     let expires_at = body.expires_at.as_deref().map(client_time).transpose()?;
     crate::domain::grant::check_key_strength(&body.key)?;
+    app.admit_key_supplier(call.principal_id()).await?;
     let entitlement = app
         .store
         .entitlement(call.principal_id(), &body.product_id)
@@ -65,7 +67,9 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
             .await?
         {
             Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(key_in_use().into()),
+            Written::Refused { .. } => {
+                return Err(crate::services::grants::supplied_key_taken(app, call.principal_id(), &key.key).await)
+            }
             Written::Conflict => conflicts.pause().await?,
         }
     }

@@ -28,4 +28,17 @@ impl Store {
             .await;
         Ok(unless_refused(result)?.is_some())
     }
+
+    /// The requests of `caller` counted in the window starting at `window_start_s`.
+    pub async fn requests_counted(&self, caller: &str, window_start_s: u64) -> Result<u64, ApiError> {
+        let item = self
+            .get_item(key(format!("RATE#{caller}#{window_start_s}"), "RATE"), true)
+            .await?;
+        Ok(item
+            .as_ref()
+            .and_then(|item| item.get("hits"))
+            .and_then(|hits| hits.as_n().ok())
+            .and_then(|hits| hits.parse().ok())
+            .unwrap_or(0))
+    }
 }
