@@ -1,5 +1,8 @@
 """Input outside the documented bounds is a clear 4xx and changes nothing (SPEC 0, Bounds)."""
 
+import http.client
+import json
+import urllib.parse
 import uuid
 
 import pytest
@@ -40,12 +43,21 @@ def test_overlong_ids_in_allocation_paths_are_not_found(api_url):
 
 
 @pytest.mark.parametrize("query", [
-    {"license_key_id": LONG}, {"grant_id": LONG}, {"cursor": LONG}, {"cursor": "%%%"}, {"page_number": "100000"},
+    {"license_key_id": LONG}, {"grant_id": LONG}, {"cursor": LONG}, {"cursor": "%%%"}, {"page_number": "1e5"},
+    {"page_number": "-3"},
 ])
 def test_overlong_or_absurd_query_values_are_422(business, query):
     answer = business.get("/license_key_instances", params=query)
     assert answer.status_code == 422, (query, answer.status_code, answer.text)
     assert answer.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_a_page_number_past_any_list_is_an_empty_page(business):
+    # The SDKs' pagers ask for page after page: page_number has no upper bound.
+    for number in ["100000", "18446744073709551616"]:
+        answer = business.get("/license_key_instances", params={"page_number": number})
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"items": [], "next_cursor": None}
 
 
 def test_public_instance_id_is_bounded(anonymous):
@@ -86,3 +98,131 @@ def test_the_most_codes_a_license_may_hold_fit_one_transaction(api_url):
     assert too_many.json()["code"] == "VALIDATION_ERROR"
     assert too_many.json()["message"].startswith("products"), too_many.text
     assert lrm.host_products() == {c: (50, 9, 41) for c in codes}  # nothing changed
+
+
+def raw(api_url, method, path, key, body=None):
+    """A request whose path goes out byte for byte: httpx would fold `.` and `..` away."""
+    url = urllib.parse.urlsplit(api_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    data = None if body is None else json.dumps(body)
+    headers = {"Authorization": f"Bearer {key.http.headers['Authorization'][7:]}", "Content-Type": "application/json"}
+    connection.request(method, url.path + path, body=data, headers=headers)
+    answer = connection.getresponse()
+    return answer.status, answer.read().decode()
+
+
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_dot_segments_name_no_organization_group_or_account(api_url, dots):
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"ACNU": 5}).status_code == 200
+    products = {"productQuantities": products_list({"ACNU": 1})}
+    status, text = raw(api_url, "PUT", f"/lrm/api/host/{lrm.host_id}/organization/{dots}/license", lrm.host, products)
+    assert status == 404, (status, text)
+    assert lrm.host_products()["ACNU"] == (5, 0, 5)
+    status, text = raw(api_url, "GET", f"/lrm/api/account/{dots}/audit", lrm.host)
+    assert status == 404, (status, text)
+    org = new_org()
+    assert lrm.allocate(org, {"ACNU": 2}).status_code == 200
+    api = lrm.org_key(org)
+    group = f"/lease_/api/account/{org}/user-license/group/{dots}"
+    status, text = raw(api_url, "PUT", group, api, {"userBundleCodes": ["ACNU"]})
+    assert status == 404, (status, text)
+    status, text = raw(api_url, "GET", group, api)
+    assert status == 404, (status, text)
+
+
+WIDE = "\U0001F600" * 255  # 255 characters, 1,020 bytes
+
+
+def test_wide_ids_in_paths_are_not_found(business, api_url):
+    for path in (f"/grants/{WIDE}", f"/license_keys/{WIDE}", f"/entitlements/{WIDE}"):
+        answer = business.get(path)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+    lrm = Lrm(api_url)
+    org = new_org()
+    lrm.set_host({"ACNU": 5})
+    lrm.allocate(org, {"ACNU": 1})
+    api = lrm.org_key(org)
+    for path in (f"/lease_/api/account/{org}/user-license/group/{WIDE}", f"/lease_/api/account/{org}/user-license/{WIDE}",
+                 f"/lrm/api/account/{org}/service-license/{WIDE}/orchestrator"):
+        answer = api.get(path)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+
+
+@pytest.mark.parametrize("product_id", ["x" * 1021, "\U0001F600" * 256, "ent_" + "x" * 300])
+def test_an_overlong_product_id_is_422(business, product_id):
+    answer = business.post("/license_keys", json={"customer_id": "c1", "key": f"KEY-{uuid.uuid4().hex}",
+                                                  "product_id": product_id})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "VALIDATION_ERROR"
+    assert answer.json()["message"].startswith("product_id"), answer.text
+    assert business.get("/license_keys", params={"customer_id": "c1", "source": "import"}).status_code == 200
+
+
+def test_an_overlong_subscription_plan_is_422(api_url):
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"ACNU": 5}, subscriptionPlan="ENTERPRISE").status_code == 200
+    for plan in ("P" * 60_000, "PLAN\r\nX", ""):
+        answer = lrm.set_host({"ACNU": 9}, subscriptionPlan=plan)
+        assert answer.status_code == 422, (plan[:20], answer.text)
+        assert "subscriptionPlan" in answer.text
+    shown = lrm.host.get(f"/lrm/api/host/{lrm.host_id}/license").json()
+    assert shown["subscriptionPlan"] == "ENTERPRISE" and shown["products"][0]["quantity"] == 5
+
+
+def test_a_tenant_name_with_control_characters_is_422(api_url):
+    lrm = Lrm(api_url)
+    org = new_org()
+    lrm.set_host({"ACNU": 5})
+    lrm.allocate(org, {"ACNU": 2})
+    answer = lrm.host.put(f"/lrm/api/account/{org}/service-license/s1/orchestrator",
+                          json={"tenantName": "a\nb", "products": products_list({"ACNU": 1})})
+    assert answer.status_code == 422, answer.text
+    assert "tenantName" in answer.json()["message"]
+
+
+@pytest.mark.parametrize("name", ["Pro\r\nBcc: someone@example.com", "Pro\tlicense", "Pro\x00", "Pro\u0085"])
+def test_names_with_control_characters_are_422_and_change_nothing(business, name):
+    answer = business.post("/entitlements", json={**MANUAL, "name": name})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["message"].startswith("name"), answer.text
+    ent = new_entitlement(business)
+    answer = business.patch(f"/entitlements/{ent['id']}", json={"name": name})
+    assert answer.status_code == 422, answer.text
+    assert business.get(f"/entitlements/{ent['id']}").json()["name"] == MANUAL["name"]
+
+
+def test_descriptions_take_line_breaks_but_no_other_control_characters(business):
+    ent = new_entitlement(business, {**MANUAL, "description": "line one\r\nline two\n\tindented"})
+    assert ent["description"] == "line one\r\nline two\n\tindented"
+    answer = business.patch(f"/entitlements/{ent['id']}", json={"description": "bell\x07"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["message"].startswith("description"), answer.text
+    config = {**MANUAL["integration_config"], "activation_message": "Welcome\x1b[31m"}
+    answer = business.post("/entitlements", json={**MANUAL, "integration_config": config})
+    assert answer.status_code == 422, answer.text
+
+
+def test_customer_and_instance_names_with_control_characters_are_422(business):
+    ent = new_entitlement(business)
+    answer = business.post(f"/entitlements/{ent['id']}/grants",
+                           json={"customer_id": "c1", "customer_email": "c1@example.com", "customer_name": "Ada\r\nX"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["message"].startswith("customer_name"), answer.text
+
+
+def test_an_expiry_before_1970_is_a_time_not_a_format_error(business):
+    ent = new_entitlement(business)
+    answer = business.post("/license_keys", json={"customer_id": "c1", "key": f"KEY-{uuid.uuid4().hex}",
+                                                  "product_id": ent["id"], "expires_at": "1969-12-31T23:59:59Z"})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["expires_at"] == "1969-12-31T23:59:59.000Z"
+    assert answer.json()["status"] == "expired"
+    patched = business.patch(f"/license_keys/{answer.json()['id']}", json={"expires_at": "0001-01-01T00:00:00Z"})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["expires_at"] == "0001-01-01T00:00:00.000Z"
+    _, grant = pending_grant(business)
+    answer = business.post(f"/grants/{grant['id']}/license-key",
+                           json={"key": f"KEY-{uuid.uuid4().hex}", "expires_at": "1969-12-31T23:59:59Z"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["message"] == "expires_at: must be in the future", answer.text
