@@ -168,7 +168,7 @@ node_tests
 step "fuzzing against openapi.yaml"
 infra/fuzz.sh
 
-step "least privilege: each function's policy against what it did in this run"
+step "after the suite: each function's policy against what it did in this run, and no secret in any log"
 python -m pytest tests/after_suite -q -p no:cacheprovider --rootdir=tests
 
 step "make build: the arm64 deploy artifact, each bootstrap run under qemu"
