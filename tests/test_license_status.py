@@ -53,6 +53,18 @@ def test_customer_license_follows_the_grant(market, business, anonymous):
     assert customer_state(market, ent["id"], who["customer_id"]) == "UNLICENSED"
 
 
+def test_a_customer_id_that_needs_percent_encoding_reads_as_itself(market, business):
+    # The client sends `cus%20a%2025%25`; the function must see the id decoded once, as API Gateway delivers it.
+    ent = new_entitlement(business)
+    who = {**customer(), "customer_id": f"cus a {uuid.uuid4().hex[:6]} 25%"}
+    grant = business.post(f"/entitlements/{ent['id']}/grants", json=who).json()
+    fulfil(business, grant["id"], key=unique_key())
+    assert customer_state(market, ent["id"], who["customer_id"]) == "ACTIVE"
+    assert customer_state(market, ent["id"], who["customer_id"].replace("25%", "25%25")) == "UNLICENSED"
+    listed = business.get(f"/customers/{who['customer_id'].replace('%', '%25').replace(' ', '%20')}/entitlement-grants")
+    assert [g["id"] for g in listed.json()["items"]] == [grant["id"]], listed.text
+
+
 def test_non_key_grants_and_strangers(market, business, other_business, api_url):
     ent = new_entitlement(business, {"name": "Chat", "integration_type": "discord", "integration_config": {"guild_id": "1"}})
     assert customer_state(market, ent["id"], "nobody") == "UNLICENSED"

@@ -53,3 +53,37 @@ fn each_function_has_a_parsable_event_for_its_route() {
     }
     assert!(checked >= 5, "only {checked} functions checked");
 }
+
+/// The customer-license event with `customerId` as an event source delivers it:
+/// API Gateway (`apiId` and `accountId` set) percent-decoded, the local stack's
+/// `cargo lambda watch` (neither set) still encoded.
+fn customer_event(customer_id: &str, from_api_gateway: bool) -> lambda_http::Request {
+    let text = std::fs::read_to_string(workspace().join("events/get-customer-license.json")).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let path = format!("/appsmarket/v2/customerLicense/ent_01JD0000000000000000000000/{customer_id}");
+    event["rawPath"] = path.clone().into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["pathParameters"]["customerId"] = customer_id.into();
+    if !from_api_gateway {
+        let context = event["requestContext"].as_object_mut().unwrap();
+        context.remove("apiId");
+        context.remove("accountId");
+    }
+    let event: LambdaRequest = serde_json::from_value(event).unwrap();
+    event.into()
+}
+
+#[test]
+fn an_api_gateway_event_carries_path_ids_decoded_and_they_are_taken_as_they_are() {
+    let seen = |id, aws| licensing::http::path_param(&customer_event(id, aws), "customerId");
+    // What API Gateway delivers for `/…/cus%20a%2025%25`: decoded once, never again.
+    assert_eq!(seen("cus a 25%", true).as_deref(), Some("cus a 25%"));
+    assert_eq!(seen("cus%41", true).as_deref(), Some("cus%41"));
+    // What the local stack delivers for the same request: decoded here, once.
+    assert_eq!(seen("cus%20a%2025%25", false).as_deref(), Some("cus a 25%"));
+    assert_eq!(seen("cus%2541", false).as_deref(), Some("cus%41"));
+    // Dot segments and malformed escapes name nothing.
+    assert_eq!(seen("..", true), None);
+    assert_eq!(seen("%2E%2E", false), None);
+    assert_eq!(seen("cus%zz", false), None);
+}

@@ -41,19 +41,15 @@ impl Request {
     }
 
     /// A path parameter of the route; its absence means the route table is wrong.
-    /// No id is longer than `MAX_PATH_ID` printable characters, so one that is
-    /// names nothing: 404, before it reaches a key.
+    /// No id is longer than `MAX_PATH_ID` printable characters (nor `MAX_PATH_ID_BYTES`
+    /// bytes, so that every key it is part of fits DynamoDB's), and none is a dot
+    /// segment, so one that is names nothing: 404, before it reaches a key.
     pub fn path(&self, name: &str) -> ApiResult<String> {
-        let value = self
-            .inner
+        self.inner
             .path_parameters_ref()
             .and_then(|params| params.first(name))
             .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name}")))?;
-        let fits = (1..=MAX_PATH_ID).contains(&value.chars().count()) && !value.chars().any(char::is_control);
-        if !fits {
-            return Err(ApiError::not_found(name));
-        }
-        Ok(value.to_string())
+        path_param(&self.inner, name).ok_or_else(|| ApiError::not_found(name))
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
@@ -80,6 +76,68 @@ impl Request {
     pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
         crate::json::parse_body(self.inner.body().as_ref())
     }
+}
+
+/// The bytes a path id may take: DynamoDB keys a sort key of at most 1,024
+/// bytes, and an id goes into one behind a prefix of at most 24 bytes.
+pub const MAX_PATH_ID_BYTES: usize = 1000;
+
+/// A path id as the route takes it, or None when it names nothing.
+/// API Gateway HTTP APIs hand a function `rawPath` and `pathParameters` already
+/// percent-decoded (payload format 2.0: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html;
+/// observed in live HTTP API captures, e.g. https://github.com/middleapi/standard-server/pull/93),
+/// so such a value is taken as it is: decoding it again would read an id
+/// containing `%41` as `A`. Only the local stack's events (`encoded`) are decoded.
+pub fn path_id(value: &str, encoded: bool) -> Option<String> {
+    let value = if encoded {
+        percent_decode(value)?
+    } else {
+        value.to_string()
+    };
+    let fits = (1..=MAX_PATH_ID).contains(&value.chars().count())
+        && value.len() <= MAX_PATH_ID_BYTES
+        && !value.chars().any(char::is_control)
+        && value != "."
+        && value != "..";
+    fits.then_some(value)
+}
+
+/// The path parameter `name` of an event as a function takes it (`path_id`),
+/// or None when the event has none or it names nothing.
+pub fn path_param(request: &lambda_http::Request, name: &str) -> Option<String> {
+    let value = request.path_parameters_ref()?.first(name)?.to_string();
+    path_id(&value, delivered_encoded(request))
+}
+
+/// `cargo lambda watch` (the local stack) passes the path and its parameters as
+/// the client wrote them, percent-encoded, and its events carry no API id nor
+/// account id, which API Gateway always sets; a client cannot make an event
+/// look so.
+fn delivered_encoded(request: &lambda_http::Request) -> bool {
+    match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
+            context.apiid.is_none() && context.account_id.is_none()
+        }
+        _ => false,
+    }
+}
+
+/// `%XX` decoded as UTF-8; None when an escape or the result is malformed.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// What a handler answers on success.

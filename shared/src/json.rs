@@ -115,6 +115,58 @@ impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
     }
 }
 
+/// A one-line string of `MIN` to `MAX` characters with no control character
+/// (a name: it may reach an email's subject or a log line verbatim).
+pub struct Line<const MIN: usize, const MAX: usize>;
+
+impl<const MIN: usize, const MAX: usize> Line<MIN, MAX> {
+    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
+        check_len(field, value, MIN, MAX)?;
+        if value.chars().any(char::is_control) {
+            return Err(Refusal::invalid(field, "must not contain control characters"));
+        }
+        Ok(())
+    }
+}
+
+/// Free text of `MIN` to `MAX` characters: line breaks and tabs, but no other
+/// control character.
+pub struct Prose<const MIN: usize, const MAX: usize>;
+
+impl<const MIN: usize, const MAX: usize> Prose<MIN, MAX> {
+    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
+        check_len(field, value, MIN, MAX)?;
+        if value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(Refusal::invalid(
+                field,
+                "must not contain control characters other than line breaks and tabs",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The pattern `Line` states in the OpenAPI document: no character of Unicode's Cc.
+pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// The pattern `Prose` states: Cc but tab, line feed and carriage return.
+pub const PROSE_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// An id from a body that becomes part of a DynamoDB key: 1 to 255 characters
+/// and at most `crate::http::MAX_PATH_ID_BYTES` bytes, the bound of an id in a path.
+pub fn check_id(field: &str, value: &str) -> Result<(), Refusal> {
+    check_len(field, value, 1, 255)?;
+    if value.len() > crate::http::MAX_PATH_ID_BYTES {
+        return Err(Refusal::invalid(
+            field,
+            format!("must be at most {} bytes of UTF-8", crate::http::MAX_PATH_ID_BYTES),
+        ));
+    }
+    Ok(())
+}
+
 /// An integer from `MIN` to `MAX`, stated the same way.
 pub struct Bounded<const MIN: i64, const MAX: i64>;
 
@@ -143,6 +195,37 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_and_prose_refuse_control_characters() {
+        type Name = Line<1, 10>;
+        type Note = Prose<0, 20>;
+        assert!(Name::check("name", "Pro & Co").is_ok());
+        for bad in ["a\r\nb", "a\tb", "a\u{0}", "a\u{7f}", "a\u{85}"] {
+            let refusal = Name::check("name", bad).unwrap_err();
+            assert_eq!(refusal.message, "name: must not contain control characters", "{bad:?}");
+        }
+        assert!(Name::check("name", "").is_err());
+        assert!(Note::check("note", "one\r\ntwo\n\tthree").is_ok());
+        for bad in ["bell\u{7}", "esc\u{1b}[31m", "nul\u{0}"] {
+            assert!(Note::check("note", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_for_keys_are_bounded_in_characters_and_bytes() {
+        assert!(check_id("product_id", "ent_1").is_ok());
+        assert!(check_id("product_id", &"x".repeat(255)).is_ok());
+        assert!(check_id("product_id", &"x".repeat(256)).is_err());
+        assert!(check_id("product_id", &"\u{1F600}".repeat(250)).is_ok());
+        let wide = check_id("product_id", &"\u{1F600}".repeat(251)).unwrap_err();
+        assert!(
+            wide.message.starts_with("product_id: must be at most 1000 bytes"),
+            "{}",
+            wide.message
+        );
+        assert!(check_id("product_id", "").is_err());
+    }
 
     #[derive(Deserialize, Debug)]
     #[allow(dead_code)]

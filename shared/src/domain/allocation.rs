@@ -41,6 +41,11 @@ pub const ID_PATTERN: &str = "^[A-Za-z0-9._@-]{1,128}$";
 /// The most users one assignment names: each is an item of its one transaction.
 pub const MAX_USERS: usize = 50;
 pub const TENANT_NAME_MAX: usize = 255;
+pub const SUBSCRIPTION_PLAN_MAX: usize = 64;
+/// A tenant service's name.
+pub type TenantName = crate::json::Line<1, TENANT_NAME_MAX>;
+/// A host license's plan, e.g. `ENTERPRISE`.
+pub type SubscriptionPlan = crate::json::Line<1, SUBSCRIPTION_PLAN_MAX>;
 const SECONDS_PER_DAY: i64 = 86_400;
 
 #[derive(Clone, Debug, Deserialize)]

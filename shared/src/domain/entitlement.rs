@@ -132,7 +132,7 @@ fn mode_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Fulfillment
 }
 
 pub const ACTIVATION_MESSAGE_MAX: usize = 2500;
-pub type ActivationMessage = Text<0, ACTIVATION_MESSAGE_MAX>;
+pub type ActivationMessage = crate::json::Prose<0, ACTIVATION_MESSAGE_MAX>;
 pub const LEASE_SECONDS: (i64, i64) = (60, 2_592_000);
 pub const OFFLINE_TTL_SECONDS: (i64, i64) = (60, 31_536_000);
 pub const DEFAULT_OFFLINE_TTL_SECONDS: i64 = 604_800;
@@ -283,8 +283,8 @@ impl Entitlement {
 
 pub const NAME_MAX: usize = 255;
 pub const DESCRIPTION_MAX: usize = 2500;
-pub type Name = Text<1, NAME_MAX>;
-pub type Description = Text<0, DESCRIPTION_MAX>;
+pub type Name = crate::json::Line<1, NAME_MAX>;
+pub type Description = crate::json::Prose<0, DESCRIPTION_MAX>;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewEntitlement {

@@ -423,7 +423,7 @@ impl Grant {
 
 /// A customer, payment or subscription id.
 pub type Id = Text<1, 255>;
-type CustomerName = Text<0, 255>;
+type CustomerName = crate::json::Line<0, 255>;
 type Email = Text<3, 254>;
 
 /// What `looks_like_email` accepts.
@@ -629,8 +629,9 @@ pub fn parse_client_time(text: &str) -> Option<OffsetDateTime> {
             .ok()
             .map(|at| at.assume_utc())
     })?;
-    // Stored times compare as text, which holds only for four-digit years.
-    (1970..=9999).contains(&at.year()).then_some(at)
+    // Stored times compare as text, which holds for four-digit years, 0000 to
+    // 9999: RFC 3339's own range, before 1970 too.
+    (0..=9999).contains(&at.year()).then_some(at)
 }
 
 /// Now plus the entitlement's duration; months and years keep the day of month where it exists.
@@ -873,6 +874,16 @@ mod tests {
     }
 
     #[test]
+    fn client_times_take_every_four_digit_year() {
+        let at = |text| parse_client_time(text).map(crate::clock::rfc3339);
+        assert_eq!(at("1969-12-31T23:59:59Z").as_deref(), Some("1969-12-31T23:59:59.000Z"));
+        assert_eq!(at("0001-01-01T00:00:00").as_deref(), Some("0001-01-01T00:00:00.000Z"));
+        assert_eq!(at("9999-12-31T23:59:59Z").as_deref(), Some("9999-12-31T23:59:59.000Z"));
+        assert!(at("0999-06-01T00:00:00Z") < at("1969-12-31T23:59:59Z"));
+        assert_eq!(at("-0001-01-01T00:00:00"), None);
+    }
+
+    #[test]
     fn fulfilment_rejects_past_expiry_and_bad_limits() {
         let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
         let ent = entitlement(json!({}));
@@ -882,6 +893,16 @@ mod tests {
             expires_at: Some("2025-12-31T23:59:59Z".into()),
         };
         assert!(past.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
+        // A time before 1970 is RFC 3339 like any other: refused for being past, not for its form.
+        let before_epoch = Fulfilment {
+            key: "K".into(),
+            activations_limit: None,
+            expires_at: Some("1969-12-31T23:59:59Z".into()),
+        };
+        assert_eq!(
+            before_epoch.resolve(&ent, now).unwrap_err().message,
+            "expires_at: must be in the future"
+        );
         for odd in ["soon", "-0001-01-01T00:00:00", "+10000-01-01T00:00:00Z"] {
             let body = Fulfilment {
                 key: "K".into(),

@@ -432,7 +432,7 @@ pub const FINGERPRINT_MAX: usize = 255;
 /// A license key as the public routes and imports take it.
 pub type KeyText = crate::json::Text<1, 255>;
 pub type InstanceId = crate::json::Text<1, 64>;
-pub type InstanceName = crate::json::Text<1, INSTANCE_NAME_MAX>;
+pub type InstanceName = crate::json::Line<1, INSTANCE_NAME_MAX>;
 pub type Fingerprint = crate::json::Text<1, FINGERPRINT_MAX>;
 
 /// Keys are looked up by this digest, so the table's keys never hold a license key.

@@ -103,6 +103,9 @@ pub struct HostTerms {
 
 pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTerms, route: &str) -> ApiResult<Reply> {
     own_host(call, host)?;
+    if let Some(plan) = &terms.subscription_plan {
+        allocation::SubscriptionPlan::check("subscriptionPlan", plan)?;
+    }
     if terms.grace_period.is_some_and(|g| g < 0) {
         return Err(ApiError::validation("gracePeriod", "must not be negative"));
     }
@@ -376,6 +379,15 @@ pub async fn allocate_tenant(
 }
 
 pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, service_type: &str) -> ApiResult<Reply> {
+    // Every tenant was allocated with ids that pass these checks; others name
+    // none, and two path ids together could pass a sort key's 1,024 bytes.
+    if check_id("serviceScopeId", scope).is_err() || check_service_type(service_type).is_err() {
+        return Err(ApiError::new(
+            404,
+            "SERVICE_LICENSE_NOT_FOUND",
+            "this tenant service has no license",
+        ));
+    }
     let (org, tenant) = app.store.org_and_tenant(account, scope, service_type, false).await?;
     let org = visible(caller(call)?, org)?;
     let tenant =

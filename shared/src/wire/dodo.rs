@@ -152,7 +152,9 @@ pub struct LicenseKeyImport {
     /// Printable characters without surrounding white space; unique across all businesses.
     #[schema(schema_with = crate::wire::schema::supplied_key)]
     pub key: String,
-    /// An active entitlement of the caller (404 otherwise).
+    /// An active entitlement of the caller (404 otherwise); 1 to 255 characters and
+    /// at most 1000 bytes of UTF-8 (422 otherwise).
+    #[schema(min_length = 1, max_length = 255)]
     pub product_id: String,
     /// null for no limit.
     #[serde(default)]

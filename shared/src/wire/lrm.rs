@@ -5,10 +5,9 @@
 use crate::clock;
 use crate::domain::allocation::{
     self, quantities, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, ProductQuantity, Quantities,
-    TenantService, UserSeat, TENANT_NAME_MAX,
+    TenantService, UserSeat,
 };
 use crate::domain::refusal::{Refusal, RuleResult};
-use crate::json::check_len;
 use crate::wire::schema;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,6 +30,7 @@ pub struct HostLicenseBody {
     #[schema(schema_with = schema::grace_days)]
     pub grace_period: Option<i64>,
     #[serde(default)]
+    #[schema(inline, value_type = Option<allocation::SubscriptionPlan>)]
     pub subscription_plan: Option<String>,
 }
 
@@ -62,7 +62,7 @@ impl ServiceAllocation {
     /// `productQuantities`.
     pub fn checked(self) -> RuleResult<(Option<String>, Quantities)> {
         if let Some(name) = &self.tenant_name {
-            check_len("tenantName", name, 1, TENANT_NAME_MAX)?;
+            allocation::TenantName::check("tenantName", name)?;
         }
         let products = match (&self.products, &self.product_quantities) {
             (Some(list), _) => quantities("products", list)?,
@@ -504,6 +504,7 @@ pub fn group_view(rule: &GroupRule) -> GroupLicense {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::allocation::TENANT_NAME_MAX;
 
     fn body(json: &str) -> ServiceAllocation {
         serde_json::from_str(json).unwrap()

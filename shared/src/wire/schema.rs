@@ -5,7 +5,7 @@ use crate::domain::allocation::{
     ProductQuantity, CODE_PATTERN, ID_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS, TENANT_NAME_MAX,
 };
 use crate::domain::entitlement::{MetadataKey, MetadataText, METADATA_MAX_KEYS};
-use crate::json::{Bounded, Text};
+use crate::json::{Bounded, Line, Prose, Text, LINE_PATTERN, PROSE_PATTERN};
 use crate::wire::lrm::ServiceAllocation;
 use utoipa::openapi::schema::{
     AdditionalProperties, AnyOfBuilder, ArrayBuilder, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
@@ -25,6 +25,28 @@ impl<const MIN: usize, const MAX: usize> PartialSchema for Text<MIN, MAX> {
 }
 
 impl<const MIN: usize, const MAX: usize> ToSchema for Text<MIN, MAX> {}
+
+impl<const MIN: usize, const MAX: usize> PartialSchema for Line<MIN, MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::from(object_of::<Text<MIN, MAX>>())
+            .pattern(Some(LINE_PATTERN))
+            .description(Some("No control characters."))
+            .into()
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> ToSchema for Line<MIN, MAX> {}
+
+impl<const MIN: usize, const MAX: usize> PartialSchema for Prose<MIN, MAX> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::from(object_of::<Text<MIN, MAX>>())
+            .pattern(Some(PROSE_PATTERN))
+            .description(Some("Line breaks and tabs, but no other control characters."))
+            .into()
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> ToSchema for Prose<MIN, MAX> {}
 
 impl<const MIN: i64, const MAX: i64> PartialSchema for Bounded<MIN, MAX> {
     fn schema() -> RefOr<Schema> {
@@ -210,7 +232,8 @@ impl PartialSchema for ServiceAllocation {
                 .schema_type(or_null(Type::String))
                 .min_length(Some(1))
                 .max_length(Some(TENANT_NAME_MAX))
-                .description(Some("Left out or null: kept as it was."))
+                .pattern(Some(LINE_PATTERN))
+                .description(Some("Left out or null: kept as it was. No control characters."))
         };
         let products_given = ObjectBuilder::new()
             .property("tenantName", tenant_name())
@@ -250,14 +273,14 @@ pub fn page_of<T: ToSchema>() -> ObjectBuilder {
 
 /// An id in a path as `Request::path` takes it.
 pub fn path_segment() -> Extended {
-    let max = crate::http::MAX_PATH_ID;
+    let (max, bytes) = (crate::http::MAX_PATH_ID, crate::http::MAX_PATH_ID_BYTES);
     let segment = ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(max))
         .description(Some(format!(
-            "One non-empty path segment (`.` and `..` cannot reach a route); no id is longer than {max} \
-             characters, so a longer one is 404."
+            "One non-empty path segment, percent-decoded once, not `.` nor `..`; no id is longer than {max} \
+             characters nor {bytes} bytes of UTF-8, so a longer one is 404."
         )));
     Extended::with(segment.into(), "not", serde_json::json!({"enum": [".", ".."]}))
 }
