@@ -460,9 +460,10 @@ impl PartialSchema for WebhookUrl {
             .examples(["https://example.com/webhooks/licensing"])
             .description(Some(format!(
                 "An `http://` or `https://` URL with a host, at most {MAX_URL} characters. A host that is \
-                 `localhost` or an IP address in a private, loopback, link-local, unspecified or multicast range is \
+                 `localhost` or an IP address in a private, loopback, link-local, unspecified or multicast range, \
+                 in any spelling URL parsers accept (`2130706433`, `0x7f.1`, NAT64 or IPv4-mapped IPv6), is \
                  422 `WEBHOOK_URL_NOT_ALLOWED`; every address a host name resolves to is checked again at each \
-                 delivery."
+                 delivery. No user name, password or backslash."
             )))
             .into()
     }
