@@ -39,7 +39,8 @@ def test_activate_validate_deactivate(business, anonymous):
     assert instance["name"] == "Ada's laptop"
     assert instance["license_key_id"] == grant["license_key"]["id"]
     assert instance["business_id"] == business.business_id
-    assert instance["customer"] == {"customer_id": grant["customer_id"], "email": grant["customer_email"], "name": "Ada Buyer"}
+    assert instance["customer"] == {"customer_id": grant["customer_id"], "email": grant["customer_email"], "name": "Ada Buyer",
+                                    "metadata": None, "phone_number": None}
     assert instance["product"] == {"product_id": ent["id"], "name": ent["name"]}
 
     assert validate(anonymous, key) == {"valid": True, "code": "VALID"}
