@@ -26,7 +26,10 @@ from conftest import ROOT, _env
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from test_grants import MANUAL, customer, fulfil, new_entitlement, unique_key
 
-ISSUER = os.environ.get("OFFLINE_LICENSE_ISSUER", "licensing")
+# The stack names no issuer, so it is https:// and the domain the request came to:
+# cargo lambda's emulator says "localhost" for every request (API Gateway, the host
+# the client called). OFFLINE_LICENSE_ISSUER: a stack that names one.
+ISSUER = os.environ.get("OFFLINE_LICENSE_ISSUER") or "https://localhost"
 DEFAULT_TTL = 604_800
 CLAIMS = {"iss", "sub", "aud", "lki", "fpr", "iat", "nbf", "exp", "limit", "ent"}
 VERIFY_MJS = os.path.join(ROOT, "tests", "verify_offline_license.mjs")

@@ -1,7 +1,7 @@
 // Verifies an offline license as a Node client would, with the `jose` package
 // (from infra/node_modules) and no call to the service: the JWK Set is given.
 //
-//   echo '{"token": "...", "jwks": {"keys": [...]}, "audience": "ent_...", "issuer": "licensing"}' |
+//   echo '{"token": "...", "jwks": {"keys": [...]}, "audience": "ent_...", "issuer": "https://localhost"}' |
 //     node tests/verify_offline_license.mjs
 //
 // Prints {"ok": true, "header": ..., "payload": ...} and exits 0 when the

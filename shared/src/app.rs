@@ -24,6 +24,7 @@ pub struct App {
     kms: OnceLock<aws_sdk_kms::Client>,
     /// KMS keys of offline licenses: the first signs, all verify.
     pub offline_license_keys: Vec<String>,
+    /// Empty unless the stack names one: see `domain::offline_license::issuer`.
     pub offline_license_issuer: String,
     /// The JWK Set, read from KMS once per container.
     pub jwks: tokio::sync::OnceCell<Vec<crate::domain::offline_license::Jwk>>,
@@ -83,7 +84,7 @@ impl App {
                 .filter(|id| !id.is_empty())
                 .map(str::to_string)
                 .collect(),
-            offline_license_issuer: std::env::var("OFFLINE_LICENSE_ISSUER").unwrap_or_else(|_| "licensing".to_string()),
+            offline_license_issuer: std::env::var("OFFLINE_LICENSE_ISSUER").unwrap_or_default(),
             jwks: tokio::sync::OnceCell::new(),
             config,
         }

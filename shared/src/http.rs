@@ -68,6 +68,14 @@ impl Request {
         crate::store::PageRequest::from_limit(self.query("limit"), self.query("iterator"))
     }
 
+    /// The host the caller reached, as API Gateway says (`requestContext.domainName`).
+    pub fn domain_name(&self) -> Option<&str> {
+        match self.inner.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.domain_name.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.inner.headers().get(name).and_then(|v| v.to_str().ok())
     }

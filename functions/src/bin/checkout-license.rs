@@ -5,7 +5,7 @@ use licensing::{Access, ApiResult, App, Reply, Request};
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: InstanceRef = req.json()?;
-    licenses::checkout(app, &body.license_key, &body.license_key_instance_id).await
+    licenses::checkout(app, req.domain_name(), &body.license_key, &body.license_key_instance_id).await
 }
 
 #[tokio::main]

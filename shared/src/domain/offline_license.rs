@@ -35,6 +35,19 @@ impl Claims {
     }
 }
 
+/// The `iss` of a license: `configured` (the template's `OfflineLicenseIssuer`)
+/// unless empty, else the origin the request came to: `https://` and API
+/// Gateway's `requestContext.domainName`, the custom domain when one is used and
+/// the execute-api host otherwise, which serves the JWK Set too. The template
+/// cannot pass the API's own URL: the API's routes depend on this function, so
+/// the function depending on the API is a cycle CloudFormation refuses.
+pub fn issuer(configured: &str, domain_name: Option<&str>) -> Option<String> {
+    if !configured.is_empty() {
+        return Some(configured.to_string());
+    }
+    domain_name.filter(|d| !d.is_empty()).map(|d| format!("https://{d}"))
+}
+
 /// The claims of a license for `instance` of `key` issued at `now`: it ends at
 /// the earliest of the key's expiry, the instance's lease and the offline TTL.
 pub fn claims(key: &LicenseKey, instance: &Instance, issuer: &str, now: OffsetDateTime) -> Claims {
@@ -163,6 +176,16 @@ mod tests {
         }))
         .unwrap();
         (key, instance)
+    }
+
+    #[test]
+    fn the_issuer_is_the_configured_one_else_the_origin_of_the_request() {
+        let configured = "https://licenses.example.com";
+        assert_eq!(issuer(configured, Some("api.example.com")).as_deref(), Some(configured));
+        let origin = issuer("", Some("api.example.com"));
+        assert_eq!(origin.as_deref(), Some("https://api.example.com"));
+        assert_eq!(issuer("", Some("")), None);
+        assert_eq!(issuer("", None), None);
     }
 
     #[test]

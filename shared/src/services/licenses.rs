@@ -220,11 +220,14 @@ pub async fn heartbeat(app: &App, call: &Call, license_key: &str, instance_id: &
 }
 
 /// `POST /licenses/checkout`: an offline license for a live instance, signed.
-pub async fn checkout(app: &App, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+/// `domain_name` is the host the request came to, the issuer unless the stack names one.
+pub async fn checkout(app: &App, domain_name: Option<&str>, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+    let issuer = crate::domain::offline_license::issuer(&app.offline_license_issuer, domain_name)
+        .ok_or_else(|| ApiError::internal("no OFFLINE_LICENSE_ISSUER and no domain name in the request"))?;
     let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
     let now = clock::now();
     let instance = key.usable_instance(instance.as_ref(), now)?;
-    let claims = crate::domain::offline_license::claims(&key, instance, &app.offline_license_issuer, now);
+    let claims = crate::domain::offline_license::claims(&key, instance, &issuer, now);
     let license = crate::offline_license::sign(app, &claims).await?;
     Reply::created(&OfflineLicense {
         license,
