@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dodopayments import DodoPayments
 
 from test_allocation import Lrm, new_org
-from test_grants import new_entitlement, unique_key
+from test_grants import issue, new_entitlement, unique_key
+from test_license_keys import activate, delivered_key
 
 LIST_SIZE = 1_050  # page 105 of the SDK's default 10 is the last full one
 
@@ -120,3 +121,52 @@ def test_a_cursor_forged_with_an_empty_key_value_is_a_422(business, api_url):
         answer = api.get(path, params={"cursor": _forged(keys)})
         assert answer.status_code == 422, (path, keys, answer.status_code, answer.text)
         assert answer.json()["message"].startswith("cursor"), answer.text
+
+
+def _by_cursor(api, path, **params):
+    items, cursor = [], None
+    while True:
+        answer = api.get(path, params={"page_size": 1, **params, **({"cursor": cursor} if cursor else {})})
+        assert answer.status_code == 200, (path, answer.text)
+        items += answer.json()["items"]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def _by_number(api, path, **params):
+    items, number = [], 1
+    while True:
+        answer = api.get(path, params={"page_size": 1, "page_number": number, **params})
+        assert answer.status_code == 200, (path, answer.text)
+        if not answer.json()["items"]:
+            return items
+        items += answer.json()["items"]
+        number += 1
+
+
+def test_every_list_walks_by_page_number_as_by_cursor(api_url, business, anonymous):
+    """Pages of one item, so each walk goes past its first bookmarked page."""
+    ent, grant, key = delivered_key(business, limit=4)
+    for i in range(3):
+        assert activate(anonymous, key, f"device {i}").status_code == 201
+    for _ in range(2):
+        assert issue(business, ent["id"]).status_code == 201  # the entitlement's grants: 3
+        other = new_entitlement(business)["id"]
+        who = {k: grant[k] for k in ("customer_id", "customer_email")}
+        assert issue(business, other, **who).status_code == 201  # the customer's grants: 3
+    lrm = Lrm(api_url)
+    assert lrm.set_host({"UNATT": 9}).status_code == 200
+    org = new_org()
+    for quantity in (1, 2, 3):
+        assert lrm.allocate(org, {"UNATT": quantity}).status_code == 200
+    lists = [
+        (business, f"/entitlements/{ent['id']}/grants", {}, 3),
+        (business, f"/customers/{grant['customer_id']}/entitlement-grants", {}, 3),
+        (business, "/license_key_instances", {"license_key_id": grant["license_key"]["id"]}, 3),
+        (lrm.host, f"/lrm/api/account/{org}/audit", {}, 3),
+    ]
+    for api, path, params, at_least in lists:
+        walked = _by_cursor(api, path, **params)
+        assert len(walked) >= at_least, (path, walked)
+        assert _by_number(api, path, **params) == walked, path

@@ -252,6 +252,8 @@ where
         status,
         elapsed_us = started.elapsed().as_micros() as u64,
         dynamodb_calls = calls.dynamodb,
+        dynamodb_read_units = calls.read_units,
+        dynamodb_write_units = calls.write_units,
         ses_calls = calls.ses,
         kms_calls = calls.kms,
         aws_us = calls.aws_time.as_micros() as u64,
