@@ -5,11 +5,26 @@
 #
 # All binaries are built in one cargo run first, so cargo links them two at a
 # time; sam build then finds each one up to date and only packages it.
+#
+# --check (the end of `make test`): the same build, sam build and bootstrap
+# checks, but linked without LTO and with 16 codegen units, into
+# .aws-sam/check so that `sam deploy` never picks it up. LTO makes a binary
+# smaller and faster, not different in what it answers, and it is most of the
+# build's time (fat LTO runs whole-program optimization once per binary, on one
+# core); `make build` keeps it for what is deployed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd -P)"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%d s)\n' "$*" "$SECONDS"; }
+build_dir=.aws-sam/build
+case "${1:-}" in
+  --check)
+    build_dir=.aws-sam/check
+    export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
 
 step "install what is missing"
 infra/bootstrap.sh
@@ -26,10 +41,10 @@ step "release binaries (arm64)"
 cargo lambda build --release --arm64 --package functions
 
 step "sam build"
-SAM_CLI_TELEMETRY=0 sam build --beta-features --template-file template.yaml
+SAM_CLI_TELEMETRY=0 sam build --beta-features --template-file template.yaml --build-dir "$build_dir"
 
 step "check: one aarch64 bootstrap per function"
-python - <<'PY'
+python - "$build_dir" <<'PY'
 import pathlib, struct, sys, yaml
 
 class Loader(yaml.SafeLoader):
@@ -40,7 +55,7 @@ functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverl
 AARCH64 = 183  # ELF e_machine
 sizes, bad = [], []
 for name in functions:
-    bootstrap = pathlib.Path(".aws-sam/build", name, "bootstrap")
+    bootstrap = pathlib.Path(sys.argv[1], name, "bootstrap")
     head = bootstrap.read_bytes()[:20] if bootstrap.exists() else b""
     if head[:4] == b"\x7fELF" and struct.unpack_from("<H", head, 18)[0] == AARCH64:
         sizes.append(bootstrap.stat().st_size)
@@ -73,6 +88,9 @@ OFFLINE_LICENSE_KEY_IDS="$(cat "$STACK_DIR/kms-key-ids")"
 export OFFLINE_LICENSE_KEY_IDS
 cargo build -q -p licensing-admin --bin mint-api-key
 MINT_API_KEY="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mint-api-key" FUNCTION_LOG_DIR="$STACK_DIR" \
-  python infra/check_bootstraps.py .aws-sam/build
+  python infra/check_bootstraps.py "$build_dir"
 
-echo "next: sam deploy --guided (see README, Deploy)"
+if [[ $build_dir == .aws-sam/build ]]; then
+  echo "next: sam deploy --guided (see README, Deploy)"
+fi
+step "done"

@@ -21,7 +21,8 @@ FUNCTION_CONCURRENCY="${FUNCTION_CONCURRENCY:-64}"
 source "$(dirname "$0")/local-env.sh"
 cd "$ROOT"
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step says when it started, in seconds since this script did: where the time goes.
+step() { printf '\n== %s (%d s)\n' "$*" "$SECONDS"; }
 
 # `infra/test.sh fuzz`: only the stack and schemathesis (make fuzz).
 # `infra/test.sh only <pytest args>`: only the stack and those integration tests.
@@ -171,5 +172,6 @@ infra/fuzz.sh
 step "after the suite: each function's policy against what it did in this run, and no secret in any log"
 python -m pytest tests/after_suite -q -p no:cacheprovider --rootdir=tests
 
-step "make build: the arm64 deploy artifact, each bootstrap run under qemu"
-infra/build.sh
+step "make build --check: the arm64 artifact (linked without LTO), each bootstrap run under qemu"
+infra/build.sh --check
+step "done"

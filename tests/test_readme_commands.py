@@ -24,7 +24,7 @@ SEED_ORG = "y-y-y-delilah"
 NOT_RUN = {
     "make dev": "runs until Ctrl-C; the stack it starts is the one this suite runs on",
     "make test": "is this suite",
-    "make build": "a release build of every function for arm64, run by its own target",
+    "make build": "the fat-LTO arm64 release build; make test ends with the same script and checks, linked without LTO",
     "sam deploy": "needs an AWS account",
     "--aws": "needs an AWS account",
 }
