@@ -1,7 +1,7 @@
 //! The SES v2 adapter: sends one email and says whether a failure is worth retrying.
 
 use crate::domain::email::KeyEmail;
-use crate::domain::grant::EmailAttempt;
+use crate::domain::email_retry::EmailAttempt;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 /// Sends `email` from `from` to `to`: sent with its SES message id, or why not.

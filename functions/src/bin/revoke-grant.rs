@@ -1,5 +1,5 @@
 //! DELETE /entitlements/{entitlement_id}/grants/{grant_id}: revoke; its license key is disabled.
-use licensing::domain::grant::Revocation;
+use licensing::domain::grant_requests::Revocation;
 use licensing::services::grants;
 use licensing::{Access, ApiResult, App, Reply, Request};
 

@@ -2,13 +2,12 @@
 //! from the wire types, so the document says what the code reads and answers.
 //! A test fails while the checked-in file differs.
 
+use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
 use licensing::domain::entitlement::{
     DurationInterval, Entitlement, EntitlementPatch, FulfillmentMode, IntegrationType, LicenseKeyConfig,
 };
-use licensing::domain::grant::{
-    CustomerEntitlement, CustomerEntitlements, EmailDelivery, Fulfilment, Grant, GrantLicenseKey, GrantStatus,
-    NewGrant, Revocation,
-};
+use licensing::domain::grant::{EmailDelivery, Grant, GrantLicenseKey, GrantStatus};
+use licensing::domain::grant_requests::{Fulfilment, NewGrant, Revocation};
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::domain::offline_license::{Jwk, JwkSet};
 use licensing::domain::webhook::{Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint};

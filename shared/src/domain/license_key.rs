@@ -669,4 +669,22 @@ mod tests {
         revoked.grant_revoked = true;
         assert_eq!(enable.grant_copy_status(&revoked), LicenseKeyStatus::Disabled);
     }
+
+    #[test]
+    fn status_is_derived_disabled_then_expired() {
+        let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        assert_eq!(
+            license_key_status(true, Some("2030-01-01T00:00:00Z"), now),
+            LicenseKeyStatus::Disabled
+        );
+        assert_eq!(
+            license_key_status(false, Some("2026-06-01T00:00:00Z"), now),
+            LicenseKeyStatus::Expired
+        );
+        assert_eq!(
+            license_key_status(false, Some("2026-06-02T00:00:00Z"), now),
+            LicenseKeyStatus::Active
+        );
+        assert_eq!(license_key_status(false, None, now), LicenseKeyStatus::Active);
+    }
 }

@@ -8,9 +8,10 @@ use crate::call::Call;
 use crate::clock;
 use crate::domain::entitlement::{Entitlement, FulfillmentMode, IntegrationType};
 use crate::domain::grant::{
-    format_license_key, fulfilment_blocker, grant_state_blocker, key_in_use, Fulfilment, Grant, GrantStatus,
-    KeyToDeliver, NewGrant, Resend,
+    fulfilment_blocker, grant_state_blocker, key_in_use, Grant, GrantStatus, KeyToDeliver, Resend,
 };
+use crate::domain::grant_requests::{Fulfilment, NewGrant};
+use crate::domain::key_generation::format_license_key;
 use crate::domain::license_key::{KeySource, LicenseKey};
 use crate::domain::webhook::{GRANT_CREATED, GRANT_DELIVERED, GRANT_REVOKED, KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
@@ -382,5 +383,8 @@ pub async fn entitlements_of_customer(app: &App, call: &Call, customer_id: &str)
     ids.sort_unstable();
     ids.dedup();
     let entitlements = app.store.entitlements_by_id(business, &ids).await?;
-    Reply::ok(&crate::domain::grant::customer_entitlements(&grants, &entitlements))
+    Reply::ok(&crate::domain::customer_entitlements::customer_entitlements(
+        &grants,
+        &entitlements,
+    ))
 }

@@ -61,7 +61,7 @@ pub async fn attempt(app: &App, grant: &Grant, entitlement: &Entitlement, attemp
 
 /// Records attempt number `attempt` as failed for good without sending.
 async fn give_up(app: &App, grant: &Grant, attempt: u32, why: &str) -> Grant {
-    let outcome = crate::domain::grant::EmailAttempt::Permanent(why.to_string());
+    let outcome = crate::domain::email_retry::EmailAttempt::Permanent(why.to_string());
     let (after, _) = grant.after_email_attempt(attempt, outcome, &clock::now_rfc3339());
     match app
         .store

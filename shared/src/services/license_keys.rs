@@ -4,7 +4,8 @@
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
-use crate::domain::grant::{parse_client_time, Fulfilment};
+use crate::domain::calendar::parse_client_time;
+use crate::domain::grant_requests::Fulfilment;
 use crate::domain::license_key::{KeyChanges, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +36,7 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
     .check_key()?;
     check_limit(body.activations_limit)?;
     let expires_at = body.expires_at.as_deref().map(client_time).transpose()?;
-    crate::domain::grant::check_key_strength(&body.key)?;
+    crate::domain::key_generation::check_key_strength(&body.key)?;
     app.admit_key_supplier(call.principal_id()).await?;
     let entitlement = app
         .store

@@ -7,7 +7,7 @@ use crate::domain::entitlement::{
     ActivationMessage, DurationInterval, Entitlement, LicenseKeyConfig, NewEntitlement, LEASE_SECONDS,
     OFFLINE_TTL_SECONDS,
 };
-use crate::domain::grant::{Id as CustomerId, Limit};
+use crate::domain::grant_requests::{Id as CustomerId, Limit};
 use crate::domain::license_key::{
     Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus, LEASED_LIMIT_MAX,
     VALIDATION_CODES,

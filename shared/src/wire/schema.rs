@@ -90,15 +90,15 @@ impl From<RefOr<Schema>> for Extended {
 
 /// A customer's email as `NewGrant::validate` takes it.
 pub fn email() -> ObjectBuilder {
-    string(crate::domain::grant::EMAIL_PATTERN)
+    string(crate::domain::grant_requests::EMAIL_PATTERN)
         .min_length(Some(3))
         .max_length(Some(254))
 }
 
 /// A supplied license key as `Fulfilment::check_key` takes it.
 pub fn supplied_key() -> ObjectBuilder {
-    ObjectBuilder::from(object_of::<crate::domain::grant::SuppliedKey>())
-        .pattern(Some(crate::domain::grant::KEY_PATTERN))
+    ObjectBuilder::from(object_of::<crate::domain::grant_requests::SuppliedKey>())
+        .pattern(Some(crate::domain::grant_requests::KEY_PATTERN))
 }
 
 /// Metadata as the rules take it (`validate_metadata`).
