@@ -24,8 +24,11 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The catalogue: every status and code an answer carries comes from one of
+/// these constructors (or from a rule's `Refusal`, given its status below),
+/// each code with one message.
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -76,6 +79,39 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         Self::new(404, "NOT_FOUND", format!("{what} not found"))
+    }
+
+    /// `HOST_LICENSE_NOT_FOUND`: the host is not the caller, or holds no license yet.
+    pub fn host_license_not_found() -> Self {
+        Self::new(404, "HOST_LICENSE_NOT_FOUND", "this host has no license")
+    }
+
+    /// `ACCOUNT_LICENSE_NOT_FOUND`: the account has no license the caller may see
+    /// (none at all, or under another host).
+    pub fn account_license_not_found() -> Self {
+        Self::new(404, "ACCOUNT_LICENSE_NOT_FOUND", "this account has no license")
+    }
+
+    pub fn service_license_not_found() -> Self {
+        Self::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license")
+    }
+
+    pub fn group_license_not_found() -> Self {
+        Self::new(404, "GROUP_LICENSE_NOT_FOUND", "this group has no license rule")
+    }
+
+    pub fn user_license_not_found() -> Self {
+        Self::new(404, "USER_LICENSE_NOT_FOUND", "this user holds no license")
+    }
+
+    /// `PRODUCT_NOT_FOUND`: the organization holds none of a code.
+    pub fn product_not_found() -> Self {
+        Self::new(404, "PRODUCT_NOT_FOUND", "the organization holds none of this code")
+    }
+
+    /// `LICENSE_KEY_NOT_FOUND`: no key has the value a public route was given.
+    pub fn license_key_not_found() -> Self {
+        Self::new(404, "LICENSE_KEY_NOT_FOUND", "no such license key")
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {

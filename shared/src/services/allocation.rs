@@ -22,18 +22,6 @@ fn exceeds(code: &'static str, what: &str, codes: &[String]) -> ApiError {
     ApiError::conflict(code, format!("more than {what} holds of {}", codes.join(", ")))
 }
 
-fn host_not_found() -> ApiError {
-    ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "no such host")
-}
-
-fn org_not_found() -> ApiError {
-    ApiError::new(404, "ACCOUNT_LICENSE_NOT_FOUND", "this account has no license")
-}
-
-fn seat_not_found() -> ApiError {
-    ApiError::new(404, "USER_LICENSE_NOT_FOUND", "this user holds no license")
-}
-
 fn caller(call: &Call) -> ApiResult<&Principal> {
     call.principal.as_ref().ok_or_else(ApiError::unauthorized)
 }
@@ -90,7 +78,9 @@ fn committed(what: &str, conflicts: &Conflicts) {
 
 /// The host of a host route must be the caller; any other host is not found.
 fn own_host(call: &Call, host: &str) -> ApiResult<()> {
-    (call.principal_id() == host).then_some(()).ok_or_else(host_not_found)
+    (call.principal_id() == host)
+        .then_some(())
+        .ok_or_else(ApiError::host_license_not_found)
 }
 
 pub struct HostTerms {
@@ -158,7 +148,7 @@ async fn host_license(app: &App, host: &str) -> ApiResult<HostLicense> {
     app.store
         .host_license(host)
         .await?
-        .ok_or_else(|| ApiError::new(404, "HOST_LICENSE_NOT_FOUND", "this host has no license"))
+        .ok_or_else(ApiError::host_license_not_found)
 }
 
 pub async fn get_host_license(app: &App, call: &Call, host: &str) -> ApiResult<Reply> {
@@ -190,11 +180,7 @@ pub async fn allocate_org(
         let host_license = host_license(app, host).await?;
         let current = app.store.org_license(account).await?;
         if current.as_ref().is_some_and(|o| o.host_account_id != host) {
-            return Err(ApiError::new(
-                404,
-                "ACCOUNT_LICENSE_NOT_FOUND",
-                "no such organization under this host",
-            ));
+            return Err(ApiError::account_license_not_found());
         }
         let pools = current.as_ref().map(|o| o.products.clone()).unwrap_or_default();
         let short = allocation::below_allocated(&pools, &quantities);
@@ -264,23 +250,19 @@ async fn visible_org(app: &App, call: &Call, account: &str) -> ApiResult<OrgLice
 
 /// `org` if `principal` may see it; otherwise, or if there is none, 404.
 fn visible(principal: &Principal, org: Option<OrgLicense>) -> ApiResult<OrgLicense> {
-    let org = org.ok_or_else(org_not_found)?;
+    let org = org.ok_or_else(ApiError::account_license_not_found)?;
     let visible = match principal.kind {
         PrincipalKind::Host => org.host_account_id == principal.id,
         PrincipalKind::Organization => org.account_id == principal.id,
         PrincipalKind::Business => false,
     };
-    visible.then_some(org).ok_or_else(org_not_found)
+    visible.then_some(org).ok_or_else(ApiError::account_license_not_found)
 }
 
 pub async fn get_org_license(app: &App, call: &Call, host: &str, account: &str) -> ApiResult<Reply> {
     let license = visible(caller(call)?, app.store.org_license(account).await?)?;
     if license.host_account_id != host {
-        return Err(ApiError::new(
-            404,
-            "ACCOUNT_LICENSE_NOT_FOUND",
-            "no such organization under this host",
-        ));
+        return Err(ApiError::account_license_not_found());
     }
     Reply::ok(&wire::org_view(&license))
 }
@@ -382,16 +364,11 @@ pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, serv
     // Every tenant was allocated with ids that pass these checks; others name
     // none, and two path ids together could pass a sort key's 1,024 bytes.
     if check_id("serviceScopeId", scope).is_err() || check_service_type(service_type).is_err() {
-        return Err(ApiError::new(
-            404,
-            "SERVICE_LICENSE_NOT_FOUND",
-            "this tenant service has no license",
-        ));
+        return Err(ApiError::service_license_not_found());
     }
     let (org, tenant) = app.store.org_and_tenant(account, scope, service_type, false).await?;
     let org = visible(caller(call)?, org)?;
-    let tenant =
-        tenant.ok_or_else(|| ApiError::new(404, "SERVICE_LICENSE_NOT_FOUND", "this tenant service has no license"))?;
+    let tenant = tenant.ok_or_else(ApiError::service_license_not_found)?;
     Reply::ok(&wire::tenant_view(&org, &tenant))
 }
 
@@ -423,7 +400,7 @@ pub async fn put_group_rule(app: &App, call: &Call, rule: GroupRule) -> ApiResul
 pub async fn get_group_rule(app: &App, call: &Call, account: &str, group: &str) -> ApiResult<Reply> {
     let (org, rule) = app.store.org_and_group(account, group).await?;
     visible(caller(call)?, org)?;
-    let rule = rule.ok_or_else(|| ApiError::new(404, "GROUP_LICENSE_NOT_FOUND", "this group has no license rule"))?;
+    let rule = rule.ok_or_else(ApiError::group_license_not_found)?;
     Reply::ok(&wire::group_view(&rule))
 }
 
@@ -527,7 +504,7 @@ pub async fn assign_users(
 pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
     let (org, seats) = app.store.org_terms_and_seats(account, &[user.to_string()]).await?;
     visible(caller(call)?, org)?;
-    let seat = seats.into_iter().next().ok_or_else(seat_not_found)?;
+    let seat = seats.into_iter().next().ok_or_else(ApiError::user_license_not_found)?;
     Reply::ok(&wire::seat_view(&seat))
 }
 
@@ -538,7 +515,7 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, rou
     loop {
         let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
         let org = visible(caller(call)?, org)?;
-        let seat = seats.into_iter().next().ok_or_else(seat_not_found)?;
+        let seat = seats.into_iter().next().ok_or_else(ApiError::user_license_not_found)?;
         let deltas = allocation::seat_deltas([seat.user_bundle_codes.as_slice()], &[]);
         let mut before = serde_json::Map::new();
         before.insert(user.to_string(), json!(seat.user_bundle_codes));
@@ -672,14 +649,18 @@ pub async fn set_pool_shards(
     }
     let mut conflicts = Conflicts::new();
     loop {
-        let org = app.store.org_license(account).await?.ok_or_else(org_not_found)?;
+        let org = app
+            .store
+            .org_license(account)
+            .await?
+            .ok_or_else(ApiError::account_license_not_found)?;
         // A pool the host took to 0 is not split, but may still be merged back.
         let pool = org
             .products
             .get(code)
             .copied()
             .filter(|p| p.quantity > 0 || wanted.is_none())
-            .ok_or_else(|| ApiError::new(404, "PRODUCT_NOT_FOUND", "the organization holds none of this code"))?;
+            .ok_or_else(ApiError::product_not_found)?;
         if pool.shards == wanted {
             return Ok(pool);
         }

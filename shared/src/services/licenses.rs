@@ -6,8 +6,8 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::{
-    instance_event_subject, key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey,
-    LicenseKeyStatus,
+    instance_event_subject, instance_not_found, key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText,
+    LicenseKey, LicenseKeyStatus,
 };
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
@@ -18,16 +18,12 @@ use crate::services::events::Events;
 use crate::store::Written;
 use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
 
-fn key_not_found() -> ApiError {
-    ApiError::new(404, "LICENSE_KEY_NOT_FOUND", "no such license key")
-}
-
 async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
     KeyText::check("license_key", license_key)?;
     app.store
         .license_key_by_value(license_key)
         .await?
-        .ok_or_else(key_not_found)
+        .ok_or_else(ApiError::license_key_not_found)
 }
 
 /// `POST /licenses/activate`: one more instance, within the key's limit; the
@@ -55,7 +51,7 @@ pub async fn activate(
     // A sharded key's unit comes from a shard picked at random, so a burst spreads.
     let mut shard = None;
     loop {
-        let key = read.key.clone().ok_or_else(key_not_found)?;
+        let key = read.key.clone().ok_or_else(ApiError::license_key_not_found)?;
         let now = clock::now();
         let plan = key.plan_activation(now);
         let held = read
@@ -182,7 +178,7 @@ async fn key_and_instance(
     KeyText::check("license_key", license_key)?;
     InstanceId::check("license_key_instance_id", instance_id)?;
     let (key, instance) = app.store.key_and_instance(license_key, Some(instance_id)).await?;
-    let key = key.ok_or_else(key_not_found)?;
+    let key = key.ok_or_else(ApiError::license_key_not_found)?;
     let instance = instance.filter(|i| i.license_key_id == key.id);
     Ok((key, instance))
 }
@@ -239,13 +235,7 @@ pub async fn checkout(app: &App, domain_name: Option<&str>, license_key: &str, i
 pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
     InstanceId::check("license_key_instance_id", instance_id)?;
     let key = key_by_value(app, license_key).await?;
-    let not_found = || {
-        ApiError::new(
-            404,
-            "LICENSE_KEY_INSTANCE_NOT_FOUND",
-            "no such instance of this license key",
-        )
-    };
+    let not_found = || ApiError::from(instance_not_found());
     // Read for its event; the delete is still conditioned on it being this key's.
     let instance = app
         .store
