@@ -264,3 +264,20 @@ def test_audit_records_every_change(lrm):
     host_audit = lrm.host.get(f"/lrm/api/account/{lrm.host_id}/audit").json()["items"]
     assert host_audit[0]["target"] == "host" and host_audit[0]["after"] == {"UNATT": 10}
     assert lrm.org_key(new_org()).get(f"/lrm/api/account/{org}/audit").status_code == 404
+
+
+def test_audit_records_the_route_as_called(lrm):
+    """A POST alias is recorded as POST, beside the PUT it stands for."""
+    lrm.set_host({"UNATT": 10})
+    org = new_org()
+    assert lrm.allocate(org, {"UNATT": 3}, method="POST").status_code == 200
+    assert lrm.allocate(org, {"UNATT": 4}).status_code == 200
+    tenant = lrm.host.post(f"/lrm/api/account/{org}/service-license/t1/orchestrator",
+                           json={"tenantName": "t1", "products": products_list({"UNATT": 1})})
+    assert tenant.status_code == 200, tenant.text
+    org_route = "/lrm/api/host/{hostAccountId}/organization/{organizationId}/license"
+    tenant_route = "/lrm/api/account/{accountId}/service-license/{serviceScopeId}/{serviceType}"
+    audit = lrm.host.get(f"/lrm/api/account/{org}/audit").json()["items"]
+    assert [r["route"] for r in audit] == [f"POST {tenant_route}", f"PUT {org_route}", f"POST {org_route}"]
+    host_audit = lrm.host.get(f"/lrm/api/account/{lrm.host_id}/audit").json()["items"]
+    assert host_audit[0]["route"] == "PUT /lrm/api/host/{hostAccountId}/license"

@@ -87,3 +87,45 @@ fn an_api_gateway_event_carries_path_ids_decoded_and_they_are_taken_as_they_are(
     assert_eq!(seen("%2E%2E", false), None);
     assert_eq!(seen("cus%zz", false), None);
 }
+
+/// The route an audit record keeps is API Gateway's route key, and the local
+/// stack's events (`routeKey` `$default`, no API id nor account id, ids as the
+/// client wrote them) give the same one for every route.
+#[test]
+fn each_route_key_is_the_same_from_api_gateway_and_from_the_local_stack() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(workspace().join("events")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let Some(key) = event["requestContext"]["routeKey"].as_str().map(String::from) else {
+            continue;
+        };
+        let request: lambda_http::Request = serde_json::from_value::<LambdaRequest>(event.clone()).unwrap().into();
+        assert_eq!(licensing::http::route_key(&request), key);
+        event["routeKey"] = "$default".into();
+        let context = event["requestContext"].as_object_mut().unwrap();
+        context.insert("routeKey".into(), "$default".into());
+        context.remove("apiId");
+        context.remove("accountId");
+        let local: lambda_http::Request = serde_json::from_value::<LambdaRequest>(event).unwrap().into();
+        assert_eq!(licensing::http::route_key(&local), key);
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} route keys checked");
+}
+
+#[test]
+fn the_post_alias_keeps_its_own_route_key() {
+    let text = std::fs::read_to_string(workspace().join("events/allocate-organization-license.json")).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+    event["requestContext"]["http"]["method"] = "POST".into();
+    let context = event["requestContext"].as_object_mut().unwrap();
+    context.insert("routeKey".into(), "$default".into());
+    context.remove("apiId");
+    context.remove("accountId");
+    let local: lambda_http::Request = serde_json::from_value::<LambdaRequest>(event).unwrap().into();
+    assert_eq!(
+        licensing::http::route_key(&local),
+        "POST /lrm/api/host/{hostAccountId}/organization/{organizationId}/license"
+    );
+}

@@ -1,5 +1,6 @@
-//! What a service knows of the request that called it: who the caller is and,
-//! for a write sent with an Idempotency-Key, the claim its answer is kept under.
+//! What a service knows of the request that called it: who the caller is, the
+//! route it came by and, for a write sent with an Idempotency-Key, the claim
+//! its answer is kept under.
 
 use crate::auth::Principal;
 use crate::http::Reply;
@@ -9,6 +10,10 @@ use crate::store::{AnswerRecord, IdempotencyClaim, StoredAnswer};
 pub struct Call {
     pub principal: Option<Principal>,
     pub idempotency: Option<IdempotencyClaim>,
+    /// The method and route template the request came by, e.g. `POST
+    /// /lrm/api/host/{hostAccountId}/organization/{organizationId}/license`
+    /// (`http::route_key`): what an audit record keeps.
+    pub route: String,
 }
 
 impl Call {

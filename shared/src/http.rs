@@ -130,6 +130,43 @@ fn delivered_encoded(request: &lambda_http::Request) -> bool {
     }
 }
 
+/// The route an event came by as API Gateway names it (`requestContext.routeKey`):
+/// the method and the route's template, e.g. `POST /lrm/api/host/{hostAccountId}/license`,
+/// so an alias is told from the route it stands beside. The local stack
+/// (`cargo lambda watch`) says `$default` for every route; there the key is
+/// rebuilt from the method and the path, each segment that is a path
+/// parameter's value read as that parameter: the same key, unless an id equals
+/// another id or a fixed segment of its route.
+pub fn route_key(event: &lambda_http::Request) -> String {
+    let key = match event.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.route_key.as_deref(),
+        _ => None,
+    };
+    if let Some(key) = key.filter(|key| *key != "$default") {
+        return key.to_string();
+    }
+    let params = event.path_parameters_ref();
+    let mut taken: Vec<&str> = Vec::new();
+    let mut template = Vec::new();
+    for segment in event.raw_http_path().split('/') {
+        let name = params.and_then(|params| {
+            params
+                .iter()
+                .filter(|(name, value)| !segment.is_empty() && *value == segment && !taken.contains(name))
+                .map(|(name, _)| name)
+                .min()
+        });
+        match name {
+            Some(name) => {
+                taken.push(name);
+                template.push(format!("{{{name}}}"));
+            }
+            None => template.push(segment.to_string()),
+        }
+    }
+    format!("{} {}", event.method(), template.join("/"))
+}
+
 /// `%XX` decoded as UTF-8; None when an escape or the result is malformed.
 fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
@@ -318,6 +355,7 @@ where
         call: Call {
             principal,
             idempotency: claim,
+            route: route_key(&event),
         },
         inner: event,
     };

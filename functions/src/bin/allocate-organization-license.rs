@@ -8,8 +8,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let (host, organization) = (req.path("hostAccountId")?, req.path("organizationId")?);
     let body: OrganizationAllocation = req.json()?;
     let wanted = quantities("productQuantities", &body.product_quantities)?;
-    let route = "PUT /lrm/api/host/{hostAccountId}/organization/{organizationId}/license";
-    allocation::allocate_org(app, req.call(), &host, &organization, wanted, route).await
+    allocation::allocate_org(app, req.call(), &host, &organization, wanted).await
 }
 
 #[tokio::main]

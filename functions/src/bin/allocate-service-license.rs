@@ -11,8 +11,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         tenant_name,
         products,
     };
-    let route = "PUT /lrm/api/account/{accountId}/service-license/{serviceScopeId}/{serviceType}";
-    allocation::allocate_tenant(app, req.call(), &req.path("accountId")?, request, route).await
+    allocation::allocate_tenant(app, req.call(), &req.path("accountId")?, request).await
 }
 
 #[tokio::main]

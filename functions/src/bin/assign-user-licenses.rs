@@ -8,8 +8,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: UserLicenseAssignment = req.json()?;
     let codes = bundle_codes("userBundleCodes", &body.user_bundle_codes)?;
     let (account, external) = (req.path("accountId")?, body.use_external_license);
-    let route = "PUT /lease_/api/account/{accountId}/user-license";
-    allocation::assign_users(app, req.call(), &account, &body.user_ids, &codes, external, route).await
+    allocation::assign_users(app, req.call(), &account, &body.user_ids, &codes, external).await
 }
 
 #[tokio::main]

@@ -13,8 +13,7 @@ async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
         grace_period: body.grace_period,
         subscription_plan: body.subscription_plan,
     };
-    let route = "PUT /lrm/api/host/{hostAccountId}/license";
-    allocation::set_host_license(app, req.call(), &req.path("hostAccountId")?, terms, route).await
+    allocation::set_host_license(app, req.call(), &req.path("hostAccountId")?, terms).await
 }
 
 #[tokio::main]

@@ -3,8 +3,7 @@ use licensing::services::allocation;
 use licensing::{Access, ApiResult, App, Reply, Request};
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let (account, user) = (req.path("accountId")?, req.path("userId")?);
-    let route = "DELETE /lease_/api/account/{accountId}/user-license/{userId}";
-    allocation::release_user(app, req.call(), &account, &user, route).await
+    allocation::release_user(app, req.call(), &account, &user).await
 }
 
 #[tokio::main]

@@ -26,12 +26,12 @@ fn caller(call: &Call) -> ApiResult<&Principal> {
     call.principal.as_ref().ok_or_else(ApiError::unauthorized)
 }
 
-fn audit(account: &str, call: &Call, route: &str, target: String, before: Value, after: Value) -> AuditRecord {
+fn audit(account: &str, call: &Call, target: String, before: Value, after: Value) -> AuditRecord {
     AuditRecord {
         id: ids::new_id("aud"),
         account_id: account.to_string(),
         actor: call.principal.as_ref().map(ToString::to_string).unwrap_or_default(),
-        route: route.to_string(),
+        route: call.route.clone(),
         of_host: target == "host",
         target,
         timestamp: clock::now().unix_timestamp(),
@@ -91,7 +91,7 @@ pub struct HostTerms {
     pub subscription_plan: Option<String>,
 }
 
-pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTerms, route: &str) -> ApiResult<Reply> {
+pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTerms) -> ApiResult<Reply> {
     own_host(call, host)?;
     if let Some(plan) = &terms.subscription_plan {
         allocation::SubscriptionPlan::check("subscriptionPlan", plan)?;
@@ -124,7 +124,6 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
         let record = audit(
             host,
             call,
-            route,
             "host".into(),
             json!(allocation::pool_quantities(&pools)),
             json!(allocation::pool_quantities(&next.products)),
@@ -162,7 +161,6 @@ pub async fn allocate_org(
     host: &str,
     account: &str,
     quantities: Quantities,
-    route: &str,
 ) -> ApiResult<Reply> {
     own_host(call, host)?;
     check_id("organizationId", account)?;
@@ -215,7 +213,6 @@ pub async fn allocate_org(
         let record = audit(
             account,
             call,
-            route,
             "organization".into(),
             json!(allocation::pool_quantities(&pools)),
             json!(allocation::pool_quantities(&next.products)),
@@ -274,13 +271,7 @@ pub struct TenantRequest {
     pub products: Quantities,
 }
 
-pub async fn allocate_tenant(
-    app: &App,
-    call: &Call,
-    account: &str,
-    request: TenantRequest,
-    route: &str,
-) -> ApiResult<Reply> {
+pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: TenantRequest) -> ApiResult<Reply> {
     check_id("serviceScopeId", &request.scope)?;
     check_service_type(&request.service_type)?;
     let read_both = || {
@@ -318,7 +309,7 @@ pub async fn allocate_tenant(
             version: current.as_ref().map_or(1, |t| t.version + 1),
         };
         let target = format!("tenant:{}/{}", request.scope, request.service_type);
-        let record = audit(account, call, route, target, json!(old), json!(next.products));
+        let record = audit(account, call, target, json!(old), json!(next.products));
         let org_after = OrgLicense {
             products: allocation::with_allocations(&org.products, &deltas),
             ..org.clone()
@@ -412,7 +403,6 @@ pub async fn assign_users(
     users: &[String],
     codes: &[String],
     use_external_license: bool,
-    route: &str,
 ) -> ApiResult<Reply> {
     if !(1..=allocation::MAX_USERS).contains(&users.len()) {
         let rule = format!("must list 1 to {} users", allocation::MAX_USERS);
@@ -459,7 +449,6 @@ pub async fn assign_users(
         let record = audit(
             account,
             call,
-            route,
             "users".into(),
             Value::Object(before),
             Value::Object(after),
@@ -509,7 +498,7 @@ pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) ->
 }
 
 /// The user gives back every unit it holds.
-pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, route: &str) -> ApiResult<Reply> {
+pub async fn release_user(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
     let reply = Reply::no_content()?;
     let mut conflicts = Conflicts::new();
     loop {
@@ -524,7 +513,6 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str, rou
         let record = audit(
             account,
             call,
-            route,
             "users".into(),
             Value::Object(before),
             Value::Object(after),
