@@ -3,8 +3,8 @@
 //! its answer is kept under.
 
 use crate::auth::Principal;
-use crate::http::Reply;
-use crate::store::{AnswerRecord, IdempotencyClaim, StoredAnswer};
+use crate::reply::Reply;
+use crate::store::{AnswerRecord, IdempotencyClaim};
 
 #[derive(Clone, Debug, Default)]
 pub struct Call {
@@ -29,14 +29,5 @@ impl Call {
             claim: claim.clone(),
             answer: reply.stored(),
         })
-    }
-}
-
-impl Reply {
-    pub fn stored(&self) -> StoredAnswer {
-        StoredAnswer {
-            status: self.status,
-            body: self.body.clone().unwrap_or_default(),
-        }
     }
 }

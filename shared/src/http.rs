@@ -6,10 +6,10 @@ use crate::auth::{self, Access, Principal};
 use crate::call::Call;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::idempotency::{self, Start};
+use crate::reply::Reply;
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, RequestExt, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use std::future::Future;
 use std::time::Instant;
 
@@ -185,43 +185,6 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// What a handler answers on success.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Option<String>,
-}
-
-impl Reply {
-    pub fn json(status: u16, value: &impl Serialize) -> ApiResult<Self> {
-        let body = serde_json::to_string(value).map_err(ApiError::internal)?;
-        Ok(Self {
-            status,
-            body: Some(body),
-        })
-    }
-
-    pub fn ok(value: &impl Serialize) -> ApiResult<Self> {
-        Self::json(200, value)
-    }
-
-    pub fn created(value: &impl Serialize) -> ApiResult<Self> {
-        Self::json(201, value)
-    }
-
-    /// A page of a list: `{"items": [...], "next_cursor": ...}`.
-    pub fn page<T: Serialize>(items: &[T], next_cursor: Option<String>) -> ApiResult<Self> {
-        Self::ok(&crate::wire::Page { items, next_cursor })
-    }
-
-    pub fn no_content() -> ApiResult<Self> {
-        Ok(Self {
-            status: 204,
-            body: None,
-        })
-    }
-}
-
 /// Runs a function whose errors use the `{code, message}` form.
 pub async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), lambda_http::Error>
 where
@@ -343,13 +306,7 @@ where
     check_query(&event)?;
     let claim = match idempotency::start(app, &event, principal.as_ref()).await? {
         Start::Run(claim) => claim,
-        Start::Replay(answer) => {
-            let reply = Reply {
-                status: answer.status,
-                body: Some(answer.body).filter(|b| !b.is_empty()),
-            };
-            return Ok((reply, true));
-        }
+        Start::Replay(answer) => return Ok((Reply::replayed(answer), true)),
     };
     let request = Request {
         call: Call {

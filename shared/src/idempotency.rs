@@ -9,7 +9,7 @@
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
-use crate::http::Reply;
+use crate::reply::Reply;
 use crate::store::{Claim, IdempotencyClaim, StoredAnswer};
 use lambda_http::http::Method;
 use lambda_http::RequestExt;

@@ -1,5 +1,5 @@
 //! The licensing service's shared crate: the glue every function shares
-//! (`http`, `idempotency`, `auth`, `error`), one application service per
+//! (`http`, `reply`, `idempotency`, `auth`, `error`), one application service per
 //! capability (`services`), pure rules (`domain`), DynamoDB (`store`) and the
 //! wire shapes of the families (`wire`).
 
@@ -18,6 +18,7 @@ pub mod ids;
 pub mod json;
 pub mod mailer;
 pub mod offline_license;
+pub mod reply;
 pub mod retry;
 pub mod services;
 pub mod store;
@@ -28,7 +29,8 @@ pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_key_set, serve_with, Reply, Request};
+pub use http::{serve, serve_key_set, serve_with, Request};
+pub use reply::Reply;
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`
 /// sets the level (`error` to `trace`, `info` otherwise). A level, not per-crate

@@ -248,16 +248,63 @@ pub enum SeatState {
     Unlicensed,
 }
 
+/// EXPIRED once `endDate` has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LicenseStatus {
+    Active,
+    Expired,
+}
+
+/// Where a license is in its term at `now` (epoch seconds), by its `endDate`
+/// (epoch seconds) and `gracePeriod` (days): running until and at `endDate`
+/// (always, without one), then in its grace period for that many days, then over.
+/// A negative grace period counts as none; a huge one neither wraps nor ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Term {
+    Running,
+    InGrace,
+    Over,
+}
+
+impl Term {
+    pub fn at(end_date: Option<i64>, grace_days: Option<i64>, now: i64) -> Self {
+        let Some(end) = end_date.filter(|end| now > *end) else {
+            return Self::Running;
+        };
+        let grace = grace_days.unwrap_or(0).max(0).saturating_mul(SECONDS_PER_DAY);
+        if now.saturating_sub(end) < grace {
+            Self::InGrace
+        } else {
+            Self::Over
+        }
+    }
+
+    /// The status a license (host, organization, tenant service) shows of
+    /// itself: EXPIRED as soon as `endDate` has passed. The grace period keeps
+    /// its users' seats ACTIVE (`seat`), not the license's own status.
+    pub fn license_status(self) -> LicenseStatus {
+        match self {
+            Self::Running => LicenseStatus::Active,
+            Self::InGrace | Self::Over => LicenseStatus::Expired,
+        }
+    }
+
+    /// A user's state for a bundle code it `holds` or not: held is ACTIVE
+    /// while the term runs and through its grace period, then EXPIRED.
+    pub fn seat(self, holds: bool) -> SeatState {
+        match (holds, self) {
+            (true, Self::Running | Self::InGrace) => SeatState::Active,
+            (true, Self::Over) => SeatState::Expired,
+            (false, _) => SeatState::Unlicensed,
+        }
+    }
+}
+
 /// Held and the account license not ended is ACTIVE; held once its `end_date`
 /// (epoch seconds) is `grace_days` or more behind, EXPIRED.
 pub fn seat_state(holds: bool, end_date: Option<i64>, grace_days: Option<i64>, now: i64) -> SeatState {
-    let grace = grace_days.unwrap_or(0).max(0).saturating_mul(SECONDS_PER_DAY);
-    let expired = end_date.is_some_and(|end| now > end && now.saturating_sub(end) >= grace);
-    match (holds, expired) {
-        (true, false) => SeatState::Active,
-        (true, true) => SeatState::Expired,
-        (false, _) => SeatState::Unlicensed,
-    }
+    Term::at(end_date, grace_days, now).seat(holds)
 }
 
 /// A host's purchased license, each code's pool holding what organizations took.
@@ -270,6 +317,12 @@ pub struct HostLicense {
     pub grace_period: Option<i64>,
     pub subscription_plan: Option<String>,
     pub products: Pools,
+}
+
+impl HostLicense {
+    pub fn term(&self, now: i64) -> Term {
+        Term::at(self.end_date, self.grace_period, now)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -286,6 +339,13 @@ pub struct OrgLicense {
     /// The shards of each sharded pool as read (never stored with the license).
     #[serde(skip)]
     pub shards: BTreeMap<String, Vec<crate::domain::shards::Shard>>,
+}
+
+impl OrgLicense {
+    /// The account license's term, which its tenant services and seats share.
+    pub fn term(&self, now: i64) -> Term {
+        Term::at(self.end_date, self.grace_period, now)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -451,6 +511,35 @@ mod tests {
         // Out-of-range values neither wrap nor extend the license backwards.
         assert_eq!(seat_state(true, Some(end), Some(i64::MAX), i64::MAX), SeatState::Active);
         assert_eq!(seat_state(true, Some(end), Some(-5), end + 1), SeatState::Expired);
+    }
+
+    #[test]
+    fn a_license_shows_expired_from_its_end_date_and_its_seats_after_the_grace_period() {
+        let end = 1_000_000;
+        let day = 86_400;
+        for (grace, now, term) in [
+            (None, end, Term::Running),
+            (Some(3), end, Term::Running),
+            (None, end + 1, Term::Over),
+            (Some(0), end + 1, Term::Over),
+            (Some(3), end + 1, Term::InGrace),
+            (Some(3), end + 3 * day - 1, Term::InGrace),
+            (Some(3), end + 3 * day, Term::Over),
+            (Some(-5), end + 1, Term::Over),
+            (Some(i64::MAX), i64::MAX, Term::InGrace),
+        ] {
+            assert_eq!(Term::at(Some(end), grace, now), term, "{grace:?} {now}");
+        }
+        assert_eq!(Term::at(None, Some(3), i64::MAX), Term::Running);
+        assert_eq!(
+            [Term::Running, Term::InGrace, Term::Over].map(Term::license_status),
+            [LicenseStatus::Active, LicenseStatus::Expired, LicenseStatus::Expired]
+        );
+        assert_eq!(
+            [Term::Running, Term::InGrace, Term::Over].map(|t| t.seat(true)),
+            [SeatState::Active, SeatState::Active, SeatState::Expired]
+        );
+        assert_eq!(Term::Running.seat(false), SeatState::Unlicensed);
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::domain::allocation::{
     self, AuditRecord, GroupRule, HostLicense, OrgLicense, Quantities, TenantService, UserSeat,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::http::Reply;
 use crate::ids;
+use crate::reply::Reply;
 use crate::retry::Conflicts;
 use crate::store::{PageRequest, ShardPicks, Written};
 use crate::wire::lrm as wire;
@@ -128,7 +128,7 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
             json!(allocation::pool_quantities(&pools)),
             json!(allocation::pool_quantities(&next.products)),
         );
-        let reply = Reply::ok(&wire::host_view(&next))?;
+        let reply = Reply::ok(&wire::host_view(&next, clock::now().unix_timestamp()))?;
         match app
             .store
             .put_host_license(current.as_ref(), &next, &record, call.answer(&reply).as_ref())
@@ -152,7 +152,8 @@ async fn host_license(app: &App, host: &str) -> ApiResult<HostLicense> {
 
 pub async fn get_host_license(app: &App, call: &Call, host: &str) -> ApiResult<Reply> {
     own_host(call, host)?;
-    Reply::ok(&wire::host_view(&host_license(app, host).await?))
+    let license = host_license(app, host).await?;
+    Reply::ok(&wire::host_view(&license, clock::now().unix_timestamp()))
 }
 
 pub async fn allocate_org(
@@ -217,7 +218,7 @@ pub async fn allocate_org(
             json!(allocation::pool_quantities(&pools)),
             json!(allocation::pool_quantities(&next.products)),
         );
-        let reply = Reply::ok(&wire::org_view(&next))?;
+        let reply = Reply::ok(&wire::org_view(&next, clock::now().unix_timestamp()))?;
         match app
             .store
             .allocate_to_org(
@@ -261,7 +262,7 @@ pub async fn get_org_license(app: &App, call: &Call, host: &str, account: &str) 
     if license.host_account_id != host {
         return Err(ApiError::account_license_not_found());
     }
-    Reply::ok(&wire::org_view(&license))
+    Reply::ok(&wire::org_view(&license, clock::now().unix_timestamp()))
 }
 
 pub struct TenantRequest {
@@ -314,7 +315,7 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
             products: allocation::with_allocations(&org.products, &deltas),
             ..org.clone()
         };
-        let reply = Reply::ok(&wire::tenant_view(&org_after, &next))?;
+        let reply = Reply::ok(&wire::tenant_view(&org_after, &next, clock::now().unix_timestamp()))?;
         conflicts.before_write()?;
         let Some(picks) = shard_picks(app, &org, &deltas).await? else {
             conflicts.pause().await?;
@@ -360,7 +361,7 @@ pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, serv
     let (org, tenant) = app.store.org_and_tenant(account, scope, service_type, false).await?;
     let org = visible(caller(call)?, org)?;
     let tenant = tenant.ok_or_else(ApiError::service_license_not_found)?;
-    Reply::ok(&wire::tenant_view(&org, &tenant))
+    Reply::ok(&wire::tenant_view(&org, &tenant, clock::now().unix_timestamp()))
 }
 
 /// A group's license rule: codes the account holds; it consumes no unit.
@@ -566,11 +567,12 @@ pub async fn list_tenants(app: &App, call: &Call, account: &str, page: &PageRequ
     // Both at once: the license says who may see the page, and every item shows its terms.
     let (org, tenants) = tokio::join!(visible_org(app, call, account), app.store.tenants_page(account, page));
     let (org, tenants) = (org?, tenants?);
+    let now = clock::now().unix_timestamp();
     Reply::page(
         &tenants
             .items
             .iter()
-            .map(|tenant| wire::tenant_view(&org, tenant))
+            .map(|tenant| wire::tenant_view(&org, tenant, now))
             .collect::<Vec<_>>(),
         tenants.next_cursor,
     )

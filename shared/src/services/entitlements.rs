@@ -5,8 +5,8 @@ use crate::call::Call;
 use crate::clock;
 use crate::domain::entitlement::{Entitlement, EntitlementPatch, IntegrationType, NewEntitlement};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Reply;
 use crate::ids;
+use crate::reply::Reply;
 use crate::retry::Conflicts;
 use crate::store::{PageRequest, Written};
 

@@ -6,7 +6,7 @@ use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::LicenseKeyStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::http::Reply;
+use crate::reply::Reply;
 use crate::wire::appsmarket as wire;
 
 /// `customerLicense`: ACTIVE when the customer holds a Delivered grant of the

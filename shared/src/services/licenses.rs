@@ -11,8 +11,8 @@ use crate::domain::license_key::{
 };
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
-use crate::http::Reply;
 use crate::ids;
+use crate::reply::Reply;
 use crate::retry::Conflicts;
 use crate::services::events::Events;
 use crate::store::Written;

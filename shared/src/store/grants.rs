@@ -1,18 +1,21 @@
-//! Grants and the license keys they deliver.
+//! Grants, and the grant side of the license keys they deliver.
 //!
 //! - grant: `pk = BIZ#<business>`, `sk = GRANT#<id>`; in `gsi1` under its
 //!   entitlement and in `gsi2` under its customer, both newest first; while its
 //!   email is queued, in the sparse outbox index `gsi3` by due time.
 //! - grant uniqueness: `pk = GRANTFOR#<digest of entitlement, customer, payment>`.
-//! - license key: `pk = LK#<digest of the key>` (global uniqueness and the public
-//!   routes' lookup), `pk = LKID#<id>` pointing at it for the admin routes.
+//!
+//! The grant's item key is `store::grant_key`, below this module and
+//! license_keys.rs, whose changes of a key also write its copy on the grant.
+//! A delivered key's items are license_keys.rs's (`license_key_items`).
 
 use super::entitlements::entitlement_key;
+use super::license_keys::{activation_counter, change_guard, license_key_items, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems, PageStart};
 use super::webhooks::event_puts;
 use super::{
-    from_item, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item, PageRequest,
-    Store, Written,
+    from_item, grant_key, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item,
+    PageRequest, Store, Written,
 };
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant::{Grant, GrantStatus};
@@ -25,18 +28,9 @@ use aws_sdk_dynamodb::types::{
 
 const OUTBOX_SHARDS: u32 = 4;
 
-pub(super) fn grant_key(business_id: &str, grant_id: &str) -> Item {
-    key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
-}
-
 fn uniqueness_key(entitlement_id: &str, customer_id: &str, uniqueness: &str) -> Item {
     let hex = crate::digest::sha256_hex(serde_json::json!([entitlement_id, customer_id, uniqueness]).to_string());
     key(format!("GRANTFOR#{hex}"), "GRANTFOR")
-}
-
-/// A license key's item, addressed by the digest of its value.
-pub(super) fn license_key_key(digest: &str) -> Item {
-    key(format!("LK#{digest}"), "LK")
 }
 
 fn outbox_shard(grant_id: &str) -> String {
@@ -73,25 +67,6 @@ fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError
         item.insert("lease_until_ms".into(), n(due));
     }
     Ok(item)
-}
-
-pub(super) fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
-    let mut item = to_item(license_key)?;
-    item.extend(license_key_key(&key_digest(&license_key.key)));
-    item.insert("gsi1pk".into(), s(format!("BIZ#{}#LK", license_key.business_id)));
-    item.insert("gsi1sk".into(), s(&license_key.id));
-    item.insert(
-        "gsi2pk".into(),
-        s(format!(
-            "BIZ#{}#CUST#{}#LK",
-            license_key.business_id, license_key.customer_id
-        )),
-    );
-    item.insert("gsi2sk".into(), s(&license_key.id));
-    let mut pointer = key(format!("LKID#{}", license_key.id), "LKID");
-    pointer.insert("business_id".into(), s(&license_key.business_id));
-    pointer.insert("key_digest".into(), s(key_digest(&license_key.key)));
-    Ok([item, pointer])
 }
 
 pub enum IssueOutcome {
@@ -131,7 +106,7 @@ impl Store {
     pub async fn counted_grant(&self, mut grant: Grant) -> Result<Grant, ApiError> {
         if let Some(copy) = grant.license_key.as_mut() {
             if let Some(count) = copy.activation_shards {
-                let counter = super::license_keys::activation_counter(&key_digest(&copy.key));
+                let counter = activation_counter(&key_digest(&copy.key));
                 copy.activations_used = self.shards(&counter, count).await?.iter().map(|s| s.used).sum();
             }
         }
@@ -243,19 +218,6 @@ impl Store {
             Written::Refused { .. } => Ok(FulfilOutcome::KeyInUse),
             Written::Conflict => Ok(FulfilOutcome::Conflict),
         }
-    }
-
-    /// The business holding a key of this value, if one is stored (its count not read).
-    pub async fn license_key_owner(&self, key_value: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .get_item(license_key_key(&key_digest(key_value)), true)
-            .await?
-            .and_then(|item| item.get("business_id").and_then(|v| v.as_s().ok()).cloned()))
-    }
-
-    pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
-        let key = self.get_as(license_key_key(&key_digest(key_value)), true).await?;
-        self.counted(key).await
     }
 
     /// Records the outcome of the email attempt numbered `attempt` as `after`
@@ -413,7 +375,7 @@ impl Store {
     ) -> Result<Written, ApiError> {
         let mut also = Vec::new();
         if let Some(key) = key {
-            let guard = super::license_keys::change_guard(&self.table, key, None)?;
+            let guard = change_guard(&self.table, key, None)?;
             let mut disable = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(license_key_key(&key_digest(&key.key))))

@@ -1,7 +1,9 @@
 //! License keys and their instances (activations).
 //!
-//! - key: `pk = LK#<digest>` (see grants.rs); admin routes reach it through
-//!   `pk = LKID#<id>`. Listed in `gsi1` per business and `gsi2` per customer.
+//! - key: `pk = LK#<digest of the key>` (global uniqueness and the public
+//!   routes' lookup); admin routes reach it through `pk = LKID#<id>`. Listed in
+//!   `gsi1` per business and `gsi2` per customer. grants.rs writes a delivered
+//!   key's items (`license_key_items`) with its grant.
 //! - instance: `pk = LKI#<id>`; listed in `gsi1` per key and `gsi2` per business.
 //! - device: `pk = LKFP#<key digest>#<fingerprint digest>`, naming the instance
 //!   that device holds; one per device and key, so racing activations of one
@@ -25,10 +27,11 @@
 //! add up the shards, and the grant's copy is set from them at the merge.
 
 use super::counter_shards;
-use super::grants::{grant_key, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::webhooks::event_puts;
-use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use super::{
+    from_item, grant_key, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written,
+};
 use crate::domain::license_key::{
     key_digest, Activation, Instance, KeyChanges, KeySource, LicenseKey, LicenseKeyStatus,
 };
@@ -38,6 +41,43 @@ use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+
+/// A license key's item, addressed by the digest of its value.
+pub(super) fn license_key_key(digest: &str) -> Item {
+    key(format!("LK#{digest}"), "LK")
+}
+
+/// A key's id, pointing at its item for the admin routes.
+fn pointer_key(id: &str) -> Item {
+    key(format!("LKID#{id}"), "LKID")
+}
+
+/// `gsi1pk` of a business's keys.
+fn keys_of_business(business_id: &str) -> String {
+    format!("BIZ#{business_id}#LK")
+}
+
+/// `gsi2pk` of a customer's keys.
+fn keys_of_customer(business_id: &str, customer_id: &str) -> String {
+    format!("BIZ#{business_id}#CUST#{customer_id}#LK")
+}
+
+/// The key's item and its id's pointer, as a new key (issued, fulfilled or imported) writes them.
+pub(super) fn license_key_items(license_key: &LicenseKey) -> Result<[Item; 2], ApiError> {
+    let mut item = to_item(license_key)?;
+    item.extend(license_key_key(&key_digest(&license_key.key)));
+    item.insert("gsi1pk".into(), s(keys_of_business(&license_key.business_id)));
+    item.insert("gsi1sk".into(), s(&license_key.id));
+    item.insert(
+        "gsi2pk".into(),
+        s(keys_of_customer(&license_key.business_id, &license_key.customer_id)),
+    );
+    item.insert("gsi2sk".into(), s(&license_key.id));
+    let mut pointer = pointer_key(&license_key.id);
+    pointer.insert("business_id".into(), s(&license_key.business_id));
+    pointer.insert("key_digest".into(), s(key_digest(&license_key.key)));
+    Ok([item, pointer])
+}
 
 fn instance_key(id: &str) -> Item {
     key(format!("LKI#{id}"), "LKI")
@@ -261,8 +301,21 @@ impl Written {
 }
 
 impl Store {
+    /// The business holding a key of this value, if one is stored (its count not read).
+    pub async fn license_key_owner(&self, key_value: &str) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .get_item(license_key_key(&key_digest(key_value)), true)
+            .await?
+            .and_then(|item| item.get("business_id").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    pub async fn license_key_by_value(&self, key_value: &str) -> Result<Option<LicenseKey>, ApiError> {
+        let key = self.get_as(license_key_key(&key_digest(key_value)), true).await?;
+        self.counted(key).await
+    }
+
     pub async fn license_key_by_id(&self, business_id: &str, id: &str) -> Result<Option<LicenseKey>, ApiError> {
-        let pointer = self.get_item(key(format!("LKID#{id}"), "LKID"), false).await?;
+        let pointer = self.get_item(pointer_key(id), false).await?;
         let text = |name: &str| {
             pointer
                 .as_ref()
@@ -286,7 +339,7 @@ impl Store {
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
-        let [item, pointer] = super::grants::license_key_items(license_key)?;
+        let [item, pointer] = license_key_items(license_key)?;
         let mut actions = vec![put_new(&self.table, item)?, put_new(&self.table, pointer)?];
         actions.extend(event_puts(&self.table, events)?);
         self.commit(actions, answer).await
@@ -913,8 +966,8 @@ impl Store {
             );
         }
         let range = match query.customer_id {
-            Some(customer) => KeyRange::index("gsi2", format!("BIZ#{business_id}#CUST#{customer}#LK")).filtered(filter),
-            None => KeyRange::index("gsi1", format!("BIZ#{business_id}#LK")).filtered(filter),
+            Some(customer) => KeyRange::index("gsi2", keys_of_customer(business_id, customer)).filtered(filter),
+            None => KeyRange::index("gsi1", keys_of_business(business_id)).filtered(filter),
         };
         let PageOfItems { items, next_cursor } = self.query_page(range, page).await?;
         let mut keys = Vec::with_capacity(items.len());

@@ -97,6 +97,12 @@ fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
+/// A grant's item (grants.rs has its layout). Here, below grants.rs and
+/// license_keys.rs, because a key's changes also write its copy on its grant.
+fn grant_key(business_id: &str, grant_id: &str) -> Item {
+    key(format!("BIZ#{business_id}"), format!("GRANT#{grant_id}"))
+}
+
 fn to_item<T: serde::Serialize>(value: &T) -> Result<Item, ApiError> {
     serde_dynamo::to_item(value).map_err(ApiError::internal)
 }

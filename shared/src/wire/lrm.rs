@@ -2,10 +2,9 @@
 //! the request bodies as read and the objects as answered. Their OpenAPI
 //! schemas are derived from these types (`make openapi`).
 
-use crate::clock;
 use crate::domain::allocation::{
-    self, quantities, AuditRecord, GroupRule, HostLicense, OrgLicense, Pool, Pools, ProductQuantity, Quantities,
-    TenantService, UserSeat,
+    self, quantities, AuditRecord, GroupRule, HostLicense, LicenseStatus, OrgLicense, Pool, Pools, ProductQuantity,
+    Quantities, TenantService, UserSeat,
 };
 use crate::domain::refusal::{Refusal, RuleResult};
 use crate::wire::schema;
@@ -96,23 +95,6 @@ pub struct UserLicenseAssignment {
 }
 
 // ---- answers ----
-
-/// EXPIRED once `endDate` has passed.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum LicenseStatus {
-    Active,
-    Expired,
-}
-
-impl LicenseStatus {
-    fn at(end_date: Option<i64>) -> Self {
-        match end_date {
-            Some(end) if end < clock::now().unix_timestamp() => Self::Expired,
-            _ => Self::Active,
-        }
-    }
-}
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
@@ -357,11 +339,12 @@ fn bundle_code(org: &OrgLicense) -> String {
     org.subscription_plan.clone().unwrap_or_else(|| "ENTERPRISE".into())
 }
 
-pub fn host_view(host: &HostLicense) -> HostLicenseView {
+/// The host license at `now` (epoch seconds).
+pub fn host_view(host: &HostLicense, now: i64) -> HostLicenseView {
     HostLicenseView {
         host_account_id: host.host_account_id.clone(),
         license_code: host.license_code.clone(),
-        license_status: LicenseStatus::at(host.end_date),
+        license_status: host.term(now).license_status(),
         start_date: host.start_date,
         end_date: host.end_date,
         grace_period: host.grace_period,
@@ -378,15 +361,15 @@ pub fn host_view(host: &HostLicense) -> HostLicenseView {
 }
 
 /// An organization's pools: what it gave out to its tenant services and user
-/// seats is both its `allocated` and its `consumed`.
-pub fn org_view(org: &OrgLicense) -> OrganizationLicense {
+/// seats is both its `allocated` and its `consumed`. Its status at `now` (epoch seconds).
+pub fn org_view(org: &OrgLicense, now: i64) -> OrganizationLicense {
     OrganizationLicense {
         account_id: org.account_id.clone(),
         bundle_code: bundle_code(org),
         end_date: org.end_date,
         grace_period: org.grace_period,
         license_code: org.license_code.clone(),
-        license_status: LicenseStatus::at(org.end_date),
+        license_status: org.term(now).license_status(),
         products: shown(&org.products)
             .map(
                 |(
@@ -437,7 +420,8 @@ pub fn seat_holder_view(seat: &UserSeat) -> SeatHolder {
     }
 }
 
-pub fn tenant_view(org: &OrgLicense, tenant: &TenantService) -> ServiceLicense {
+/// A tenant service, under its organization's terms at `now` (epoch seconds).
+pub fn tenant_view(org: &OrgLicense, tenant: &TenantService, now: i64) -> ServiceLicense {
     ServiceLicense {
         account_id: tenant.account_id.clone(),
         service_scope_id: tenant.service_scope_id.clone(),
@@ -447,7 +431,7 @@ pub fn tenant_view(org: &OrgLicense, tenant: &TenantService) -> ServiceLicense {
             license_code: tenant.license_code.clone(),
             bundle_code: bundle_code(org),
             subscription_code: org.parent_license_code.clone(),
-            license_status: LicenseStatus::at(org.end_date),
+            license_status: org.term(now).license_status(),
             start_date: org.start_date,
             end_date: org.end_date,
             grace_period: org.grace_period,
