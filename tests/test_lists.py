@@ -160,11 +160,17 @@ def test_every_list_walks_by_page_number_as_by_cursor(api_url, business, anonymo
     org = new_org()
     for quantity in (1, 2, 3):
         assert lrm.allocate(org, {"UNATT": quantity}).status_code == 200
+    for _ in range(2):
+        assert lrm.allocate(new_org(), {"UNATT": 1}).status_code == 200
+    for scope in ("t1", "t2", "t3"):
+        assert lrm.tenant(org, scope, {"UNATT": 1}).status_code == 200
     lists = [
         (business, f"/entitlements/{ent['id']}/grants", {}, 3),
         (business, f"/customers/{grant['customer_id']}/entitlement-grants", {}, 3),
         (business, "/license_key_instances", {"license_key_id": grant["license_key"]["id"]}, 3),
         (lrm.host, f"/lrm/api/account/{org}/audit", {}, 3),
+        (lrm.host, f"/lrm/api/host/{lrm.host_id}/organizations", {}, 3),
+        (lrm.host, f"/lrm/api/account/{org}/service-licenses", {}, 3),
     ]
     for api, path, params, at_least in lists:
         walked = _by_cursor(api, path, **params)
