@@ -406,6 +406,16 @@ impl EntitlementPatch {
     }
 }
 
+/// A license-key entitlement with `config`, for the unit tests of the rules that read one.
+#[cfg(test)]
+pub(crate) fn license_key_entitlement(config: serde_json::Value) -> Entitlement {
+    let new: NewEntitlement = serde_json::from_value(
+        serde_json::json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
+    )
+    .unwrap();
+    new.into_entitlement("ent_1".into(), "bus_1", "t").unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -419,13 +419,7 @@ mod tests {
     use crate::domain::refusal::RefusalKind;
     use serde_json::json;
 
-    fn entitlement(config: serde_json::Value) -> Entitlement {
-        let new: crate::domain::entitlement::NewEntitlement = serde_json::from_value(
-            json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
-        )
-        .unwrap();
-        new.into_entitlement("ent_1".into(), "bus_1", "t").unwrap()
-    }
+    use crate::domain::entitlement::license_key_entitlement as entitlement;
 
     fn pending_grant(entitlement: &Entitlement) -> Grant {
         let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();

@@ -213,13 +213,7 @@ mod tests {
     use crate::clock::parse_rfc3339;
     use serde_json::json;
 
-    fn entitlement(config: serde_json::Value) -> Entitlement {
-        let new: crate::domain::entitlement::NewEntitlement = serde_json::from_value(
-            json!({"name": "Pro", "integration_type": "license_key", "integration_config": config}),
-        )
-        .unwrap();
-        new.into_entitlement("ent_1".into(), "bus_1", "t").unwrap()
-    }
+    use crate::domain::entitlement::license_key_entitlement as entitlement;
 
     #[test]
     fn fulfilment_defaults_come_from_the_entitlement() {
