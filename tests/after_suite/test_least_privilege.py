@@ -2,7 +2,7 @@
 
 DynamoDB Local checks no IAM, so nothing else would notice a policy that is
 short (AccessDenied, a 5xx, once deployed) or too wide. Every function process
-logs each IAM action the first time it needs one (`shared/src/aws_calls.rs`:
+logs each IAM action the first time it needs one (`shared/store/src/aws_calls.rs`:
 a transaction needs the action of each item in it, a Query names its index).
 This runs after the integration suite and the fuzzing, reads those logs, and
 compares them with the policies: an action used but not allowed fails, and so

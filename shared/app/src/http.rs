@@ -1,0 +1,366 @@
+//! The handler glue every function shares: body limit, authentication,
+//! idempotency, error bodies and the log line. A route supplies only its handler.
+
+use crate::app::App;
+use crate::auth::{self, Access, Principal};
+use crate::call::Call;
+use crate::error::{ApiError, ApiResult, ErrorStyle};
+use crate::idempotency::{self, Start};
+use crate::reply::Reply;
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::{Body, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::time::Instant;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::domain::json::{MAX_PATH_ID, MAX_PATH_ID_BYTES};
+/// No query parameter is longer, but a cursor (`cursor`, `iterator`).
+const MAX_QUERY_VALUE: usize = 255;
+const MAX_CURSOR: usize = 2048;
+
+/// A request as a handler sees it: already authenticated for its route.
+pub struct Request {
+    call: Call,
+    inner: lambda_http::Request,
+}
+
+impl Request {
+    /// Who calls, and the Idempotency-Key claim: what a service is handed.
+    pub fn call(&self) -> &Call {
+        &self.call
+    }
+
+    /// The caller's principal id; routes that admit one kind of principal use this.
+    pub fn principal_id(&self) -> &str {
+        self.call.principal_id()
+    }
+
+    pub fn principal(&self) -> Option<&Principal> {
+        self.call.principal.as_ref()
+    }
+
+    /// A path parameter of the route; its absence means the route table is wrong.
+    /// No id is longer than `MAX_PATH_ID` printable characters (nor `MAX_PATH_ID_BYTES`
+    /// bytes, so that every key it is part of fits DynamoDB's), and none is a dot
+    /// segment, so one that is names nothing: 404, before it reaches a key.
+    pub fn path(&self, name: &str) -> ApiResult<String> {
+        self.inner
+            .path_parameters_ref()
+            .and_then(|params| params.first(name))
+            .ok_or_else(|| ApiError::internal(format!("route has no path parameter {name}")))?;
+        path_param(&self.inner, name).ok_or_else(|| ApiError::not_found(name))
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.inner
+            .query_string_parameters_ref()
+            .and_then(|params| params.first(name))
+    }
+
+    /// The page a list route is asked for (`page_size`, `page_number`, `cursor`).
+    pub fn page(&self) -> ApiResult<crate::store::PageRequest> {
+        crate::store::PageRequest::from_query(self.query("page_size"), self.query("page_number"), self.query("cursor"))
+    }
+
+    /// The page a list route that pages with `limit` and `iterator` is asked for.
+    pub fn limit_page(&self) -> ApiResult<crate::store::PageRequest> {
+        crate::store::PageRequest::from_limit(self.query("limit"), self.query("iterator"))
+    }
+
+    /// The host the caller reached, as API Gateway says (`requestContext.domainName`).
+    pub fn domain_name(&self) -> Option<&str> {
+        match self.inner.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.domain_name.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as `T`: 400 when it is not JSON, 422 naming the field when it does not fit.
+    pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        crate::body::parse_body(self.inner.body().as_ref())
+    }
+}
+
+/// A path id as the route takes it, or None when it names nothing.
+/// API Gateway HTTP APIs hand a function `rawPath` and `pathParameters` already
+/// percent-decoded (payload format 2.0: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html;
+/// observed in live HTTP API captures, e.g. https://github.com/middleapi/standard-server/pull/93),
+/// so such a value is taken as it is: decoding it again would read an id
+/// containing `%41` as `A`. Only the local stack's events (`encoded`) are decoded.
+pub fn path_id(value: &str, encoded: bool) -> Option<String> {
+    let value = if encoded {
+        percent_decode(value)?
+    } else {
+        value.to_string()
+    };
+    let fits = (1..=MAX_PATH_ID).contains(&value.chars().count())
+        && value.len() <= MAX_PATH_ID_BYTES
+        && !value.chars().any(char::is_control)
+        && value != "."
+        && value != "..";
+    fits.then_some(value)
+}
+
+/// The path parameter `name` of an event as a function takes it (`path_id`),
+/// or None when the event has none or it names nothing.
+pub fn path_param(request: &lambda_http::Request, name: &str) -> Option<String> {
+    let value = request.path_parameters_ref()?.first(name)?.to_string();
+    path_id(&value, delivered_encoded(request))
+}
+
+/// `cargo lambda watch` (the local stack) passes the path and its parameters as
+/// the client wrote them, percent-encoded, and its events carry no API id nor
+/// account id, which API Gateway always sets; a client cannot make an event
+/// look so.
+fn delivered_encoded(request: &lambda_http::Request) -> bool {
+    match request.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => {
+            context.apiid.is_none() && context.account_id.is_none()
+        }
+        _ => false,
+    }
+}
+
+/// The route an event came by as API Gateway names it (`requestContext.routeKey`):
+/// the method and the route's template, e.g. `POST /lrm/api/host/{hostAccountId}/license`,
+/// so an alias is told from the route it stands beside. The local stack
+/// (`cargo lambda watch`) says `$default` for every route; there the key is
+/// rebuilt from the method and the path, each segment that is a path
+/// parameter's value read as that parameter: the same key, unless an id equals
+/// another id or a fixed segment of its route.
+pub fn route_key(event: &lambda_http::Request) -> String {
+    let key = match event.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.route_key.as_deref(),
+        _ => None,
+    };
+    if let Some(key) = key.filter(|key| *key != "$default") {
+        return key.to_string();
+    }
+    let params = event.path_parameters_ref();
+    let mut taken: Vec<&str> = Vec::new();
+    let mut template = Vec::new();
+    for segment in event.raw_http_path().split('/') {
+        let name = params.and_then(|params| {
+            params
+                .iter()
+                .filter(|(name, value)| !segment.is_empty() && *value == segment && !taken.contains(name))
+                .map(|(name, _)| name)
+                .min()
+        });
+        match name {
+            Some(name) => {
+                taken.push(name);
+                template.push(format!("{{{name}}}"));
+            }
+            None => template.push(segment.to_string()),
+        }
+    }
+    format!("{} {}", event.method(), template.join("/"))
+}
+
+/// `%XX` decoded as UTF-8; None when an escape or the result is malformed.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Runs a function whose errors use the `{code, message}` form.
+pub async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    serve_with(access, ErrorStyle::Coded, handler).await
+}
+
+pub async fn serve_with<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::init_tracing();
+    run(App::start(App::open_table).await, access, style, handler).await
+}
+
+/// Runs the JWK Set route: it reads no table, so init fetches the key set it serves.
+pub async fn serve_key_set<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::init_tracing();
+    let app = App::start(|app| async move { crate::offline_license::key_set(app).await.map(drop) }).await;
+    run(app, Access::Published, ErrorStyle::Coded, handler).await
+}
+
+async fn run<F, Fut>(app: &'static App, access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    let service = lambda_http::service_fn(move |event: lambda_http::Request| {
+        let handler = handler.clone();
+        async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await) }
+    });
+    lambda_http::run_concurrent(service).await
+}
+
+/// One request, start to finish. Public so tests can drive a handler from an event.
+pub async fn dispatch<F, Fut>(
+    app: &'static App,
+    access: Access,
+    style: ErrorStyle,
+    handler: F,
+    event: lambda_http::Request,
+) -> Response<Body>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: Future<Output = ApiResult<Reply>>,
+{
+    let started = Instant::now();
+    let method = event.method().clone();
+    let path = event.raw_http_path().to_string();
+    let (outcome, calls) = crate::aws_calls::counted(answer(app, access, style, handler, event)).await;
+    let (status, body, replayed, retry_after) = match outcome {
+        Ok((reply, replayed)) => (reply.status, reply.body, replayed, None),
+        Err(err) => (err.status, Some(err.body(style).to_string()), false, err.retry_after),
+    };
+    tracing::info!(
+        %method,
+        %path,
+        status,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        dynamodb_calls = calls.dynamodb,
+        dynamodb_read_units = calls.read_units,
+        dynamodb_write_units = calls.write_units,
+        ses_calls = calls.ses,
+        kms_calls = calls.kms,
+        aws_us = calls.aws_time.as_micros() as u64,
+        retries = calls.retries,
+        replayed,
+        "request"
+    );
+    let mut response = response(status, body, replayed, retry_after);
+    // A published document changes only with a deploy: clients may keep it a while.
+    if access == Access::Published && status == 200 {
+        response
+            .headers_mut()
+            .insert("cache-control", HeaderValue::from_static("public, max-age=300"));
+    }
+    response
+}
+
+async fn answer<F, Fut>(
+    app: &'static App,
+    access: Access,
+    style: ErrorStyle,
+    handler: F,
+    event: lambda_http::Request,
+) -> ApiResult<(Reply, bool)>
+where
+    F: Fn(&'static App, Request) -> Fut,
+    Fut: Future<Output = ApiResult<Reply>>,
+{
+    if event.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    let principal = match access {
+        Access::Public => {
+            // API Gateway always says who connected; an event that does not is no caller's.
+            if let Some(source) = source_address(&event) {
+                app.admit_public_caller(&source).await?;
+            }
+            None
+        }
+        Access::Published => None,
+        _ => {
+            let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
+            let principal = app.authenticate(auth::bearer_secret(header)?).await?;
+            if !access.admits(principal.kind) {
+                return Err(ApiError::forbidden());
+            }
+            Some(principal)
+        }
+    };
+    check_query(&event)?;
+    let claim = match idempotency::start(app, &event, principal.as_ref()).await? {
+        Start::Run(claim) => claim,
+        Start::Replay(answer) => return Ok((Reply::replayed(answer), true)),
+    };
+    let request = Request {
+        call: Call {
+            principal,
+            idempotency: claim,
+            route: route_key(&event),
+        },
+        inner: event,
+    };
+    let claim = request.call.idempotency.clone();
+    let outcome = handler(app, request).await;
+    if let Some(claim) = &claim {
+        idempotency::finish(app, claim, &outcome, style).await;
+    }
+    outcome.map(|reply| (reply, false))
+}
+
+/// The caller's address as API Gateway saw the connection (never a header the
+/// caller could set).
+fn source_address(event: &lambda_http::Request) -> Option<String> {
+    match event.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    }
+}
+
+/// Every query parameter within its documented length, before any handler reads one.
+fn check_query(event: &lambda_http::Request) -> ApiResult<()> {
+    let params = event.query_string_parameters();
+    for (name, value) in params.iter() {
+        let max = if matches!(name, "cursor" | "iterator") {
+            MAX_CURSOR
+        } else {
+            MAX_QUERY_VALUE
+        };
+        if value.chars().count() > max {
+            return Err(ApiError::validation(name, format!("must be at most {max} characters")));
+        }
+    }
+    Ok(())
+}
+
+fn response(status: u16, body: Option<String>, replayed: bool, retry_after: Option<u32>) -> Response<Body> {
+    let mut response = Response::new(body.map_or(Body::Empty, Body::Text));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if status != 204 {
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(seconds) = retry_after {
+        headers.insert("retry-after", HeaderValue::from(seconds));
+    }
+    // Our 4xx answers are final; the Dodo SDK would otherwise retry a 409 twice.
+    if (400..500).contains(&status) && status != 429 {
+        headers.insert("x-should-retry", HeaderValue::from_static("false"));
+    }
+    response
+}

@@ -1,0 +1,595 @@
+//! Grants: one customer's right to an entitlement, and its lifecycle
+//! Pending → Delivered → (Failed | Revoked).
+
+use crate::email_retry::{email_retry_delay, EmailAttempt};
+use crate::entitlement::{Entitlement, FulfillmentMode, IntegrationType, Metadata};
+use crate::license_key::{license_key_status, KeySource, LicenseKey, LicenseKeyStatus};
+use crate::refusal::{Refusal, RuleResult};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum GrantStatus {
+    Pending,
+    Delivered,
+    Failed,
+    Revoked,
+}
+
+impl GrantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Delivered => "Delivered",
+            Self::Failed => "Failed",
+            Self::Revoked => "Revoked",
+        }
+    }
+
+    /// The `status` filter matches case-insensitively (`delivered`, `Delivered`).
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Failed, Self::Revoked]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// A list's `status` filter, if one was given.
+    pub fn filter(text: Option<&str>) -> RuleResult<Option<Self>> {
+        text.map(|t| Self::parse(t).ok_or_else(|| Refusal::invalid("status", "is not a grant status")))
+            .transpose()
+    }
+}
+
+/// The grant's view of its license key (the Dodo SDK's `LicenseKeyGrant`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GrantLicenseKey {
+    pub id: String,
+    pub key: String,
+    pub activations_used: i64,
+    #[schema(required = true)]
+    pub activations_limit: Option<i64>,
+    #[schema(required = true, format = DateTime)]
+    pub expires_at: Option<String>,
+    pub status: LicenseKeyStatus,
+    /// The key's leases, kept alongside `activations_used` so the grant shows
+    /// live activations too; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub leases: Option<crate::license_key::Leases>,
+    /// The key's count is split over this many shards, which a read adds up
+    /// into `activations_used`; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub activation_shards: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailStatus {
+    Queued,
+    Sent,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EmailDelivery {
+    #[schema(inline)]
+    pub status: EmailStatus,
+    pub attempts: u32,
+    #[schema(required = true)]
+    pub message_id: Option<String>,
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub sent_at: Option<String>,
+}
+
+impl EmailDelivery {
+    pub fn queued() -> Self {
+        Self {
+            status: EmailStatus::Queued,
+            attempts: 0,
+            message_id: None,
+            last_error: None,
+            sent_at: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Grant {
+    #[schema(examples("entg_01JD8Q3Z5XK9V6M2N4P7R8S0TW"))]
+    pub id: String,
+    pub business_id: String,
+    pub brand_id: String,
+    pub customer_id: String,
+    pub customer_email: String,
+    #[schema(required = true)]
+    pub customer_name: Option<String>,
+    pub entitlement_id: String,
+    pub integration_type: IntegrationType,
+    pub status: GrantStatus,
+    #[schema(schema_with = crate::metadata::metadata_shown)]
+    pub metadata: Metadata,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    #[schema(required = true, format = DateTime)]
+    pub delivered_at: Option<String>,
+    #[schema(required = true, format = DateTime)]
+    pub revoked_at: Option<String>,
+    #[schema(required = true)]
+    pub revocation_reason: Option<String>,
+    /// `EMAIL_DELIVERY_FAILED` when the key email was given up.
+    #[schema(required = true)]
+    pub error_code: Option<String>,
+    #[schema(required = true)]
+    pub error_message: Option<String>,
+    #[schema(required = true)]
+    pub payment_id: Option<String>,
+    #[schema(required = true)]
+    pub subscription_id: Option<String>,
+    #[schema(required = true)]
+    pub license_key: Option<GrantLicenseKey>,
+    #[schema(required = true)]
+    pub email_delivery: Option<EmailDelivery>,
+    /// Never set by this service.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub digital_product_delivery: Option<serde_json::Value>,
+    /// Never set by this service.
+    #[schema(required = true, value_type = Option<Object>)]
+    pub feature: Option<serde_json::Value>,
+    /// Never set by this service.
+    #[schema(required = true)]
+    pub oauth_url: Option<String>,
+    /// Never set by this service.
+    #[schema(required = true)]
+    pub oauth_expires_at: Option<String>,
+    /// Counts the writes to the key's copy (activations, heartbeats, key
+    /// changes), which a whole-grant write must not undo; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub rev: Option<i64>,
+}
+
+impl Grant {
+    /// The grant as shown at `now`: a key whose expiry has passed reads as expired
+    /// without any write having happened.
+    pub fn presented(mut self, now: OffsetDateTime) -> Self {
+        if let Some(key) = self.license_key.as_mut() {
+            if key.status == LicenseKeyStatus::Active {
+                key.status = license_key_status(false, key.expires_at.as_deref(), now);
+            }
+            key.activations_used = crate::license_key::live_count(key.activations_used, key.leases.as_ref(), now);
+            key.leases = None;
+            key.activation_shards = None;
+        }
+        self.rev = None;
+        self
+    }
+
+    /// The grant revoked at `now` for `reason`: its key disabled, a queued email
+    /// never sent. `None` when it is Revoked already (revoking again changes nothing).
+    pub fn revoked(&self, reason: &str, now: &str) -> Option<Self> {
+        if self.status == GrantStatus::Revoked {
+            return None;
+        }
+        let mut revoked = self.clone();
+        revoked.status = GrantStatus::Revoked;
+        revoked.revoked_at = Some(now.to_string());
+        revoked.revocation_reason = Some(reason.to_string());
+        revoked.updated_at = now.to_string();
+        if let Some(view) = revoked.license_key.as_mut() {
+            view.status = LicenseKeyStatus::Disabled;
+        }
+        if let Some(delivery) = revoked
+            .email_delivery
+            .as_mut()
+            .filter(|d| d.status == EmailStatus::Queued)
+        {
+            delivery.status = EmailStatus::Failed;
+            delivery.last_error = Some("grant revoked before the email was sent".into());
+        }
+        Some(revoked)
+    }
+
+    /// What a resend of the key email does now: queue it again, or nothing while
+    /// one is still on its way. Only a Delivered or Failed grant with a key has
+    /// an email to resend, and a sent one is sent again at most once a minute,
+    /// so a client retrying in a loop does not mail the customer each time.
+    pub fn resend(&self, now: OffsetDateTime) -> RuleResult<Resend> {
+        let eligible =
+            matches!(self.status, GrantStatus::Delivered | GrantStatus::Failed) && self.license_key.is_some();
+        if !eligible {
+            return Err(Refusal::conflict(
+                "GRANT_NOT_DELIVERED",
+                "only a Delivered or Failed grant with a license key has an email to resend",
+            ));
+        }
+        let delivery = self.email_delivery.as_ref();
+        if delivery.is_some_and(|d| d.status == EmailStatus::Queued) {
+            return Ok(Resend::AlreadyQueued);
+        }
+        let sent_at = delivery
+            .filter(|d| d.status == EmailStatus::Sent)
+            .and_then(|d| d.sent_at.as_deref())
+            .and_then(crate::timestamp::parse_rfc3339);
+        if let Some(sent_at) = sent_at {
+            let wait = (sent_at + RESEND_INTERVAL - now).whole_seconds();
+            if wait > 0 {
+                return Err(Refusal::too_soon(
+                    "RESEND_TOO_SOON",
+                    "the key email was sent less than a minute ago",
+                    wait as u32,
+                ));
+            }
+        }
+        Ok(Resend::Queue(Box::new(self.requeued(&crate::timestamp::rfc3339(now)))))
+    }
+
+    /// The grant with its key email queued again, its first attempt claimed by the caller.
+    fn requeued(&self, now: &str) -> Self {
+        Self {
+            status: GrantStatus::Delivered,
+            error_code: None,
+            error_message: None,
+            updated_at: now.to_string(),
+            email_delivery: Some(EmailDelivery {
+                attempts: 1,
+                ..EmailDelivery::queued()
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The grant after key-email attempt number `attempt` came to `outcome` at
+    /// `now`; with the delay before the next attempt while the email stays queued.
+    /// An email that cannot be delivered fails the grant; its key stays attached.
+    pub fn after_email_attempt(
+        &self,
+        attempt: u32,
+        outcome: EmailAttempt,
+        now: &str,
+    ) -> (Self, Option<time::Duration>) {
+        let mut delivery = EmailDelivery {
+            attempts: attempt,
+            ..EmailDelivery::queued()
+        };
+        let mut retry_in = None;
+        match outcome {
+            EmailAttempt::Sent { message_id } => {
+                delivery.status = EmailStatus::Sent;
+                delivery.message_id = Some(message_id);
+                delivery.sent_at = Some(now.to_string());
+            }
+            EmailAttempt::Transient(error) => match email_retry_delay(attempt) {
+                Some(delay) => {
+                    delivery.last_error = Some(error);
+                    retry_in = Some(delay);
+                }
+                None => {
+                    delivery.status = EmailStatus::Failed;
+                    delivery.last_error = Some(format!("gave up after {attempt} attempts: {error}"));
+                }
+            },
+            EmailAttempt::Permanent(error) => {
+                delivery.status = EmailStatus::Failed;
+                delivery.last_error = Some(error);
+            }
+        }
+        let mut after = self.clone();
+        if delivery.status == EmailStatus::Failed {
+            after.status = GrantStatus::Failed;
+            after.error_code = Some("EMAIL_DELIVERY_FAILED".into());
+            after.error_message = delivery.last_error.clone();
+        }
+        after.updated_at = now.to_string();
+        after.email_delivery = Some(delivery);
+        (after, retry_in)
+    }
+
+    /// Attaches a key and makes the grant Delivered, with its email queued and its
+    /// first attempt claimed by the caller. Returns the key's own record.
+    pub fn deliver(&mut self, entitlement: &Entitlement, delivered: KeyToDeliver, now: &str) -> LicenseKey {
+        let KeyToDeliver {
+            id,
+            key,
+            source,
+            activations_limit: limit,
+            expires_at,
+        } = delivered;
+        let record = LicenseKey {
+            id,
+            business_id: self.business_id.clone(),
+            brand_id: self.brand_id.clone(),
+            customer_id: self.customer_id.clone(),
+            key,
+            product_id: self.entitlement_id.clone(),
+            entitlement_id: self.entitlement_id.clone(),
+            grant_id: Some(self.id.clone()),
+            source,
+            activations_limit: limit,
+            expires_at,
+            disabled: false,
+            grant_revoked: false,
+            instances_count: 0,
+            created_at: now.to_string(),
+            payment_id: self.payment_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            customer_email: Some(self.customer_email.clone()),
+            customer_name: self.customer_name.clone(),
+            product_name: Some(entitlement.name.clone()),
+            activation_lease_seconds: None,
+            offline_ttl_seconds: None,
+            leases: None,
+            activation_shards: None,
+            shard_epoch: None,
+        }
+        .with_terms_of(entitlement);
+        self.status = GrantStatus::Delivered;
+        self.delivered_at = Some(now.to_string());
+        self.updated_at = now.to_string();
+        self.license_key = Some(GrantLicenseKey {
+            id: record.id.clone(),
+            key: record.key.clone(),
+            activations_used: 0,
+            activations_limit: limit,
+            expires_at: record.expires_at.clone(),
+            status: LicenseKeyStatus::Active,
+            leases: record.leases.clone(),
+            activation_shards: None,
+        });
+        self.email_delivery = Some(EmailDelivery {
+            attempts: 1,
+            ..EmailDelivery::queued()
+        });
+        record
+    }
+}
+
+/// Why a fulfilment cannot go ahead, in the contract's order, from what was read.
+pub fn fulfilment_blocker(grant: &Grant, entitlement: &Entitlement) -> Option<Refusal> {
+    let config = entitlement.license_key_config();
+    let Some(config) = config.filter(|_| grant.integration_type == IntegrationType::LicenseKey) else {
+        return Some(Refusal::conflict(
+            "GRANT_NOT_LICENSE_KEY",
+            "this grant is not for a license key",
+        ));
+    };
+    if config.fulfillment_mode != FulfillmentMode::Manual {
+        return Some(Refusal::conflict(
+            "NOT_MANUAL_FULFILLMENT",
+            "this entitlement's keys are fulfilled automatically",
+        ));
+    }
+    grant_state_blocker(grant)
+}
+
+/// The state part of the preconditions, which the write's condition guards again.
+pub fn grant_state_blocker(grant: &Grant) -> Option<Refusal> {
+    if grant.status != GrantStatus::Pending {
+        return Some(Refusal::conflict(
+            "GRANT_NOT_PENDING",
+            format!("the grant is {}, not Pending", grant.status.as_str()),
+        ));
+    }
+    if grant.license_key.is_some() {
+        return Some(Refusal::conflict(
+            "LICENSE_KEY_ALREADY_ATTACHED",
+            "the grant already has a license key",
+        ));
+    }
+    None
+}
+
+pub fn key_in_use() -> Refusal {
+    Refusal::conflict("LICENSE_KEY_ALREADY_EXISTS", "this license key is already in use")
+}
+
+/// A key about to be attached to a grant: its id, value, origin and terms.
+#[derive(Clone, Debug)]
+pub struct KeyToDeliver {
+    pub id: String,
+    pub key: String,
+    pub source: KeySource,
+    pub activations_limit: Option<i64>,
+    pub expires_at: Option<String>,
+}
+
+/// How soon a sent key email may be sent again.
+pub const RESEND_INTERVAL: time::Duration = time::Duration::minutes(1);
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resend {
+    /// Queue it again: the grant as it then is.
+    Queue(Box<Grant>),
+    /// One is queued already; a second would mail the customer twice.
+    AlreadyQueued,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email_retry::MAX_EMAIL_ATTEMPTS;
+    use crate::grant_requests::NewGrant;
+    use crate::refusal::RefusalKind;
+    use crate::timestamp::parse_rfc3339;
+    use serde_json::json;
+
+    use crate::entitlement::license_key_entitlement as entitlement;
+
+    fn pending_grant(entitlement: &Entitlement) -> Grant {
+        let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();
+        new.to_grant("entg_1".into(), entitlement, "t")
+    }
+
+    #[test]
+    fn fulfilment_preconditions_in_contract_order() {
+        let manual = entitlement(json!({"fulfillment_mode": "manual"}));
+        let mut grant = pending_grant(&manual);
+        assert_eq!(fulfilment_blocker(&grant, &manual), None);
+
+        let auto = entitlement(json!({}));
+        assert_eq!(
+            fulfilment_blocker(&grant, &auto).unwrap().code,
+            "NOT_MANUAL_FULFILLMENT"
+        );
+
+        let mut discord = manual.clone();
+        discord.integration_type = IntegrationType::Discord;
+        grant.integration_type = IntegrationType::Discord;
+        assert_eq!(
+            fulfilment_blocker(&grant, &discord).unwrap().code,
+            "GRANT_NOT_LICENSE_KEY"
+        );
+
+        let mut grant = pending_grant(&manual);
+        grant.status = GrantStatus::Revoked;
+        grant.license_key = Some(GrantLicenseKey {
+            id: "lk".into(),
+            key: "k".into(),
+            activations_used: 0,
+            activations_limit: None,
+            expires_at: None,
+            status: LicenseKeyStatus::Active,
+            leases: None,
+            activation_shards: None,
+        });
+        assert_eq!(fulfilment_blocker(&grant, &manual).unwrap().code, "GRANT_NOT_PENDING");
+        grant.status = GrantStatus::Pending;
+        assert_eq!(
+            fulfilment_blocker(&grant, &manual).unwrap().code,
+            "LICENSE_KEY_ALREADY_ATTACHED"
+        );
+    }
+
+    #[test]
+    fn status_filter_is_case_insensitive() {
+        assert_eq!(GrantStatus::parse("delivered"), Some(GrantStatus::Delivered));
+        assert_eq!(GrantStatus::parse("REVOKED"), Some(GrantStatus::Revoked));
+        assert_eq!(GrantStatus::parse("gone"), None);
+    }
+
+    fn delivered_grant() -> (Entitlement, Grant) {
+        let manual = entitlement(json!({"fulfillment_mode": "manual", "activations_limit": 2}));
+        let mut grant = pending_grant(&manual);
+        let key = KeyToDeliver {
+            id: "lk_1".into(),
+            key: "K-1".into(),
+            source: KeySource::Manual,
+            activations_limit: Some(2),
+            expires_at: None,
+        };
+        let record = grant.deliver(&manual, key, "2026-01-01T00:00:00.000Z");
+        assert_eq!(
+            (record.id.as_str(), record.grant_id.as_deref()),
+            ("lk_1", Some("entg_1"))
+        );
+        (manual, grant)
+    }
+
+    #[test]
+    fn delivery_attaches_the_key_and_queues_its_first_attempt() {
+        let (_, grant) = delivered_grant();
+        assert_eq!(grant.status, GrantStatus::Delivered);
+        assert_eq!(grant.license_key.as_ref().unwrap().activations_limit, Some(2));
+        let delivery = grant.email_delivery.unwrap();
+        assert_eq!((delivery.status, delivery.attempts), (EmailStatus::Queued, 1));
+    }
+
+    #[test]
+    fn email_attempt_outcomes() {
+        let (_, grant) = delivered_grant();
+        let now = "2026-01-01T00:01:00.000Z";
+
+        let (sent, retry) = grant.after_email_attempt(
+            1,
+            EmailAttempt::Sent {
+                message_id: "m1".into(),
+            },
+            now,
+        );
+        let delivery = sent.email_delivery.as_ref().unwrap();
+        assert_eq!(
+            (delivery.status, delivery.message_id.as_deref()),
+            (EmailStatus::Sent, Some("m1"))
+        );
+        assert_eq!((sent.status, retry), (GrantStatus::Delivered, None));
+
+        let (queued, retry) = grant.after_email_attempt(1, EmailAttempt::Transient("throttled".into()), now);
+        assert_eq!(queued.email_delivery.as_ref().unwrap().status, EmailStatus::Queued);
+        assert_eq!(retry, Some(time::Duration::minutes(1)));
+        assert_eq!(queued.status, GrantStatus::Delivered);
+
+        let (gave_up, retry) =
+            grant.after_email_attempt(MAX_EMAIL_ATTEMPTS, EmailAttempt::Transient("down".into()), now);
+        assert_eq!(retry, None);
+        assert_eq!(gave_up.status, GrantStatus::Failed);
+        assert_eq!(gave_up.error_code.as_deref(), Some("EMAIL_DELIVERY_FAILED"));
+        assert!(gave_up
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 8 attempts"));
+        assert!(gave_up.license_key.is_some(), "the key stays attached");
+
+        let (rejected, retry) = grant.after_email_attempt(2, EmailAttempt::Permanent("bad address".into()), now);
+        assert_eq!((rejected.status, retry), (GrantStatus::Failed, None));
+        assert_eq!(rejected.error_message.as_deref(), Some("bad address"));
+        assert_eq!(rejected.updated_at, now);
+    }
+
+    #[test]
+    fn revoking_disables_the_key_and_fails_a_queued_email_once() {
+        let (_, grant) = delivered_grant();
+        let revoked = grant.revoked("refund", "2026-02-01T00:00:00.000Z").unwrap();
+        assert_eq!(revoked.status, GrantStatus::Revoked);
+        assert_eq!(revoked.revocation_reason.as_deref(), Some("refund"));
+        assert_eq!(revoked.license_key.as_ref().unwrap().status, LicenseKeyStatus::Disabled);
+        assert_eq!(revoked.email_delivery.as_ref().unwrap().status, EmailStatus::Failed);
+        assert_eq!(revoked.revoked("again", "later"), None);
+    }
+
+    #[test]
+    fn resend_rules() {
+        let now = parse_rfc3339("2026-01-01T00:10:00Z").unwrap();
+        let (manual, grant) = delivered_grant();
+        assert_eq!(
+            pending_grant(&manual).resend(now).unwrap_err().code,
+            "GRANT_NOT_DELIVERED"
+        );
+        let revoked = grant.revoked("r", "2026-01-01T00:00:00.000Z").unwrap();
+        assert_eq!(revoked.resend(now).unwrap_err().code, "GRANT_NOT_DELIVERED");
+        // Still queued from delivery: nothing more to do.
+        assert_eq!(grant.resend(now).unwrap(), Resend::AlreadyQueued);
+
+        let (failed, _) =
+            grant.after_email_attempt(1, EmailAttempt::Permanent("no".into()), "2026-01-01T00:09:59.000Z");
+        let Resend::Queue(requeued) = failed.resend(now).unwrap() else {
+            panic!("a failed email is resent at once")
+        };
+        assert_eq!(
+            (requeued.status, requeued.error_code.as_deref()),
+            (GrantStatus::Delivered, None)
+        );
+        assert_eq!(requeued.updated_at, "2026-01-01T00:10:00.000Z");
+        assert_eq!(requeued.email_delivery.as_ref().unwrap().attempts, 1);
+
+        let sent = |at: &str| {
+            grant
+                .after_email_attempt(1, EmailAttempt::Sent { message_id: "m".into() }, at)
+                .0
+        };
+        let too_soon = sent("2026-01-01T00:09:30.000Z").resend(now).unwrap_err();
+        assert_eq!(
+            (too_soon.code, too_soon.kind),
+            ("RESEND_TOO_SOON", RefusalKind::TooSoon(30))
+        );
+        assert!(matches!(
+            sent("2026-01-01T00:09:00.000Z").resend(now).unwrap(),
+            Resend::Queue(_)
+        ));
+    }
+}
