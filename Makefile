@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench capacity build keys pool-shards openapi fmt lint
+.PHONY: dev test fuzz bench capacity build keys pool-shards openapi events fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -27,6 +27,9 @@ pool-shards: ## split an organization's pool over shard items (or SHARDS=off): m
 
 openapi: ## regenerate openapi.yaml from infra/openapi/document.yaml and the wire types
 	cargo run -q -p licensing-openapi
+
+events: ## rewrite each route's API Gateway event in events/ from template.yaml
+	.venv/bin/python infra/route_events.py
 
 fmt:
 	cargo fmt --all

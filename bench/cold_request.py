@@ -40,6 +40,7 @@ import asyncio
 import datetime
 import ipaddress
 import math
+import re
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RUNTIME_PREFIX = "/2018-06-01/runtime/invocation/"
@@ -434,18 +435,21 @@ def report(results):
     return worst
 
 
-def http_event(function, method, path, path_parameters, key=None, body=None):
-    """An API Gateway HTTP API event for `function`, from its file in events/."""
+def http_event(function, path_parameters, key=None, body=None):
+    """An API Gateway HTTP API event for `function`'s route, from its file in events/
+    (which has the method and route key), with these ids, API key and body."""
     event = json.loads((ROOT / "events" / f"{function}.json").read_text())
+    route_path = event["routeKey"].split(" ", 1)[1]
+    path = re.sub(r"\{([^/]+)\}", lambda m: path_parameters[m.group(1)], route_path)
     event["rawPath"] = path
     event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
     event["headers"].pop("authorization", None)
     if key:
         event["headers"]["authorization"] = f"Bearer {key}"
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body is not None:
+        event["headers"]["content-type"] = "application/json"
         event["body"] = json.dumps(body)
     return json.dumps(event).encode()
 
@@ -479,20 +483,17 @@ def curve_cases(api_url, mint):
     def each(make):
         return lambda _: make(next(serial))
 
-    users = f"/lease_/api/account/{org_id}/user-license"
     return {
-        "get-entitlement": (http_event("get-entitlement", "GET", f"/entitlements/{entitlement}",
-                                       {"entitlement_id": entitlement}, business_key), 200),
+        "get-entitlement": (http_event("get-entitlement", {"entitlement_id": entitlement}, business_key), 200),
         "assign-user-licenses": (each(lambda n: http_event(
-            "assign-user-licenses", "PUT", users, {"accountId": org_id}, org_key,
+            "assign-user-licenses", {"accountId": org_id}, org_key,
             {"userIds": [f"user-{n}"], "userBundleCodes": ["CURVE"]})), 200),
         "activate-license": (each(lambda n: http_event(
-            "activate-license", "POST", "/licenses/activate", None, None,
-            {"license_key": key, "name": f"device-{n}"})), 201),
+            "activate-license", None, None, {"license_key": key, "name": f"device-{n}"})), 201),
         "issue-grant": (each(lambda n: http_event(
-            "issue-grant", "POST", f"/entitlements/{entitlement}/grants", {"entitlement_id": entitlement},
-            business_key, {"customer_id": f"cus_curve_{tag}_{n}", "customer_email": f"curve-{n}@example.com",
-                           "customer_name": "Bench Buyer", "payment_id": f"pay_curve_{tag}_{n}"})), 201),
+            "issue-grant", {"entitlement_id": entitlement}, business_key,
+            {"customer_id": f"cus_curve_{tag}_{n}", "customer_email": f"curve-{n}@example.com",
+             "customer_name": "Bench Buyer", "payment_id": f"pay_curve_{tag}_{n}"})), 201),
     }
 
 

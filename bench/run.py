@@ -32,12 +32,14 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "infra"))
 
 import cold_request  # noqa: E402
 import cold_start  # noqa: E402
 import contention  # noqa: E402
 import route_costs  # noqa: E402
 import workload  # noqa: E402
+from route_events import placeholder_principals  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -82,11 +84,7 @@ def main():
     cold_starts = int(os.environ.get("BENCH_COLD_STARTS", "15"))
     curve_starts = int(os.environ.get("BENCH_CURVE_STARTS", "5"))
     # The principals the events name (events/*.json), so each request is authorized and reads on.
-    keys = {
-        "BUSINESS_KEY": mint("business:bench_cold"),
-        "HOST_KEY": mint("host:feb0dd79-85b6-483b-b297-0e49a1aa5b7d"),
-        "ORGANIZATION_KEY": mint("organization:y-y-y-delilah"),
-    }
+    keys = {placeholder: mint(principal) for placeholder, principal in placeholder_principals("bench_cold").items()}
     section(f"5. The cold request: exec to the first answer over TLS at 128 MB's CPU share, median of {cold_starts}")
     cold_request.report(cold_request.measure(bin_dir, functions, keys, cold_starts))
 

@@ -17,18 +17,26 @@ a running local stack, so that the functions' own log lines (status,
 It returns when the measured phase started (unix seconds) and the status of
 each function's two cases. A case answering anything else raises an
 AssertionError naming the function, the case and the answer: a benchmark that
-measures the wrong thing must not pass quietly.
+measures the wrong thing must not pass quietly. So does a route of template.yaml
+with no case, or a case that is no request to its function's route
+(tests/test_route_lists.py builds every case, with no stack, to check both).
 """
 
 import dataclasses
 import os
+import re
+import sys
 import time
 import uuid
 from typing import Any, Callable
 
 import httpx
 
-FUNCTIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "functions", "src", "bin")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "infra"))
+from router import template_routes  # noqa: E402
+
+# The routes the cases are held to: a case must be a request to a route of its function.
+ROUTES = template_routes()
 
 # Well-formed ids that name nothing.
 UNKNOWN_ENTITLEMENT = "ent_01HF0000000000000000000000"
@@ -72,9 +80,17 @@ class Case:
     body: Any = None
     params: dict | None = None
 
-    def send(self, index):
+    def request(self, index):
+        """(path, body) of the index-th request, which must be one to a route of the function."""
         path = self.path(index) if callable(self.path) else self.path
         body = self.body(index) if callable(self.body) else self.body
+        if not serves(self.function, self.method, path):
+            raise AssertionError(f"{self.function} {self.outcome}: {self.method} {path} is no route of "
+                                 f"{self.function} in template.yaml")
+        return path, body
+
+    def send(self, index):
+        path, body = self.request(index)
         answer = self.api.request(self.method, path, json=body, params=self.params)
         if answer.status_code != self.status:
             raise AssertionError(
@@ -85,14 +101,17 @@ class Case:
 
 
 def http_functions():
-    """The functions in functions/src/bin that serve a route (all but the scheduled ones)."""
-    names = []
-    for file in sorted(os.listdir(FUNCTIONS_DIR)):
-        if file.endswith(".rs"):
-            with open(os.path.join(FUNCTIONS_DIR, file), encoding="utf-8") as source:
-                if not source.readline().startswith("//! Scheduled"):
-                    names.append(file.removesuffix(".rs"))
-    return names
+    """The functions that serve a route of template.yaml (all but the scheduled ones)."""
+    return sorted(set(ROUTES.values()))
+
+
+def serves(function, method, path):
+    """Whether `method path` (ids filled in) is a request to a route of `function` in template.yaml."""
+    return any(
+        binary == function and route_method == method
+        and re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(route_path)), path)
+        for (route_method, route_path), binary in ROUTES.items()
+    )
 
 
 def call(api, method, path, status, body=None):

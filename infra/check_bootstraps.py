@@ -6,9 +6,12 @@ For each function of template.yaml, BUILD_DIR/<LogicalId>/bootstrap is started
 with a one-event Lambda runtime API (tests/lambda_runtime.py), under
 `qemu-aarch64` unless --native. First with the stack reachable: its event from
 events/ (keys minted for the seeds' host and organization) must get the answer
-its route gives in this sequence. Then with DynamoDB unreachable (a closed
-port): an HTTP function must answer 503 (get-jwks, which reads only KMS, its
-200) and the scheduled one report an error, both within the function timeout.
+its route gives in this sequence (EXPECTED_STATUS), the scheduled functions
+after them reporting no error. Then with DynamoDB unreachable (a closed port):
+an HTTP function must answer 503 (one the template grants no DynamoDB action,
+get-jwks, its answer as before) and a scheduled one report an error, both
+within the function timeout. The functions, which are scheduled and which read
+no table come from template.yaml; only each route's answer is kept here.
 The stack is the one the environment names (AWS_ENDPOINT_URL_DYNAMODB,
 AWS_ENDPOINT_URL_KMS, OFFLINE_LICENSE_KEY_IDS, TABLE_NAME, ...), as `make
 build` starts it.
@@ -24,85 +27,105 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "infra"))
 import lambda_runtime  # noqa: E402
-import yaml  # noqa: E402
+from route_events import placeholder_principals, scheduled_functions  # noqa: E402
+from router import TEMPLATE, template_functions, template_routes  # noqa: E402
 
 TIMEOUT_S = 10
 QEMU_LIBS = "/usr/aarch64-linux-gnu"
 
-# In this order on an empty table, each fixture's answer. Fixture ids that no
-# request created are not found; the seeds' allocation calls succeed in turn.
-EXPECTED = [
-    ("put-host-license", 200),
-    ("get-host-license", 200),
-    ("allocate-organization-license", 200),
-    ("get-organization-license", 200),
-    ("list-host-organizations", 200),  # y-y-y-delilah, read from gsi1
-    ("allocate-service-license", 409),  # seed 002: the organization holds only 2 UNATT
-    ("get-service-license", 404),
-    ("list-service-licenses", 200),  # the organization exists; it has no tenant service yet
-    ("put-group-license", 409),  # the organization holds no ACNU yet
-    ("get-group-license", 404),
-    ("assign-user-licenses", 409),
-    ("get-user-license", 404),
-    ("list-user-licenses", 200),  # no one holds ACNU: an empty page
-    ("release-user-license", 404),
-    ("get-user-license-status", 200),
-    ("list-account-audit", 200),
-    ("create-entitlement", 201),
-    ("list-entitlements", 200),
-    ("get-entitlement", 404),
-    ("update-entitlement", 404),
-    ("delete-entitlement", 404),
-    ("issue-grant", 404),
-    ("list-entitlement-grants", 404),
-    ("list-customer-grants", 200),
-    ("get-grant", 404),
-    ("fulfil-grant", 404),
-    ("resend-grant-email", 404),
-    ("revoke-grant", 404),
-    ("get-customer-license", 404),
-    ("import-license-key", 404),
-    ("list-license-keys", 200),
-    ("get-license-key", 404),
-    ("update-license-key", 404),
-    ("list-license-key-instances", 200),
-    ("get-license-key-instance", 404),
-    ("rename-license-key-instance", 404),
-    ("activate-license", 404),
-    ("validate-license", 200),
-    ("deactivate-license", 404),
-    ("heartbeat-license", 404),
-    ("checkout-license", 404),
-    ("get-jwks", 200),
-    ("list-customer-entitlements", 200),
-    ("create-webhook", 201),
-    ("list-webhooks", 200),
-    ("get-webhook", 404),
-    ("update-webhook", 404),
-    ("delete-webhook", 404),
-    ("get-webhook-secret", 404),
-    ("get-webhook-headers", 404),
-    ("update-webhook-headers", 404),
-    ("list-webhook-deliveries", 404),
-    ("email-retry", None),
-    ("deliver-webhooks", None),
-]
-# Functions that never read the table: with DynamoDB unreachable they answer as before.
-NO_DYNAMODB = {"get-jwks"}
+# In this order on an empty table, the answer each route's event (events/) gets.
+# Fixture ids that no request created are not found; the seeds' allocation calls
+# succeed in turn.
+EXPECTED_STATUS = {
+    "put-host-license": 200,
+    "get-host-license": 200,
+    "allocate-organization-license": 200,
+    "get-organization-license": 200,
+    "list-host-organizations": 200,  # y-y-y-delilah, read from gsi1
+    "allocate-service-license": 409,  # seed 002: the organization holds only 2 UNATT
+    "get-service-license": 404,
+    "list-service-licenses": 200,  # the organization exists; it has no tenant service yet
+    "put-group-license": 409,  # the organization holds no ACNU yet
+    "get-group-license": 404,
+    "assign-user-licenses": 409,
+    "get-user-license": 404,
+    "list-user-licenses": 200,  # no one holds ACNU: an empty page
+    "release-user-license": 404,
+    "get-user-license-status": 200,
+    "list-account-audit": 200,
+    "create-entitlement": 201,
+    "list-entitlements": 200,
+    "get-entitlement": 404,
+    "update-entitlement": 404,
+    "delete-entitlement": 404,
+    "issue-grant": 404,
+    "list-entitlement-grants": 404,
+    "list-customer-grants": 200,
+    "get-grant": 404,
+    "fulfil-grant": 404,
+    "resend-grant-email": 404,
+    "revoke-grant": 404,
+    "get-customer-license": 404,
+    "import-license-key": 404,
+    "list-license-keys": 200,
+    "get-license-key": 404,
+    "update-license-key": 404,
+    "list-license-key-instances": 200,
+    "get-license-key-instance": 404,
+    "rename-license-key-instance": 404,
+    "activate-license": 404,
+    "validate-license": 200,
+    "deactivate-license": 404,
+    "heartbeat-license": 404,
+    "checkout-license": 404,
+    "get-jwks": 200,
+    "list-customer-entitlements": 200,
+    "create-webhook": 201,
+    "list-webhooks": 200,
+    "get-webhook": 404,
+    "update-webhook": 404,
+    "delete-webhook": 404,
+    "get-webhook-secret": 404,
+    "get-webhook-headers": 404,
+    "update-webhook-headers": 404,
+    "list-webhook-deliveries": 404,
+}
+# A scheduled function's event when its plain one would find nothing due.
+SCHEDULED_EVENT = {"email-retry": "email-retry-now"}
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+def reads_no_table(resource):
+    """The template grants the function no DynamoDB action: with DynamoDB
+    unreachable it answers as before."""
+    for policy in resource["Properties"].get("Policies", []):
+        if not (isinstance(policy, dict) and "Statement" in policy):
+            if "dynamodb" in json.dumps(policy).lower():  # a SAM policy template or managed policy, by its name
+                return False
+            continue
+        for statement in policy["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement.get("Effect") == "Allow" and any(a.lower().startswith("dynamodb:") for a in actions):
+                return False
+    return True
 
 
-_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-def functions():
-    resources = yaml.load(open(ROOT / "template.yaml"), Loader=_Loader)["Resources"]
-    return {r["Metadata"]["BuildProperties"]["Binary"]: name
-            for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+def plan(template=TEMPLATE, expected_status=None):
+    """[(function, logical id, expected status or None for a scheduled run, reads no table)]:
+    the routes in EXPECTED_STATUS's order, then the scheduled functions. Fails unless
+    EXPECTED_STATUS names exactly the route functions of the template."""
+    expected_status = EXPECTED_STATUS if expected_status is None else expected_status
+    functions = template_functions(template)
+    routes = set(template_routes(template).values())
+    missing, extra = sorted(routes - set(expected_status)), sorted(set(expected_status) - routes)
+    if missing or extra:
+        raise AssertionError(f"EXPECTED_STATUS in infra/check_bootstraps.py should name the route functions of "
+                             f"template.yaml: it lacks {missing}, and {extra} serve no route")
+    steps = [(name, expected) for name, expected in expected_status.items()]
+    steps += [(name, None) for name in scheduled_functions(template)]
+    return [(name, functions[name][0], expected, reads_no_table(functions[name][1])) for name, expected in steps]
 
 
 def mint(principal):
@@ -111,11 +134,26 @@ def mint(principal):
 
 
 def event(name, keys):
-    path = ROOT / "events" / (f"{name}-now.json" if name == "email-retry" else f"{name}.json")
+    path = ROOT / "events" / f"{SCHEDULED_EVENT.get(name, name)}.json"
     text = path.read_text()
     for placeholder, key in keys.items():
         text = text.replace(placeholder, key)
     return json.loads(text)
+
+
+def answered(expected, answer, error):
+    """(ok, what it answered) of a run with the stack reachable."""
+    got = answer.get("statusCode") if isinstance(answer, dict) and "statusCode" in answer else ("error" if error else answer)
+    ok = (got == expected) if expected is not None else (error is None and answer is not None)
+    return ok, got
+
+
+def answered_unreachable(expected, reads_nothing, answer, error, code, elapsed):
+    """(ok, what it answered) of a run with DynamoDB unreachable."""
+    if expected is None:
+        return error is not None and elapsed < TIMEOUT_S, "error" if error else answer
+    got = answer.get("statusCode") if answer else (error or f"exit {code}")
+    return got == (expected if reads_nothing else 503) and elapsed < TIMEOUT_S, got
 
 
 def closed_port():
@@ -135,39 +173,29 @@ def run(build_dir, name, logical_id, ev, env, native):
 def main():
     build_dir = sys.argv[1]
     native = "--native" in sys.argv
-    by_name = functions()
-    assert sorted(by_name) == sorted(n for n, _ in EXPECTED), "EXPECTED and template.yaml list other functions"
+    steps = plan()
     if not os.environ.get("OFFLINE_LICENSE_KEY_IDS") or not os.environ.get("AWS_ENDPOINT_URL_KMS"):
         sys.exit("OFFLINE_LICENSE_KEY_IDS and AWS_ENDPOINT_URL_KMS must name the stack's KMS keys (infra/build.sh sets them)")
-    keys = {
-        "BUSINESS_KEY": mint("business:bus_bootstrap_check"),
-        "HOST_KEY": mint("host:feb0dd79-85b6-483b-b297-0e49a1aa5b7d"),
-        "ORGANIZATION_KEY": mint("organization:y-y-y-delilah"),
-    }
+    keys = {placeholder: mint(principal)
+            for placeholder, principal in placeholder_principals("bus_bootstrap_check").items()}
     unreachable = {"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed_port()}"}
     problems = []
-    for name, expected in EXPECTED:
+    for name, logical_id, expected, reads_nothing in steps:
         ev = event(name, keys)
-        answer, error, code, elapsed = run(build_dir, name, by_name[name], ev, {}, native)
-        got = answer.get("statusCode") if isinstance(answer, dict) and "statusCode" in answer else ("error" if error else answer)
-        ok = (got == expected) if expected is not None else (error is None and answer is not None)
+        answer, error, code, elapsed = run(build_dir, name, logical_id, ev, {}, native)
+        ok, got = answered(expected, answer, error)
         print(f"{name:32} {'ok' if ok else 'WRONG'}  answered {got} in {elapsed:.2f}s")
         if not ok:
             problems.append(f"{name}: answered {got} ({answer or error}), expected {expected}")
-        answer, error, code, elapsed = run(build_dir, name, by_name[name], ev, unreachable, native)
-        if expected is None:
-            ok = error is not None and elapsed < TIMEOUT_S
-            got = "error" if error else answer
-        else:
-            got = answer.get("statusCode") if answer else (error or f"exit {code}")
-            ok = got == (expected if name in NO_DYNAMODB else 503) and elapsed < TIMEOUT_S
+        answer, error, code, elapsed = run(build_dir, name, logical_id, ev, unreachable, native)
+        ok, got = answered_unreachable(expected, reads_nothing, answer, error, code, elapsed)
         print(f"{'':32} {'ok' if ok else 'WRONG'}  DynamoDB unreachable: {got} in {elapsed:.2f}s")
         if not ok:
             problems.append(f"{name}: with DynamoDB unreachable answered {got} in {elapsed:.1f}s")
     if problems:
         print("\n".join(problems))
         sys.exit(1)
-    print(f"all {len(EXPECTED)} bootstraps answered correctly, and with DynamoDB unreachable within {TIMEOUT_S} s")
+    print(f"all {len(steps)} bootstraps answered correctly, and with DynamoDB unreachable within {TIMEOUT_S} s")
 
 
 if __name__ == "__main__":

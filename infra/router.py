@@ -3,6 +3,9 @@ HttpApi events, so the local routes are the deployed ones by construction.
 
     python infra/router.py > "$STACK_DIR/router.toml"
     cargo lambda watch --global "$STACK_DIR/router.toml" ...
+
+`template_routes` and `template_functions` are how infra/, bench/ and tests/
+read the routes and functions, so template.yaml stays the one list of them.
 """
 
 import json
@@ -21,15 +24,26 @@ class _CfnLoader(yaml.SafeLoader):
 _CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def template_routes(path=os.path.join(ROOT, "template.yaml")):
-    """{(method, path): binary} of every HttpApi event in the template."""
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+
+
+def load_template(path=TEMPLATE):
     with open(path) as f:
-        template = yaml.load(f, Loader=_CfnLoader)
+        return yaml.load(f, Loader=_CfnLoader)
+
+
+def template_functions(path=TEMPLATE):
+    """{binary: (logical id, resource)} of every function in the template, in its order."""
+    return {resource["Metadata"]["BuildProperties"]["Binary"]: (name, resource)
+            for name, resource in load_template(path)["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"}
+
+
+def template_routes(path=TEMPLATE):
+    """{(method, path): binary} of every HttpApi event in the template, in its order
+    (so a function's first route comes before its aliases)."""
     routes = {}
-    for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        binary = resource["Metadata"]["BuildProperties"]["Binary"]
+    for binary, (_, resource) in template_functions(path).items():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 routes[(event["Properties"]["Method"], event["Properties"]["Path"])] = binary
