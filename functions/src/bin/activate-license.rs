@@ -6,7 +6,7 @@ use licensing::{Access, ApiResult, App, Reply, Request};
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: Activation = req.json()?;
-    let fingerprint = body.fingerprint.as_deref();
+    let fingerprint = body.fingerprint.as_ref();
     licenses::activate(app, req.call(), &body.license_key, &body.name, fingerprint).await
 }
 

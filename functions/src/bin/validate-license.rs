@@ -5,7 +5,7 @@ use licensing::{Access, ApiResult, App, Reply, Request};
 
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: Validation = req.json()?;
-    licenses::validate(app, &body.license_key, body.license_key_instance_id.as_deref()).await
+    licenses::validate(app, &body.license_key, body.license_key_instance_id.as_ref()).await
 }
 
 #[tokio::main]

@@ -83,8 +83,8 @@ pub struct LicenseKeyConfig {
     #[schema(required = true)]
     pub duration_interval: Option<DurationInterval>,
     #[serde(default)]
-    #[schema(required = true)]
-    pub activation_message: Option<String>,
+    #[schema(required = true, value_type = Option<String>)]
+    pub activation_message: Option<ActivationMessage>,
     #[serde(default, deserialize_with = "mode_or_default")]
     pub fulfillment_mode: FulfillmentMode,
     /// Beyond Dodo: an instance lives this long past its last heartbeat
@@ -164,9 +164,6 @@ impl LicenseKeyConfig {
                 format!("with activation_lease_seconds, must be from 1 to {}", LEASED_LIMIT_MAX),
             ));
         }
-        if let Some(message) = &self.activation_message {
-            ActivationMessage::check("integration_config.activation_message", message)?;
-        }
         Ok(())
     }
 }
@@ -186,7 +183,7 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Rul
     serde_json::to_value(parsed).map_err(|err| Refusal::invalid("integration_config", err))
 }
 
-pub use crate::metadata::{validate_metadata, Metadata, MetadataKey, MetadataText, METADATA_MAX_KEYS};
+pub use crate::metadata::{Metadata, MetadataInput, MetadataKey, MetadataText, METADATA_MAX_KEYS};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entitlement {
@@ -227,33 +224,27 @@ pub type Description = crate::json::Prose<0, DESCRIPTION_MAX>;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewEntitlement {
-    #[schema(inline, value_type = Name)]
-    pub name: String,
+    #[schema(inline)]
+    pub name: Name,
     pub integration_type: IntegrationType,
     /// Any object; for `license_key` it must be a LicenseKeyConfigInput.
     #[schema(value_type = Object)]
     pub integration_config: Value,
     #[serde(default)]
-    #[schema(inline, value_type = Option<Description>)]
-    pub description: Option<String>,
+    #[schema(inline)]
+    pub description: Option<Description>,
     #[serde(default)]
-    #[schema(value_type = Option<crate::metadata::MetadataInput>)]
-    pub metadata: Option<Metadata>,
+    pub metadata: Option<MetadataInput>,
 }
 
 impl NewEntitlement {
     pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> RuleResult<Entitlement> {
-        Name::check("name", &self.name)?;
-        if let Some(description) = &self.description {
-            Description::check("description", description)?;
-        }
-        let metadata = self.metadata.unwrap_or_default();
-        validate_metadata(&metadata)?;
+        let metadata = self.metadata.map(MetadataInput::into_inner).unwrap_or_default();
         Ok(Entitlement {
             id,
             business_id: business_id.to_string(),
-            name: self.name,
-            description: self.description,
+            name: self.name.into_inner(),
+            description: self.description.map(Description::into_inner),
             integration_type: self.integration_type,
             integration_config: normalize_config(self.integration_type, self.integration_config)?,
             is_active: true,
@@ -271,19 +262,18 @@ impl NewEntitlement {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct EntitlementPatch {
     #[serde(default)]
-    #[schema(inline, value_type = Option<Name>)]
-    pub name: Option<String>,
+    #[schema(inline)]
+    pub name: Option<Name>,
     /// null clears the description.
     #[serde(default, deserialize_with = "crate::json::nullable")]
     #[schema(inline, value_type = Option<Description>)]
-    pub description: Option<Option<String>>,
+    pub description: Option<Option<Description>>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub integration_config: Option<Value>,
     /// Replaces the whole metadata object.
     #[serde(default)]
-    #[schema(value_type = Option<crate::metadata::MetadataInput>)]
-    pub metadata: Option<Metadata>,
+    pub metadata: Option<MetadataInput>,
     #[serde(default)]
     pub integration_type: Option<IntegrationType>,
 }
@@ -324,23 +314,14 @@ impl EntitlementPatch {
         if self.integration_type.is_some_and(|t| t != integration_type) {
             return Err(Refusal::invalid("integration_type", "cannot be changed after creation"));
         }
-        if let Some(name) = &self.name {
-            Name::check("name", name)?;
-        }
-        if let Some(Some(text)) = &self.description {
-            Description::check("description", text)?;
-        }
-        if let Some(metadata) = &self.metadata {
-            validate_metadata(metadata)?;
-        }
         Ok(EntitlementChanges {
-            name: self.name,
-            description: self.description,
+            name: self.name.map(Name::into_inner),
+            description: self.description.map(|d| d.map(Description::into_inner)),
             integration_config: self
                 .integration_config
                 .map(|c| normalize_config(integration_type, c))
                 .transpose()?,
-            metadata: self.metadata,
+            metadata: self.metadata.map(MetadataInput::into_inner),
         })
     }
 }

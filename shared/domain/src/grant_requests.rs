@@ -1,7 +1,7 @@
 //! The bodies of the grant requests (issue, fulfil, revoke) and their checks.
 
 use crate::calendar::{expiry_after, parse_client_time};
-use crate::entitlement::{Entitlement, Metadata};
+use crate::entitlement::{Entitlement, MetadataInput};
 use crate::grant::{Grant, GrantStatus};
 use crate::json::{Bounded, Text};
 use crate::key_generation::check_key_strength;
@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 
 /// A customer, payment or subscription id.
 pub type Id = Text<1, 255>;
-type CustomerName = crate::json::Line<0, 255>;
-type Email = Text<3, 254>;
+pub type CustomerName = crate::json::Line<0, 255>;
+pub type Email = Text<3, 254>;
 
 /// What `looks_like_email` accepts.
 pub const EMAIL_PATTERN: &str = r"^[^@\s\x00-\x1f\x7f-\x9f<>,]+@[^.@\s\x00-\x1f\x7f-\x9f<>,][^@\s\x00-\x1f\x7f-\x9f<>,]*\.[^@\s\x00-\x1f\x7f-\x9f<>,]*[^.@\s\x00-\x1f\x7f-\x9f<>,]$";
@@ -22,42 +22,27 @@ pub const EMAIL_PATTERN: &str = r"^[^@\s\x00-\x1f\x7f-\x9f<>,]+@[^.@\s\x00-\x1f\
 /// `subscription_id`, else none): issuing it again answers the existing grant with 200.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewGrant {
-    #[schema(inline, value_type = Id)]
-    pub customer_id: String,
+    #[schema(inline)]
+    pub customer_id: Id,
     #[schema(schema_with = email)]
-    pub customer_email: String,
+    pub customer_email: Email,
     #[serde(default)]
-    #[schema(inline, value_type = Option<CustomerName>)]
-    pub customer_name: Option<String>,
+    #[schema(inline)]
+    pub customer_name: Option<CustomerName>,
     #[serde(default)]
-    #[schema(inline, value_type = Option<Id>)]
-    pub payment_id: Option<String>,
+    #[schema(inline)]
+    pub payment_id: Option<Id>,
     #[serde(default)]
-    #[schema(inline, value_type = Option<Id>)]
-    pub subscription_id: Option<String>,
+    #[schema(inline)]
+    pub subscription_id: Option<Id>,
     #[serde(default)]
-    #[schema(value_type = Option<crate::metadata::MetadataInput>)]
-    pub metadata: Option<Metadata>,
+    pub metadata: Option<MetadataInput>,
 }
 
 impl NewGrant {
     pub fn validate(&self) -> RuleResult<()> {
-        Id::check("customer_id", &self.customer_id)?;
-        Email::check("customer_email", &self.customer_email)?;
         if !looks_like_email(&self.customer_email) {
             return Err(Refusal::invalid("customer_email", "is not an email address"));
-        }
-        if let Some(name) = &self.customer_name {
-            CustomerName::check("customer_name", name)?;
-        }
-        if let Some(id) = &self.payment_id {
-            Id::check("payment_id", id)?;
-        }
-        if let Some(id) = &self.subscription_id {
-            Id::check("subscription_id", id)?;
-        }
-        if let Some(metadata) = &self.metadata {
-            crate::entitlement::validate_metadata(metadata)?;
         }
         Ok(())
     }
@@ -78,13 +63,13 @@ impl NewGrant {
             id,
             business_id: entitlement.business_id.clone(),
             brand_id: entitlement.business_id.clone(),
-            customer_id: self.customer_id.clone(),
-            customer_email: self.customer_email.clone(),
-            customer_name: self.customer_name.clone(),
+            customer_id: self.customer_id.to_string(),
+            customer_email: self.customer_email.to_string(),
+            customer_name: self.customer_name.as_deref().map(str::to_string),
             entitlement_id: entitlement.id.clone(),
             integration_type: entitlement.integration_type,
             status: GrantStatus::Pending,
-            metadata: self.metadata.clone().unwrap_or_default(),
+            metadata: self.metadata.clone().map(MetadataInput::into_inner).unwrap_or_default(),
             created_at: now.to_string(),
             updated_at: now.to_string(),
             delivered_at: None,
@@ -92,8 +77,8 @@ impl NewGrant {
             revocation_reason: None,
             error_code: None,
             error_message: None,
-            payment_id: self.payment_id.clone(),
-            subscription_id: self.subscription_id.clone(),
+            payment_id: self.payment_id.as_deref().map(str::to_string),
+            subscription_id: self.subscription_id.as_deref().map(str::to_string),
             license_key: None,
             email_delivery: None,
             digital_product_delivery: None,
@@ -130,7 +115,7 @@ pub type Limit = Bounded<1, { i64::MAX }>;
 pub struct Fulfilment {
     /// Printable characters without surrounding white space; unique across all businesses.
     #[schema(schema_with = supplied_key)]
-    pub key: String,
+    pub key: SuppliedKey,
     /// Left out or null: the entitlement's.
     #[serde(default)]
     #[schema(inline, value_type = Option<Limit>)]
@@ -143,30 +128,29 @@ pub struct Fulfilment {
     pub expires_at: Option<String>,
 }
 
-type RevocationReason = Text<1, 500>;
+pub type RevocationReason = Text<1, 500>;
 
 /// The body of a revocation, which may be left out.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Revocation {
     /// Left out or null: `manual`.
     #[serde(default)]
-    #[schema(inline, value_type = Option<RevocationReason>)]
-    pub reason: Option<String>,
+    #[schema(inline)]
+    pub reason: Option<RevocationReason>,
 }
 
 impl Revocation {
     pub fn reason(self) -> RuleResult<String> {
-        let reason = self.reason.unwrap_or_else(|| "manual".to_string());
-        RevocationReason::check("reason", &reason)?;
-        Ok(reason)
+        Ok(self
+            .reason
+            .map_or_else(|| "manual".to_string(), RevocationReason::into_inner))
     }
 }
 
 impl Fulfilment {
     /// Checks the key itself; done before anything is read.
     pub fn check_key(&self) -> RuleResult<()> {
-        SuppliedKey::check("key", &self.key)?;
-        if self.key.chars().any(|c| c.is_control()) || self.key.trim() != self.key {
+        if self.key.chars().any(|c| c.is_control()) || self.key.trim() != self.key.as_str() {
             return Err(Refusal::invalid(
                 "key",
                 "must be printable characters without surrounding spaces",
@@ -232,7 +216,7 @@ mod tests {
         let now = parse_rfc3339("2026-01-31T10:00:00Z").unwrap();
         let ent = entitlement(json!({"activations_limit": 3, "duration_count": 1, "duration_interval": "Month"}));
         let body = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: None,
             expires_at: None,
         };
@@ -242,7 +226,7 @@ mod tests {
         );
 
         let body = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: Some(9),
             expires_at: Some("2027-01-01T00:00:00".into()),
         };
@@ -253,7 +237,7 @@ mod tests {
 
         let never = entitlement(json!({}));
         let body = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: None,
             expires_at: None,
         };
@@ -265,14 +249,14 @@ mod tests {
         let now = parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
         let ent = entitlement(json!({}));
         let past = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: None,
             expires_at: Some("2025-12-31T23:59:59Z".into()),
         };
         assert!(past.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
         // A time before 1970 is RFC 3339 like any other: refused for being past, not for its form.
         let before_epoch = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: None,
             expires_at: Some("1969-12-31T23:59:59Z".into()),
         };
@@ -282,20 +266,20 @@ mod tests {
         );
         for odd in ["soon", "-0001-01-01T00:00:00", "+10000-01-01T00:00:00Z"] {
             let body = Fulfilment {
-                key: "K".into(),
+                key: SuppliedKey::new("key", "K").unwrap(),
                 activations_limit: None,
                 expires_at: Some(odd.into()),
             };
             assert!(body.resolve(&ent, now).is_err(), "{odd}");
         }
         let junk = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: None,
             expires_at: Some("soon".into()),
         };
         assert!(junk.resolve(&ent, now).unwrap_err().message.starts_with("expires_at"));
         let zero = Fulfilment {
-            key: "K".into(),
+            key: SuppliedKey::new("key", "K").unwrap(),
             activations_limit: Some(0),
             expires_at: None,
         };
@@ -310,7 +294,7 @@ mod tests {
     fn keys_must_be_printable() {
         let key = |k: &str| {
             Fulfilment {
-                key: k.into(),
+                key: SuppliedKey::new("key", k)?,
                 activations_limit: None,
                 expires_at: None,
             }
@@ -325,11 +309,28 @@ mod tests {
 
     #[test]
     fn grant_requests_are_checked() {
-        let parse = |v: serde_json::Value| serde_json::from_value::<NewGrant>(v).unwrap().validate();
+        let parse = |v: serde_json::Value| {
+            serde_path_to_error::deserialize::<_, NewGrant>(v)
+                .map_err(|err| crate::json::field_error("", &err.path().to_string(), err.inner()))?
+                .validate()
+        };
         assert!(parse(json!({"customer_id": "c", "customer_email": "a@b.co"})).is_ok());
         let err = parse(json!({"customer_id": "c", "customer_email": "not-an-email"})).unwrap_err();
         assert!(err.message.starts_with("customer_email"));
         let err = parse(json!({"customer_id": "", "customer_email": "a@b.co"})).unwrap_err();
-        assert!(err.message.starts_with("customer_id"));
+        assert_eq!(err.message, "customer_id: must be 1 to 255 characters");
+        let err =
+            parse(json!({"customer_id": "c", "customer_email": "a@b.co", "customer_name": "A\r\nB"})).unwrap_err();
+        assert_eq!(err.message, "customer_name: must not contain control characters");
+        let metadata = json!({"customer_id": "c", "customer_email": "a@b.co", "metadata": {"k": [1]}});
+        assert_eq!(
+            parse(metadata).unwrap_err().message,
+            "metadata.k: must be a string, number or boolean"
+        );
+        let metadata = json!({"customer_id": "c", "customer_email": "a@b.co", "metadata": {"": 1}});
+        assert_eq!(
+            parse(metadata).unwrap_err().message,
+            "metadata key: must be 1 to 40 characters"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::refusal::Refusal;
 use crate::schema::{int64, object_of};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -24,6 +24,9 @@ pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> Refusal
         (a, b) => format!("{a}.{b}"),
     };
     let path = if path == "." { "" } else { path };
+    if let Some((suffix, problem)) = message.strip_prefix(PART).and_then(|rest| rest.split_once(PART)) {
+        return Refusal::invalid(&format!("{}{suffix}", join(prefix, path)), problem);
+    }
     if let Some(name) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.strip_suffix('`'))
@@ -32,6 +35,16 @@ pub fn field_error(prefix: &str, path: &str, err: &serde_json::Error) -> Refusal
     }
     let field = join(prefix, path);
     Refusal::invalid(if field.is_empty() { "body" } else { &field }, message)
+}
+
+/// Marks a problem that a value's own `Deserialize` finds in a part of it the
+/// path does not reach (a map's key, or an entry checked once the whole map is
+/// read): `field_error` adds the part's suffix to the value's field.
+const PART: char = '\u{1}';
+
+/// The message for a problem with the part `suffix` (e.g. `.key` or ` key`) of the value.
+pub fn part_problem(suffix: &str, problem: impl std::fmt::Display) -> String {
+    format!("{PART}{suffix}{PART}{problem}")
 }
 
 /// serde's messages end in " at line 1 column 17", which says nothing to an API user.
@@ -87,67 +100,144 @@ pub fn check_storable(field: &str, value: &serde_json::Value) -> Result<(), Refu
     walk(field, value, 0)
 }
 
-/// A string of `MIN` to `MAX` characters: the bound `check` applies is the one
-/// the OpenAPI document states (`wire::schema`).
-pub struct Text<const MIN: usize, const MAX: usize>;
+/// A string of `MIN` to `MAX` characters, checked as it is parsed: a body
+/// field of this type is refused by name, so no rule has to remember it. The
+/// bound it keeps is the one the OpenAPI document states (`wire::schema`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Text<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> Text<MIN, MAX> {
-    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
-        check_len(field, value, MIN, MAX)
+    pub(crate) fn problem(value: &str) -> Option<String> {
+        len_problem(value, MIN, MAX)
     }
 }
 
 /// A one-line string of `MIN` to `MAX` characters with no control character
 /// (a name: it may reach an email's subject or a log line verbatim).
-pub struct Line<const MIN: usize, const MAX: usize>;
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Line<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> Line<MIN, MAX> {
-    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
-        check_len(field, value, MIN, MAX)?;
-        if value.chars().any(char::is_control) {
-            return Err(Refusal::invalid(field, "must not contain control characters"));
-        }
-        Ok(())
+    pub(crate) fn problem(value: &str) -> Option<String> {
+        len_problem(value, MIN, MAX).or_else(|| {
+            value
+                .chars()
+                .any(char::is_control)
+                .then(|| "must not contain control characters".to_string())
+        })
     }
 }
 
 /// Free text of `MIN` to `MAX` characters: line breaks and tabs, but no other
 /// control character.
-pub struct Prose<const MIN: usize, const MAX: usize>;
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Prose<const MIN: usize, const MAX: usize>(String);
 
 impl<const MIN: usize, const MAX: usize> Prose<MIN, MAX> {
-    pub fn check(field: &str, value: &str) -> Result<(), Refusal> {
-        check_len(field, value, MIN, MAX)?;
-        if value
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(Refusal::invalid(
-                field,
-                "must not contain control characters other than line breaks and tabs",
-            ));
-        }
-        Ok(())
+    pub(crate) fn problem(value: &str) -> Option<String> {
+        len_problem(value, MIN, MAX).or_else(|| {
+            value
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                .then(|| "must not contain control characters other than line breaks and tabs".to_string())
+        })
     }
 }
+
+/// An id from a body that becomes part of a DynamoDB key: 1 to 255 characters
+/// and at most `MAX_PATH_ID_BYTES` bytes, the bound of an id in a path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyId(String);
+
+impl KeyId {
+    pub(crate) fn problem(value: &str) -> Option<String> {
+        len_problem(value, 1, MAX_PATH_ID).or_else(|| {
+            (value.len() > MAX_PATH_ID_BYTES).then(|| format!("must be at most {MAX_PATH_ID_BYTES} bytes of UTF-8"))
+        })
+    }
+}
+
+/// The string impls every checked string shares: built only through its check,
+/// read as a `str`, written as the plain string.
+macro_rules! checked_string {
+    ($name:ident $(<$min:ident, $max:ident>)?) => {
+        impl$(<const $min: usize, const $max: usize>)? $name$(<$min, $max>)? {
+            /// `value` checked, refused as `field`: for values that come from
+            /// elsewhere than a body (a path, a query, a field named at run time).
+            pub fn new(field: &str, value: impl Into<String>) -> Result<Self, Refusal> {
+                Self::try_from(value.into()).map_err(|problem| Refusal::invalid(field, problem))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        /// The error is the problem alone; the caller knows the field.
+        impl$(<const $min: usize, const $max: usize>)? TryFrom<String> for $name$(<$min, $max>)? {
+            type Error = String;
+
+            fn try_from(value: String) -> Result<Self, String> {
+                match Self::problem(&value) {
+                    Some(problem) => Err(problem),
+                    None => Ok(Self(value)),
+                }
+            }
+        }
+
+        impl$(<const $min: usize, const $max: usize>)? std::ops::Deref for $name$(<$min, $max>)? {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl$(<const $min: usize, const $max: usize>)? AsRef<str> for $name$(<$min, $max>)? {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl$(<const $min: usize, const $max: usize>)? std::fmt::Display for $name$(<$min, $max>)? {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl$(<const $min: usize, const $max: usize>)? From<$name$(<$min, $max>)?> for String {
+            fn from(value: $name$(<$min, $max>)?) -> String {
+                value.0
+            }
+        }
+
+        impl$(<const $min: usize, const $max: usize>)? Serialize for $name$(<$min, $max>)? {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de, $(const $min: usize, const $max: usize)?> Deserialize<'de> for $name$(<$min, $max>)? {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                Self::try_from(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+checked_string!(Text<MIN, MAX>);
+checked_string!(Line<MIN, MAX>);
+checked_string!(Prose<MIN, MAX>);
+checked_string!(KeyId);
 
 /// The pattern `Line` states in the OpenAPI document: no character of Unicode's Cc.
 pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 /// The pattern `Prose` states: Cc but tab, line feed and carriage return.
 pub const PROSE_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
-
-/// An id from a body that becomes part of a DynamoDB key: 1 to 255 characters
-/// and at most `MAX_PATH_ID_BYTES` bytes, the bound of an id in a path.
-pub fn check_id(field: &str, value: &str) -> Result<(), Refusal> {
-    check_len(field, value, 1, 255)?;
-    if value.len() > MAX_PATH_ID_BYTES {
-        return Err(Refusal::invalid(
-            field,
-            format!("must be at most {} bytes of UTF-8", MAX_PATH_ID_BYTES),
-        ));
-    }
-    Ok(())
-}
 
 /// An integer from `MIN` to `MAX`, stated the same way.
 pub struct Bounded<const MIN: i64, const MAX: i64>;
@@ -158,20 +248,27 @@ impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
     }
 }
 
+/// What is wrong with a string's length in characters, if anything.
+fn len_problem(value: &str, min: usize, max: usize) -> Option<String> {
+    let len = value.chars().count();
+    if len >= min && len <= max {
+        return None;
+    }
+    Some(if min == max {
+        format!("must be {min} characters")
+    } else if min == 0 {
+        format!("must be at most {max} characters")
+    } else {
+        format!("must be {min} to {max} characters")
+    })
+}
+
 /// Checks a string's length in characters.
 pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), Refusal> {
-    let len = value.chars().count();
-    if len < min || len > max {
-        let rule = if min == max {
-            format!("must be {min} characters")
-        } else if min == 0 {
-            format!("must be at most {max} characters")
-        } else {
-            format!("must be {min} to {max} characters")
-        };
-        return Err(Refusal::invalid(field, rule));
+    match len_problem(value, min, max) {
+        Some(problem) => Err(Refusal::invalid(field, problem)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 // The schema each bound states in the OpenAPI document.
@@ -223,35 +320,116 @@ impl<const MIN: i64, const MAX: i64> ToSchema for Bounded<MIN, MAX> {}
 mod tests {
     use super::*;
 
+    /// As the edge parses a body (`parse_body`): a refusal names the field's path.
+    fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, String> {
+        let mut deserializer = serde_json::Deserializer::from_str(body);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| field_error("", &err.path().to_string(), err.inner()).message)
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: Line<1, 3>,
+        #[serde(default)]
+        note: Option<Prose<0, 4>>,
+        #[serde(default, deserialize_with = "nullable")]
+        text: Option<Option<Text<2, 2>>>,
+        #[serde(default)]
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        id: KeyId,
+    }
+
     #[test]
-    fn lines_and_prose_refuse_control_characters() {
-        type Name = Line<1, 10>;
-        type Note = Prose<0, 20>;
-        assert!(Name::check("name", "Pro & Co").is_ok());
-        for bad in ["a\r\nb", "a\tb", "a\u{0}", "a\u{7f}", "a\u{85}"] {
-            let refusal = Name::check("name", bad).unwrap_err();
-            assert_eq!(refusal.message, "name: must not contain control characters", "{bad:?}");
-        }
-        assert!(Name::check("name", "").is_err());
-        assert!(Note::check("note", "one\r\ntwo\n\tthree").is_ok());
-        for bad in ["bell\u{7}", "esc\u{1b}[31m", "nul\u{0}"] {
-            assert!(Note::check("note", bad).is_err(), "{bad:?}");
+    fn bounds_are_kept_as_a_body_is_parsed_and_name_the_field() {
+        for (body, message) in [
+            (r#"{"name": ""}"#, "name: must be 1 to 3 characters"),
+            (r#"{"name": "abcd"}"#, "name: must be 1 to 3 characters"),
+            (r#"{"name": "a\nb"}"#, "name: must not contain control characters"),
+            (r#"{"name": 7}"#, "name: invalid type: integer `7`, expected a string"),
+            (
+                r#"{"name": "a", "note": "abcde"}"#,
+                "note: must be at most 4 characters",
+            ),
+            (
+                r#"{"name": "a", "note": "\u0007"}"#,
+                "note: must not contain control characters other than line breaks and tabs",
+            ),
+            (r#"{"name": "a", "text": "abc"}"#, "text: must be 2 characters"),
+            (
+                r#"{"name": "a", "inner": {"id": ""}}"#,
+                "inner.id: must be 1 to 255 characters",
+            ),
+        ] {
+            assert_eq!(parse::<Body>(body).unwrap_err(), message, "{body}");
         }
     }
 
     #[test]
-    fn ids_for_keys_are_bounded_in_characters_and_bytes() {
-        assert!(check_id("product_id", "ent_1").is_ok());
-        assert!(check_id("product_id", &"x".repeat(255)).is_ok());
-        assert!(check_id("product_id", &"x".repeat(256)).is_err());
-        assert!(check_id("product_id", &"\u{1F600}".repeat(250)).is_ok());
-        let wide = check_id("product_id", &"\u{1F600}".repeat(251)).unwrap_err();
-        assert!(
-            wide.message.starts_with("product_id: must be at most 1000 bytes"),
-            "{}",
-            wide.message
+    fn bounds_are_counted_in_characters_and_taken_exactly() {
+        let body: Body = parse(r#"{"name": "ééé", "note": "\r\n\té", "text": "ßß"}"#).unwrap();
+        assert_eq!((body.name.as_str(), body.name.len()), ("ééé", 6));
+        assert_eq!(body.note.as_deref(), Some("\r\n\té"));
+        assert_eq!(body.text.unwrap().unwrap().to_string(), "ßß");
+        let body: Body = parse(r#"{"name": "a", "note": "", "text": null}"#).unwrap();
+        assert_eq!((&*body.name, body.note.unwrap().into_inner()), ("a", String::new()));
+        assert!(matches!(body.text, Some(None)));
+        assert!(parse::<Body>(r#"{"name": "a"}"#).unwrap().text.is_none());
+        assert_eq!(
+            serde_json::to_string(&Line::<1, 3>::new("name", "é").unwrap()).unwrap(),
+            r#""é""#
         );
-        assert!(check_id("product_id", "").is_err());
+    }
+
+    #[test]
+    fn checked_constructors_refuse_as_the_field_they_are_given() {
+        type Name = Line<1, 10>;
+        type Note = Prose<0, 20>;
+        assert_eq!(Name::new("name", "Pro & Co").unwrap().as_str(), "Pro & Co");
+        for bad in ["a\r\nb", "a\tb", "a\u{0}", "a\u{7f}", "a\u{85}"] {
+            let refusal = Name::new("name", bad).unwrap_err();
+            assert_eq!(refusal.message, "name: must not contain control characters", "{bad:?}");
+        }
+        assert_eq!(
+            Name::new("name", "").unwrap_err().message,
+            "name: must be 1 to 10 characters"
+        );
+        assert!(Note::new("note", "one\r\ntwo\n\tthree").is_ok());
+        for bad in ["bell\u{7}", "esc\u{1b}[31m", "nul\u{0}"] {
+            assert!(Note::new("note", bad).is_err(), "{bad:?}");
+        }
+        assert!(Text::<1, 2>::try_from("abc".to_string()).is_err());
+    }
+
+    #[test]
+    fn ids_for_keys_are_bounded_in_characters_and_bytes() {
+        assert!(KeyId::new("product_id", "ent_1").is_ok());
+        assert!(KeyId::new("product_id", "x".repeat(255)).is_ok());
+        assert!(KeyId::new("product_id", "x".repeat(256)).is_err());
+        assert!(KeyId::new("product_id", "\u{1F600}".repeat(250)).is_ok());
+        let wide = KeyId::new("product_id", "\u{1F600}".repeat(251)).unwrap_err();
+        assert_eq!(wide.message, "product_id: must be at most 1000 bytes of UTF-8");
+        assert!(KeyId::new("product_id", "").is_err());
+        let body = format!(r#"{{"name": "a", "inner": {{"id": "{}"}}}}"#, "\u{1F600}".repeat(251));
+        assert_eq!(
+            parse::<Body>(&body).unwrap_err(),
+            "inner.id: must be at most 1000 bytes of UTF-8"
+        );
+    }
+
+    #[test]
+    fn a_part_of_a_value_is_named_after_the_value() {
+        let err = serde_json::from_str::<Inner>(r#"{"id": 1}"#).unwrap_err();
+        assert!(field_error("", "id", &err).message.starts_with("id: invalid type"));
+        let err = <serde_json::Error as serde::de::Error>::custom(part_problem(".k", "must be short"));
+        assert_eq!(field_error("", "metadata", &err).message, "metadata.k: must be short");
+        let err = <serde_json::Error as serde::de::Error>::custom(part_problem(" key", "must be short"));
+        assert_eq!(field_error("", "metadata", &err).message, "metadata key: must be short");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Metadata on entitlements and grants: its bounds, the rule and its schema.
 
-use crate::json::Text;
-use crate::refusal::{Refusal, RuleResult};
+use crate::json::{part_problem, Text};
 use crate::schema::object_of;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use utoipa::openapi::schema::{AdditionalProperties, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
@@ -15,32 +15,52 @@ pub const METADATA_MAX_KEYS: usize = 50;
 pub type MetadataKey = Text<1, 40>;
 pub type MetadataText = Text<0, 500>;
 
-pub fn validate_metadata(metadata: &Metadata) -> RuleResult<()> {
-    if metadata.len() > METADATA_MAX_KEYS {
-        return Err(Refusal::invalid(
-            "metadata",
-            format!("at most {METADATA_MAX_KEYS} keys"),
-        ));
+/// Metadata as a body gives it, checked as it is parsed: at most
+/// `METADATA_MAX_KEYS` keys of `MetadataKey`, each a `MetadataText`, a
+/// storable number or a boolean. A refusal names `metadata key` or `metadata.<key>`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MetadataInput(Metadata);
+
+impl MetadataInput {
+    pub fn into_inner(self) -> Metadata {
+        self.0
     }
-    for (key, value) in metadata {
-        MetadataKey::check("metadata key", key)?;
-        match value {
-            Value::String(text) => MetadataText::check(&format!("metadata.{key}"), text)?,
-            Value::Number(_) => crate::json::check_storable(&format!("metadata.{key}"), value)?,
-            Value::Bool(_) => {}
-            _ => {
-                return Err(Refusal::invalid(
-                    &format!("metadata.{key}"),
-                    "must be a string, number or boolean",
-                ))
+
+    /// The part at fault (as a suffix of the field) and the problem.
+    fn problem(metadata: &Metadata) -> Option<(String, String)> {
+        if metadata.len() > METADATA_MAX_KEYS {
+            return Some((String::new(), format!("at most {METADATA_MAX_KEYS} keys")));
+        }
+        for (key, value) in metadata {
+            if let Some(problem) = MetadataKey::problem(key) {
+                return Some((" key".into(), problem));
+            }
+            let problem = match value {
+                Value::String(text) => MetadataText::problem(text),
+                Value::Number(_) => crate::json::check_storable("", value).err().map(|refusal| {
+                    // The refusal names the empty field: keep only its problem.
+                    refusal.message.trim_start_matches(": ").to_string()
+                }),
+                Value::Bool(_) => None,
+                _ => Some("must be a string, number or boolean".into()),
+            };
+            if let Some(problem) = problem {
+                return Some((format!(".{key}"), problem));
             }
         }
+        None
     }
-    Ok(())
 }
 
-/// Metadata as the rules take it (`validate_metadata`).
-pub struct MetadataInput;
+impl<'de> Deserialize<'de> for MetadataInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let metadata = Metadata::deserialize(deserializer)?;
+        match Self::problem(&metadata) {
+            Some((part, problem)) => Err(serde::de::Error::custom(part_problem(&part, problem))),
+            None => Ok(Self(metadata)),
+        }
+    }
+}
 
 impl PartialSchema for MetadataInput {
     fn schema() -> RefOr<Schema> {

@@ -205,7 +205,7 @@ fn is_sensitive(header: &str) -> bool {
 
 pub type Description = crate::json::Text<0, MAX_DESCRIPTION>;
 pub use crate::entitlement::{MetadataKey, MetadataText};
-type BodyIdempotencyKey = crate::json::Text<1, 255>;
+pub type BodyIdempotencyKey = crate::json::Text<1, 255>;
 
 /// The body of `POST /webhooks`. Fields left out or null take their defaults:
 /// no description, enabled, every event type, no headers, no metadata, no rate limit.
@@ -214,22 +214,21 @@ type BodyIdempotencyKey = crate::json::Text<1, 255>;
 pub struct NewEndpoint {
     #[schema(value_type = WebhookUrl)]
     pub url: String,
-    #[schema(inline, value_type = Option<Description>)]
-    pub description: Option<String>,
+    #[schema(inline)]
+    pub description: Option<Description>,
     pub disabled: Option<bool>,
     /// Empty or null for every event type.
     #[schema(schema_with = filter_types)]
     pub filter_types: Option<Vec<String>>,
     #[schema(value_type = Option<WebhookHeaders>)]
     pub headers: Option<BTreeMap<String, String>>,
-    #[schema(value_type = Option<WebhookMetadata>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<WebhookMetadata>,
     /// Deliveries per second to this endpoint; null for no limit.
     #[schema(schema_with = rate_limit)]
     pub rate_limit: Option<u32>,
     /// Dodo's body form of the `Idempotency-Key` header.
-    #[schema(inline, value_type = Option<BodyIdempotencyKey>)]
-    pub idempotency_key: Option<String>,
+    #[schema(inline)]
+    pub idempotency_key: Option<BodyIdempotencyKey>,
 }
 
 /// The body of `PATCH /webhooks/{id}`: fields left out or null keep their value.
@@ -238,15 +237,14 @@ pub struct NewEndpoint {
 pub struct EndpointPatch {
     #[schema(value_type = Option<WebhookUrl>)]
     pub url: Option<String>,
-    #[schema(inline, value_type = Option<Description>)]
-    pub description: Option<String>,
+    #[schema(inline)]
+    pub description: Option<Description>,
     pub disabled: Option<bool>,
     /// Replaces the list; empty for every event type.
     #[schema(schema_with = filter_types)]
     pub filter_types: Option<Vec<String>>,
     /// Replaces the whole metadata object.
-    #[schema(value_type = Option<WebhookMetadata>)]
-    pub metadata: Option<BTreeMap<String, String>>,
+    pub metadata: Option<WebhookMetadata>,
     #[schema(schema_with = rate_limit)]
     pub rate_limit: Option<u32>,
 }
@@ -272,13 +270,8 @@ impl NewEndpoint {
         allow_loopback: bool,
     ) -> RuleResult<Endpoint> {
         check_url(&self.url, allow_loopback)?;
-        if let Some(key) = &self.idempotency_key {
-            BodyIdempotencyKey::check("idempotency_key", key)?;
-        }
-        let description = self.description.unwrap_or_default();
-        Description::check("description", &description)?;
-        let metadata = self.metadata.unwrap_or_default();
-        check_metadata(&metadata)?;
+        let description = self.description.map(Description::into_inner).unwrap_or_default();
+        let metadata = self.metadata.map(WebhookMetadata::into_inner).unwrap_or_default();
         let filter_types = self.filter_types.unwrap_or_default();
         check_filter_types(&filter_types)?;
         let headers = self.headers.unwrap_or_default();
@@ -309,12 +302,10 @@ impl EndpointPatch {
             next.url = url;
         }
         if let Some(description) = self.description {
-            Description::check("description", &description)?;
-            next.description = description;
+            next.description = description.into_inner();
         }
         if let Some(metadata) = self.metadata {
-            check_metadata(&metadata)?;
-            next.metadata = metadata;
+            next.metadata = metadata.into_inner();
         }
         if let Some(filter_types) = self.filter_types {
             check_filter_types(&filter_types)?;
@@ -514,15 +505,38 @@ pub fn address_allowed(ip: IpAddr, allow_loopback: bool) -> bool {
     }
 }
 
-fn check_metadata(metadata: &BTreeMap<String, String>) -> RuleResult<()> {
-    if metadata.len() > MAX_METADATA {
-        return Err(Refusal::invalid("metadata", format!("at most {MAX_METADATA} entries")));
+/// An endpoint's metadata as a body gives it, checked as it is parsed: at most
+/// `MAX_METADATA` entries of a `MetadataKey` and a `MetadataText`. A refusal
+/// names `metadata key` or `metadata.<key>`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WebhookMetadata(BTreeMap<String, String>);
+
+impl WebhookMetadata {
+    pub fn into_inner(self) -> BTreeMap<String, String> {
+        self.0
     }
-    for (key, value) in metadata {
-        MetadataKey::check("metadata key", key)?;
-        MetadataText::check(&format!("metadata.{key}"), value)?;
+
+    /// The part at fault (as a suffix of the field) and the problem.
+    fn problem(metadata: &BTreeMap<String, String>) -> Option<(String, String)> {
+        if metadata.len() > MAX_METADATA {
+            return Some((String::new(), format!("at most {MAX_METADATA} entries")));
+        }
+        metadata.iter().find_map(|(key, value)| {
+            MetadataKey::problem(key)
+                .map(|problem| (" key".to_string(), problem))
+                .or_else(|| MetadataText::problem(value).map(|problem| (format!(".{key}"), problem)))
+        })
     }
-    Ok(())
+}
+
+impl<'de> Deserialize<'de> for WebhookMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let metadata = BTreeMap::<String, String>::deserialize(deserializer)?;
+        match Self::problem(&metadata) {
+            Some((part, problem)) => Err(serde::de::Error::custom(crate::json::part_problem(&part, problem))),
+            None => Ok(Self(metadata)),
+        }
+    }
 }
 
 fn check_filter_types(types: &[String]) -> RuleResult<()> {
@@ -793,8 +807,6 @@ impl PartialSchema for WebhookUrl {
 }
 
 impl ToSchema for WebhookUrl {}
-
-pub struct WebhookMetadata;
 
 impl PartialSchema for WebhookMetadata {
     fn schema() -> RefOr<Schema> {
@@ -1153,7 +1165,7 @@ mod tests {
         let current = endpoint();
         let patch = EndpointPatch {
             url: None,
-            description: Some("new".into()),
+            description: Some(Description::new("description", "new").unwrap()),
             disabled: Some(true),
             filter_types: None,
             metadata: None,

@@ -88,14 +88,11 @@ pub struct HostTerms {
     pub start_date: Option<i64>,
     pub end_date: Option<i64>,
     pub grace_period: Option<i64>,
-    pub subscription_plan: Option<String>,
+    pub subscription_plan: Option<allocation::SubscriptionPlan>,
 }
 
 pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTerms) -> ApiResult<Reply> {
     own_host(call, host)?;
-    if let Some(plan) = &terms.subscription_plan {
-        allocation::SubscriptionPlan::check("subscriptionPlan", plan)?;
-    }
     if terms.grace_period.is_some_and(|g| g < 0) {
         return Err(ApiError::validation("gracePeriod", "must not be negative"));
     }
@@ -118,7 +115,7 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
             start_date: terms.start_date,
             end_date: terms.end_date,
             grace_period: terms.grace_period,
-            subscription_plan: terms.subscription_plan.clone(),
+            subscription_plan: terms.subscription_plan.as_deref().map(str::to_string),
             products: allocation::with_quantities(&pools, &terms.products),
         };
         let record = audit(

@@ -10,7 +10,7 @@ use crate::domain::entitlement::{Entitlement, FulfillmentMode, IntegrationType};
 use crate::domain::grant::{
     fulfilment_blocker, grant_state_blocker, key_in_use, Grant, GrantStatus, KeyToDeliver, Resend,
 };
-use crate::domain::grant_requests::{Fulfilment, NewGrant};
+use crate::domain::grant_requests::{Fulfilment, NewGrant, SuppliedKey};
 use crate::domain::key_generation::format_license_key;
 use crate::domain::license_key::{KeySource, LicenseKey};
 use crate::domain::webhook::{GRANT_CREATED, GRANT_DELIVERED, GRANT_REVOKED, KEY_CREATED, KEY_UPDATED};
@@ -67,7 +67,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
         let key = if auto {
             let request = Fulfilment {
-                key: format_license_key(ids::random_bytes()),
+                key: SuppliedKey::new("key", format_license_key(ids::random_bytes()))?,
                 activations_limit: None,
                 expires_at: None,
             };
@@ -75,7 +75,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             let created_at = grant.created_at.clone();
             let delivered = KeyToDeliver {
                 id: ids::new_id("lk"),
-                key: request.key,
+                key: request.key.into_inner(),
                 source: KeySource::Auto,
                 activations_limit: limit,
                 expires_at,
@@ -158,7 +158,7 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
         let mut delivered = grant.clone();
         let terms = KeyToDeliver {
             id: ids::new_id("lk"),
-            key: body.key.clone(),
+            key: body.key.to_string(),
             source: KeySource::Manual,
             activations_limit: limit,
             expires_at,

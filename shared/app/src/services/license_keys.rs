@@ -6,7 +6,7 @@ use crate::call::Call;
 use crate::clock;
 use crate::domain::calendar::parse_client_time;
 use crate::domain::grant_requests::Fulfilment;
-use crate::domain::license_key::{KeyChanges, KeySource, LicenseKey, LicenseKeyStatus};
+use crate::domain::license_key::{InstanceName, KeyChanges, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -26,8 +26,6 @@ fn instance_not_found() -> ApiError {
 
 /// `POST /license_keys`: an imported key for a customer, with no grant and no email.
 pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult<Reply> {
-    body.check_customer()?;
-    crate::json::check_id("product_id", &body.product_id)?;
     Fulfilment {
         key: body.key.clone(),
         activations_limit: None,
@@ -48,8 +46,8 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
     let key = LicenseKey::imported(
         ids::new_id("lk"),
         &entitlement,
-        body.customer_id,
-        body.key,
+        body.customer_id.into_inner(),
+        body.key.into_inner(),
         body.activations_limit,
         expires_at,
         &clock::rfc3339(now),
@@ -308,8 +306,7 @@ pub async fn list_instances(
     Reply::page(&page.items, page.next_cursor)
 }
 
-pub async fn rename_instance(app: &App, call: &Call, id: &str, name: &str) -> ApiResult<Reply> {
-    crate::domain::license_key::InstanceName::check("name", name)?;
+pub async fn rename_instance(app: &App, call: &Call, id: &str, name: &InstanceName) -> ApiResult<Reply> {
     let mut instance = app
         .store
         .instance(id)

@@ -18,8 +18,7 @@ use crate::services::events::Events;
 use crate::store::Written;
 use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
 
-async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
-    KeyText::check("license_key", license_key)?;
+async fn key_by_value(app: &App, license_key: &KeyText) -> ApiResult<LicenseKey> {
     app.store
         .license_key_by_value(license_key)
         .await?
@@ -31,14 +30,11 @@ async fn key_by_value(app: &App, license_key: &str) -> ApiResult<LicenseKey> {
 pub async fn activate(
     app: &App,
     call: &Call,
-    license_key: &str,
-    name: &str,
-    fingerprint: Option<&str>,
+    license_key: &KeyText,
+    name: &InstanceName,
+    fingerprint: Option<&Fingerprint>,
 ) -> ApiResult<Reply> {
-    KeyText::check("license_key", license_key)?;
-    InstanceName::check("name", name)?;
     if let Some(fingerprint) = fingerprint {
-        Fingerprint::check("fingerprint", fingerprint)?;
         if fingerprint.chars().any(char::is_control) {
             return Err(ApiError::validation(
                 "fingerprint",
@@ -46,6 +42,7 @@ pub async fn activate(
             ));
         }
     }
+    let fingerprint = fingerprint.map(Fingerprint::as_str);
     let mut conflicts = Conflicts::new();
     let mut read = app.store.read_for_activation(license_key, fingerprint).await?;
     // A sharded key's unit comes from a shard picked at random, so a burst spreads.
@@ -172,11 +169,9 @@ fn rfc3339_ms(ms: i64) -> String {
 /// The key and the instance a public call names, the instance only if it is the key's.
 async fn key_and_instance(
     app: &App,
-    license_key: &str,
-    instance_id: &str,
+    license_key: &KeyText,
+    instance_id: &InstanceId,
 ) -> ApiResult<(LicenseKey, Option<Instance>)> {
-    KeyText::check("license_key", license_key)?;
-    InstanceId::check("license_key_instance_id", instance_id)?;
     let (key, instance) = app.store.key_and_instance(license_key, Some(instance_id)).await?;
     let key = key.ok_or_else(ApiError::license_key_not_found)?;
     let instance = instance.filter(|i| i.license_key_id == key.id);
@@ -184,7 +179,7 @@ async fn key_and_instance(
 }
 
 /// `POST /licenses/heartbeat`: a leased instance lives one more lease from now.
-pub async fn heartbeat(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+pub async fn heartbeat(app: &App, call: &Call, license_key: &KeyText, instance_id: &InstanceId) -> ApiResult<Reply> {
     let mut conflicts = Conflicts::new();
     loop {
         let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
@@ -217,7 +212,12 @@ pub async fn heartbeat(app: &App, call: &Call, license_key: &str, instance_id: &
 
 /// `POST /licenses/checkout`: an offline license for a live instance, signed.
 /// `domain_name` is the host the request came to, the issuer unless the stack names one.
-pub async fn checkout(app: &App, domain_name: Option<&str>, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
+pub async fn checkout(
+    app: &App,
+    domain_name: Option<&str>,
+    license_key: &KeyText,
+    instance_id: &InstanceId,
+) -> ApiResult<Reply> {
     let issuer = crate::domain::offline_license::issuer(&app.offline_license_issuer, domain_name)
         .ok_or_else(|| ApiError::internal("no OFFLINE_LICENSE_ISSUER and no domain name in the request"))?;
     let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
@@ -232,8 +232,7 @@ pub async fn checkout(app: &App, domain_name: Option<&str>, license_key: &str, i
 }
 
 /// `POST /licenses/deactivate`: the instance is gone and its slot free.
-pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: &str) -> ApiResult<Reply> {
-    InstanceId::check("license_key_instance_id", instance_id)?;
+pub async fn deactivate(app: &App, call: &Call, license_key: &KeyText, instance_id: &InstanceId) -> ApiResult<Reply> {
     let key = key_by_value(app, license_key).await?;
     let not_found = || ApiError::from(instance_not_found());
     // Read for its event; the delete is still conditioned on it being this key's.
@@ -292,11 +291,8 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &str, instance_id: 
 
 /// `POST /licenses/validate`: `{valid, code, license_key, product, instance}`,
 /// always 200 for a well-formed request; one round trip of reads.
-pub async fn validate(app: &App, license_key: &str, instance_id: Option<&str>) -> ApiResult<Reply> {
-    KeyText::check("license_key", license_key)?;
-    if let Some(id) = instance_id {
-        InstanceId::check("license_key_instance_id", id)?;
-    }
+pub async fn validate(app: &App, license_key: &KeyText, instance_id: Option<&InstanceId>) -> ApiResult<Reply> {
+    let instance_id = instance_id.map(InstanceId::as_str);
     let (key, instance) = app.store.key_and_instance(license_key, instance_id).await?;
     let Some(key) = key else {
         return Reply::ok(&ValidationResult::not_found());

@@ -7,12 +7,12 @@ use crate::entitlement::{
     ActivationMessage, DurationInterval, Entitlement, LicenseKeyConfig, NewEntitlement, LEASE_SECONDS,
     OFFLINE_TTL_SECONDS,
 };
-use crate::grant_requests::{Id as CustomerId, Limit};
+use crate::grant_requests::{Id as CustomerId, Limit, SuppliedKey};
+use crate::json::KeyId;
 use crate::license_key::{
     Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus, LEASED_LIMIT_MAX,
     VALIDATION_CODES,
 };
-use crate::refusal::RuleResult;
 use crate::wire::schema::{int64, object_of, or_null, Extended};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -143,15 +143,15 @@ pub fn new_entitlement() -> Extended {
 /// The body of `POST /license_keys`.
 #[derive(Deserialize, ToSchema)]
 pub struct LicenseKeyImport {
-    #[schema(inline, value_type = CustomerId)]
-    pub customer_id: String,
+    #[schema(inline)]
+    pub customer_id: CustomerId,
     /// Printable characters without surrounding white space; unique across all businesses.
     #[schema(schema_with = crate::grant_requests::supplied_key)]
-    pub key: String,
+    pub key: SuppliedKey,
     /// An active entitlement of the caller (404 otherwise); 1 to 255 characters and
     /// at most 1000 bytes of UTF-8 (422 otherwise).
-    #[schema(min_length = 1, max_length = 255)]
-    pub product_id: String,
+    #[schema(value_type = String, min_length = 1, max_length = 255)]
+    pub product_id: KeyId,
     /// null for no limit.
     #[serde(default)]
     #[schema(inline, value_type = Option<Limit>)]
@@ -161,12 +161,6 @@ pub struct LicenseKeyImport {
     #[serde(default)]
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
-}
-
-impl LicenseKeyImport {
-    pub fn check_customer(&self) -> RuleResult<()> {
-        CustomerId::check("customer_id", &self.customer_id)
-    }
 }
 
 /// Fields left out keep their value.
@@ -195,8 +189,8 @@ pub struct LicenseKeyPatch {
 
 #[derive(Deserialize, ToSchema)]
 pub struct InstanceRename {
-    #[schema(inline, value_type = InstanceName)]
-    pub name: String,
+    #[schema(inline)]
+    pub name: InstanceName,
 }
 
 /// Dodo's LicenseKey: the stored key's fields and its status.
@@ -211,35 +205,35 @@ pub fn license_key() -> RefOr<Schema> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct Activation {
-    #[schema(inline, value_type = KeyText)]
-    pub license_key: String,
-    #[schema(inline, value_type = InstanceName)]
-    pub name: String,
+    #[schema(inline)]
+    pub license_key: KeyText,
+    #[schema(inline)]
+    pub name: InstanceName,
     /// The device's stable id. The same fingerprint on the same key again
     /// answers its live instance (200) and takes no second slot. Left out or
     /// null, every activation is a new instance.
     #[serde(default)]
-    #[schema(inline, value_type = Option<Fingerprint>)]
-    pub fingerprint: Option<String>,
+    #[schema(inline)]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// A key and one of its instances: the body of deactivate, heartbeat and checkout.
 #[derive(Deserialize, ToSchema)]
 pub struct InstanceRef {
-    #[schema(inline, value_type = KeyText)]
-    pub license_key: String,
-    #[schema(inline, value_type = InstanceId)]
-    pub license_key_instance_id: String,
+    #[schema(inline)]
+    pub license_key: KeyText,
+    #[schema(inline)]
+    pub license_key_instance_id: InstanceId,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct Validation {
-    #[schema(inline, value_type = KeyText)]
-    pub license_key: String,
+    #[schema(inline)]
+    pub license_key: KeyText,
     /// When given, the instance must belong to the key and be live.
     #[serde(default)]
-    #[schema(inline, value_type = Option<InstanceId>)]
-    pub license_key_instance_id: Option<String>,
+    #[schema(inline)]
+    pub license_key_instance_id: Option<InstanceId>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -29,8 +29,8 @@ pub struct HostLicenseBody {
     #[schema(schema_with = schema::grace_days)]
     pub grace_period: Option<i64>,
     #[serde(default)]
-    #[schema(inline, value_type = Option<allocation::SubscriptionPlan>)]
-    pub subscription_plan: Option<String>,
+    #[schema(inline)]
+    pub subscription_plan: Option<allocation::SubscriptionPlan>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +49,7 @@ pub struct OrganizationAllocation {
 pub struct ServiceAllocation {
     /// Left out or null: kept as it was.
     #[serde(default)]
-    pub tenant_name: Option<String>,
+    pub tenant_name: Option<allocation::TenantName>,
     #[serde(default)]
     pub products: Option<Vec<ProductQuantity>>,
     #[serde(default)]
@@ -60,15 +60,12 @@ impl ServiceAllocation {
     /// The tenant name and the products, checked: `products` if given, else
     /// `productQuantities`.
     pub fn checked(self) -> RuleResult<(Option<String>, Quantities)> {
-        if let Some(name) = &self.tenant_name {
-            allocation::TenantName::check("tenantName", name)?;
-        }
         let products = match (&self.products, &self.product_quantities) {
             (Some(list), _) => quantities("products", list)?,
             (None, Some(list)) => quantities("productQuantities", list)?,
             (None, None) => return Err(Refusal::invalid("products", "is required")),
         };
-        Ok((self.tenant_name, products))
+        Ok((self.tenant_name.map(allocation::TenantName::into_inner), products))
     }
 }
 
@@ -559,6 +556,11 @@ mod tests {
             r#"{{"tenantName": "{}", "products": []}}"#,
             "n".repeat(TENANT_NAME_MAX + 1)
         );
-        assert!(body(&long).checked().unwrap_err().message.starts_with("tenantName:"));
+        let mut deserializer = serde_json::Deserializer::from_str(&long);
+        let err = serde_path_to_error::deserialize::<_, ServiceAllocation>(&mut deserializer)
+            .err()
+            .unwrap();
+        let refusal = crate::json::field_error("", &err.path().to_string(), err.inner());
+        assert_eq!(refusal.message, "tenantName: must be 1 to 255 characters");
     }
 }
