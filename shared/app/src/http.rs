@@ -11,6 +11,8 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -181,20 +183,39 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A route's handler with its type erased. Every function binary hands its
+/// handler over as this, so the Lambda runtime, hyper and tokio beneath `run`
+/// are compiled once, in this crate, rather than once per binary: the build
+/// grows by a handler's code per route, not by the whole runtime.
+type Handler = Arc<dyn Fn(&'static App, Request) -> HandlerFuture + Send + Sync>;
+type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult<Reply>> + Send>>;
+
+fn erase<F, Fut>(handler: F) -> Handler
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    Arc::new(move |app, req| Box::pin(handler(app, req)))
+}
+
 /// Runs a function whose errors use the `{code, message}` form.
 pub async fn serve<F, Fut>(access: Access, handler: F) -> Result<(), lambda_http::Error>
 where
-    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
 {
-    serve_with(access, ErrorStyle::Coded, handler).await
+    serve_erased(access, ErrorStyle::Coded, erase(handler)).await
 }
 
 pub async fn serve_with<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
 where
-    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
 {
+    serve_erased(access, style, erase(handler)).await
+}
+
+async fn serve_erased(access: Access, style: ErrorStyle, handler: Handler) -> Result<(), lambda_http::Error> {
     crate::init_tracing();
     run(App::start(App::open_table).await, access, style, handler).await
 }
@@ -202,22 +223,22 @@ where
 /// Runs the JWK Set route: it reads no table, so init fetches the key set it serves.
 pub async fn serve_key_set<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
-    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
 {
+    serve_key_set_erased(erase(handler)).await
+}
+
+async fn serve_key_set_erased(handler: Handler) -> Result<(), lambda_http::Error> {
     crate::init_tracing();
     let app = App::start(|app| async move { crate::offline_license::key_set(app).await.map(drop) }).await;
     run(app, Access::Published, ErrorStyle::Coded, handler).await
 }
 
-async fn run<F, Fut>(app: &'static App, access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
-where
-    F: Fn(&'static App, Request) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
-{
+async fn run(app: &'static App, access: Access, style: ErrorStyle, handler: Handler) -> Result<(), lambda_http::Error> {
     let service = lambda_http::service_fn(move |event: lambda_http::Request| {
         let handler = handler.clone();
-        async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, handler, event).await) }
+        async move { Ok::<_, std::convert::Infallible>(dispatch(app, access, style, &*handler, event).await) }
     });
     lambda_http::run_concurrent(service).await
 }
