@@ -168,19 +168,16 @@ impl Store {
     /// leaves unprocessed), read strongly consistent; absent ones are left out.
     async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {
         let mut found = Vec::with_capacity(keys.len());
-        let mut pending = Some(
-            aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(ApiError::internal)?,
-        );
-        let mut conflicts = crate::retry::Conflicts::new();
-        while let Some(request) = pending.take() {
+        let mut pending = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(ApiError::internal)?;
+        crate::until_done!(|_| {
             let output = self
                 .db
                 .batch_get_item()
-                .request_items(&self.table, request)
+                .request_items(&self.table, pending.clone())
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -190,12 +187,16 @@ impl Store {
                     .and_then(|mut r| r.remove(&self.table))
                     .unwrap_or_default(),
             );
-            pending = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-            if pending.is_some() {
+            match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                 // Left unprocessed under throttling: back off as for a lost race, then 503.
-                conflicts.pause().await?;
+                Some(unprocessed) => {
+                    pending = unprocessed;
+                    Ok(crate::retry::Attempt::Lost)
+                }
+                None => Ok(crate::retry::Attempt::Done(())),
             }
-        }
+        })
+        .await?;
         Ok(found)
     }
 

@@ -63,6 +63,68 @@ impl Conflicts {
     }
 }
 
+/// What one attempt at a change came to.
+#[derive(Debug)]
+pub enum Attempt<T> {
+    Done(T),
+    /// Lost a race, or was refused by state that may change: pause, then try again.
+    Lost,
+    /// Try again at once, with nothing counted: the attempt took one step of
+    /// several, or holds what refused it (`Conflicts::again`).
+    Retry,
+}
+
+impl Conflicts {
+    /// What follows an attempt: its result when done, a pause when lost (503
+    /// past the budget), nothing when it is to be tried again at once.
+    pub async fn settle<T>(&mut self, attempt: Attempt<T>) -> ApiResult<Option<T>> {
+        match attempt {
+            Attempt::Done(done) => return Ok(Some(done)),
+            Attempt::Lost => self.pause().await?,
+            Attempt::Retry => {}
+        }
+        Ok(None)
+    }
+}
+
+/// Pins an attempt's answer to `ApiResult<Attempt<T>>`, so `?` in it converts to `ApiError`.
+#[doc(hidden)]
+pub fn attempt<T>(
+    attempt: impl std::future::Future<Output = ApiResult<Attempt<T>>>,
+) -> impl std::future::Future<Output = ApiResult<Attempt<T>>> {
+    attempt
+}
+
+/// `until_done!(|conflicts| attempt)`: a future that runs `attempt` (async
+/// code answering `ApiResult<Attempt<T>>`, where `return` and `?` leave the
+/// attempt, not the caller) until it is done, pausing between lost attempts
+/// under the one policy, to `ApiResult<T>`: 503 past the budget, and an error
+/// from an attempt at once. `conflicts` is the count, for `again`,
+/// `before_write` and `lost`.
+///
+/// A macro rather than a function of an `AsyncFnMut`: the future of one that
+/// captures references is not yet provably `Send` (rust-lang/rust#139475),
+/// and every handler's future must be.
+#[macro_export]
+macro_rules! until_done {
+    (|$conflicts:pat_param| $attempt:expr) => {
+        async {
+            let mut conflicts = $crate::retry::Conflicts::new();
+            loop {
+                let attempt = $crate::retry::attempt(async {
+                    let $conflicts = &mut conflicts;
+                    $attempt
+                })
+                .await?;
+                if let Some(done) = conflicts.settle(attempt).await? {
+                    break $crate::error::ApiResult::Ok(done);
+                }
+            }
+        }
+    };
+}
+pub use crate::until_done;
+
 /// Full jitter under a ceiling that doubles per lost attempt, from 10 ms up to 640 ms.
 fn backoff(lost: u32, rng: &mut impl Rng) -> Duration {
     let ceiling_ms = 10u64 << lost.saturating_sub(1).min(6);
@@ -113,5 +175,81 @@ mod tests {
         conflicts.again();
         let err = conflicts.before_write().expect_err("budget used up");
         assert_eq!((err.status, err.code), (503, "SERVICE_UNAVAILABLE"));
+    }
+
+    /// `until_done!` over an attempt answering `script` in turn, counting attempts.
+    async fn run(script: Vec<ApiResult<Attempt<&'static str>>>) -> (ApiResult<&'static str>, usize, Duration) {
+        let started = tokio::time::Instant::now();
+        let mut script = script.into_iter();
+        let mut attempts = 0;
+        let answer = until_done!(|_| {
+            attempts += 1;
+            script.next().unwrap_or(Ok(Attempt::Lost))
+        })
+        .await;
+        (answer, attempts, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn done_on_the_first_attempt_without_a_pause() {
+        let (answer, attempts, waited) = run(vec![Ok(Attempt::Done("done"))]).await;
+        assert_eq!((answer.expect("done"), attempts, waited), ("done", 1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn done_after_lost_attempts_each_paused_for() {
+        let (answer, attempts, waited) = run(vec![
+            Ok(Attempt::Lost),
+            Ok(Attempt::Lost),
+            Ok(Attempt::Lost),
+            Ok(Attempt::Done("done")),
+        ])
+        .await;
+        assert_eq!((answer.expect("done"), attempts), ("done", 4));
+        assert!(waited >= Duration::from_millis(3), "three pauses of at least 1 ms");
+        assert!(waited <= Duration::from_millis(10 + 20 + 40));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_count_reaches_the_attempt() {
+        let mut seen = Vec::new();
+        let answer = until_done!(|conflicts| {
+            seen.push(conflicts.lost());
+            Ok(if seen.len() < 3 {
+                Attempt::Lost
+            } else {
+                Attempt::Done(())
+            })
+        })
+        .await;
+        answer.expect("done");
+        assert_eq!(seen, [0, 1, 2]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_with_a_retryable_answer_after_the_budget_of_attempts() {
+        let (answer, attempts, _) = run(Vec::new()).await;
+        let err = answer.expect_err("budget used up");
+        assert_eq!(
+            (err.status, err.code, err.retry_after),
+            (503, "SERVICE_UNAVAILABLE", Some(1))
+        );
+        assert_eq!(attempts, ATTEMPTS as usize);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_from_the_attempt_is_the_answer_at_once() {
+        let (answer, attempts, waited) = run(vec![Err(ApiError::internal("broken"))]).await;
+        let err = answer.expect_err("the attempt's error");
+        assert_eq!((err.status, attempts, waited), (500, 1, Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_neither_pauses_nor_counts() {
+        let mut script: Vec<_> = (0..3 * ATTEMPTS).map(|_| Ok(Attempt::Retry)).collect();
+        script.push(Ok(Attempt::Done("done")));
+        let (answer, attempts, waited) = run(script).await;
+        assert_eq!(answer.expect("done"), "done");
+        assert_eq!((attempts, waited), (3 * ATTEMPTS as usize + 1, Duration::ZERO));
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::allocation::{
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt, Conflicts};
 use crate::store::{PageRequest, ShardPicks, Written};
 use crate::wire::lrm as wire;
 use serde_json::{json, Value};
@@ -96,8 +96,7 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
     if terms.grace_period.is_some_and(|g| g < 0) {
         return Err(ApiError::validation("gracePeriod", "must not be negative"));
     }
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|conflicts| {
         let current = app.store.host_license(host).await?;
         let pools = current.as_ref().map(|h| h.products.clone()).unwrap_or_default();
         let short = allocation::below_allocated(&pools, &terms.products);
@@ -132,12 +131,13 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
             .await?
         {
             Written::Done => {
-                committed("host", &conflicts);
-                return Ok(reply);
+                committed("host", conflicts);
+                Ok(Attempt::Done(reply))
             }
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 async fn host_license(app: &App, host: &str) -> ApiResult<HostLicense> {
@@ -171,8 +171,7 @@ pub async fn allocate_org(
     if account == host {
         return Err(a_host());
     }
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|conflicts| {
         let host_license = host_license(app, host).await?;
         let current = app.store.org_license(account).await?;
         if current.as_ref().is_some_and(|o| o.host_account_id != host) {
@@ -229,13 +228,14 @@ pub async fn allocate_org(
             .await?
         {
             Written::Done => {
-                committed("organization", &conflicts);
-                return Ok(reply);
+                committed("organization", conflicts);
+                Ok(Attempt::Done(reply))
             }
-            Written::Refused { at: 0, .. } if current.is_none() => return Err(a_host()),
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { at: 0, .. } if current.is_none() => Err(a_host()),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// The organization license as the caller may see it: its own, or one under its host.
@@ -276,10 +276,13 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
         app.store
             .org_and_tenant(account, &request.scope, &request.service_type, true)
     };
-    let mut conflicts = Conflicts::new();
-    let mut read = read_both().await?;
-    loop {
-        let (org, current) = read;
+    // What the last attempt leaves to decide from; none: read afresh.
+    let mut kept = None;
+    until_done!(|conflicts| {
+        let (org, current) = match kept.take() {
+            Some(read) => read,
+            None => read_both().await?,
+        };
         let org = visible(caller(call)?, org)?;
         let old = current.as_ref().map(|t| t.products.clone()).unwrap_or_default();
         let deltas = allocation::deltas(&old, &request.products);
@@ -315,9 +318,7 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
         let reply = Reply::ok(&wire::tenant_view(&org_after, &next, clock::now().unix_timestamp()))?;
         conflicts.before_write()?;
         let Some(picks) = shard_picks(app, &org, &deltas).await? else {
-            conflicts.pause().await?;
-            read = read_both().await?;
-            continue;
+            return Ok(Attempt::Lost);
         };
         let written = app
             .store
@@ -332,21 +333,20 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
             )
             .await?;
         if let Written::Done = written {
-            committed("tenant", &conflicts);
-            return Ok(reply);
+            committed("tenant", conflicts);
+            return Ok(Attempt::Done(reply));
         }
-        read = match written.pool_that_refused(&deltas)? {
+        match written.pool_that_refused(&deltas)? {
             // Only the pool moved: decide again from it as it refused, the tenant as read.
             Some(org_now) => {
                 conflicts.again();
-                (app.store.counted_org(Some(org_now)).await?, current)
+                kept = Some((app.store.counted_org(Some(org_now)).await?, current));
+                Ok(Attempt::Retry)
             }
-            None => {
-                conflicts.pause().await?;
-                read_both().await?
-            }
-        };
-    }
+            None => Ok(Attempt::Lost),
+        }
+    })
+    .await
 }
 
 pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, service_type: &str) -> ApiResult<Reply> {
@@ -376,14 +376,15 @@ pub async fn put_group_rule(app: &App, call: &Call, rule: GroupRule) -> ApiResul
         return Err(refused(&missing));
     }
     let reply = Reply::ok(&wire::group_view(&rule))?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         match app.store.put_group_rule(&rule, call.answer(&reply).as_ref()).await? {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(refused(&rule.user_bundle_codes)),
-            Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(())),
+            Written::Refused { .. } => Err(refused(&rule.user_bundle_codes)),
+            Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }
 
 pub async fn get_group_rule(app: &App, call: &Call, account: &str, group: &str) -> ApiResult<Reply> {
@@ -413,10 +414,13 @@ pub async fn assign_users(
     if let Some(i) = allocation::first_repeat(users) {
         return Err(ApiError::validation(&format!("userIds[{i}]"), "appears twice"));
     }
-    let mut conflicts = Conflicts::new();
-    let mut read = app.store.org_and_seats(account, users).await?;
-    loop {
-        let (org, current) = read;
+    // What the last attempt leaves to decide from; none: read afresh.
+    let mut kept = None;
+    until_done!(|conflicts| {
+        let (org, current) = match kept.take() {
+            Some(read) => read,
+            None => app.store.org_and_seats(account, users).await?,
+        };
         let org = visible(caller(call)?, org)?;
         let held = users.iter().map(|u| {
             current
@@ -454,9 +458,7 @@ pub async fn assign_users(
         let reply = Reply::ok(&next.iter().map(wire::seat_view).collect::<Vec<_>>())?;
         conflicts.before_write()?;
         let Some(picks) = shard_picks(app, &org, &deltas).await? else {
-            conflicts.pause().await?;
-            read = app.store.org_and_seats(account, users).await?;
-            continue;
+            return Ok(Attempt::Lost);
         };
         let written = app
             .store
@@ -471,21 +473,20 @@ pub async fn assign_users(
             )
             .await?;
         if let Written::Done = written {
-            committed("users", &conflicts);
-            return Ok(reply);
+            committed("users", conflicts);
+            return Ok(Attempt::Done(reply));
         }
-        read = match written.pool_that_refused(&deltas)? {
+        match written.pool_that_refused(&deltas)? {
             // Only the pool moved: decide again from it as it refused, the seats as read.
             Some(org_now) => {
                 conflicts.again();
-                (app.store.counted_org(Some(org_now)).await?, current)
+                kept = Some((app.store.counted_org(Some(org_now)).await?, current));
+                Ok(Attempt::Retry)
             }
-            None => {
-                conflicts.pause().await?;
-                app.store.org_and_seats(account, users).await?
-            }
-        };
-    }
+            None => Ok(Attempt::Lost),
+        }
+    })
+    .await
 }
 
 pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
@@ -498,8 +499,7 @@ pub async fn get_user_seat(app: &App, call: &Call, account: &str, user: &str) ->
 /// The user gives back every unit it holds.
 pub async fn release_user(app: &App, call: &Call, account: &str, user: &str) -> ApiResult<Reply> {
     let reply = Reply::no_content()?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|conflicts| {
         let (org, seats) = app.store.org_and_seats(account, &[user.to_string()]).await?;
         let org = visible(caller(call)?, org)?;
         let seat = seats.into_iter().next().ok_or_else(ApiError::user_license_not_found)?;
@@ -516,8 +516,7 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str) -> 
             Value::Object(after),
         );
         let Some(picks) = shard_picks(app, &org, &deltas).await? else {
-            conflicts.pause().await?;
-            continue;
+            return Ok(Attempt::Lost);
         };
         match app
             .store
@@ -525,12 +524,14 @@ pub async fn release_user(app: &App, call: &Call, account: &str, user: &str) -> 
             .await?
         {
             Written::Done => {
-                committed("release", &conflicts);
-                return Ok(reply);
+                committed("release", conflicts);
+                Ok(Attempt::Done(()))
             }
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }
 
 /// An account's audit records, newest first: the host's own, or an organization's
@@ -634,8 +635,7 @@ pub async fn set_pool_shards(
         let rule = format!("must be from {MIN_SHARDS} to {MAX_SHARDS}, or off");
         return Err(ApiError::validation("shards", &rule));
     }
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let org = app
             .store
             .org_license(account)
@@ -649,7 +649,7 @@ pub async fn set_pool_shards(
             .filter(|p| p.quantity > 0 || wanted.is_none())
             .ok_or_else(ApiError::product_not_found)?;
         if pool.shards == wanted {
-            return Ok(pool);
+            return Ok(Attempt::Done(pool));
         }
         let beside = allocation::shards_beside(&org.products, code);
         if wanted.is_some_and(|n| beside + n > allocation::MAX_ORG_SHARDS) {
@@ -679,8 +679,10 @@ pub async fn set_pool_shards(
             _ => app.store.merge_pool(&org, code, &record).await?,
         };
         match written {
-            Written::Done => {}
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            // Read again at once: done, or merged and to be split.
+            Written::Done => Ok(Attempt::Retry),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }

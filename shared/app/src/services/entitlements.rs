@@ -7,7 +7,7 @@ use crate::domain::entitlement::{Entitlement, EntitlementPatch, IntegrationType,
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt};
 use crate::store::{PageRequest, Written};
 
 fn not_found() -> ApiError {
@@ -53,11 +53,16 @@ pub async fn list(app: &App, call: &Call, integration_type: Option<&str>, page: 
 /// Writes only the fields the patch names, conditioned on the entitlement being
 /// as read, so the answer is exactly what was stored.
 pub async fn update(app: &App, call: &Call, id: &str, patch: EntitlementPatch) -> ApiResult<Reply> {
-    let mut current = active(app, call.principal_id(), id).await?;
+    let current = active(app, call.principal_id(), id).await?;
     // The type is immutable, so the patch is validated once.
     let changes = patch.validate(current.integration_type)?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    // The first attempt writes over the entitlement as read here; each later one reads it again.
+    let mut read = Some(current);
+    until_done!(|_| {
+        let current = match read.take() {
+            Some(current) => current,
+            None => active(app, call.principal_id(), id).await?,
+        };
         let now = clock::now_rfc3339();
         let reply = Reply::ok(&changes.applied_to(&current, &now))?;
         match app
@@ -65,17 +70,16 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: EntitlementPatch) -
             .update_entitlement(&current, &changes, &now, call.answer(&reply).as_ref())
             .await?
         {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(reply)),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-        current = active(app, call.principal_id(), id).await?;
-    }
+    })
+    .await
 }
 
 pub async fn delete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
     let reply = Reply::no_content()?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         match app
             .store
             .deactivate_entitlement(
@@ -86,9 +90,11 @@ pub async fn delete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
             )
             .await?
         {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(not_found()),
-            Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(())),
+            Written::Refused { .. } => Err(not_found()),
+            Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }

@@ -17,7 +17,7 @@ use crate::domain::webhook::{GRANT_CREATED, GRANT_DELIVERED, GRANT_REVOKED, KEY_
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt};
 use crate::services::events::Events;
 use crate::services::key_email;
 use crate::store::{FulfilOutcome, IssueOutcome, PageRequest, Written};
@@ -50,8 +50,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
     new.validate()?;
     let uniqueness = new.uniqueness_key();
     let id = ids::new_id("entg");
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let entitlement = app
             .store
             .entitlement(call.principal_id(), entitlement_id)
@@ -112,22 +111,21 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
         {
             IssueOutcome::Created if key.is_some() => {
                 let grant = key_email::attempt(app, &grant, &entitlement, 1).await;
-                return Reply::created(&grant.presented(clock::now()));
+                Ok(Attempt::Done(Reply::created(&grant.presented(clock::now()))?))
             }
-            IssueOutcome::Created => return Ok(reply),
+            IssueOutcome::Created => Ok(Attempt::Done(reply)),
             IssueOutcome::Existing(grant_id) => {
                 let existing = app.store.grant(call.principal_id(), &grant_id).await?;
                 let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
                 let existing = app.store.counted_grant(existing).await?;
-                return Reply::ok(&existing.presented(clock::now()));
+                Ok(Attempt::Done(Reply::ok(&existing.presented(clock::now()))?))
             }
             // Deleted or changed since read (the next read says which); a
             // generated key that collides is drawn again.
-            IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => {
-                conflicts.pause().await?
-            }
+            IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// `POST /grants/{id}/license-key`: a Pending manual grant gets the supplied
@@ -135,8 +133,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
 pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) -> ApiResult<Reply> {
     body.check_key()?;
     app.admit_key_supplier(call.principal_id()).await?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         // The key is looked up before the grant, so a fulfilment that lost the race
         // for this grant reads it as no longer Pending, which the contract ranks first.
         let key_owner = app.store.license_key_owner(&body.key).await?;
@@ -184,19 +181,18 @@ pub async fn fulfil(app: &App, call: &Call, grant_id: &str, body: Fulfilment) ->
         {
             FulfilOutcome::Fulfilled => {
                 let delivered = key_email::attempt(app, &delivered, &entitlement, 1).await;
-                return Reply::ok(&delivered.presented(clock::now()));
+                Ok(Attempt::Done(Reply::ok(&delivered.presented(clock::now()))?))
             }
-            FulfilOutcome::GrantChanged(current) => {
-                if let Some(blocker) = grant_state_blocker(&current) {
-                    return Err(blocker.into());
-                }
-            }
-            FulfilOutcome::GrantGone => return Err(not_found()),
-            FulfilOutcome::KeyInUse => return Err(supplied_key_taken(app, call.principal_id(), &body.key).await),
-            FulfilOutcome::EntitlementChanged | FulfilOutcome::Conflict => {}
+            FulfilOutcome::GrantChanged(current) => match grant_state_blocker(&current) {
+                Some(blocker) => Err(blocker.into()),
+                None => Ok(Attempt::Lost),
+            },
+            FulfilOutcome::GrantGone => Err(not_found()),
+            FulfilOutcome::KeyInUse => Err(supplied_key_taken(app, call.principal_id(), &body.key).await),
+            FulfilOutcome::EntitlementChanged | FulfilOutcome::Conflict => Ok(Attempt::Lost),
         }
-        conflicts.pause().await?;
-    }
+    })
+    .await
 }
 
 /// 409 `LICENSE_KEY_ALREADY_EXISTS` for a supplied key already in use. One that
@@ -221,8 +217,7 @@ pub(crate) async fn supplied_key_taken(app: &App, business_id: &str, key: &str) 
 /// `DELETE /entitlements/{id}/grants/{grant_id}`: Revoked, and its key disabled.
 /// Revoking a Revoked grant answers it unchanged.
 pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str, reason: &str) -> ApiResult<Reply> {
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let grant = app
             .store
             .counted_grant(own(app, call.principal_id(), grant_id).await?)
@@ -232,7 +227,7 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
         }
         let now = clock::now();
         let Some(revoked) = grant.revoked(reason, &clock::rfc3339(now)) else {
-            return Reply::ok(&grant.presented(now));
+            return Ok(Attempt::Done(Reply::ok(&grant.presented(now))?));
         };
         let reply = Reply::ok(&revoked.clone().presented(now))?;
         let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
@@ -260,25 +255,25 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
             )
             .await?
         {
-            Written::Done => return Ok(reply),
+            Written::Done => Ok(Attempt::Done(reply)),
             // The grant changed under us (an activation, an email): read it again.
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// `POST /grants/{id}/resend-email`: the key email queued again and sent, 202;
 /// while one is queued already, 202 with nothing more done.
 pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<Reply> {
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let grant = app
             .store
             .counted_grant(own(app, call.principal_id(), grant_id).await?)
             .await?;
         let requeued = match grant.resend(clock::now())? {
             Resend::Queue(requeued) => *requeued,
-            Resend::AlreadyQueued => return Reply::json(202, &grant.presented(clock::now())),
+            Resend::AlreadyQueued => return Ok(Attempt::Done(Reply::json(202, &grant.presented(clock::now()))?)),
         };
         let reply = Reply::json(202, &requeued.clone().presented(clock::now()))?;
         let due = Some(key_email::first_attempt_due_ms());
@@ -304,14 +299,15 @@ pub async fn resend_email(app: &App, call: &Call, grant_id: &str) -> ApiResult<R
         {
             Written::Done => {
                 let Ok(entitlement) = entitlements_of(app, &requeued).await else {
-                    return Ok(reply);
+                    return Ok(Attempt::Done(reply));
                 };
                 let sent = key_email::attempt(app, &requeued, &entitlement, 1).await;
-                return Reply::json(202, &sent.presented(clock::now()));
+                Ok(Attempt::Done(Reply::json(202, &sent.presented(clock::now()))?))
             }
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// The entitlement a grant was issued from, deleted or not.

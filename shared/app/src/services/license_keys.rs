@@ -11,7 +11,7 @@ use crate::domain::webhook::{KEY_CREATED, KEY_UPDATED};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt};
 use crate::services::events::Events;
 use crate::store::{KeyQuery, PageRequest, Written};
 use crate::wire::dodo::{LicenseKeyImport, LicenseKeyPatch};
@@ -54,8 +54,7 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
     );
     key.check_limit(key.activations_limit, now)?;
     let reply = Reply::created(&key.view(now))?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         // Built for each try, so its id is later than every change it follows.
         let events = Events::new(&key.business_id, clock::now())
             .key(KEY_CREATED, &key)
@@ -65,13 +64,15 @@ pub async fn import(app: &App, call: &Call, body: LicenseKeyImport) -> ApiResult
             .import_license_key(&key, &events, call.answer(&reply).as_ref())
             .await?
         {
-            Written::Done => return Ok(reply),
+            Written::Done => Ok(Attempt::Done(())),
             Written::Refused { .. } => {
-                return Err(crate::services::grants::supplied_key_taken(app, call.principal_id(), &key.key).await)
+                Err(crate::services::grants::supplied_key_taken(app, call.principal_id(), &key.key).await)
             }
-            Written::Conflict => conflicts.pause().await?,
+            Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }
 
 fn check_limit(limit: Option<i64>) -> ApiResult<()> {
@@ -111,8 +112,7 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) ->
             .map(|e| e.as_deref().map(client_time).transpose())
             .transpose()?,
     };
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let key = own(app, call.principal_id(), id).await?;
         let after = changes.applied_to(&key);
         let now = clock::now();
@@ -128,10 +128,7 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) ->
                 match crate::domain::shards::recap(&shards, limit) {
                     Some(deltas) => Some(deltas),
                     // Activations since the read took the room: decide again.
-                    None => {
-                        conflicts.pause().await?;
-                        continue;
-                    }
+                    None => return Ok(Attempt::Lost),
                 }
             }
             _ => None,
@@ -148,23 +145,23 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: LicenseKeyPatch) ->
             )
             .await?
         {
-            Written::Done => return Ok(reply),
+            Written::Done => Ok(Attempt::Done(reply)),
             // Activations moved since the read: decide again on fresh numbers.
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// `PATCH /license_keys/{id}` with `activation_shards`: the key's count split
 /// over that many shards, or merged back (null); a new number merges, then splits.
 async fn reshard(app: &App, call: &Call, id: &str, wanted: Option<i64>) -> ApiResult<Reply> {
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let key = own(app, call.principal_id(), id).await?;
         let wanted = key.check_sharding(wanted)?;
         let now = clock::now();
         if key.activation_shards == wanted {
-            return Reply::ok(&key.view(now));
+            return Ok(Attempt::Done(Reply::ok(&key.view(now))?));
         }
         let mut after = key.clone();
         after.activation_shards = wanted;
@@ -200,12 +197,14 @@ async fn reshard(app: &App, call: &Call, id: &str, wanted: Option<i64>) -> ApiRe
             }
         };
         match written {
-            Written::Done if key.activation_shards.is_none() || wanted.is_none() => return Ok(reply),
-            Written::Done => {}
+            Written::Done if key.activation_shards.is_none() || wanted.is_none() => Ok(Attempt::Done(reply)),
+            // Merged: the split follows at once.
+            Written::Done => Ok(Attempt::Retry),
             // Activations moved the count or the shards since the read.
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 async fn own(app: &App, business_id: &str, id: &str) -> ApiResult<LicenseKey> {
@@ -315,16 +314,17 @@ pub async fn rename_instance(app: &App, call: &Call, id: &str, name: &InstanceNa
         .ok_or_else(instance_not_found)?;
     instance.name = name.to_string();
     let reply = Reply::ok(&instance)?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         match app
             .store
             .rename_instance(call.principal_id(), id, name, call.answer(&reply).as_ref())
             .await?
         {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(instance_not_found()),
-            Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(())),
+            Written::Refused { .. } => Err(instance_not_found()),
+            Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }

@@ -13,7 +13,7 @@ use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
 use crate::store::Written;
 use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
@@ -43,11 +43,15 @@ pub async fn activate(
         }
     }
     let fingerprint = fingerprint.map(Fingerprint::as_str);
-    let mut conflicts = Conflicts::new();
-    let mut read = app.store.read_for_activation(license_key, fingerprint).await?;
+    // What the last attempt leaves to plan from; none: read afresh.
+    let mut kept = None;
     // A sharded key's unit comes from a shard picked at random, so a burst spreads.
     let mut shard = None;
-    loop {
+    until_done!(|conflicts| {
+        let mut read = match kept.take() {
+            Some(read) => read,
+            None => app.store.read_for_activation(license_key, fingerprint).await?,
+        };
         let key = read.key.clone().ok_or_else(ApiError::license_key_not_found)?;
         let now = clock::now();
         let plan = key.plan_activation(now);
@@ -56,7 +60,7 @@ pub async fn activate(
             .as_ref()
             .filter(|i| i.license_key_id == key.id && i.is_live(now));
         if let (Some(held), true) = (&held, key.status(now) == LicenseKeyStatus::Active) {
-            return Reply::ok(&ActivatedInstance::new(&key, held));
+            return Ok(Attempt::Done(Reply::ok(&ActivatedInstance::new(&key, held))?));
         }
         let plan = plan?;
         let id = ids::new_id("lki");
@@ -104,7 +108,7 @@ pub async fn activate(
             )
             .await?;
         if let Written::Done = written {
-            return Ok(reply);
+            return Ok(Attempt::Done(reply));
         }
         let shard_full = key.activation_shards.is_some()
             && written
@@ -112,10 +116,11 @@ pub async fn activate(
                 .is_some_and(|refused| Some(refused.epoch) == key.shard_epoch);
         if shard_full {
             conflicts.again();
-            if let Some(full) = make_room(app, &key, picked, &mut conflicts).await? {
+            if let Some(full) = make_room(app, &key, picked, conflicts).await? {
                 read.key = Some(full);
             }
-            continue;
+            kept = Some(read);
+            return Ok(Attempt::Retry);
         }
         let key_now = match key.activation_shards {
             None => written.key_that_refused_activation()?,
@@ -126,14 +131,17 @@ pub async fn activate(
             Some(key_now) if key_now.activation_shards.is_none() => {
                 conflicts.again();
                 read.key = Some(key_now);
+                kept = Some(read);
+                Ok(Attempt::Retry)
             }
+            // Read again after the pause, and a shard picked afresh.
             _ => {
-                conflicts.pause().await?;
                 shard = None;
-                read = app.store.read_for_activation(license_key, fingerprint).await?;
+                Ok(Attempt::Lost)
             }
         }
-    }
+    })
+    .await
 }
 
 /// A sharded key's shard `to` was full: half of the freest shard's room moves
@@ -180,14 +188,13 @@ async fn key_and_instance(
 
 /// `POST /licenses/heartbeat`: a leased instance lives one more lease from now.
 pub async fn heartbeat(app: &App, call: &Call, license_key: &KeyText, instance_id: &InstanceId) -> ApiResult<Reply> {
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
         let now = clock::now();
         let mut instance = key.usable_instance(instance.as_ref(), now)?.clone();
         let Some(until_ms) = key.lease_end(now) else {
             // No lease to extend: the instance lives until it is deactivated.
-            return Reply::ok(&instance);
+            return Ok(Attempt::Done(Reply::ok(&instance)?));
         };
         instance.expires_at = Some(rfc3339_ms(until_ms));
         let reply = Reply::ok(&instance)?;
@@ -203,11 +210,12 @@ pub async fn heartbeat(app: &App, call: &Call, license_key: &KeyText, instance_i
             )
             .await?
         {
-            Written::Done => return Ok(reply),
+            Written::Done => Ok(Attempt::Done(reply)),
             // The lease ended, the instance went or the key changed: read again to say which.
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 /// `POST /licenses/checkout`: an offline license for a live instance, signed.
@@ -243,9 +251,19 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &KeyText, instance_
         .filter(|i| i.license_key_id == key.id)
         .ok_or_else(not_found)?;
     let reply = Reply::ok(&Empty {})?;
-    let mut conflicts = Conflicts::new();
     let mut key = key;
-    loop {
+    // Whether the last attempt was refused (rather than lost to a race): none before the first.
+    let mut lost = None;
+    until_done!(|_| {
+        if let Some(refused) = lost.take() {
+            let (was_sharded, was_epoch) = (key.activation_shards.is_some(), key.shard_epoch);
+            key = key_by_value(app, license_key).await?;
+            // Unsharded then and now, never split between: the count's own
+            // condition refused (the instance's lease is gone).
+            if refused && !was_sharded && key.activation_shards.is_none() && key.shard_epoch == was_epoch {
+                return Err(not_found());
+            }
+        }
         // Built for each try, so its id is later than every change it follows.
         let events = Events::new(&key.business_id, clock::now())
             .instance(INSTANCE_DELETED, &instance)
@@ -269,24 +287,20 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &KeyText, instance_
                 call.answer(&reply).as_ref(),
             )
             .await?;
-        let (was_sharded, was_epoch) = (key.activation_shards.is_some(), key.shard_epoch);
         match written {
-            Written::Done => return Ok(reply),
-            Written::Refused { at: 0, .. } => return Err(not_found()),
+            Written::Done => Ok(Attempt::Done(())),
+            Written::Refused { at: 0, .. } => Err(not_found()),
             // The count refused: the instance's lease is gone from an unsharded
-            // key, or a shard moved, or the key was split or merged since the read.
+            // key, or a shard moved, or the key was split or merged since the
+            // read. The next attempt reads the key again, after the pause, to say which.
             Written::Refused { .. } | Written::Conflict => {
-                conflicts.pause().await?;
-                let refused = !matches!(written, Written::Conflict);
-                key = key_by_value(app, license_key).await?;
-                // Unsharded then and now, never split between: the count's own
-                // condition refused (the instance's lease is gone).
-                if refused && !was_sharded && key.activation_shards.is_none() && key.shard_epoch == was_epoch {
-                    return Err(not_found());
-                }
+                lost = Some(!matches!(written, Written::Conflict));
+                Ok(Attempt::Lost)
             }
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }
 
 /// `POST /licenses/validate`: `{valid, code, license_key, product, instance}`,

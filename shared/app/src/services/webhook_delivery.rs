@@ -12,7 +12,7 @@ use crate::aws_calls::counted;
 use crate::clock;
 use crate::domain::webhook::{signature, Attempt, Delivery, DeliveryStatus, Endpoint, Next};
 use crate::error::ApiResult;
-use crate::retry::Conflicts;
+use crate::retry::{self, until_done};
 use crate::store::{PendingEvent, QueuedDelivery, Work};
 use crate::webhook_sender;
 use serde::Serialize;
@@ -249,13 +249,13 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
         Next::Done => None,
     };
     // Sent already: a lost race for the record is tried again rather than sent again.
-    let mut conflicts = Conflicts::new();
-    let recorded = loop {
+    let recorded = until_done!(|_| {
         match store.record_delivery_attempt(&claimed, &after, retry_at_ms).await? {
-            Some(recorded) => break recorded,
-            None => conflicts.pause().await?,
+            Some(recorded) => Ok(retry::Attempt::Done(recorded)),
+            None => Ok(retry::Attempt::Lost),
         }
-    };
+    })
+    .await?;
     if !recorded {
         tracing::warn!(event_id = %after.id, webhook_id = %after.webhook_id, "delivery outcome not recorded: another run took it over");
         return Ok(Outcome::Skipped);

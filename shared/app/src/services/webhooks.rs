@@ -7,7 +7,7 @@ use crate::domain::webhook::{secret_from, Endpoint, EndpointPatch, HeadersUpdate
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
-use crate::retry::Conflicts;
+use crate::retry::{until_done, Attempt};
 use crate::store::{PageRequest, Written};
 use serde::Serialize;
 
@@ -96,8 +96,7 @@ async fn replace(
     id: &str,
     change: impl Fn(&Endpoint, &str) -> ApiResult<(Reply, Endpoint)>,
 ) -> ApiResult<Reply> {
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         let current = endpoint(app, call, id).await?;
         let (reply, next) = change(&current, &clock::now_rfc3339())?;
         match app
@@ -105,24 +104,26 @@ async fn replace(
             .replace_webhook(&current, &next, call.answer(&reply).as_ref())
             .await?
         {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } | Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(reply)),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await
 }
 
 pub async fn delete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
     let reply = Reply::no_content()?;
-    let mut conflicts = Conflicts::new();
-    loop {
+    until_done!(|_| {
         match app
             .store
             .delete_webhook(call.principal_id(), id, call.answer(&reply).as_ref())
             .await?
         {
-            Written::Done => return Ok(reply),
-            Written::Refused { .. } => return Err(not_found()),
-            Written::Conflict => conflicts.pause().await?,
+            Written::Done => Ok(Attempt::Done(())),
+            Written::Refused { .. } => Err(not_found()),
+            Written::Conflict => Ok(Attempt::Lost),
         }
-    }
+    })
+    .await?;
+    Ok(reply)
 }
