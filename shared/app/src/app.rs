@@ -2,7 +2,7 @@
 
 use crate::auth::{self, KeyCache, Principal};
 use crate::aws_calls::{CallCounter, Service};
-use crate::error::ApiError;
+use crate::error::{ApiError, RateLimit};
 use crate::store::Store;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -154,11 +154,7 @@ impl App {
             return Ok(());
         }
         let wait = (window + PUBLIC_WINDOW_S).saturating_sub(now_s).max(1);
-        Err(ApiError::too_many_requests(
-            "RATE_LIMITED",
-            "too many requests from this address; try again later",
-            wait as u32,
-        ))
+        Err(ApiError::rate_limited(RateLimit::PublicCaller, wait as u32))
     }
 
     /// Whether `business` may supply a key of its own choosing now: 429 while it
@@ -198,11 +194,7 @@ impl App {
             "a business met too many keys of other businesses; held back"
         );
         let wait = (window + KEY_CONFLICT_WINDOW_S).saturating_sub(now_s).max(1);
-        ApiError::too_many_requests(
-            "RATE_LIMITED",
-            "too many supplied keys were already in use; try again later",
-            wait as u32,
-        )
+        ApiError::rate_limited(RateLimit::SuppliedKeys, wait as u32)
     }
 
     /// The principal of a bearer secret: from the cache when warm, else one GetItem.

@@ -40,11 +40,8 @@ pub async fn start(app: &App, event: &lambda_http::Request, principal: Option<&P
     {
         Claim::Acquired(claim) => Ok(Start::Run(Some(claim))),
         Claim::Replay(answer) => Ok(Start::Replay(answer)),
-        Claim::InUse => Err(crate::store::idempotency_key_in_use()),
-        Claim::Reused => Err(ApiError::unprocessable(
-            "IDEMPOTENCY_KEY_REUSED",
-            "this Idempotency-Key was used with another request",
-        )),
+        Claim::InUse => Err(ApiError::idempotency_key_in_use()),
+        Claim::Reused => Err(ApiError::idempotency_key_reused()),
     }
 }
 

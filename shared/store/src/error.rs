@@ -24,6 +24,20 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Which of our rate limits a caller met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimit {
+    PublicCaller,
+    SuppliedKeys,
+}
+
+/// What an allocation would take more of than is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllocationExceeds {
+    HostLicense,
+    AccountLicense,
+}
+
 /// The catalogue: every status and code an answer carries comes from one of
 /// these constructors (or from a rule's `Refusal`, given its status below),
 /// each code with one message.
@@ -51,11 +65,17 @@ impl ApiError {
         }
     }
 
-    /// A rate limit of ours: 429 with when to come back.
-    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after: u32) -> Self {
+    /// `RATE_LIMITED`: a limit of ours, with when to come back; `what` says
+    /// which was met (the public routes' per-address count, or a business's
+    /// supplied keys that others hold).
+    pub fn rate_limited(what: RateLimit, retry_after: u32) -> Self {
+        let message = match what {
+            RateLimit::PublicCaller => "too many requests from this address; try again later",
+            RateLimit::SuppliedKeys => "too many supplied keys were already in use; try again later",
+        };
         Self {
             retry_after: Some(retry_after),
-            ..Self::new(429, code, message)
+            ..Self::new(429, "RATE_LIMITED", message)
         }
     }
 
@@ -114,8 +134,64 @@ impl ApiError {
         Self::new(404, "LICENSE_KEY_NOT_FOUND", "no such license key")
     }
 
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(409, code, message)
+    }
+
+    pub fn idempotency_key_in_use() -> Self {
+        Self::conflict(
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still running",
+        )
+    }
+
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            422,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used with another request",
+        )
+    }
+
+    /// `ENTITLEMENT_INACTIVE`: the entitlement was deleted; nothing more is granted from it.
+    pub fn entitlement_inactive() -> Self {
+        Self::conflict("ENTITLEMENT_INACTIVE", "the entitlement has been deleted")
+    }
+
+    /// `HOST_LICENSE_BELOW_ALLOCATED`: a host's new quantities are below what its organizations hold.
+    pub fn host_license_below_allocated(codes: &[String]) -> Self {
+        Self::conflict(
+            "HOST_LICENSE_BELOW_ALLOCATED",
+            format!("organizations hold more than that of {}", codes.join(", ")),
+        )
+    }
+
+    /// `ALLOCATION_BELOW_CONSUMED`: an organization's new quantities are below what it hands on.
+    pub fn allocation_below_consumed(codes: &[String]) -> Self {
+        Self::conflict(
+            "ALLOCATION_BELOW_CONSUMED",
+            format!(
+                "its tenant services and users already take more than that of {}",
+                codes.join(", ")
+            ),
+        )
+    }
+
+    /// `ALLOCATION_EXCEEDS_*`: more of `codes` than `holder` (the host, the account) holds.
+    pub fn allocation_exceeds(code: AllocationExceeds, holder: &str, codes: &[String]) -> Self {
+        let code = match code {
+            AllocationExceeds::HostLicense => "ALLOCATION_EXCEEDS_HOST_LICENSE",
+            AllocationExceeds::AccountLicense => "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE",
+        };
+        Self::conflict(code, format!("more than {holder} holds of {}", codes.join(", ")))
+    }
+
+    /// `ALLOCATION_EXCEEDS_ACCOUNT_LICENSE` for a group rule naming codes the account holds none of.
+    pub fn account_holds_none_of(codes: &[String]) -> Self {
+        Self::conflict(
+            "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE",
+            format!("the account holds none of {}", codes.join(", ")),
+        )
     }
 
     pub fn payload_too_large(limit: usize) -> Self {
@@ -129,10 +205,6 @@ impl ApiError {
     /// 422 naming the offending field, so a client can point at it.
     pub fn validation(field: &str, problem: impl std::fmt::Display) -> Self {
         Refusal::invalid(field, problem).into()
-    }
-
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(422, code, message)
     }
 
     /// A fault of ours or of a dependency; the detail goes to the log, never to the caller.
@@ -227,7 +299,12 @@ impl From<Refusal> for ApiError {
             RefusalKind::Conflict => 409,
             RefusalKind::Inactive => 403,
             RefusalKind::Gone => 404,
-            RefusalKind::TooSoon(seconds) => return Self::too_many_requests(refusal.code, refusal.message, seconds),
+            RefusalKind::TooSoon(seconds) => {
+                return Self {
+                    retry_after: Some(seconds),
+                    ..Self::new(429, refusal.code, refusal.message)
+                }
+            }
         };
         Self::new(status, refusal.code, refusal.message)
     }
@@ -287,7 +364,7 @@ mod tests {
         assert!(busy.is_retryable());
         assert_eq!(busy.body(ErrorStyle::Google)["error"]["status"], "UNAVAILABLE");
         assert!(!ApiError::not_found("grant").is_retryable());
-        assert!(!ApiError::conflict("GRANT_NOT_PENDING", "x").is_retryable());
-        assert!(ApiError::too_many_requests("RATE_LIMITED", "slow down", 5).is_retryable());
+        assert!(!ApiError::entitlement_inactive().is_retryable());
+        assert!(ApiError::rate_limited(RateLimit::PublicCaller, 5).is_retryable());
     }
 }

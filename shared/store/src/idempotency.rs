@@ -51,13 +51,6 @@ pub enum Claim {
     Reused,
 }
 
-pub fn idempotency_key_in_use() -> ApiError {
-    ApiError::conflict(
-        "IDEMPOTENCY_KEY_IN_USE",
-        "a request with this Idempotency-Key is still running",
-    )
-}
-
 fn record_key(scope: &str, idempotency_key: &str) -> Item {
     key(format!("IDEM#{scope}#{idempotency_key}"), "IDEM")
 }

@@ -28,7 +28,7 @@ mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
-pub use idempotency::{idempotency_key_in_use, AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
+pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest, PageStart};
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
@@ -312,7 +312,7 @@ impl Store {
         if let Some(at) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
             if at == changes {
                 // Our claim on the Idempotency-Key lapsed and another attempt holds it.
-                return Err(idempotency_key_in_use());
+                return Err(ApiError::idempotency_key_in_use());
             }
             let failed = reasons
                 .iter()

@@ -10,17 +10,13 @@ use crate::clock;
 use crate::domain::allocation::{
     self, AuditRecord, GroupRule, HostLicense, OrgLicense, Quantities, TenantService, UserSeat,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AllocationExceeds, ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
 use crate::store::{PageRequest, ShardPicks, Written};
 use crate::wire::lrm as wire;
 use serde_json::{json, Value};
-
-fn exceeds(code: &'static str, what: &str, codes: &[String]) -> ApiError {
-    ApiError::conflict(code, format!("more than {what} holds of {}", codes.join(", ")))
-}
 
 fn caller(call: &Call) -> ApiResult<&Principal> {
     call.principal.as_ref().ok_or_else(ApiError::unauthorized)
@@ -101,10 +97,7 @@ pub async fn set_host_license(app: &App, call: &Call, host: &str, terms: HostTer
         let pools = current.as_ref().map(|h| h.products.clone()).unwrap_or_default();
         let short = allocation::below_allocated(&pools, &terms.products);
         if !short.is_empty() {
-            return Err(ApiError::conflict(
-                "HOST_LICENSE_BELOW_ALLOCATED",
-                format!("organizations hold more than that of {}", short.join(", ")),
-            ));
+            return Err(ApiError::host_license_below_allocated(&short));
         }
         let next = HostLicense {
             host_account_id: host.to_string(),
@@ -180,18 +173,16 @@ pub async fn allocate_org(
         let pools = current.as_ref().map(|o| o.products.clone()).unwrap_or_default();
         let short = allocation::below_allocated(&pools, &quantities);
         if !short.is_empty() {
-            return Err(ApiError::conflict(
-                "ALLOCATION_BELOW_CONSUMED",
-                format!(
-                    "its tenant services and users already take more than that of {}",
-                    short.join(", ")
-                ),
-            ));
+            return Err(ApiError::allocation_below_consumed(&short));
         }
         let host_deltas = allocation::deltas(&allocation::pool_quantities(&pools), &quantities);
         let over = allocation::overdrawn(&host_license.products, &host_deltas);
         if !over.is_empty() {
-            return Err(exceeds("ALLOCATION_EXCEEDS_HOST_LICENSE", "the host license", &over));
+            return Err(ApiError::allocation_exceeds(
+                AllocationExceeds::HostLicense,
+                "the host license",
+                &over,
+            ));
         }
         let next = OrgLicense {
             account_id: account.to_string(),
@@ -288,7 +279,11 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
         let deltas = allocation::deltas(&old, &request.products);
         let over = allocation::overdrawn(&org.products, &deltas);
         if !over.is_empty() {
-            return Err(exceeds("ALLOCATION_EXCEEDS_ACCOUNT_LICENSE", "the organization", &over));
+            return Err(ApiError::allocation_exceeds(
+                AllocationExceeds::AccountLicense,
+                "the organization",
+                &over,
+            ));
         }
         let next = TenantService {
             account_id: account.to_string(),
@@ -365,21 +360,15 @@ pub async fn get_tenant(app: &App, call: &Call, account: &str, scope: &str, serv
 pub async fn put_group_rule(app: &App, call: &Call, rule: GroupRule) -> ApiResult<Reply> {
     check_id("groupId", &rule.group_id)?;
     let org = visible_org(app, call, &rule.account_id).await?;
-    let refused = |codes: &[String]| {
-        ApiError::conflict(
-            "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE",
-            format!("the account holds none of {}", codes.join(", ")),
-        )
-    };
     let missing = allocation::codes_not_held(&org.products, &rule.user_bundle_codes);
     if !missing.is_empty() {
-        return Err(refused(&missing));
+        return Err(ApiError::account_holds_none_of(&missing));
     }
     let reply = Reply::ok(&wire::group_view(&rule))?;
     until_done!(|_| {
         match app.store.put_group_rule(&rule, call.answer(&reply).as_ref()).await? {
             Written::Done => Ok(Attempt::Done(())),
-            Written::Refused { .. } => Err(refused(&rule.user_bundle_codes)),
+            Written::Refused { .. } => Err(ApiError::account_holds_none_of(&rule.user_bundle_codes)),
             Written::Conflict => Ok(Attempt::Lost),
         }
     })
@@ -431,7 +420,11 @@ pub async fn assign_users(
         let deltas = allocation::seat_deltas(held, codes);
         let over = allocation::overdrawn(&org.products, &deltas);
         if !over.is_empty() {
-            return Err(exceeds("ALLOCATION_EXCEEDS_ACCOUNT_LICENSE", "the organization", &over));
+            return Err(ApiError::allocation_exceeds(
+                AllocationExceeds::AccountLicense,
+                "the organization",
+                &over,
+            ));
         }
         let next: Vec<UserSeat> = users
             .iter()

@@ -27,7 +27,7 @@ fn not_found() -> ApiError {
 }
 
 fn entitlement_inactive() -> ApiError {
-    ApiError::conflict("ENTITLEMENT_INACTIVE", "the entitlement has been deleted")
+    ApiError::entitlement_inactive()
 }
 
 /// The business's grant `id`.
