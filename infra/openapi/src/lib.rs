@@ -11,6 +11,7 @@ use licensing::domain::grant_requests::{Fulfilment, NewGrant, Revocation};
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::domain::metadata::MetadataInput;
 use licensing::domain::offline_license::{Jwk, JwkSet};
+use licensing::domain::schema::Extended;
 use licensing::domain::webhook::{
     Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint, WebhookEventType, WebhookHeaders,
     WebhookMetadata, WebhookUrl,
@@ -26,7 +27,7 @@ use licensing::wire::lrm::{
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
     UserLicenseAssignment,
 };
-use licensing::wire::schema::{page_of, path_segment, Extended};
+use licensing::wire::schema::{page_of, path_segment};
 use std::path::PathBuf;
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};

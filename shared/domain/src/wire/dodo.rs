@@ -13,7 +13,7 @@ use crate::license_key::{
     Fingerprint, Instance, InstanceId, InstanceName, KeyText, LicenseKey, LicenseKeyStatus, LEASED_LIMIT_MAX,
     VALIDATION_CODES,
 };
-use crate::wire::schema::{int64, object_of, or_null, Extended};
+use crate::schema::{int64, object_of, or_null, Extended};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;

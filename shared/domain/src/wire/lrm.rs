@@ -486,7 +486,8 @@ mod service_allocation_schema {
     use super::ServiceAllocation;
     use crate::allocation::TENANT_NAME_MAX;
     use crate::json::LINE_PATTERN;
-    use crate::wire::schema::{nullable, or_null, product_quantities, product_quantities_shape};
+    use crate::schema::or_null;
+    use crate::wire::schema::{nullable, product_quantities, product_quantities_shape};
     use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
     use utoipa::openapi::RefOr;
     use utoipa::{PartialSchema, ToSchema};

@@ -2,7 +2,7 @@
 //! the rules check against, and shapes whose rule depends on another field.
 
 use crate::allocation::{ProductQuantity, CODE_PATTERN, ID_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS};
-pub use crate::schema::{int64, object_of, or_null, string, Extended};
+use crate::schema::{int64, or_null, string, Extended};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
