@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from router import ROOT, TEMPLATE, template_functions, template_routes  # noqa: E402
 
 EVENTS_DIR = os.path.join(ROOT, "events")
-BIN_DIR = os.path.join(ROOT, "functions", "src", "bin")
+ROUTES_DIR = os.path.join(ROOT, "functions", "src", "routes")
 
 # The seeds' host and organization (UiPath's sample requests), whose keys the
 # callers mint for HOST_KEY and ORGANIZATION_KEY.
@@ -117,10 +117,10 @@ def placeholder_principals(business):
             "ORGANIZATION_KEY": f"organization:{SEED_ORGANIZATION}"}
 
 
-def access(binary, bin_dir=BIN_DIR):
+def access(binary, routes_dir=ROUTES_DIR):
     """The `Access` the route file serves with; a file naming none (the JWK Set's
     `serve_key_set`) takes no key."""
-    with open(os.path.join(bin_dir, f"{binary}.rs"), encoding="utf-8") as f:
+    with open(os.path.join(routes_dir, f"{binary.replace('-', '_')}.rs"), encoding="utf-8") as f:
         kinds = set(re.findall(r"\bAccess::(\w+)", f.read()))
     if len(kinds) > 1:
         raise ValueError(f"{binary}.rs serves with more than one Access: {sorted(kinds)}")
@@ -183,7 +183,7 @@ def route_event(method, path, key, sample):
     return event
 
 
-def route_events(template=TEMPLATE, bin_dir=BIN_DIR, samples=None):
+def route_events(template=TEMPLATE, routes_dir=ROUTES_DIR, samples=None):
     """{file name: text} of every route function's event."""
     samples = SAMPLE_REQUESTS if samples is None else samples
     first = {}
@@ -194,7 +194,7 @@ def route_events(template=TEMPLATE, bin_dir=BIN_DIR, samples=None):
         raise KeyError(f"SAMPLE_REQUESTS names no route function of template.yaml: {', '.join(unknown)}")
     events = {}
     for binary, (method, path) in first.items():
-        kind = access(binary, bin_dir)
+        kind = access(binary, routes_dir)
         if kind not in ACCESS_KEYS:
             raise KeyError(f"{binary}.rs serves with Access::{kind}: add its key placeholder to ACCESS_KEYS")
         event = route_event(method, path, ACCESS_KEYS[kind], samples.get(binary, {}))

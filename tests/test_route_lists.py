@@ -87,11 +87,11 @@ def test_a_moved_route_a_stray_event_or_a_missing_scheduled_one_is_found(tmp_pat
 
 
 def test_an_event_comes_from_its_route_and_the_access_its_file_serves_with(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "list-thing-grants.rs").write_text("//! GET /grants/{grant_id}/things\nserve(Access::Organization, handle)\n")
+    routes_dir = tmp_path / "routes"
+    routes_dir.mkdir()
+    (routes_dir / "list_thing_grants.rs").write_text("//! GET /grants/{grant_id}/things\nserve(Access::Organization, handle)\n")
     template = write_template(tmp_path, with_route({"Resources": {}}, "list-thing-grants", "GET", "/grants/{grant_id}/things"))
-    event = json.loads(route_events.route_events(template, str(bin_dir), samples={})["list-thing-grants.json"])
+    event = json.loads(route_events.route_events(template, str(routes_dir), samples={})["list-thing-grants.json"])
     assert event["routeKey"] == event["requestContext"]["routeKey"] == "GET /grants/{grant_id}/things"
     assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/grants/entg_01JD0000000000000000000000/things"
     assert event["pathParameters"] == {"grant_id": "entg_01JD0000000000000000000000"}
@@ -99,9 +99,9 @@ def test_an_event_comes_from_its_route_and_the_access_its_file_serves_with(tmp_p
     # A parameter no route had before needs its sample value; a sample needs its route.
     template = write_template(tmp_path, with_route({"Resources": {}}, "list-thing-grants", "GET", "/things/{thing_id}"))
     with pytest.raises(KeyError, match="thing_id"):
-        route_events.route_events(template, str(bin_dir), samples={})
+        route_events.route_events(template, str(routes_dir), samples={})
     with pytest.raises(KeyError, match="get-nothing"):
-        route_events.route_events(template, str(bin_dir), samples={"get-nothing": {"query": {"a": "1"}}})
+        route_events.route_events(template, str(routes_dir), samples={"get-nothing": {"query": {"a": "1"}}})
 
 
 # --- infra/check_bootstraps.py ---

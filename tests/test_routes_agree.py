@@ -1,5 +1,5 @@
-"""template.yaml and functions/src/bin name the same routes, and the local
-router (infra/router.py) is derived from template.yaml."""
+"""template.yaml, functions/src/bin and functions/src/routes name the same
+functions, and the local router (infra/router.py) is derived from template.yaml."""
 
 import os
 import re
@@ -32,11 +32,25 @@ def binaries():
     return {name[:-3] for name in os.listdir(folder) if name.endswith(".rs")}
 
 
+def route_modules():
+    """The files of functions/src/routes, by their binary's name."""
+    folder = os.path.join(ROOT, "functions", "src", "routes")
+    return {name[:-3].replace("_", "-") for name in os.listdir(folder) if name.endswith(".rs")}
+
+
+def listed_route_modules():
+    """The modules the `routes!` list of functions/src/lib.rs declares (a file
+    it does not name is never compiled), by their binary's name."""
+    with open(os.path.join(ROOT, "functions", "src", "lib.rs")) as f:
+        listed = re.search(r"^routes! \{(.*?)^\}", f.read(), re.S | re.M).group(1)
+    return {name.strip().replace("_", "-") for name in listed.split(",") if name.strip()}
+
+
 def documented_routes():
-    """Each function file starts with `//! METHOD /path` naming its route."""
+    """Each route file starts with `//! METHOD /path` naming its route."""
     routes = {}
     for name in binaries():
-        with open(os.path.join(ROOT, "functions", "src", "bin", f"{name}.rs")) as f:
+        with open(os.path.join(ROOT, "functions", "src", "routes", f"{name.replace('-', '_')}.rs")) as f:
             match = re.match(r"//! (GET|POST|PUT|PATCH|DELETE) (\S+)", f.readline())
         if match:
             routes[(match.group(1), match.group(2).split("?")[0].rstrip(":"))] = name
@@ -55,6 +69,8 @@ def test_local_router_serves_every_template_route():
 def test_every_function_binary_is_deployed():
     deployed = {r["Metadata"]["BuildProperties"]["Binary"] for r in template_functions()}
     assert deployed == binaries()
+    assert route_modules() == binaries(), "functions/src/routes and functions/src/bin disagree"
+    assert listed_route_modules() == route_modules(), "routes! in functions/src/lib.rs and functions/src/routes disagree"
     assert binaries() - set(template_routes().values()) == {"email-retry", "deliver-webhooks"}
 
 

@@ -10,11 +10,11 @@ fn workspace() -> &'static Path {
 
 #[test]
 fn each_function_has_a_parsable_event_for_its_route() {
-    let bins = workspace().join("functions/src/bin");
+    let routes = workspace().join("functions/src/routes");
     let mut checked = 0;
-    for entry in std::fs::read_dir(&bins).unwrap() {
+    for entry in std::fs::read_dir(&routes).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let name = path.file_stem().unwrap().to_str().unwrap().replace('_', "-");
         let first_line = std::fs::read_to_string(&path)
             .unwrap()
             .lines()

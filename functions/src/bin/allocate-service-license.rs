@@ -1,20 +1,2 @@
-//! PUT /lrm/api/account/{accountId}/service-license/{serviceScopeId}/{serviceType} (POST too, as seed 002's curl sends it)
-use licensing::services::allocation::{self, TenantRequest};
-use licensing::wire::lrm::ServiceAllocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (tenant_name, products) = req.json::<ServiceAllocation>()?.checked()?;
-    let request = TenantRequest {
-        scope: req.path("serviceScopeId")?,
-        service_type: req.path("serviceType")?,
-        tenant_name,
-        products,
-    };
-    allocation::allocate_tenant(app, req.call(), &req.path("accountId")?, request).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Host, handle).await
-}
+//! The `allocate-service-license` function: functions/src/routes/allocate_service_license.rs.
+functions::main!(allocate_service_license);

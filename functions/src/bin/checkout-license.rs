@@ -1,14 +1,2 @@
-//! POST /licenses/checkout (public): an offline license (Ed25519 JWS) for a live instance.
-use licensing::services::licenses;
-use licensing::wire::dodo::InstanceRef;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: InstanceRef = req.json()?;
-    licenses::checkout(app, req.domain_name(), &body.license_key, &body.license_key_instance_id).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Public, handle).await
-}
+//! The `checkout-license` function: functions/src/routes/checkout_license.rs.
+functions::main!(checkout_license);

@@ -1,11 +1,2 @@
-//! POST /entitlements
-use licensing::services::entitlements;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    entitlements::create(app, req.call(), req.json()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `create-entitlement` function: functions/src/routes/create_entitlement.rs.
+functions::main!(create_entitlement);

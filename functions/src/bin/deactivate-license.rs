@@ -1,14 +1,2 @@
-//! POST /licenses/deactivate (public): the instance is gone and its slot free.
-use licensing::services::licenses;
-use licensing::wire::dodo::InstanceRef;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: InstanceRef = req.json()?;
-    licenses::deactivate(app, req.call(), &body.license_key, &body.license_key_instance_id).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Public, handle).await
-}
+//! The `deactivate-license` function: functions/src/routes/deactivate_license.rs.
+functions::main!(deactivate_license);

@@ -1,11 +1,2 @@
-//! DELETE /entitlements/{entitlement_id}: soft delete; its grants stay.
-use licensing::services::entitlements;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    entitlements::delete(app, req.call(), &req.path("entitlement_id")?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `delete-entitlement` function: functions/src/routes/delete_entitlement.rs.
+functions::main!(delete_entitlement);

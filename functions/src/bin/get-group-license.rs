@@ -1,12 +1,2 @@
-//! GET /lease_/api/account/{accountId}/user-license/group/{groupId}
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (account, group) = (req.path("accountId")?, req.path("groupId")?);
-    allocation::get_group_rule(app, req.call(), &account, &group).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Organization, handle).await
-}
+//! The `get-group-license` function: functions/src/routes/get_group_license.rs.
+functions::main!(get_group_license);

@@ -1,11 +1,2 @@
-//! GET /lrm/api/host/{hostAccountId}/license
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    allocation::get_host_license(app, req.call(), &req.path("hostAccountId")?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Host, handle).await
-}
+//! The `get-host-license` function: functions/src/routes/get_host_license.rs.
+functions::main!(get_host_license);

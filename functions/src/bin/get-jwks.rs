@@ -1,12 +1,2 @@
-//! GET /.well-known/jwks.json (public): the keys that verify offline licenses.
-use licensing::services::licenses;
-use licensing::{ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, _req: Request) -> ApiResult<Reply> {
-    licenses::key_set(app).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve_key_set(handle).await
-}
+//! The `get-jwks` function: functions/src/routes/get_jwks.rs.
+functions::main!(get_jwks);

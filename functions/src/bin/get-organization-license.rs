@@ -1,12 +1,2 @@
-//! GET /lrm/api/host/{hostAccountId}/organization/{organizationId}/license (the host, or that organization)
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (host, organization) = (req.path("hostAccountId")?, req.path("organizationId")?);
-    allocation::get_org_license(app, req.call(), &host, &organization).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::HostOrOrganization, handle).await
-}
+//! The `get-organization-license` function: functions/src/routes/get_organization_license.rs.
+functions::main!(get_organization_license);

@@ -1,13 +1,2 @@
-//! GET /lrm/api/account/{accountId}/service-license/{serviceScopeId}/{serviceType} (the host, or that organization)
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let account = req.path("accountId")?;
-    let (scope, service_type) = (req.path("serviceScopeId")?, req.path("serviceType")?);
-    allocation::get_tenant(app, req.call(), &account, &scope, &service_type).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::HostOrOrganization, handle).await
-}
+//! The `get-service-license` function: functions/src/routes/get_service_license.rs.
+functions::main!(get_service_license);

@@ -1,12 +1,2 @@
-//! GET /lease_/api/account/{accountId}/user-license/{userId}
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (account, user) = (req.path("accountId")?, req.path("userId")?);
-    allocation::get_user_seat(app, req.call(), &account, &user).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Organization, handle).await
-}
+//! The `get-user-license` function: functions/src/routes/get_user_license.rs.
+functions::main!(get_user_license);

@@ -1,11 +1,2 @@
-//! GET /webhooks/{webhook_id}/headers: sensitive values left out
-use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    webhooks::headers(app, req.call(), &req.path("webhook_id")?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `get-webhook-headers` function: functions/src/routes/get_webhook_headers.rs.
+functions::main!(get_webhook_headers);

@@ -1,11 +1,2 @@
-//! GET /webhooks/{webhook_id}/secret
-use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    webhooks::secret(app, req.call(), &req.path("webhook_id")?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `get-webhook-secret` function: functions/src/routes/get_webhook_secret.rs.
+functions::main!(get_webhook_secret);

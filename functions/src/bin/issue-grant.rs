@@ -1,11 +1,2 @@
-//! POST /entitlements/{entitlement_id}/grants
-use licensing::services::grants;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    grants::issue(app, req.call(), &req.path("entitlement_id")?, req.json()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `issue-grant` function: functions/src/routes/issue_grant.rs.
+functions::main!(issue_grant);

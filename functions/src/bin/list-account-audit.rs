@@ -1,11 +1,2 @@
-//! GET /lrm/api/account/{accountId}/audit?page_size=&page_number=&cursor= (the host, or that organization)
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    allocation::audit_page(app, req.call(), &req.path("accountId")?, &req.page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::HostOrOrganization, handle).await
-}
+//! The `list-account-audit` function: functions/src/routes/list_account_audit.rs.
+functions::main!(list_account_audit);

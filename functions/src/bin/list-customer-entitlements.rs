@@ -1,11 +1,2 @@
-//! GET /customers/{customer_id}/entitlements: what the customer is entitled to now.
-use licensing::services::grants;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    grants::entitlements_of_customer(app, req.call(), &req.path("customer_id")?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `list-customer-entitlements` function: functions/src/routes/list_customer_entitlements.rs.
+functions::main!(list_customer_entitlements);

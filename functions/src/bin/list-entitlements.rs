@@ -1,11 +1,2 @@
-//! GET /entitlements?integration_type=&page_size=&page_number=&cursor=
-use licensing::services::entitlements;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    entitlements::list(app, req.call(), req.query("integration_type"), &req.page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `list-entitlements` function: functions/src/routes/list_entitlements.rs.
+functions::main!(list_entitlements);

@@ -1,11 +1,2 @@
-//! GET /lrm/api/host/{hostAccountId}/organizations?page_size=&cursor= (the host)
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    allocation::list_host_orgs(app, req.call(), &req.path("hostAccountId")?, &req.page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Host, handle).await
-}
+//! The `list-host-organizations` function: functions/src/routes/list_host_organizations.rs.
+functions::main!(list_host_organizations);

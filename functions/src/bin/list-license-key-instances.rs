@@ -1,12 +1,2 @@
-//! GET /license_key_instances?license_key_id=&grant_id=&page_size=&page_number=&cursor=
-use licensing::services::license_keys;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (license_key_id, grant_id) = (req.query("license_key_id"), req.query("grant_id"));
-    license_keys::list_instances(app, req.call(), license_key_id, grant_id, &req.page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `list-license-key-instances` function: functions/src/routes/list_license_key_instances.rs.
+functions::main!(list_license_key_instances);

@@ -1,11 +1,2 @@
-//! GET /lrm/api/account/{accountId}/service-licenses?page_size=&cursor= (the host, or that organization)
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    allocation::list_tenants(app, req.call(), &req.path("accountId")?, &req.page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::HostOrOrganization, handle).await
-}
+//! The `list-service-licenses` function: functions/src/routes/list_service_licenses.rs.
+functions::main!(list_service_licenses);

@@ -1,11 +1,2 @@
-//! GET /webhooks/{webhook_id}/deliveries?limit=&iterator=: every event sent to the endpoint, with its attempts
-use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    webhooks::deliveries(app, req.call(), &req.path("webhook_id")?, &req.limit_page()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `list-webhook-deliveries` function: functions/src/routes/list_webhook_deliveries.rs.
+functions::main!(list_webhook_deliveries);

@@ -1,21 +1,2 @@
-//! PUT /lease_/api/account/{accountId}/user-license/group/{groupId}: the group's license rule.
-use licensing::domain::allocation::{bundle_codes, GroupRule};
-use licensing::services::allocation;
-use licensing::wire::lrm::GroupLicenseBody;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: GroupLicenseBody = req.json()?;
-    let rule = GroupRule {
-        account_id: req.path("accountId")?,
-        group_id: req.path("groupId")?,
-        user_bundle_codes: bundle_codes("userBundleCodes", &body.user_bundle_codes)?,
-        use_external_license: body.use_external_license,
-    };
-    allocation::put_group_rule(app, req.call(), rule).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Organization, handle).await
-}
+//! The `put-group-license` function: functions/src/routes/put_group_license.rs.
+functions::main!(put_group_license);

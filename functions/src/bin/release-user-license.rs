@@ -1,12 +1,2 @@
-//! DELETE /lease_/api/account/{accountId}/user-license/{userId}: the user gives back every unit.
-use licensing::services::allocation;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let (account, user) = (req.path("accountId")?, req.path("userId")?);
-    allocation::release_user(app, req.call(), &account, &user).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Organization, handle).await
-}
+//! The `release-user-license` function: functions/src/routes/release_user_license.rs.
+functions::main!(release_user_license);

@@ -1,14 +1,2 @@
-//! PATCH /license_key_instances/{id}: rename.
-use licensing::services::license_keys;
-use licensing::wire::dodo::InstanceRename;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    let body: InstanceRename = req.json()?;
-    license_keys::rename_instance(app, req.call(), &req.path("id")?, &body.name).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `rename-license-key-instance` function: functions/src/routes/rename_license_key_instance.rs.
+functions::main!(rename_license_key_instance);

@@ -1,12 +1,2 @@
-//! PATCH /license_keys/{id}: activations_limit, disabled, expires_at.
-use licensing::services::license_keys;
-use licensing::{Access, ApiResult, App, Reply, Request};
-
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    license_keys::update(app, req.call(), &req.path("id")?, req.json()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `update-license-key` function: functions/src/routes/update_license_key.rs.
+functions::main!(update_license_key);

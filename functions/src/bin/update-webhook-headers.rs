@@ -1,11 +1,2 @@
-//! PATCH /webhooks/{webhook_id}/headers: adds or changes the endpoint's own headers
-use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    webhooks::update_headers(app, req.call(), &req.path("webhook_id")?, req.json()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `update-webhook-headers` function: functions/src/routes/update_webhook_headers.rs.
+functions::main!(update_webhook_headers);

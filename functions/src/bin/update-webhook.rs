@@ -1,11 +1,2 @@
-//! PATCH /webhooks/{webhook_id}
-use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
-async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    webhooks::update(app, req.call(), &req.path("webhook_id")?, req.json()?).await
-}
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
-}
+//! The `update-webhook` function: functions/src/routes/update_webhook.rs.
+functions::main!(update_webhook);

@@ -1,0 +1,11 @@
+//! POST /webhooks
+use licensing::services::webhooks;
+use licensing::{Access, ApiResult, App, Reply, Request};
+async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
+    webhooks::create(app, req.call(), req.json()?).await
+}
+
+/// Serves this route's events until the runtime stops.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    licensing::serve(Access::Business, handle).await
+}

@@ -1,0 +1,11 @@
+//! DELETE /entitlements/{entitlement_id}: soft delete; its grants stay.
+use licensing::services::entitlements;
+use licensing::{Access, ApiResult, App, Reply, Request};
+async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
+    entitlements::delete(app, req.call(), &req.path("entitlement_id")?).await
+}
+
+/// Serves this route's events until the runtime stops.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    licensing::serve(Access::Business, handle).await
+}

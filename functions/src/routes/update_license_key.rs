@@ -1,0 +1,12 @@
+//! PATCH /license_keys/{id}: activations_limit, disabled, expires_at.
+use licensing::services::license_keys;
+use licensing::{Access, ApiResult, App, Reply, Request};
+
+async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
+    license_keys::update(app, req.call(), &req.path("id")?, req.json()?).await
+}
+
+/// Serves this route's events until the runtime stops.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    licensing::serve(Access::Business, handle).await
+}
