@@ -2,7 +2,7 @@
 //! only to addresses a delivery may reach, and the connection goes to the
 //! address that was checked, so no URL can point the service inside its network.
 
-use crate::domain::webhook::{address_allowed, check_url, DELIVERY_TIMEOUT};
+use crate::domain::webhook::{address_allowed, check_url, UrlText, DELIVERY_TIMEOUT};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
@@ -103,7 +103,8 @@ async fn attempt(url: &str, headers: &[(String, String)], body: String, allow_lo
     // An address written in the URL, in any spelling, is checked here (names
     // are checked as they resolve): by the rule that admitted the endpoint,
     // for one stored before that rule was as it is.
-    if let Err(refusal) = check_url(url, allow_loopback) {
+    let checked = UrlText::new("url", url).and_then(|url| check_url(&url, allow_loopback));
+    if let Err(refusal) = checked {
         return Err(match refusal.code {
             "WEBHOOK_URL_NOT_ALLOWED" => "address not allowed".to_string(),
             _ => format!("bad url: {}", refusal.message),

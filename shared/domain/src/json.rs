@@ -1,8 +1,9 @@
 //! The bounds every string and free-form value of a body must keep, as
 //! refusals a rule can return, and the field a wrongly shaped value names.
 
+use crate::allocation::ID_PATTERN;
 use crate::refusal::Refusal;
-use crate::schema::{int64, object_of};
+use crate::schema::{int64, object_of, string};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -157,6 +158,19 @@ impl KeyId {
     }
 }
 
+/// An id of the UiPath LRM routes (an account, tenant, user or group): 1 to 128
+/// ASCII letters, digits, `-`, `_`, `.` or `@`, as `ID_PATTERN` states it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LrmId(String);
+
+impl LrmId {
+    pub(crate) fn problem(value: &str) -> Option<String> {
+        let valid = (1..=128).contains(&value.len())
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
+        (!valid).then(|| "must be 1 to 128 letters, digits, '-', '_', '.' or '@'".to_string())
+    }
+}
+
 /// The string impls every checked string shares: built only through its check,
 /// read as a `str`, written as the plain string.
 macro_rules! checked_string {
@@ -233,6 +247,7 @@ checked_string!(Text<MIN, MAX>);
 checked_string!(Line<MIN, MAX>);
 checked_string!(Prose<MIN, MAX>);
 checked_string!(KeyId);
+checked_string!(LrmId);
 
 /// The pattern `Line` states in the OpenAPI document: no character of Unicode's Cc.
 pub const LINE_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
@@ -307,6 +322,14 @@ impl<const MIN: usize, const MAX: usize> PartialSchema for Prose<MIN, MAX> {
 }
 
 impl<const MIN: usize, const MAX: usize> ToSchema for Prose<MIN, MAX> {}
+
+impl PartialSchema for LrmId {
+    fn schema() -> RefOr<Schema> {
+        string(ID_PATTERN).into()
+    }
+}
+
+impl ToSchema for LrmId {}
 
 impl<const MIN: i64, const MAX: i64> PartialSchema for Bounded<MIN, MAX> {
     fn schema() -> RefOr<Schema> {
@@ -420,6 +443,16 @@ mod tests {
             parse::<Body>(&body).unwrap_err(),
             "inner.id: must be at most 1000 bytes of UTF-8"
         );
+    }
+
+    #[test]
+    fn lrm_ids_are_ascii_words_of_1_to_128_characters() {
+        assert!(LrmId::new("groupId", "a.b@c_d-1").is_ok());
+        assert!(LrmId::new("groupId", "x".repeat(128)).is_ok());
+        let rule = "groupId: must be 1 to 128 letters, digits, '-', '_', '.' or '@'";
+        for bad in [String::new(), "x".repeat(129), "a/b".into(), "é".into(), "a\nb".into()] {
+            assert_eq!(LrmId::new("groupId", bad.clone()).unwrap_err().message, rule, "{bad:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! the rules of SPEC §1.5 and the Standard Webhooks signature.
 
 use super::refusal::{Refusal, RuleResult};
-use crate::json::check_len;
 use crate::schema::{object_of, or_null, Extended};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -204,6 +203,10 @@ fn is_sensitive(header: &str) -> bool {
 }
 
 pub type Description = crate::json::Text<0, MAX_DESCRIPTION>;
+/// An endpoint's URL, bounded in length and refused by name as a body is read:
+/// `check_url` takes only this, so the bound cannot be left out. The rest of
+/// its rule depends on whether loopback is allowed, so it is checked after.
+pub type UrlText = crate::json::Text<1, MAX_URL>;
 pub use crate::entitlement::{MetadataKey, MetadataText};
 pub type BodyIdempotencyKey = crate::json::Text<1, 255>;
 
@@ -213,7 +216,7 @@ pub type BodyIdempotencyKey = crate::json::Text<1, 255>;
 #[schema(as = NewWebhook)]
 pub struct NewEndpoint {
     #[schema(value_type = WebhookUrl)]
-    pub url: String,
+    pub url: UrlText,
     #[schema(inline)]
     pub description: Option<Description>,
     pub disabled: Option<bool>,
@@ -236,7 +239,7 @@ pub struct NewEndpoint {
 #[schema(as = WebhookPatch)]
 pub struct EndpointPatch {
     #[schema(value_type = Option<WebhookUrl>)]
-    pub url: Option<String>,
+    pub url: Option<UrlText>,
     #[schema(inline)]
     pub description: Option<Description>,
     pub disabled: Option<bool>,
@@ -280,7 +283,7 @@ impl NewEndpoint {
         Ok(Endpoint {
             id,
             business_id: business_id.to_string(),
-            url: self.url,
+            url: self.url.into_inner(),
             description,
             metadata,
             disabled: self.disabled.unwrap_or(false),
@@ -299,7 +302,7 @@ impl EndpointPatch {
         let mut next = current.clone();
         if let Some(url) = self.url {
             check_url(&url, allow_loopback)?;
-            next.url = url;
+            next.url = url.into_inner();
         }
         if let Some(description) = self.description {
             next.description = description.into_inner();
@@ -345,8 +348,8 @@ impl HeadersUpdate {
 /// `http` or `https` with a host; a host written as an address must be one the
 /// service may reach (names are checked at delivery, against what they resolve to).
 /// No user name or password, and no backslash, which parsers read differently.
-pub fn check_url(url: &str, allow_loopback: bool) -> RuleResult<()> {
-    check_len("url", url, 1, MAX_URL)?;
+pub fn check_url(url: &UrlText, allow_loopback: bool) -> RuleResult<()> {
+    let url = url.as_str();
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -789,10 +792,7 @@ pub struct WebhookUrl;
 
 impl PartialSchema for WebhookUrl {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .min_length(Some(1))
-            .max_length(Some(MAX_URL))
+        ObjectBuilder::from(object_of::<UrlText>())
             .pattern(Some("^https?://[^/?#]"))
             .examples(["https://example.com/webhooks/licensing"])
             .description(Some(format!(
@@ -899,9 +899,13 @@ pub fn attempts() -> ArrayBuilder {
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> UrlText {
+        UrlText::new("url", text).unwrap()
+    }
+
     fn new_endpoint(url: &str) -> NewEndpoint {
         NewEndpoint {
-            url: url.to_string(),
+            url: UrlText::new("url", url).unwrap(),
             description: None,
             disabled: None,
             filter_types: None,
@@ -920,9 +924,9 @@ mod tests {
 
     #[test]
     fn urls_need_a_scheme_and_a_reachable_host() {
-        assert!(check_url("https://example.com/x?y=1", false).is_ok());
-        assert!(check_url("http://example.com:8080", false).is_ok());
-        assert!(check_url("http://[2001:db8::1]:80/x", false).is_ok());
+        assert!(check_url(&url("https://example.com/x?y=1"), false).is_ok());
+        assert!(check_url(&url("http://example.com:8080"), false).is_ok());
+        assert!(check_url(&url("http://[2001:db8::1]:80/x"), false).is_ok());
         for bad in [
             "ftp://example.com",
             "example.com",
@@ -930,7 +934,11 @@ mod tests {
             "https:///x",
             "https://a b",
         ] {
-            assert_eq!(check_url(bad, false).unwrap_err().code, "VALIDATION_ERROR", "{bad}");
+            assert_eq!(
+                check_url(&url(bad), false).unwrap_err().code,
+                "VALIDATION_ERROR",
+                "{bad}"
+            );
         }
         for private in [
             "http://10.0.0.1/",
@@ -943,14 +951,14 @@ mod tests {
             "http://0.0.0.0/",
         ] {
             assert_eq!(
-                check_url(private, false).unwrap_err().code,
+                check_url(&url(private), false).unwrap_err().code,
                 "WEBHOOK_URL_NOT_ALLOWED",
                 "{private}"
             );
         }
-        assert!(check_url("http://127.0.0.1:9/", true).is_ok());
+        assert!(check_url(&url("http://127.0.0.1:9/"), true).is_ok());
         assert!(
-            check_url("http://10.0.0.1/", true).is_err(),
+            check_url(&url("http://10.0.0.1/"), true).is_err(),
             "only loopback is ever allowed"
         );
     }
@@ -994,7 +1002,7 @@ mod tests {
         ] {
             for allow_loopback in [false, true] {
                 assert_eq!(
-                    check_url(private, allow_loopback).map_err(|r| r.code),
+                    check_url(&url(private), allow_loopback).map_err(|r| r.code),
                     Err("WEBHOOK_URL_NOT_ALLOWED"),
                     "{private} (loopback allowed: {allow_loopback})"
                 );
@@ -1021,11 +1029,11 @@ mod tests {
             "http://hooks.localhost/",
         ] {
             assert_eq!(
-                check_url(loopback, false).map_err(|r| r.code),
+                check_url(&url(loopback), false).map_err(|r| r.code),
                 Err("WEBHOOK_URL_NOT_ALLOWED"),
                 "{loopback}"
             );
-            assert_eq!(check_url(loopback, true), Ok(()), "{loopback}");
+            assert_eq!(check_url(&url(loopback), true), Ok(()), "{loopback}");
         }
     }
 
@@ -1050,7 +1058,7 @@ mod tests {
             "http://example.com:99999/",
         ] {
             assert_eq!(
-                check_url(bad, true).map_err(|r| r.code),
+                check_url(&url(bad), true).map_err(|r| r.code),
                 Err("VALIDATION_ERROR"),
                 "{bad}"
             );
@@ -1064,7 +1072,7 @@ mod tests {
             "https://example.com:/x",
             "https://example.com./x",
         ] {
-            assert_eq!(check_url(fine, false), Ok(()), "{fine}");
+            assert_eq!(check_url(&url(fine), false), Ok(()), "{fine}");
         }
     }
 
@@ -1080,12 +1088,30 @@ mod tests {
             "https://example.com/a\\b",
         ] {
             assert_eq!(
-                check_url(bad, true).map_err(|r| r.code),
+                check_url(&url(bad), true).map_err(|r| r.code),
                 Err("VALIDATION_ERROR"),
                 "{bad}"
             );
         }
-        assert_eq!(check_url("https://example.com/a@b?c=d@e", false), Ok(()));
+        assert_eq!(check_url(&url("https://example.com/a@b?c=d@e"), false), Ok(()));
+    }
+
+    #[test]
+    fn a_url_out_of_its_length_is_refused_as_the_body_is_read() {
+        fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, String> {
+            let mut deserializer = serde_json::Deserializer::from_str(body);
+            serde_path_to_error::deserialize(&mut deserializer)
+                .map_err(|err| crate::json::field_error("", &err.path().to_string(), err.inner()).message)
+        }
+        let longest = format!("https://example.com/{}", "x".repeat(MAX_URL - 20));
+        let new: NewEndpoint = parse(&format!(r#"{{"url": "{longest}"}}"#)).unwrap();
+        assert_eq!(new.url.len(), MAX_URL);
+        let rule = "url: must be 1 to 2048 characters";
+        for url in [String::new(), format!("{longest}x")] {
+            let body = format!(r#"{{"url": "{url}"}}"#);
+            assert_eq!(parse::<NewEndpoint>(&body).unwrap_err(), rule, "{}", url.len());
+            assert_eq!(parse::<EndpointPatch>(&body).unwrap_err(), rule, "{}", url.len());
+        }
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod webhooks;
 pub use allocation::{ListPage, ShardPicks};
 pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
-pub use license_keys::{ActivationRead, InstancePage, KeyPage, KeyQuery};
+pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest, PageStart};
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 

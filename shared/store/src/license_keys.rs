@@ -98,6 +98,21 @@ pub struct ActivationRead {
     pub held: Option<Instance>,
 }
 
+/// What one activation writes (`Store::activate`), from what `ActivationRead` found.
+pub struct ActivationWrite<'a> {
+    pub key: &'a LicenseKey,
+    pub instance: &'a Instance,
+    /// Planned from `key` as read: its leases and the instances it reclaims.
+    pub plan: &'a Activation,
+    /// The shard a sharded key's unit comes from; unused for any other key.
+    pub shard: u32,
+    /// The instance the device item named when read, if any.
+    pub holder: Option<&'a str>,
+    pub now: &'a str,
+    pub events: &'a [Event],
+    pub answer: Option<&'a AnswerRecord>,
+}
+
 /// Attribute names and values of expressions built piece by piece.
 #[derive(Default)]
 struct Expression {
@@ -569,18 +584,17 @@ impl Store {
     /// device item named when read (the item is replaced only if it still does).
     /// A sharded key's unit comes from shard `shard` instead, under the key's
     /// state as read; either way the count is action 0.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn activate(
-        &self,
-        key: &LicenseKey,
-        instance: &Instance,
-        plan: &Activation,
-        shard: u32,
-        holder: Option<&str>,
-        now: &str,
-        events: &[Event],
-        answer: Option<&AnswerRecord>,
-    ) -> Result<Written, ApiError> {
+    pub async fn activate(&self, write: ActivationWrite<'_>) -> Result<Written, ApiError> {
+        let ActivationWrite {
+            key,
+            instance,
+            plan,
+            shard,
+            holder,
+            now,
+            events,
+            answer,
+        } = write;
         let count = match key.activation_shards {
             Some(_) => counter_shards::take(
                 &self.table,

@@ -10,6 +10,7 @@ use crate::clock;
 use crate::domain::allocation::{
     self, AuditRecord, GroupRule, HostLicense, OrgLicense, Quantities, TenantService, UserSeat,
 };
+use crate::domain::json::LrmId;
 use crate::error::{AllocationExceeds, ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
@@ -388,7 +389,7 @@ pub async fn assign_users(
     app: &App,
     call: &Call,
     account: &str,
-    users: &[String],
+    users: &[LrmId],
     codes: &[String],
     use_external_license: bool,
 ) -> ApiResult<Reply> {
@@ -396,9 +397,8 @@ pub async fn assign_users(
         let rule = format!("must list 1 to {} users", allocation::MAX_USERS);
         return Err(ApiError::validation("userIds", &rule));
     }
-    for (i, user) in users.iter().enumerate() {
-        check_id(&format!("userIds[{i}]"), user)?;
-    }
+    let users: Vec<String> = users.iter().map(ToString::to_string).collect();
+    let users = users.as_slice();
     // A user listed twice would be one transaction touching one item twice.
     if let Some(i) = allocation::first_repeat(users) {
         return Err(ApiError::validation(&format!("userIds[{i}]"), "appears twice"));
@@ -593,13 +593,11 @@ pub async fn list_seat_holders(
     )
 }
 
-/// An id in a path: accounts, tenants, users and groups.
+/// An id in a path (an account, tenant or group), by the rule a body's ids
+/// keep as they are read.
 pub fn check_id(field: &str, value: &str) -> ApiResult<()> {
-    let valid =
-        (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b));
-    valid
-        .then_some(())
-        .ok_or_else(|| ApiError::validation(field, "must be 1 to 128 letters, digits, '-', '_', '.' or '@'"))
+    LrmId::new(field, value)?;
+    Ok(())
 }
 
 fn check_service_type(service_type: &str) -> ApiResult<()> {

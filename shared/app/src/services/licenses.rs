@@ -15,7 +15,7 @@ use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
-use crate::store::Written;
+use crate::store::{ActivationWrite, Written};
 use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
 
 async fn key_by_value(app: &App, license_key: &KeyText) -> ApiResult<LicenseKey> {
@@ -96,16 +96,16 @@ pub async fn activate(
         let picked = *shard.get_or_insert_with(|| random_shard(key.activation_shards));
         let written = app
             .store
-            .activate(
-                &key,
-                &instance,
-                &plan,
-                picked,
-                read.holder.as_deref(),
-                &instance.created_at,
-                &events,
-                call.answer(&reply).as_ref(),
-            )
+            .activate(ActivationWrite {
+                key: &key,
+                instance: &instance,
+                plan: &plan,
+                shard: picked,
+                holder: read.holder.as_deref(),
+                now: &instance.created_at,
+                events: &events,
+                answer: call.answer(&reply).as_ref(),
+            })
             .await?;
         if let Written::Done = written {
             return Ok(Attempt::Done(reply));

@@ -6,6 +6,7 @@ use crate::allocation::{
     self, quantities, AuditRecord, GroupRule, HostLicense, LicenseStatus, OrgLicense, Pool, Pools, ProductQuantity,
     Quantities, TenantService, UserSeat,
 };
+use crate::json::LrmId;
 use crate::refusal::{Refusal, RuleResult};
 use crate::wire::schema;
 use serde::{Deserialize, Serialize};
@@ -82,8 +83,9 @@ pub struct GroupLicenseBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserLicenseAssignment {
+    // Each id is checked as it is read; how many and repeats, by the service.
     #[schema(schema_with = schema::user_ids)]
-    pub user_ids: Vec<String>,
+    pub user_ids: Vec<LrmId>,
     #[schema(schema_with = schema::bundle_codes)]
     pub user_bundle_codes: Vec<String>,
     #[serde(default)]
@@ -535,6 +537,27 @@ mod tests {
 
     fn body(json: &str) -> ServiceAllocation {
         serde_json::from_str(json).unwrap()
+    }
+
+    /// As the edge parses a body: a refusal names the field's path.
+    fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, String> {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| crate::json::field_error("", &err.path().to_string(), err.inner()).message)
+    }
+
+    #[test]
+    fn user_ids_are_checked_as_the_body_is_read() {
+        let assignment: UserLicenseAssignment =
+            parse(r#"{"userIds": ["u-1", "a.b@c_d"], "userBundleCodes": ["RPADEVPRO"]}"#).unwrap();
+        let ids: Vec<&str> = assignment.user_ids.iter().map(|id| id.as_str()).collect();
+        assert_eq!(ids, ["u-1", "a.b@c_d"]);
+        let rule = "must be 1 to 128 letters, digits, '-', '_', '.' or '@'";
+        for bad in [r#""""#, r#""a b""#, r#""é""#, &format!(r#""{}""#, "u".repeat(129))] {
+            let json = format!(r#"{{"userIds": ["u-1", {bad}], "userBundleCodes": []}}"#);
+            let refusal = parse::<UserLicenseAssignment>(&json).err().unwrap();
+            assert_eq!(refusal, format!("userIds[1]: {rule}"), "{bad}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! OpenAPI schemas that a derive cannot state: bounds taken from the constants
 //! the rules check against, and shapes whose rule depends on another field.
 
-use crate::allocation::{ProductQuantity, CODE_PATTERN, ID_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS};
+use crate::allocation::{ProductQuantity, CODE_PATTERN, MAX_CODES, MAX_QUANTITY, MAX_USERS};
+use crate::json::LrmId;
 use crate::schema::{int64, or_null, string, Extended};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -71,7 +72,7 @@ pub fn bundle_codes() -> ArrayBuilder {
 
 pub fn user_ids() -> ArrayBuilder {
     ArrayBuilder::new()
-        .items(string(ID_PATTERN))
+        .items(LrmId::schema())
         .min_items(Some(1))
         .max_items(Some(MAX_USERS))
         .unique_items(true)
