@@ -36,8 +36,6 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000;
 pub const MAX_ORG_SHARDS: u32 = 32;
 /// What `valid_code` accepts.
 pub const CODE_PATTERN: &str = "^[A-Z0-9-]{2,32}$";
-/// What an account, tenant, user or group id may be (`json::LrmId`).
-pub const ID_PATTERN: &str = "^[A-Za-z0-9._@-]{1,128}$";
 /// The most users one assignment names: each is an item of its one transaction.
 pub const MAX_USERS: usize = 50;
 pub const TENANT_NAME_MAX: usize = 255;

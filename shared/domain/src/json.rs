@@ -1,7 +1,6 @@
 //! The bounds every string and free-form value of a body must keep, as
 //! refusals a rule can return, and the field a wrongly shaped value names.
 
-use crate::allocation::ID_PATTERN;
 use crate::refusal::Refusal;
 use crate::schema::{int64, object_of, string};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -159,9 +158,12 @@ impl KeyId {
 }
 
 /// An id of the UiPath LRM routes (an account, tenant, user or group): 1 to 128
-/// ASCII letters, digits, `-`, `_`, `.` or `@`, as `ID_PATTERN` states it.
+/// ASCII letters, digits, `-`, `_`, `.` or `@`, as `LRM_ID_PATTERN` states it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LrmId(String);
+
+/// What `LrmId` accepts, as the OpenAPI document states it.
+pub const LRM_ID_PATTERN: &str = "^[A-Za-z0-9._@-]{1,128}$";
 
 impl LrmId {
     pub(crate) fn problem(value: &str) -> Option<String> {
@@ -325,7 +327,7 @@ impl<const MIN: usize, const MAX: usize> ToSchema for Prose<MIN, MAX> {}
 
 impl PartialSchema for LrmId {
     fn schema() -> RefOr<Schema> {
-        string(ID_PATTERN).into()
+        string(LRM_ID_PATTERN).into()
     }
 }
 
