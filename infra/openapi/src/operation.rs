@@ -1,0 +1,151 @@
+//! Finishes an operation a route's code states: adds what every route of its
+//! kind answers, so no route writes it and none can forget it, and orders the
+//! keys as the rest of the document does.
+
+use functions::openapi::Documented;
+use licensing::error::google_status;
+use licensing::{Access, ErrorStyle};
+use utoipa::openapi::path::HttpMethod;
+use yaml_serde::{Mapping, Value};
+
+/// The operation of `route`, finished, as openapi.yaml holds it.
+pub fn finish(route: &Documented) -> Value {
+    let mut operation = yaml_serde::to_value(&route.operation).expect("an operation is plain data");
+    let google = route.errors == ErrorStyle::Google;
+    // Which components.responses a route answers with, by its error form.
+    let named = |coded: &'static str, google_form: &'static str| if google { google_form } else { coded };
+    let public = matches!(route.access, Access::Public | Access::Published);
+    let write = route.methods.iter().any(|method| {
+        matches!(
+            method,
+            HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
+        )
+    });
+    let body = operation.get("requestBody").is_some();
+    let map = operation.as_mapping_mut().expect("an operation is a mapping");
+    let mut derived: Vec<(&str, &str)> = Vec::new();
+    if public {
+        // No API key: the public limit applies instead of 401/403.
+        map.insert("security".into(), Value::Sequence(Vec::new()));
+        assert!(!google, "the Google form has no public rate limit answer yet");
+        derived.push(("429", "PublicRateLimited"));
+    } else {
+        derived.push(("401", named("Unauthorized", "GoogleUnauthenticated")));
+        derived.push(("403", named("Forbidden", "GooglePermissionDenied")));
+    }
+    derived.push(("413", named("PayloadTooLarge", "GooglePayloadTooLarge")));
+    derived.push(("503", named("ServiceUnavailable", "GoogleUnavailable")));
+    if write {
+        // Every write takes an Idempotency-Key (shared/app/src/http.rs).
+        assert!(!google, "the Google form has no idempotency answers yet");
+        let parameters = map
+            .entry("parameters".into())
+            .or_insert_with(|| Value::Sequence(Vec::new()))
+            .as_sequence_mut()
+            .expect("parameters are a list");
+        parameters.insert(0, reference("parameters", "IdempotencyKey"));
+        derived.push(("409", "IdempotencyConflict"));
+        derived.push(("422", if body { "BodyInvalid" } else { "IdempotencyInvalid" }));
+        if body {
+            derived.push(("400", "InvalidJson"));
+        }
+    }
+    let responses = map
+        .get_mut("responses")
+        .and_then(Value::as_mapping_mut)
+        .expect("an operation has responses");
+    for (status, component) in derived {
+        // A route may say more than the common answer (e.g. its own 409 codes).
+        if !responses.contains_key(status) {
+            responses.insert(status.into(), reference("responses", component));
+        }
+    }
+    for (status, response) in responses.iter_mut() {
+        let status: u16 = status.as_str().and_then(|s| s.parse().ok()).expect("a status code");
+        let Some(response) = response.as_mapping_mut().filter(|r| !r.contains_key("$ref")) else {
+            continue;
+        };
+        finish_response(response, status, google, write);
+        *response = ordered(response, &["description", "headers", "content"]);
+    }
+    let mut sorted: Vec<(Value, Value)> = std::mem::take(responses).into_iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
+    responses.extend(sorted);
+    if let Some(Value::Sequence(parameters)) = map.get_mut("parameters") {
+        for parameter in parameters.iter_mut() {
+            if let Value::Mapping(fields) = parameter {
+                *fields = ordered(fields, &["name", "in", "required", "schema", "description"]);
+            }
+        }
+    }
+    let order = [
+        "operationId",
+        "summary",
+        "tags",
+        "description",
+        "parameters",
+        "requestBody",
+        "security",
+        "responses",
+    ];
+    Value::Mapping(ordered(map, &order))
+}
+
+/// Headers every answer of its kind carries, and a Google error's body, which
+/// follows from its status.
+fn finish_response(response: &mut Mapping, status: u16, google: bool, write: bool) {
+    let headers = |response: &mut Mapping| -> Mapping {
+        match response.shift_remove("headers") {
+            Some(Value::Mapping(headers)) => headers,
+            _ => Mapping::new(),
+        }
+    };
+    if (200..300).contains(&status) && write {
+        let mut all = Mapping::new();
+        all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    } else if (400..500).contains(&status) && status != 429 {
+        // A final answer; kept for an Idempotency-Key like any other.
+        let mut all = Mapping::new();
+        all.insert("x-should-retry".into(), reference("headers", "XShouldRetry"));
+        all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    }
+    if google && status >= 400 && !response.contains_key("content") {
+        response.insert("content".into(), google_error(status));
+    }
+}
+
+/// `{"error": {"code": status, "status": ...}}`, as `GoogleError` spells it.
+fn google_error(status: u16) -> Value {
+    let schema = format!(
+        "application/json:\n  schema:\n    allOf:\n    - $ref: '#/components/schemas/GoogleError'\n    properties:\n      \
+         error:\n        properties:\n          code:\n            const: {status}\n          status:\n            const: {}\n",
+        google_status(status)
+    );
+    yaml_serde::from_str(&schema).expect("the Google error body is YAML")
+}
+
+fn reference(kind: &str, name: &str) -> Value {
+    let mut map = Mapping::new();
+    map.insert("$ref".into(), format!("#/components/{kind}/{name}").into());
+    Value::Mapping(map)
+}
+
+/// `map` with the keys of `order` first, in that order, then the rest as they were.
+fn ordered(map: &Mapping, order: &[&str]) -> Mapping {
+    let mut result = Mapping::new();
+    for key in order {
+        if let Some(value) = map.get(*key) {
+            result.insert((*key).into(), value.clone());
+        }
+    }
+    for (key, value) in map {
+        if !key.as_str().is_some_and(|key| order.contains(&key)) {
+            result.insert(key.clone(), value.clone());
+        }
+    }
+    result
+}
