@@ -47,7 +47,17 @@ pub mod openapi;
 routes! {
     // Operation from code.
     get_customer_license,
-    get_user_license_status;
+    get_user_license_status,
+    // In document order: a path's methods are listed in this order.
+    create_webhook,
+    list_webhooks,
+    get_webhook,
+    update_webhook,
+    delete_webhook,
+    get_webhook_secret,
+    get_webhook_headers,
+    update_webhook_headers,
+    list_webhook_deliveries;
     // Operation still in infra/openapi/document.yaml.
     activate_license,
     allocate_organization_license,
@@ -55,10 +65,8 @@ routes! {
     assign_user_licenses,
     checkout_license,
     create_entitlement,
-    create_webhook,
     deactivate_license,
     delete_entitlement,
-    delete_webhook,
     deliver_webhooks,
     email_retry,
     fulfil_grant,
@@ -72,9 +80,6 @@ routes! {
     get_organization_license,
     get_service_license,
     get_user_license,
-    get_webhook_headers,
-    get_webhook_secret,
-    get_webhook,
     heartbeat_license,
     import_license_key,
     issue_grant,
@@ -88,8 +93,6 @@ routes! {
     list_license_keys,
     list_service_licenses,
     list_user_licenses,
-    list_webhook_deliveries,
-    list_webhooks,
     put_group_license,
     put_host_license,
     release_user_license,
@@ -98,8 +101,6 @@ routes! {
     revoke_grant,
     update_entitlement,
     update_license_key,
-    update_webhook_headers,
-    update_webhook,
     validate_license,
 }
 

@@ -172,8 +172,10 @@ pub fn document() -> String {
     )
 }
 
-/// Adds the operation each documented route's code states to `paths`, after
-/// those of document.yaml.
+/// Adds the operation each documented route's code states to `paths`: into
+/// the path's entry where document.yaml lists it (`/webhooks: {}` keeps the
+/// path's place), its methods in the order of the `routes!` list; after those
+/// of document.yaml otherwise.
 fn add_code_operations(document: &mut Value) {
     let paths = document["paths"].as_mapping_mut().expect("document.yaml has paths");
     for route in functions::every_route() {
@@ -194,6 +196,13 @@ fn add_code_operations(document: &mut Value) {
                 );
             }
         }
+    }
+    if let Some((path, _)) = paths
+        .iter()
+        .find(|(_, item)| item.as_mapping().is_some_and(|item| item.is_empty()))
+    {
+        let path = path.as_str().unwrap_or_default();
+        panic!("{path} is listed in document.yaml, but no route's code states an operation for it");
     }
 }
 

@@ -79,9 +79,19 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
     if let Some(Value::Sequence(parameters)) = map.get_mut("parameters") {
         for parameter in parameters.iter_mut() {
             if let Value::Mapping(fields) = parameter {
+                if let Some(reference) = fields.get("$ref").cloned() {
+                    // A component (functions' `parameter_components!`): utoipa
+                    // also gives it a name and place, which a `$ref` may not have.
+                    *fields = Mapping::from_iter([("$ref".into(), reference)]);
+                    continue;
+                }
                 *fields = ordered(fields, &["name", "in", "required", "schema", "description"]);
             }
         }
+    }
+    if let Some(Value::Mapping(body)) = map.get_mut("requestBody") {
+        optional_body(body);
+        *body = ordered(body, &["description", "required", "content"]);
     }
     let order = [
         "operationId",
@@ -121,6 +131,57 @@ fn finish_response(response: &mut Mapping, status: u16, google: bool, write: boo
     if google && status >= 400 && !response.contains_key("content") {
         response.insert("content".into(), google_error(status));
     }
+    if let Some(Value::Mapping(content)) = response.get_mut("content") {
+        for media in content.values_mut() {
+            if let Some(Value::Mapping(schema)) = media.get_mut("schema") {
+                lift_refinement(schema);
+            }
+        }
+    }
+}
+
+/// `request_body = Option<T>` is a body that may be left out (read as `{}`),
+/// not a `null` one: utoipa writes it as `T` or `null` without `required`,
+/// OpenAPI as `required: false` and `T`.
+fn optional_body(body: &mut Mapping) {
+    if body.contains_key("required") {
+        return;
+    }
+    body.insert("required".into(), Value::Bool(false));
+    let Some(Value::Mapping(content)) = body.get_mut("content") else {
+        return;
+    };
+    let null: Value = yaml_serde::from_str("type: 'null'").expect("YAML");
+    for media in content.values_mut().filter_map(Value::as_mapping_mut) {
+        let inner = match media.get("schema").and_then(|schema| schema.get("oneOf")) {
+            Some(Value::Sequence(one_of)) if one_of.len() == 2 && one_of[1] == null => one_of[0].clone(),
+            _ => continue,
+        };
+        media.insert("schema".into(), inner);
+    }
+}
+
+/// `allOf: [A, {properties: P}]` as `allOf: [A]` with `properties: P` beside
+/// it, as the document writes a refined error body (functions'
+/// `coded_errors!`): utoipa's `allOf` cannot hold sibling keywords.
+fn lift_refinement(schema: &mut Mapping) {
+    if schema.contains_key("properties") {
+        return;
+    }
+    let Some(Value::Sequence(items)) = schema.get_mut("allOf") else {
+        return;
+    };
+    let Some(Value::Mapping(last)) = items.last() else {
+        return;
+    };
+    if items.len() < 2 || last.len() != 1 || !last.contains_key("properties") {
+        return;
+    }
+    let Some(Value::Mapping(mut last)) = items.pop() else {
+        return;
+    };
+    let properties = last.shift_remove("properties").expect("checked above");
+    schema.insert("properties".into(), properties);
 }
 
 /// `{"error": {"code": status, "status": ...}}`, as `GoogleError` spells it.
