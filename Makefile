@@ -25,7 +25,7 @@ keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus
 pool-shards: ## split an organization's pool over shard items (or SHARDS=off): make pool-shards ACCOUNT=y-y-y-delilah CODE=ACNU SHARDS=8
 	infra/pool-shards.sh $(ACCOUNT) $(CODE) $(SHARDS)
 
-openapi: ## regenerate openapi.yaml from infra/openapi/document.yaml and the wire types
+openapi: ## regenerate openapi.yaml from the handlers' #[utoipa::path], infra/openapi/document.yaml and the wire types
 	cargo run -q -p licensing-openapi
 
 events: ## rewrite each route's API Gateway event in events/ from template.yaml

@@ -39,11 +39,12 @@ def route_modules():
 
 
 def listed_route_modules():
-    """The modules the `routes!` list of functions/src/lib.rs declares (a file
-    it does not name is never compiled), by their binary's name."""
+    """The modules the `routes!` list of functions/src/lib.rs declares, in either
+    of its groups (a file it does not name is never compiled), by their binary's name."""
     with open(os.path.join(ROOT, "functions", "src", "lib.rs")) as f:
         listed = re.search(r"^routes! \{(.*?)^\}", f.read(), re.S | re.M).group(1)
-    return {name.strip().replace("_", "-") for name in listed.split(",") if name.strip()}
+    listed = re.sub(r"//[^\n]*", "", listed)  # its groups' comments
+    return {name.strip().replace("_", "-") for name in re.split(r"[,;]", listed) if name.strip()}
 
 
 def documented_routes():

@@ -2,11 +2,15 @@
 //! template.yaml, named as its binary (`src/bin/<name>.rs`, dashes as
 //! underscores), each with its handler and `serve()`.
 
-/// Declares the route modules and one non-generic start for each.
+/// Declares the route modules, one non-generic start for each, and the list
+/// the API document is generated from. A route in the first group states its
+/// operation on its handler (`#[utoipa::path]`, `ACCESS`, `ERRORS`); one in the
+/// second still has it written in infra/openapi/document.yaml.
 macro_rules! routes {
-    ($($route:ident),* $(,)?) => {
+    ($($documented:ident),* ; $($written:ident),* $(,)?) => {
         pub mod routes {
-            $(pub mod $route;)*
+            $(pub mod $documented;)*
+            $(pub mod $written;)*
         }
 
         /// Each route served on a new runtime. Not generic, so the runtime's
@@ -14,28 +18,58 @@ macro_rules! routes {
         /// linked: a binary that instantiated `block_on` itself took 10 s to
         /// compile in the arm64 check, one calling this takes under 1 s.
         pub mod start {
-            $(pub fn $route() -> Result<(), lambda_http::Error> {
-                super::runtime()?.block_on(super::routes::$route::serve())
+            $(pub fn $documented() -> Result<(), lambda_http::Error> {
+                super::runtime()?.block_on(super::routes::$documented::serve())
             })*
+            $(pub fn $written() -> Result<(), lambda_http::Error> {
+                super::runtime()?.block_on(super::routes::$written::serve())
+            })*
+        }
+
+        /// Every route, with its operation where its code states it.
+        pub fn every_route() -> Vec<openapi::Route> {
+            vec![
+                $(openapi::Route {
+                    name: stringify!($documented),
+                    documented: Some(openapi::Documented::of::<routes::$documented::__path_handle>(
+                        routes::$documented::ACCESS,
+                        routes::$documented::ERRORS,
+                    )),
+                },)*
+                $(openapi::Route { name: stringify!($written), documented: None },)*
+            ]
         }
     };
 }
 
+pub mod openapi;
+
 routes! {
+    // Operation from code.
+    get_customer_license,
+    get_user_license_status,
+    // In document order: a path's methods are listed in this order.
+    create_webhook,
+    list_webhooks,
+    get_webhook,
+    update_webhook,
+    delete_webhook,
+    get_webhook_secret,
+    get_webhook_headers,
+    update_webhook_headers,
+    list_webhook_deliveries;
+    // Operation still in infra/openapi/document.yaml.
     activate_license,
     allocate_organization_license,
     allocate_service_license,
     assign_user_licenses,
     checkout_license,
     create_entitlement,
-    create_webhook,
     deactivate_license,
     delete_entitlement,
-    delete_webhook,
     deliver_webhooks,
     email_retry,
     fulfil_grant,
-    get_customer_license,
     get_entitlement,
     get_grant,
     get_group_license,
@@ -45,11 +79,7 @@ routes! {
     get_license_key,
     get_organization_license,
     get_service_license,
-    get_user_license_status,
     get_user_license,
-    get_webhook_headers,
-    get_webhook_secret,
-    get_webhook,
     heartbeat_license,
     import_license_key,
     issue_grant,
@@ -63,8 +93,6 @@ routes! {
     list_license_keys,
     list_service_licenses,
     list_user_licenses,
-    list_webhook_deliveries,
-    list_webhooks,
     put_group_license,
     put_host_license,
     release_user_license,
@@ -73,8 +101,6 @@ routes! {
     revoke_grant,
     update_entitlement,
     update_license_key,
-    update_webhook_headers,
-    update_webhook,
     validate_license,
 }
 

@@ -1,11 +1,38 @@
 //! PATCH /webhooks/{webhook_id}
+use crate::openapi::{NotFound, WebhookRejected};
+use licensing::domain::webhook::{EndpointDetails, EndpointPatch};
 use licensing::services::webhooks;
-use licensing::{Access, ApiResult, App, Reply, Request};
+use licensing::wire::schema::PathSegment;
+use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
+
+pub const ACCESS: Access = Access::Business;
+pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
+
+/// The 401, 403, 413 and 503, and a write's Idempotency-Key, 409 and 422 or 400,
+/// follow from `ACCESS` and `ERRORS` (infra/openapi).
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{webhook_id}",
+    operation_id = "updateWebhook",
+    summary = "Change a webhook endpoint",
+    tag = "Webhooks",
+    params(("webhook_id" = PathSegment, Path)),
+    request_body = Option<EndpointPatch>,
+    responses(
+        (status = 200, description = "The endpoint as changed.", body = EndpointDetails<'static>),
+        (
+            status = 404,
+            description = "No webhook endpoint with this id belongs to the caller (`NOT_FOUND`).",
+            body = inline(NotFound),
+        ),
+        (status = 422, description = super::create_webhook::REJECTED, body = inline(WebhookRejected)),
+    ),
+)]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     webhooks::update(app, req.call(), &req.path("webhook_id")?, req.json()?).await
 }
 
 /// Serves this route's events until the runtime stops.
 pub async fn serve() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
+    licensing::serve_with(ACCESS, ERRORS, handle).await
 }

@@ -1,6 +1,10 @@
-//! openapi.yaml: the operations of `document.yaml` with every schema derived
-//! from the wire types, so the document says what the code reads and answers.
-//! A test fails while the checked-in file differs.
+//! openapi.yaml: the operations the routes' code states (`#[utoipa::path]` on
+//! each handler, finished by `operation::finish`) and those still written in
+//! `document.yaml`, with every schema derived from the wire types, so the
+//! document says what the code reads and answers. A test fails while the
+//! checked-in file differs.
+
+mod operation;
 
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
 use licensing::domain::entitlement::{
@@ -27,7 +31,7 @@ use licensing::wire::lrm::{
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
     UserLicenseAssignment,
 };
-use licensing::wire::schema::{page_of, path_segment};
+use licensing::wire::schema::{page_of, path_segment, PathSegment};
 use std::path::PathBuf;
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -45,7 +49,7 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         // Every family.
         named::<CodedError<'static>>(),
         named::<GoogleError<'static>>(),
-        ("PathSegment".into(), path_segment()),
+        (PathSegment::name().into_owned(), path_segment()),
         // Entitlements (Dodo).
         named::<IntegrationType>(),
         named::<MetadataInput>(),
@@ -138,6 +142,7 @@ pub fn root() -> PathBuf {
 pub fn document() -> String {
     let mut document: Value =
         yaml_serde::from_str(include_str!("../document.yaml")).expect("infra/openapi/document.yaml is YAML");
+    add_code_operations(&mut document);
     let components = document["components"]
         .as_mapping_mut()
         .expect("document.yaml has components");
@@ -165,6 +170,40 @@ pub fn document() -> String {
         "{header}{}",
         yaml_serde::to_string(&document).expect("the document serializes")
     )
+}
+
+/// Adds the operation each documented route's code states to `paths`: into
+/// the path's entry where document.yaml lists it (`/webhooks: {}` keeps the
+/// path's place), its methods in the order of the `routes!` list; after those
+/// of document.yaml otherwise.
+fn add_code_operations(document: &mut Value) {
+    let paths = document["paths"].as_mapping_mut().expect("document.yaml has paths");
+    for route in functions::every_route() {
+        let Some(documented) = route.documented else { continue };
+        let operation = operation::finish(&documented);
+        let item = paths
+            .entry(Value::String(documented.path.clone()))
+            .or_insert_with(|| Value::Mapping(Default::default()))
+            .as_mapping_mut()
+            .expect("a path item is a mapping");
+        for method in &documented.methods {
+            let method = yaml_serde::to_value(method).expect("a method is a word");
+            if item.insert(method.clone(), operation.clone()).is_some() {
+                let (method, path) = (method.as_str().unwrap_or_default(), &documented.path);
+                panic!(
+                    "{method} {path} is both written in document.yaml and stated by {}",
+                    route.name
+                );
+            }
+        }
+    }
+    if let Some((path, _)) = paths
+        .iter()
+        .find(|(_, item)| item.as_mapping().is_some_and(|item| item.is_empty()))
+    {
+        let path = path.as_str().unwrap_or_default();
+        panic!("{path} is listed in document.yaml, but no route's code states an operation for it");
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +234,91 @@ mod tests {
             }
             assert!(!node.is_null(), "{reference} does not resolve");
         }
+    }
+
+    /// Every function that serves HTTP (its file starts `//! METHOD /path`) has
+    /// exactly one operation, stated by its code or written in document.yaml,
+    /// and the document has no other: migrating a route cannot drop it.
+    #[test]
+    fn every_route_has_exactly_one_operation() {
+        let document: Value = yaml_serde::from_str(&document()).unwrap();
+        let written: Value = yaml_serde::from_str(include_str!("../document.yaml")).unwrap();
+        let mut served = std::collections::BTreeSet::new();
+        for route in functions::every_route() {
+            let file = root().join(format!("functions/src/routes/{}.rs", route.name));
+            let source = std::fs::read_to_string(&file).unwrap();
+            let routes = http_routes(source.lines().next().unwrap_or_default());
+            if routes.is_empty() {
+                assert!(route.documented.is_none(), "{} serves no HTTP route", route.name);
+            }
+            if let Some(documented) = &route.documented {
+                let stated: Vec<(String, String)> = documented
+                    .methods
+                    .iter()
+                    .map(|m| {
+                        let method = yaml_serde::to_value(m).unwrap().as_str().unwrap().to_string();
+                        (method, documented.path.clone())
+                    })
+                    .collect();
+                assert_eq!(
+                    stated, routes,
+                    "{}: #[utoipa::path] and the file's first line name different routes",
+                    route.name
+                );
+            }
+            for (method, path) in routes {
+                let in_document_yaml = !written["paths"][path.as_str()][method.as_str()].is_null();
+                if route.documented.is_some() {
+                    assert!(!in_document_yaml, "{method} {path} is also in document.yaml");
+                } else {
+                    assert!(
+                        in_document_yaml,
+                        "{method} {path} ({}) has no operation: state it on its handler or write it in document.yaml",
+                        route.name
+                    );
+                }
+                assert!(served.insert((method, path)), "a route is served twice");
+            }
+        }
+        let operations: std::collections::BTreeSet<_> = document["paths"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                let path = path.as_str().unwrap().to_string();
+                item.as_mapping()
+                    .unwrap()
+                    .keys()
+                    .map(move |method| (method.as_str().unwrap().to_string(), path.clone()))
+            })
+            .collect();
+        assert_eq!(operations, served);
+    }
+
+    /// `//! PUT /path (POST too, ...): ...` as [(`put`, `/path`), (`post`, `/path`)];
+    /// a query or colon after the path is not part of it.
+    fn http_routes(head: &str) -> Vec<(String, String)> {
+        const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+        let words: Vec<&str> = head
+            .strip_prefix("//! ")
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let [method, path, rest @ ..] = words.as_slice() else {
+            return Vec::new();
+        };
+        if !METHODS.contains(method) {
+            return Vec::new();
+        }
+        let path = path.split('?').next().unwrap_or_default().trim_end_matches(':');
+        let mut methods = vec![method.to_lowercase()];
+        for pair in rest.windows(2) {
+            let also = pair[0].trim_start_matches('(');
+            if METHODS.contains(&also) && pair[1].starts_with("too") {
+                methods.push(also.to_lowercase());
+            }
+        }
+        methods.into_iter().map(|method| (method, path.to_string())).collect()
     }
 
     fn collect_refs(node: &Value, refs: &mut Vec<String>) {

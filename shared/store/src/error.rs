@@ -310,9 +310,10 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// The canonical google.rpc status name for an HTTP status.
+/// The canonical google.rpc status name for an HTTP status (also what the API
+/// document says a Google-style error answer carries).
 /// One of `GOOGLE_STATUSES`.
-fn google_status(status: u16) -> &'static str {
+pub fn google_status(status: u16) -> &'static str {
     match status {
         400 | 413 | 422 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",

@@ -95,6 +95,22 @@ pub fn page_of<T: ToSchema>() -> ObjectBuilder {
         .required("next_cursor")
 }
 
+/// What an operation's path parameter names (`#/components/schemas/PathSegment`);
+/// the component itself is [`path_segment`], whose `not` a schema cannot hold.
+pub struct PathSegment;
+
+impl PartialSchema for PathSegment {
+    fn schema() -> RefOr<Schema> {
+        path_segment().schema
+    }
+}
+
+impl ToSchema for PathSegment {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PathSegment".into()
+    }
+}
+
 /// An id in a path as `Request::path` takes it.
 pub fn path_segment() -> Extended {
     let (max, bytes) = (crate::json::MAX_PATH_ID, crate::json::MAX_PATH_ID_BYTES);

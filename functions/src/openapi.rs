@@ -1,0 +1,157 @@
+//! What the API document (infra/openapi) takes from each route: the operation
+//! `#[utoipa::path]` states on its handler, and the `Access` and `ErrorStyle`
+//! its `serve()` uses, from which the generator derives what every route of
+//! that kind answers (401/403, 413, 503, the error form). Not linked into the
+//! binaries: nothing they run calls it.
+
+use licensing::error::CodedError;
+use licensing::{Access, ErrorStyle};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::{HttpMethod, Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{Ref, RefOr, Response, Schema};
+use utoipa::ToSchema;
+
+/// One function of template.yaml, by its module's name.
+pub struct Route {
+    pub name: &'static str,
+    /// `None` while its operation is still written in infra/openapi/document.yaml.
+    pub documented: Option<Documented>,
+}
+
+/// A route's operation as its code states it, before the generator finishes it.
+pub struct Documented {
+    pub access: Access,
+    pub errors: ErrorStyle,
+    pub path: String,
+    pub methods: Vec<HttpMethod>,
+    pub operation: Operation,
+}
+
+impl Documented {
+    /// `P` is the `__path_handle` that `#[utoipa::path]` on a handler generates.
+    /// Its `tag` is not in `operation()`: utoipa's own `OpenApi` derive adds
+    /// it from `__dev::Tags`, and so does this.
+    pub fn of<P: utoipa::Path + for<'t> utoipa::__dev::Tags<'t>>(access: Access, errors: ErrorStyle) -> Self {
+        let mut operation = P::operation();
+        let tags: Vec<String> = P::tags().into_iter().map(String::from).collect();
+        if !tags.is_empty() {
+            operation.tags = Some(tags);
+        }
+        Self {
+            access,
+            errors,
+            path: P::path(),
+            methods: P::methods(),
+            operation,
+        }
+    }
+}
+
+/// Names of `components.responses` of document.yaml, for
+/// `(status = 404, response = GoogleNotFound)`: utoipa refers to a response
+/// component by a type, and only its name is used.
+macro_rules! response_components {
+    ($($name:ident),* $(,)?) => {
+        $(
+            pub struct $name;
+
+            impl utoipa::ToResponse<'static> for $name {
+                fn response() -> (&'static str, RefOr<Response>) {
+                    let name = stringify!($name);
+                    (name, RefOr::Ref(Ref::from_response_name(name)))
+                }
+            }
+        )*
+    };
+}
+
+response_components!(GoogleNotFound, QueryInvalid);
+
+/// Names of `components.parameters` of document.yaml, for `params(Limit)`.
+/// utoipa has no parameter `$ref`: the one parameter each gives carries the
+/// `$ref`, and the generator drops the name and place utoipa insists on.
+macro_rules! parameter_components {
+    ($($name:ident),* $(,)?) => {
+        $(
+            pub struct $name;
+
+            impl utoipa::IntoParams for $name {
+                fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+                    vec![component_parameter(stringify!($name))]
+                }
+            }
+        )*
+    };
+}
+
+fn component_parameter(name: &str) -> Parameter {
+    let reference = format!("#/components/parameters/{name}");
+    ParameterBuilder::new()
+        .name(name)
+        .extensions(Some(Extensions::from_iter([("$ref", reference)])))
+        .build()
+}
+
+parameter_components!(Limit, Iterator);
+
+/// Names of `components.schemas` that infra/openapi builds without a type of
+/// their own (a page of a type), for `body = WebhookList`.
+macro_rules! schema_components {
+    ($($name:ident),* $(,)?) => {
+        $(
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    RefOr::Ref(Ref::from_schema_name(stringify!($name)))
+                }
+            }
+
+            impl ToSchema for $name {
+                fn name() -> std::borrow::Cow<'static, str> {
+                    stringify!($name).into()
+                }
+            }
+        )*
+    };
+}
+
+schema_components!(WebhookList, WebhookDeliveryList);
+
+/// `{code, message}` error bodies whose `code` is one of those listed, for
+/// `body = inline(NotFound)`. utoipa's `allOf` has no sibling `properties`:
+/// the refinement is its last item, which the generator lifts beside it.
+macro_rules! coded_errors {
+    ($($name:ident = [$($code:literal),+ $(,)?]),* $(,)?) => {
+        $(
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    coded_error(&[$($code),+])
+                }
+            }
+
+            impl ToSchema for $name {}
+        )*
+    };
+}
+
+fn coded_error(codes: &[&str]) -> RefOr<Schema> {
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes.iter().copied()));
+    let refinement = ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .property("code", code);
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name(CodedError::name()))
+        .item(refinement)
+        .into()
+}
+
+coded_errors!(
+    NotFound = ["NOT_FOUND"],
+    WebhookRejected = ["VALIDATION_ERROR", "WEBHOOK_URL_NOT_ALLOWED", "IDEMPOTENCY_KEY_REUSED"],
+);

@@ -1,0 +1,341 @@
+//! Finishes an operation a route's code states: adds what every route of its
+//! kind answers, so no route writes it and none can forget it, and orders the
+//! keys as the rest of the document does.
+
+use functions::openapi::Documented;
+use licensing::error::google_status;
+use licensing::{Access, ErrorStyle};
+use utoipa::openapi::path::HttpMethod;
+use yaml_serde::{Mapping, Value};
+
+/// The operation of `route`, finished, as openapi.yaml holds it.
+pub fn finish(route: &Documented) -> Value {
+    let operation = yaml_serde::to_value(&route.operation).expect("an operation is plain data");
+    let write = route.methods.iter().any(|method| {
+        matches!(
+            method,
+            HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
+        )
+    });
+    finish_operation(operation, route.access, route.errors, write)
+}
+
+fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, write: bool) -> Value {
+    let google = errors == ErrorStyle::Google;
+    // Which components.responses a route answers with, by its error form.
+    let named = |coded: &'static str, google_form: &'static str| if google { google_form } else { coded };
+    let public = matches!(access, Access::Public | Access::Published);
+    let body = operation.get("requestBody").is_some();
+    let map = operation.as_mapping_mut().expect("an operation is a mapping");
+    let mut derived: Vec<(&str, &str)> = Vec::new();
+    if public {
+        // No API key: the public limit applies instead of 401/403.
+        map.insert("security".into(), Value::Sequence(Vec::new()));
+        assert!(!google, "the Google form has no public rate limit answer yet");
+        derived.push(("429", "PublicRateLimited"));
+    } else {
+        derived.push(("401", named("Unauthorized", "GoogleUnauthenticated")));
+        derived.push(("403", named("Forbidden", "GooglePermissionDenied")));
+    }
+    derived.push(("413", named("PayloadTooLarge", "GooglePayloadTooLarge")));
+    derived.push(("503", named("ServiceUnavailable", "GoogleUnavailable")));
+    if write {
+        // Every write takes an Idempotency-Key (shared/app/src/http.rs).
+        assert!(!google, "the Google form has no idempotency answers yet");
+        let parameters = map
+            .entry("parameters".into())
+            .or_insert_with(|| Value::Sequence(Vec::new()))
+            .as_sequence_mut()
+            .expect("parameters are a list");
+        // After the route's own, as the document lists it.
+        parameters.push(reference("parameters", "IdempotencyKey"));
+        derived.push(("409", "IdempotencyConflict"));
+        derived.push(("422", if body { "BodyInvalid" } else { "IdempotencyInvalid" }));
+        if body {
+            derived.push(("400", "InvalidJson"));
+        }
+    }
+    let responses = map
+        .get_mut("responses")
+        .and_then(Value::as_mapping_mut)
+        .expect("an operation has responses");
+    for (status, component) in derived {
+        // A route may say more than the common answer (e.g. its own 409 codes).
+        if !responses.contains_key(status) {
+            responses.insert(status.into(), reference("responses", component));
+        }
+    }
+    for (status, response) in responses.iter_mut() {
+        let status: u16 = status.as_str().and_then(|s| s.parse().ok()).expect("a status code");
+        let Some(response) = response.as_mapping_mut().filter(|r| !r.contains_key("$ref")) else {
+            continue;
+        };
+        finish_response(response, status, google, write);
+        *response = ordered(response, &["description", "headers", "content"]);
+    }
+    let mut sorted: Vec<(Value, Value)> = std::mem::take(responses).into_iter().collect();
+    sorted.sort_by(|(a, _), (b, _)| a.as_str().cmp(&b.as_str()));
+    responses.extend(sorted);
+    if let Some(Value::Sequence(parameters)) = map.get_mut("parameters") {
+        for parameter in parameters.iter_mut() {
+            if let Value::Mapping(fields) = parameter {
+                if let Some(reference) = fields.get("$ref").cloned() {
+                    // A component (functions' `parameter_components!`): utoipa
+                    // also gives it a name and place, which a `$ref` may not have.
+                    *fields = Mapping::from_iter([("$ref".into(), reference)]);
+                    continue;
+                }
+                *fields = ordered(fields, &["name", "in", "required", "schema", "description"]);
+            }
+        }
+    }
+    if let Some(Value::Mapping(body)) = map.get_mut("requestBody") {
+        optional_body(body);
+        *body = ordered(body, &["description", "required", "content"]);
+    }
+    let order = [
+        "operationId",
+        "summary",
+        "tags",
+        "description",
+        "parameters",
+        "requestBody",
+        "security",
+        "responses",
+    ];
+    Value::Mapping(ordered(map, &order))
+}
+
+/// Headers every answer of its kind carries, and a Google error's body, which
+/// follows from its status.
+fn finish_response(response: &mut Mapping, status: u16, google: bool, write: bool) {
+    let headers = |response: &mut Mapping| -> Mapping {
+        match response.shift_remove("headers") {
+            Some(Value::Mapping(headers)) => headers,
+            _ => Mapping::new(),
+        }
+    };
+    if (200..300).contains(&status) && write {
+        let mut all = Mapping::new();
+        all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    } else if (400..500).contains(&status) && status != 429 {
+        // A final answer; kept for an Idempotency-Key like any other.
+        let mut all = Mapping::new();
+        all.insert("x-should-retry".into(), reference("headers", "XShouldRetry"));
+        all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    }
+    if google && status >= 400 && !response.contains_key("content") {
+        response.insert("content".into(), google_error(status));
+    }
+    if let Some(Value::Mapping(content)) = response.get_mut("content") {
+        for media in content.values_mut() {
+            if let Some(Value::Mapping(schema)) = media.get_mut("schema") {
+                lift_refinement(schema);
+            }
+        }
+    }
+}
+
+/// `request_body = Option<T>` is a body that may be left out (read as `{}`),
+/// not a `null` one: utoipa writes it as `T` or `null` without `required`,
+/// OpenAPI as `required: false` and `T`.
+fn optional_body(body: &mut Mapping) {
+    if body.contains_key("required") {
+        return;
+    }
+    body.insert("required".into(), Value::Bool(false));
+    let Some(Value::Mapping(content)) = body.get_mut("content") else {
+        return;
+    };
+    let null: Value = yaml_serde::from_str("type: 'null'").expect("YAML");
+    for media in content.values_mut().filter_map(Value::as_mapping_mut) {
+        let inner = match media.get("schema").and_then(|schema| schema.get("oneOf")) {
+            Some(Value::Sequence(one_of)) if one_of.len() == 2 && one_of[1] == null => one_of[0].clone(),
+            _ => continue,
+        };
+        media.insert("schema".into(), inner);
+    }
+}
+
+/// `allOf: [A, {properties: P}]` as `allOf: [A]` with `properties: P` beside
+/// it, as the document writes a refined error body (functions'
+/// `coded_errors!`): utoipa's `allOf` cannot hold sibling keywords.
+fn lift_refinement(schema: &mut Mapping) {
+    if schema.contains_key("properties") {
+        return;
+    }
+    let Some(Value::Sequence(items)) = schema.get_mut("allOf") else {
+        return;
+    };
+    let Some(Value::Mapping(last)) = items.last() else {
+        return;
+    };
+    if items.len() < 2 || last.len() != 1 || !last.contains_key("properties") {
+        return;
+    }
+    let Some(Value::Mapping(mut last)) = items.pop() else {
+        return;
+    };
+    let properties = last.shift_remove("properties").expect("checked above");
+    schema.insert("properties".into(), properties);
+}
+
+/// `{"error": {"code": status, "status": ...}}`, as `GoogleError` spells it.
+fn google_error(status: u16) -> Value {
+    let schema = format!(
+        "application/json:\n  schema:\n    allOf:\n    - $ref: '#/components/schemas/GoogleError'\n    properties:\n      \
+         error:\n        properties:\n          code:\n            const: {status}\n          status:\n            const: {}\n",
+        google_status(status)
+    );
+    yaml_serde::from_str(&schema).expect("the Google error body is YAML")
+}
+
+fn reference(kind: &str, name: &str) -> Value {
+    let mut map = Mapping::new();
+    map.insert("$ref".into(), format!("#/components/{kind}/{name}").into());
+    Value::Mapping(map)
+}
+
+/// `map` with the keys of `order` first, in that order, then the rest as they were.
+fn ordered(map: &Mapping, order: &[&str]) -> Mapping {
+    let mut result = Mapping::new();
+    for key in order {
+        if let Some(value) = map.get(*key) {
+            result.insert((*key).into(), value.clone());
+        }
+    }
+    for (key, value) in map {
+        if !key.as_str().is_some_and(|key| order.contains(&key)) {
+            result.insert(key.clone(), value.clone());
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each operation still written in document.yaml, with what `finish` adds
+    /// taken out, finished again: where it comes back as written, that route
+    /// can move to code with only what is its own.
+    #[test]
+    fn finishing_gives_back_what_document_yaml_repeats() {
+        let written: Value = yaml_serde::from_str(include_str!("../document.yaml")).unwrap();
+        let mut differ = Vec::new();
+        let mut checked = 0;
+        for route in functions::every_route() {
+            let file = crate::root().join(format!("functions/src/routes/{}.rs", route.name));
+            let source = std::fs::read_to_string(&file).unwrap();
+            let head: Vec<&str> = source.lines().next().unwrap().split_whitespace().collect();
+            let (Some(method), Some(path)) = (head.get(1), head.get(2)) else {
+                continue;
+            };
+            let path = path.split('?').next().unwrap().trim_end_matches(':');
+            let method = method.to_lowercase();
+            let Some(operation) = written["paths"][path].get(method.as_str()) else {
+                continue;
+            };
+            let access = access_of(&source);
+            let errors = if source.contains("ErrorStyle::Google") {
+                ErrorStyle::Google
+            } else {
+                ErrorStyle::Coded
+            };
+            let write = method != "get";
+            let stripped = strip(operation.clone(), access, errors, write);
+            let finished = finish_operation(stripped, access, errors, write);
+            checked += 1;
+            assert_eq!(&finished, operation, "{method} {path}");
+            let text = |operation: &Value| yaml_serde::to_string(operation).unwrap();
+            if text(&finished) != text(operation) && !DESCRIPTION_BEFORE_TAGS.contains(&route.name) {
+                differ.push(format!("{method} {path}"));
+            }
+        }
+        assert!(checked > 40, "{checked} operations");
+        assert!(differ.is_empty(), "{} of {checked} differ: {differ:#?}", differ.len());
+    }
+
+    /// Written with `description` before `tags`, unlike the rest: moving one
+    /// of these to code moves its `tags` two lines up in openapi.yaml.
+    const DESCRIPTION_BEFORE_TAGS: [&str; 4] = [
+        "checkout_license",
+        "get_jwks",
+        "heartbeat_license",
+        "list_customer_entitlements",
+    ];
+
+    fn access_of(source: &str) -> Access {
+        // `serve_key_set` (the JWK Set) names no Access: it is Published.
+        let Some(name) = source.split("Access::").nth(1) else {
+            return Access::Published;
+        };
+        let name: String = name.chars().take_while(char::is_ascii_alphanumeric).collect();
+        match name.as_str() {
+            "Public" => Access::Public,
+            "Published" => Access::Published,
+            "Business" => Access::Business,
+            "Host" => Access::Host,
+            "Organization" => Access::Organization,
+            "HostOrOrganization" => Access::HostOrOrganization,
+            other => panic!("Access::{other}"),
+        }
+    }
+
+    /// `operation` without what `finish_operation` would add to it.
+    fn strip(operation: Value, access: Access, errors: ErrorStyle, write: bool) -> Value {
+        // What finishing adds to an operation with no answers of its own.
+        let mut nothing = Mapping::new();
+        nothing.insert("responses".into(), Value::Mapping(Mapping::new()));
+        if let Some(body) = operation.get("requestBody") {
+            nothing.insert("requestBody".into(), body.clone());
+        }
+        let bare = finish_operation(Value::Mapping(nothing), access, errors, write);
+        let mut operation = operation;
+        let map = operation.as_mapping_mut().unwrap();
+        if map.get("security") == bare.get("security") {
+            map.shift_remove("security");
+        }
+        if let Some(Value::Sequence(parameters)) = map.get_mut("parameters") {
+            if write {
+                parameters.retain(|parameter| parameter != &reference("parameters", "IdempotencyKey"));
+            }
+            if parameters.is_empty() {
+                map.shift_remove("parameters");
+            }
+        }
+        let responses = map.get_mut("responses").unwrap().as_mapping_mut().unwrap();
+        for (status, response) in bare["responses"].as_mapping().unwrap() {
+            if responses.get(status) == Some(response) {
+                responses.shift_remove(status);
+            }
+        }
+        for (status, response) in responses.iter_mut() {
+            let status: u16 = status.as_str().unwrap().parse().unwrap();
+            let Some(response) = response.as_mapping_mut().filter(|r| !r.contains_key("$ref")) else {
+                continue;
+            };
+            if let Some(Value::Mapping(headers)) = response.get_mut("headers") {
+                let ours: &[&str] = match status {
+                    200..=299 if write => &["Idempotent-Replayed"],
+                    400..=499 if status != 429 => &["x-should-retry", "Idempotent-Replayed"],
+                    _ => &[],
+                };
+                for name in ours {
+                    headers.shift_remove(*name);
+                }
+                if headers.is_empty() {
+                    response.shift_remove("headers");
+                }
+            }
+            if errors == ErrorStyle::Google && response.get("content") == Some(&google_error(status)) {
+                response.shift_remove("content");
+            }
+        }
+        operation
+    }
+}
