@@ -235,11 +235,15 @@ mod tests {
             let (Some(method), Some(path)) = (head.get(1), head.get(2)) else {
                 continue;
             };
+            let http = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method);
+            if route.documented.is_some() || !http {
+                continue;
+            }
             let path = path.split('?').next().unwrap().trim_end_matches(':');
             let method = method.to_lowercase();
-            let Some(operation) = written["paths"][path].get(method.as_str()) else {
-                continue;
-            };
+            let operation = written["paths"][path]
+                .get(method.as_str())
+                .unwrap_or_else(|| panic!("{} is written in document.yaml: {method} {path}", route.name));
             let access = access_of(&source);
             let errors = if source.contains("ErrorStyle::Google") {
                 ErrorStyle::Google
@@ -256,7 +260,6 @@ mod tests {
                 differ.push(format!("{method} {path}"));
             }
         }
-        assert!(checked > 40, "{checked} operations");
         assert!(differ.is_empty(), "{} of {checked} differ: {differ:#?}", differ.len());
     }
 
