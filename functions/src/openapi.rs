@@ -93,7 +93,7 @@ fn component_parameter(name: &str) -> Parameter {
         .build()
 }
 
-parameter_components!(Limit, Iterator);
+parameter_components!(Limit, Iterator, PageSize, PageNumber, Cursor);
 
 /// Names of `components.schemas` that infra/openapi builds without a type of
 /// their own (a page of a type), for `body = WebhookList`.
@@ -117,7 +117,7 @@ macro_rules! schema_components {
     };
 }
 
-schema_components!(WebhookList, WebhookDeliveryList);
+schema_components!(WebhookList, WebhookDeliveryList, EntitlementList);
 
 /// `{code, message}` error bodies whose `code` is one of those listed, for
 /// `body = inline(NotFound)`. utoipa's `allOf` has no sibling `properties`:
