@@ -66,7 +66,7 @@ macro_rules! response_components {
     };
 }
 
-response_components!(GoogleNotFound, QueryInvalid);
+response_components!(GoogleNotFound, QueryInvalid, PathIdNotFound, KeyConflictsRateLimited);
 
 /// Names of `components.parameters` of document.yaml, for `params(Limit)`.
 /// utoipa has no parameter `$ref`: the one parameter each gives carries the
@@ -93,7 +93,7 @@ fn component_parameter(name: &str) -> Parameter {
         .build()
 }
 
-parameter_components!(Limit, Iterator);
+parameter_components!(Limit, Iterator, PageSize, PageNumber, Cursor);
 
 /// Names of `components.schemas` that infra/openapi builds without a type of
 /// their own (a page of a type), for `body = WebhookList`.
@@ -117,7 +117,7 @@ macro_rules! schema_components {
     };
 }
 
-schema_components!(WebhookList, WebhookDeliveryList);
+schema_components!(WebhookList, WebhookDeliveryList, EntitlementList, GrantList);
 
 /// `{code, message}` error bodies whose `code` is one of those listed, for
 /// `body = inline(NotFound)`. utoipa's `allOf` has no sibling `properties`:
@@ -154,4 +154,16 @@ fn coded_error(codes: &[&str]) -> RefOr<Schema> {
 coded_errors!(
     NotFound = ["NOT_FOUND"],
     WebhookRejected = ["VALIDATION_ERROR", "WEBHOOK_URL_NOT_ALLOWED", "IDEMPOTENCY_KEY_REUSED"],
+    KeyInUse = ["IDEMPOTENCY_KEY_IN_USE"],
+    IssueConflict = ["ENTITLEMENT_INACTIVE", "IDEMPOTENCY_KEY_IN_USE"],
+    FulfilConflict = [
+        "GRANT_NOT_LICENSE_KEY",
+        "NOT_MANUAL_FULFILLMENT",
+        "GRANT_NOT_PENDING",
+        "LICENSE_KEY_ALREADY_ATTACHED",
+        "LICENSE_KEY_ALREADY_EXISTS",
+        "IDEMPOTENCY_KEY_IN_USE",
+    ],
+    ResendConflict = ["GRANT_NOT_DELIVERED", "IDEMPOTENCY_KEY_IN_USE"],
+    ResendTooSoon = ["RESEND_TOO_SOON"],
 );

@@ -1,11 +1,36 @@
 //! DELETE /entitlements/{entitlement_id}: soft delete; its grants stay.
+use crate::openapi::NotFound;
 use licensing::services::entitlements;
-use licensing::{Access, ApiResult, App, Reply, Request};
+use licensing::wire::schema::PathSegment;
+use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
+
+pub const ACCESS: Access = Access::Business;
+pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
+
+/// The 401, 403, 413 and 503, and a write's Idempotency-Key, 409 and 422 or 400,
+/// follow from `ACCESS` and `ERRORS` (infra/openapi).
+#[utoipa::path(
+    delete,
+    path = "/entitlements/{entitlement_id}",
+    operation_id = "deleteEntitlement",
+    summary = "Delete an entitlement (soft: its grants stay)",
+    tag = "Entitlements",
+    params(("entitlement_id" = PathSegment, Path)),
+    responses(
+        (status = 204, description = "Deleted."),
+        (
+            status = 404,
+            description = "No active entitlement with this id belongs to the caller (`NOT_FOUND`); also for one \
+                           already deleted.",
+            body = inline(NotFound),
+        ),
+    ),
+)]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     entitlements::delete(app, req.call(), &req.path("entitlement_id")?).await
 }
 
 /// Serves this route's events until the runtime stops.
 pub async fn serve() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
+    licensing::serve_with(ACCESS, ERRORS, handle).await
 }

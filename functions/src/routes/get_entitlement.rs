@@ -1,11 +1,35 @@
 //! GET /entitlements/{entitlement_id}
+use crate::openapi::NotFound;
+use licensing::domain::entitlement::Entitlement;
 use licensing::services::entitlements;
-use licensing::{Access, ApiResult, App, Reply, Request};
+use licensing::wire::schema::PathSegment;
+use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
+
+pub const ACCESS: Access = Access::Business;
+pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
+
+/// The 401, 403, 413 and 503 follow from `ACCESS` and `ERRORS` (infra/openapi).
+#[utoipa::path(
+    get,
+    path = "/entitlements/{entitlement_id}",
+    operation_id = "getEntitlement",
+    summary = "Get an entitlement",
+    tag = "Entitlements",
+    params(("entitlement_id" = PathSegment, Path)),
+    responses(
+        (status = 200, description = "The entitlement.", body = Entitlement),
+        (
+            status = 404,
+            description = "No active entitlement with this id belongs to the caller (`NOT_FOUND`).",
+            body = inline(NotFound),
+        ),
+    ),
+)]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     entitlements::get(app, req.call(), &req.path("entitlement_id")?).await
 }
 
 /// Serves this route's events until the runtime stops.
 pub async fn serve() -> Result<(), lambda_http::Error> {
-    licensing::serve(Access::Business, handle).await
+    licensing::serve_with(ACCESS, ERRORS, handle).await
 }

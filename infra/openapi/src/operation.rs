@@ -85,6 +85,11 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
                     *fields = Mapping::from_iter([("$ref".into(), reference)]);
                     continue;
                 }
+                if let Some(Value::Mapping(schema)) = fields.get_mut("schema") {
+                    // The document writes a parameter's pattern beside its type,
+                    // before its bounds; utoipa writes the bounds first.
+                    *schema = ordered(schema, &["type", "pattern"]);
+                }
                 *fields = ordered(fields, &["name", "in", "required", "schema", "description"]);
             }
         }
@@ -125,6 +130,12 @@ fn finish_response(response: &mut Mapping, status: u16, google: bool, write: boo
         let mut all = Mapping::new();
         all.insert("x-should-retry".into(), reference("headers", "XShouldRetry"));
         all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    } else if status == 429 {
+        // Every rate-limited answer says when to try again.
+        let mut all = Mapping::new();
+        all.insert("Retry-After".into(), reference("headers", "RetryAfter"));
         all.extend(headers(response));
         response.insert("headers".into(), Value::Mapping(all));
     }
