@@ -4,8 +4,9 @@
 //! that kind answers (401/403, 413, 503, the error form). Not linked into the
 //! binaries: nothing they run calls it.
 
+use licensing::domain::grant::GrantStatus;
 use licensing::error::CodedError;
-use licensing::{Access, ErrorStyle};
+use licensing::{Access, ErrorStyle, MAX_QUERY_VALUE};
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::path::{HttpMethod, Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
@@ -167,3 +168,19 @@ coded_errors!(
     ResendConflict = ["GRANT_NOT_DELIVERED", "IDEMPOTENCY_KEY_IN_USE"],
     ResendTooSoon = ["RESEND_TOO_SOON"],
 );
+
+/// A grant list's `status` filter, for `"status" = inline(Option<GrantStatusFilter>)`:
+/// the names `GrantStatus::filter` reads, in any letter case.
+pub struct GrantStatusFilter;
+
+impl utoipa::PartialSchema for GrantStatusFilter {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(GrantStatus::filter_pattern()))
+            .max_length(Some(MAX_QUERY_VALUE))
+            .into()
+    }
+}
+
+impl ToSchema for GrantStatusFilter {}

@@ -1,5 +1,5 @@
 //! GET /customers/{customer_id}/entitlement-grants?integration_type=&status=&page_size=&page_number=&cursor=
-use crate::openapi::{Cursor, GrantList, PageNumber, PageSize, PathIdNotFound, QueryInvalid};
+use crate::openapi::{GrantStatusFilter, Cursor, GrantList, PageNumber, PageSize, PathIdNotFound, QueryInvalid};
 use licensing::domain::entitlement::IntegrationType;
 use licensing::services::grants;
 use licensing::wire::schema::PathSegment;
@@ -19,11 +19,8 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
         ("customer_id" = PathSegment, Path),
         ("integration_type" = Option<IntegrationType>, Query),
         (
-            "status" = Option<String>,
+            "status" = inline(Option<GrantStatusFilter>),
             Query,
-            // GrantStatus::filter: a status in any letter case (utoipa takes only a literal).
-            pattern = "^(?:[Pp][Ee][Nn][Dd][Ii][Nn][Gg]|[Dd][Ee][Ll][Ii][Vv][Ee][Rr][Ee][Dd]|[Ff][Aa][Ii][Ll][Ee][Dd]|[Rr][Ee][Vv][Oo][Kk][Ee][Dd])$",
-            max_length = 255,
             description = "Pending, Delivered, Failed or Revoked, in any letter case.",
         ),
         PageSize,

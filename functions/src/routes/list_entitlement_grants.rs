@@ -1,5 +1,5 @@
 //! GET /entitlements/{entitlement_id}/grants?customer_id=&status=&page_size=&page_number=&cursor=
-use crate::openapi::{Cursor, GrantList, NotFound, PageNumber, PageSize, QueryInvalid};
+use crate::openapi::{GrantStatusFilter, Cursor, GrantList, NotFound, PageNumber, PageSize, QueryInvalid};
 use licensing::services::grants;
 use licensing::wire::schema::PathSegment;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
@@ -19,11 +19,8 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
         ("entitlement_id" = PathSegment, Path),
         ("customer_id" = Option<String>, Query, max_length = 255, description = "Only this customer's grants."),
         (
-            "status" = Option<String>,
+            "status" = inline(Option<GrantStatusFilter>),
             Query,
-            // GrantStatus::filter: a status in any letter case (utoipa takes only a literal).
-            pattern = "^(?:[Pp][Ee][Nn][Dd][Ii][Nn][Gg]|[Dd][Ee][Ll][Ii][Vv][Ee][Rr][Ee][Dd]|[Ff][Aa][Ii][Ll][Ee][Dd]|[Rr][Ee][Vv][Oo][Kk][Ee][Dd])$",
-            max_length = 255,
             description = "Pending, Delivered, Failed or Revoked, in any letter case.",
         ),
         PageSize,

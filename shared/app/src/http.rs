@@ -18,7 +18,7 @@ use std::time::Instant;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub use crate::domain::json::{MAX_PATH_ID, MAX_PATH_ID_BYTES};
 /// No query parameter is longer, but a cursor (`cursor`, `iterator`).
-const MAX_QUERY_VALUE: usize = 255;
+pub const MAX_QUERY_VALUE: usize = 255;
 const MAX_CURSOR: usize = 2048;
 
 /// A request as a handler sees it: already authenticated for its route.

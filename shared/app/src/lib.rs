@@ -27,7 +27,7 @@ pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_key_set, serve_with, Request};
+pub use http::{serve, serve_key_set, serve_with, Request, MAX_QUERY_VALUE};
 pub use reply::Reply;
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`

@@ -18,6 +18,8 @@ pub enum GrantStatus {
 }
 
 impl GrantStatus {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Delivered, Self::Failed, Self::Revoked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
@@ -29,9 +31,17 @@ impl GrantStatus {
 
     /// The `status` filter matches case-insensitively (`delivered`, `Delivered`).
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Delivered, Self::Failed, Self::Revoked]
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text))
+        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// What `filter` admits, as a regular expression for the API document.
+    pub fn filter_pattern() -> String {
+        let any_case = |status: Self| -> String {
+            let letter = |c: char| format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase());
+            status.as_str().chars().map(letter).collect()
+        };
+        let names: Vec<String> = Self::ALL.into_iter().map(any_case).collect();
+        format!("^(?:{})$", names.join("|"))
     }
 
     /// A list's `status` filter, if one was given.
@@ -423,6 +433,20 @@ mod tests {
     fn pending_grant(entitlement: &Entitlement) -> Grant {
         let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();
         new.to_grant("entg_1".into(), entitlement, "t")
+    }
+
+    #[test]
+    fn the_filter_pattern_admits_each_status_in_any_letter_case() {
+        assert_eq!(
+            GrantStatus::filter_pattern(),
+            "^(?:[Pp][Ee][Nn][Dd][Ii][Nn][Gg]|[Dd][Ee][Ll][Ii][Vv][Ee][Rr][Ee][Dd]|[Ff][Aa][Ii][Ll][Ee][Dd]|[Rr][Ee][Vv][Oo][Kk][Ee][Dd])$"
+        );
+        for status in GrantStatus::ALL {
+            assert_eq!(
+                GrantStatus::filter(Some(&status.as_str().to_uppercase())),
+                Ok(Some(status))
+            );
+        }
     }
 
     #[test]
