@@ -196,6 +196,8 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     not_on_leased = {"license_key": leased_key, "license_key_instance_id": UNKNOWN_INSTANCE}
 
     # --- webhook endpoints (the business) ---
+    product = f"pdt_bench_{tag}"
+    call(business, "PATCH", f"/products/{product}", 200, {"entitlements": [{"entitlement_id": manual}]})
     webhook = call(business, "POST", "/webhooks", 201, HOOK)["id"]
     doomed_hooks = [call(business, "POST", "/webhooks", 201, HOOK)["id"] for _ in range(n)]
 
@@ -238,6 +240,11 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (404, business, "PATCH", f"/entitlements/{UNKNOWN_ENTITLEMENT}", {"description": "Desktop app"})),
         *case("delete-entitlement", (204, business, "DELETE", lambda i: f"/entitlements/{doomed[i]}"),
               (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}")),
+        # products
+        *case("update-product", (200, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": manual}]}),
+              (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),
+        *case("get-product", (200, business, "GET", f"/products/{product}"),
+              (404, business, "GET", f"/products/pdt_bench_{tag}_none")),
         # grants
         *case("issue-grant",
               (201, business, "POST", f"/entitlements/{auto}/grants", lambda i: {**buyer(f"i{i}"), "payment_id": f"pay_{tag}_i{i}"}),

@@ -64,6 +64,8 @@ EXPECTED_STATUS = {
     "get-entitlement": 404,
     "update-entitlement": 404,
     "delete-entitlement": 404,
+    "update-product": 404,  # its entitlement is not the seed's
+    "get-product": 404,
     "issue-grant": 404,
     "list-entitlement-grants": 404,
     "list-customer-grants": 200,

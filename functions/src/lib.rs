@@ -69,7 +69,9 @@ routes! {
     get_webhook_secret,
     get_webhook_headers,
     update_webhook_headers,
-    list_webhook_deliveries;
+    list_webhook_deliveries,
+    update_product,
+    get_product;
     // Operation still in infra/openapi/document.yaml.
     activate_license,
     allocate_organization_license,

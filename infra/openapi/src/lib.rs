@@ -15,6 +15,7 @@ use licensing::domain::grant_requests::{Fulfilment, NewGrant, Revocation};
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::domain::metadata::MetadataInput;
 use licensing::domain::offline_license::{Jwk, JwkSet};
+use licensing::domain::product::{ProductEntitlement, ProductPatch, ProductView};
 use licensing::domain::schema::Extended;
 use licensing::domain::webhook::{
     Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint, WebhookEventType, WebhookHeaders,
@@ -73,6 +74,10 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<Fulfilment>(),
         named::<CustomerEntitlement>(),
         ("CustomerEntitlementList".into(), CustomerEntitlements::schema().into()),
+        // Products (Dodo).
+        named::<ProductPatch>(),
+        named::<ProductEntitlement>(),
+        named::<ProductView>(),
         // License keys and instances (Dodo).
         (LicenseKey::name().into_owned(), dodo::license_key().into()),
         page::<LicenseKey>("LicenseKeyList"),

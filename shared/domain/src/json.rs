@@ -288,6 +288,35 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
     }
 }
 
+/// At most `MAX` items, checked as the list is parsed (the 422 names the
+/// field) and stated as `maxItems` in the OpenAPI document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct List<T, const MAX: usize>(Vec<T>);
+
+impl<T, const MAX: usize> List<T, MAX> {
+    pub fn into_inner(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T, const MAX: usize> std::ops::Deref for List<T, MAX> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>, const MAX: usize> Deserialize<'de> for List<T, MAX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let items = Vec::<T>::deserialize(deserializer)?;
+        if items.len() > MAX {
+            return Err(serde::de::Error::custom(format!("must have at most {MAX} items")));
+        }
+        Ok(Self(items))
+    }
+}
+
 // The schema each bound states in the OpenAPI document.
 
 impl<const MIN: usize, const MAX: usize> PartialSchema for Text<MIN, MAX> {
@@ -333,6 +362,17 @@ impl PartialSchema for LrmId {
 
 impl ToSchema for LrmId {}
 
+impl<T: PartialSchema, const MAX: usize> PartialSchema for List<T, MAX> {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(T::schema())
+            .max_items(Some(MAX))
+            .into()
+    }
+}
+
+impl<T: PartialSchema, const MAX: usize> ToSchema for List<T, MAX> {}
+
 impl<const MIN: i64, const MAX: i64> PartialSchema for Bounded<MIN, MAX> {
     fn schema() -> RefOr<Schema> {
         int64().minimum(Some(MIN)).maximum(Some(MAX)).into()
@@ -362,6 +402,8 @@ mod tests {
         text: Option<Option<Text<2, 2>>>,
         #[serde(default)]
         inner: Option<Inner>,
+        #[serde(default)]
+        ids: Option<List<KeyId, 2>>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -389,6 +431,14 @@ mod tests {
             (
                 r#"{"name": "a", "inner": {"id": ""}}"#,
                 "inner.id: must be 1 to 255 characters",
+            ),
+            (
+                r#"{"name": "a", "ids": ["x", "y", "z"]}"#,
+                "ids: must have at most 2 items",
+            ),
+            (
+                r#"{"name": "a", "ids": ["x", ""]}"#,
+                "ids[1]: must be 1 to 255 characters",
             ),
         ] {
             assert_eq!(parse::<Body>(body).unwrap_err(), message, "{body}");

@@ -18,6 +18,7 @@ pub mod license_key;
 pub mod metadata;
 pub mod offline_license;
 pub mod principal;
+pub mod product;
 pub mod refusal;
 pub mod schema;
 pub mod shards;

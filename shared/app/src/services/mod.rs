@@ -10,5 +10,6 @@ pub mod key_email;
 pub mod license_keys;
 pub mod license_status;
 pub mod licenses;
+pub mod products;
 pub mod webhook_delivery;
 pub mod webhooks;

@@ -1,0 +1,2 @@
+//! The `update-product` function: functions/src/routes/update_product.rs.
+functions::main!(update_product);

@@ -1,0 +1,71 @@
+//! Products: which entitlements a payment or subscription of a seller's
+//! product grants (the Dodo SDK's `products.update` and `products.retrieve`).
+
+use crate::app::App;
+use crate::call::Call;
+use crate::clock;
+use crate::domain::entitlement::Entitlement;
+use crate::domain::product::{Product, ProductPatch, ProductView};
+use crate::error::{ApiError, ApiResult};
+use crate::reply::Reply;
+use crate::retry::{until_done, Attempt};
+use crate::store::Written;
+
+fn entitlement_not_found() -> ApiError {
+    ApiError::not_found("entitlement")
+}
+
+/// The product's entitlements that are still there, as one read.
+async fn view(app: &App, product: &Product) -> ApiResult<ProductView> {
+    let ids: Vec<&str> = product.entitlement_ids.iter().map(String::as_str).collect();
+    let entitlements = app.store.entitlements_by_id(&product.business_id, &ids).await?;
+    Ok(ProductView::of(product, &entitlements))
+}
+
+pub async fn get(app: &App, call: &Call, product_id: &str) -> ApiResult<Reply> {
+    let product = app
+        .store
+        .product(call.principal_id(), product_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Reply::ok(&view(app, &product).await?)
+}
+
+/// Replaces what the patch names, conditioned on the product being as read
+/// and on every entitlement it attaches still being active.
+pub async fn update(app: &App, call: &Call, product_id: &str, patch: ProductPatch) -> ApiResult<Reply> {
+    let business_id = call.principal_id();
+    // Credit entitlements arrive with the credits capability: until then no id names one.
+    if patch.credit_entitlements.as_ref().is_some_and(|c| !c.is_empty()) {
+        return Err(ApiError::not_found("credit entitlement"));
+    }
+    let attached = patch.entitlement_ids().unwrap_or_default();
+    let named = app.store.entitlements_by_id(business_id, &attached).await?;
+    if attached
+        .iter()
+        .any(|id| !named.iter().any(|e: &Entitlement| e.id == *id && e.is_active))
+    {
+        return Err(entitlement_not_found());
+    }
+    until_done!(|_| {
+        let current = app.store.product(business_id, product_id).await?;
+        let product = patch.applied_to(current.as_ref(), business_id, product_id, &clock::now_rfc3339());
+        // The entitlements the patch names were read above; those it leaves alone are read now.
+        let shown = match patch.entitlements {
+            Some(_) => ProductView::of(&product, &named),
+            None => view(app, &product).await?,
+        };
+        let reply = Reply::ok(&shown)?;
+        match app
+            .store
+            .put_product(&product, &attached, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => Ok(Attempt::Done(reply)),
+            // An attached entitlement deleted since it was read.
+            Written::Refused { at, .. } if at > 0 => Err(entitlement_not_found()),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
+        }
+    })
+    .await
+}
