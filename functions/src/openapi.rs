@@ -118,7 +118,16 @@ macro_rules! schema_components {
     };
 }
 
-schema_components!(WebhookList, WebhookDeliveryList, EntitlementList, GrantList);
+schema_components!(
+    WebhookList,
+    WebhookDeliveryList,
+    EntitlementList,
+    GrantList,
+    CustomerEntitlementList,
+    LicenseKeyList,
+    LicenseKeyInstanceList,
+    LeasedInstance,
+);
 
 /// `{code, message}` error bodies whose `code` is one of those listed, for
 /// `body = inline(NotFound)`. utoipa's `allOf` has no sibling `properties`:
@@ -167,6 +176,25 @@ coded_errors!(
     ],
     ResendConflict = ["GRANT_NOT_DELIVERED", "IDEMPOTENCY_KEY_IN_USE"],
     ResendTooSoon = ["RESEND_TOO_SOON"],
+    ImportConflict = ["LICENSE_KEY_ALREADY_EXISTS", "IDEMPOTENCY_KEY_IN_USE"],
+    KeyPatchRejected = [
+        "VALIDATION_ERROR",
+        "ACTIVATION_LIMIT_LESS_THAN_CURRENT_AMOUNT",
+        "IDEMPOTENCY_KEY_REUSED",
+    ],
+    InactiveKey = ["INACTIVE_LICENSE_KEY"],
+    KeyNotFound = ["LICENSE_KEY_NOT_FOUND"],
+    ActivationRejected = [
+        "VALIDATION_ERROR",
+        "LICENSE_KEY_LIMIT_REACHED",
+        "IDEMPOTENCY_KEY_REUSED",
+    ],
+    InstanceNotFound = ["LICENSE_KEY_NOT_FOUND", "LICENSE_KEY_INSTANCE_NOT_FOUND"],
+    LiveInstanceNotFound = [
+        "LICENSE_KEY_NOT_FOUND",
+        "LICENSE_KEY_INSTANCE_NOT_FOUND",
+        "INSTANCE_EXPIRED",
+    ],
 );
 
 /// A grant list's `status` filter, for `"status" = inline(Option<GrantStatusFilter>)`:

@@ -70,7 +70,7 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
         let Some(response) = response.as_mapping_mut().filter(|r| !r.contains_key("$ref")) else {
             continue;
         };
-        finish_response(response, status, google, write);
+        finish_response(response, status, google, write, access);
         *response = ordered(response, &["description", "headers", "content"]);
     }
     let mut sorted: Vec<(Value, Value)> = std::mem::take(responses).into_iter().collect();
@@ -87,8 +87,9 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
                 }
                 if let Some(Value::Mapping(schema)) = fields.get_mut("schema") {
                     // The document writes a parameter's pattern beside its type,
-                    // before its bounds; utoipa writes the bounds first.
-                    *schema = ordered(schema, &["type", "pattern"]);
+                    // before its bounds, and a lower bound before an upper one;
+                    // utoipa writes the bounds first, the upper one first.
+                    *schema = ordered(schema, &["type", "format", "pattern", "minLength", "maxLength"]);
                 }
                 *fields = ordered(fields, &["name", "in", "required", "schema", "description"]);
             }
@@ -113,14 +114,20 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
 
 /// Headers every answer of its kind carries, and a Google error's body, which
 /// follows from its status.
-fn finish_response(response: &mut Mapping, status: u16, google: bool, write: bool) {
+fn finish_response(response: &mut Mapping, status: u16, google: bool, write: bool, access: Access) {
     let headers = |response: &mut Mapping| -> Mapping {
         match response.shift_remove("headers") {
             Some(Value::Mapping(headers)) => headers,
             _ => Mapping::new(),
         }
     };
-    if (200..300).contains(&status) && write {
+    if status == 200 && access == Access::Published {
+        // A published document may be cached a while (shared/app/src/http.rs).
+        let mut all = Mapping::new();
+        all.insert("Cache-Control".into(), cache_control());
+        all.extend(headers(response));
+        response.insert("headers".into(), Value::Mapping(all));
+    } else if (200..300).contains(&status) && write {
         let mut all = Mapping::new();
         all.insert("Idempotent-Replayed".into(), reference("headers", "IdempotentReplayed"));
         all.extend(headers(response));
@@ -203,6 +210,12 @@ fn google_error(status: u16) -> Value {
         google_status(status)
     );
     yaml_serde::from_str(&schema).expect("the Google error body is YAML")
+}
+
+/// The `Cache-Control` a published document's 200 carries.
+fn cache_control() -> Value {
+    let header = "description: '`public, max-age=300`.'\nschema:\n  type: string\n";
+    yaml_serde::from_str(header).expect("the Cache-Control header is YAML")
 }
 
 fn reference(kind: &str, name: &str) -> Value {
@@ -326,6 +339,7 @@ mod tests {
             };
             if let Some(Value::Mapping(headers)) = response.get_mut("headers") {
                 let ours: &[&str] = match status {
+                    200 if access == Access::Published => &["Cache-Control"],
                     200..=299 if write => &["Idempotent-Replayed"],
                     400..=499 if status != 429 => &["x-should-retry", "Idempotent-Replayed"],
                     _ => &[],
