@@ -127,6 +127,10 @@ schema_components!(
     LicenseKeyList,
     LicenseKeyInstanceList,
     LeasedInstance,
+    HostOrganizationList,
+    ServiceLicenseList,
+    SeatHolderList,
+    AuditList,
 );
 
 /// `{code, message}` error bodies whose `code` is one of those listed, for
@@ -195,6 +199,54 @@ coded_errors!(
         "LICENSE_KEY_INSTANCE_NOT_FOUND",
         "INSTANCE_EXPIRED",
     ],
+    HostLicenseNotFound = ["HOST_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    HostLicenseBelowAllocated = ["HOST_LICENSE_BELOW_ALLOCATED", "IDEMPOTENCY_KEY_IN_USE"],
+    OrganizationNotFound = ["HOST_LICENSE_NOT_FOUND", "ACCOUNT_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    OrganizationAllocationConflict = [
+        "ALLOCATION_BELOW_CONSUMED",
+        "ALLOCATION_EXCEEDS_HOST_LICENSE",
+        "IDEMPOTENCY_KEY_IN_USE",
+    ],
+    AccountLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    AccountLicenseExceeded = ["ALLOCATION_EXCEEDS_ACCOUNT_LICENSE", "IDEMPOTENCY_KEY_IN_USE"],
+    ServiceLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "SERVICE_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    GroupLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "GROUP_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    UserLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "USER_LICENSE_NOT_FOUND", "NOT_FOUND"],
+);
+
+/// A path id a route checks by a pattern of its own, for
+/// `("groupId" = inline(LrmIdSegment), Path)`: the pattern, and, as every path
+/// segment, not `.` nor `..`. utoipa's schema has no `not`: it is carried as
+/// an extension, which is written beside the schema's other keywords.
+macro_rules! pattern_segments {
+    ($($name:ident = $pattern:expr),* $(,)?) => {
+        $(
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    pattern_segment($pattern)
+                }
+            }
+
+            impl ToSchema for $name {}
+        )*
+    };
+}
+
+fn pattern_segment(pattern: &str) -> RefOr<Schema> {
+    let not = serde_json::json!({"enum": [".", ".."]});
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .extensions(Some(Extensions::from_iter([("not", not)])))
+        .into()
+}
+
+pattern_segments!(
+    LrmIdSegment = licensing::json::LRM_ID_PATTERN,
+    // As the allocation service's `check_service_type` checks it.
+    ServiceTypeSegment = "^[a-z][a-z0-9-]{1,31}$",
 );
 
 /// A grant list's `status` filter, for `"status" = inline(Option<GrantStatusFilter>)`:

@@ -185,15 +185,13 @@ fn add_code_operations(document: &mut Value) {
     let paths = document["paths"].as_mapping_mut().expect("document.yaml has paths");
     for route in functions::every_route() {
         let Some(documented) = route.documented else { continue };
-        let operation = operation::finish(&documented);
         let item = paths
             .entry(Value::String(documented.path.clone()))
             .or_insert_with(|| Value::Mapping(Default::default()))
             .as_mapping_mut()
             .expect("a path item is a mapping");
-        for method in &documented.methods {
-            let method = yaml_serde::to_value(method).expect("a method is a word");
-            if item.insert(method.clone(), operation.clone()).is_some() {
+        for (method, operation) in operation::finish(&documented) {
+            if item.insert(method.clone(), operation).is_some() {
                 let (method, path) = (method.as_str().unwrap_or_default(), &documented.path);
                 panic!(
                     "{method} {path} is both written in document.yaml and stated by {}",

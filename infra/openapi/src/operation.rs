@@ -8,16 +8,49 @@ use licensing::{Access, ErrorStyle};
 use utoipa::openapi::path::HttpMethod;
 use yaml_serde::{Mapping, Value};
 
-/// The operation of `route`, finished, as openapi.yaml holds it.
-pub fn finish(route: &Documented) -> Value {
-    let operation = yaml_serde::to_value(&route.operation).expect("an operation is plain data");
+/// The operation of `route` under each of its methods, finished, as
+/// openapi.yaml holds them. A route that answers several methods (a POST alias
+/// of a PUT) states one operation; the copy of each method after the first
+/// has that method appended to its `operationId`, which must be unique, and
+/// takes the fields its `x-<method>` extension gives (e.g. its own summary).
+pub fn finish(route: &Documented) -> Vec<(Value, Value)> {
+    let mut operation = yaml_serde::to_value(&route.operation).expect("an operation is plain data");
     let write = route.methods.iter().any(|method| {
         matches!(
             method,
             HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch | HttpMethod::Delete
         )
     });
-    finish_operation(operation, route.access, route.errors, write)
+    let methods: Vec<Value> = route
+        .methods
+        .iter()
+        .map(|method| yaml_serde::to_value(method).expect("a method is a word"))
+        .collect();
+    let map = operation.as_mapping_mut().expect("an operation is a mapping");
+    let own: Vec<Option<Value>> = methods
+        .iter()
+        .map(|method| map.shift_remove(format!("x-{}", method.as_str().unwrap_or_default()).as_str()))
+        .collect();
+    let mut finished = Vec::new();
+    for (index, (method, own)) in methods.into_iter().zip(own).enumerate() {
+        let mut copy = operation.clone();
+        let fields = copy.as_mapping_mut().expect("an operation is a mapping");
+        if index > 0 {
+            let word = method.as_str().unwrap_or_default();
+            let suffix = word[..1].to_uppercase() + &word[1..];
+            if let Some(Value::String(id)) = fields.get_mut("operationId") {
+                id.push_str(&suffix);
+            }
+        }
+        if let Some(own) = own {
+            let Value::Mapping(own) = own else {
+                panic!("x-{} holds an operation's fields", method.as_str().unwrap_or_default());
+            };
+            fields.extend(own);
+        }
+        finished.push((method, finish_operation(copy, route.access, route.errors, write)));
+    }
+    finished
 }
 
 fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, write: bool) -> Value {
