@@ -47,6 +47,14 @@ def listed_route_modules():
     return {name.strip().replace("_", "-") for name in re.split(r"[,;]", listed) if name.strip()}
 
 
+def listed_groups():
+    """The two groups of the `routes!` list, in order: functions serving HTTP, then scheduled ones."""
+    with open(os.path.join(ROOT, "functions", "src", "lib.rs")) as f:
+        listed = re.search(r"^routes! \{(.*?)^\}", f.read(), re.S | re.M).group(1)
+    listed = re.sub(r"//[^\n]*", "", listed)
+    return [[name.strip().replace("_", "-") for name in group.split(",") if name.strip()] for group in listed.split(";")]
+
+
 def documented_routes():
     """Each route file starts with `//! METHOD /path` naming its route."""
     routes = {}
@@ -73,6 +81,16 @@ def test_every_function_binary_is_deployed():
     assert route_modules() == binaries(), "functions/src/routes and functions/src/bin disagree"
     assert listed_route_modules() == route_modules(), "routes! in functions/src/lib.rs and functions/src/routes disagree"
     assert binaries() - set(template_routes().values()) == {"email-retry", "deliver-webhooks"}
+
+
+def test_routes_lists_the_functions_in_the_templates_order():
+    """The API document lists paths in the order of `routes!`, so a route's
+    place there is its place in template.yaml, the one list of routes."""
+    deployed = [r["Metadata"]["BuildProperties"]["Binary"] for r in template_functions()]
+    served = set(template_routes().values())
+    http, scheduled = listed_groups()
+    assert http == [name for name in deployed if name in served]
+    assert scheduled == [name for name in deployed if name not in served]
 
 
 def test_each_function_serves_the_route_its_file_names():

@@ -3,14 +3,14 @@
 //! underscores), each with its handler and `serve()`.
 
 /// Declares the route modules, one non-generic start for each, and the list
-/// the API document is generated from. A route in the first group states its
-/// operation on its handler (`#[utoipa::path]`, `ACCESS`, `ERRORS`); one in the
-/// second still has it written in infra/openapi/document.yaml.
+/// the API document is generated from. A function in the first group serves
+/// HTTP and states its operation on its handler (`#[utoipa::path]`, `ACCESS`,
+/// `ERRORS`); one in the second runs on a schedule.
 macro_rules! routes {
-    ($($documented:ident),* ; $($written:ident),* $(,)?) => {
+    ($($documented:ident),* ; $($scheduled:ident),* $(,)?) => {
         pub mod routes {
             $(pub mod $documented;)*
-            $(pub mod $written;)*
+            $(pub mod $scheduled;)*
         }
 
         /// Each route served on a new runtime. Not generic, so the runtime's
@@ -21,12 +21,12 @@ macro_rules! routes {
             $(pub fn $documented() -> Result<(), lambda_http::Error> {
                 super::runtime()?.block_on(super::routes::$documented::serve())
             })*
-            $(pub fn $written() -> Result<(), lambda_http::Error> {
-                super::runtime()?.block_on(super::routes::$written::serve())
+            $(pub fn $scheduled() -> Result<(), lambda_http::Error> {
+                super::runtime()?.block_on(super::routes::$scheduled::serve())
             })*
         }
 
-        /// Every route, with its operation where its code states it.
+        /// Every function, with the operation of each that serves HTTP.
         pub fn every_route() -> Vec<openapi::Route> {
             vec![
                 $(openapi::Route {
@@ -36,7 +36,7 @@ macro_rules! routes {
                         routes::$documented::ERRORS,
                     )),
                 },)*
-                $(openapi::Route { name: stringify!($written), documented: None },)*
+                $(openapi::Route { name: stringify!($scheduled), documented: None },)*
             ]
         }
     };
@@ -45,10 +45,8 @@ macro_rules! routes {
 pub mod openapi;
 
 routes! {
-    // Operation from code.
-    get_customer_license,
-    get_user_license_status,
-    // In document order: a path's methods are listed in this order.
+    // Served over HTTP, in template.yaml's order (the API document lists
+    // their paths, and a path's methods, in this order).
     create_entitlement,
     list_entitlements,
     get_entitlement,
@@ -62,6 +60,8 @@ routes! {
     get_grant,
     fulfil_grant,
     resend_grant_email,
+    update_product,
+    get_product,
     list_license_keys,
     import_license_key,
     get_license_key,
@@ -99,11 +99,11 @@ routes! {
     release_user_license,
     list_user_licenses,
     list_account_audit,
-    update_product,
-    get_product;
-    // Operation still in infra/openapi/document.yaml.
-    deliver_webhooks,
+    get_customer_license,
+    get_user_license_status;
+    // Run on a schedule: no operation.
     email_retry,
+    deliver_webhooks,
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

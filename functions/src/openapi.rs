@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 /// One function of template.yaml, by its module's name.
 pub struct Route {
     pub name: &'static str,
-    /// `None` while its operation is still written in infra/openapi/document.yaml.
+    /// `None` for a function run on a schedule.
     pub documented: Option<Documented>,
 }
 

@@ -1,4 +1,4 @@
-//! `make openapi`: writes openapi.yaml from infra/openapi/document.yaml and the wire types.
+//! `make openapi`: writes openapi.yaml from the routes' handlers, infra/openapi/document.yaml and the wire types.
 
 fn main() {
     let path = licensing_openapi::root().join("openapi.yaml");

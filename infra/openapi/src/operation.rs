@@ -277,117 +277,92 @@ fn ordered(map: &Mapping, order: &[&str]) -> Mapping {
 mod tests {
     use super::*;
 
-    /// Each operation still written in document.yaml, with what `finish` adds
-    /// taken out, finished again: where it comes back as written, that route
-    /// can move to code with only what is its own.
+    fn finished(operation: &str, access: Access, errors: ErrorStyle, write: bool) -> Value {
+        finish_operation(yaml_serde::from_str(operation).unwrap(), access, errors, write)
+    }
+
+    fn statuses(operation: &Value) -> Vec<(String, String)> {
+        let responses = operation["responses"].as_mapping().unwrap();
+        responses
+            .iter()
+            .map(|(status, response)| {
+                let target = response["$ref"].as_str().unwrap_or("own");
+                (
+                    status.as_str().unwrap().to_string(),
+                    target.rsplit('/').next().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    const OWN_200: &str = "responses: {'200': {description: The thing.}}";
+
     #[test]
-    fn finishing_gives_back_what_document_yaml_repeats() {
-        let written: Value = yaml_serde::from_str(include_str!("../document.yaml")).unwrap();
-        let mut differ = Vec::new();
-        let mut checked = 0;
-        for route in functions::every_route() {
-            let file = crate::root().join(format!("functions/src/routes/{}.rs", route.name));
-            let source = std::fs::read_to_string(&file).unwrap();
-            let head: Vec<&str> = source.lines().next().unwrap().split_whitespace().collect();
-            let (Some(method), Some(path)) = (head.get(1), head.get(2)) else {
-                continue;
-            };
-            let http = ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method);
-            if route.documented.is_some() || !http {
-                continue;
-            }
-            let path = path.split('?').next().unwrap().trim_end_matches(':');
-            let method = method.to_lowercase();
-            let operation = written["paths"][path]
-                .get(method.as_str())
-                .unwrap_or_else(|| panic!("{} is written in document.yaml: {method} {path}", route.name));
-            let access = access_of(&source);
-            let errors = if source.contains("ErrorStyle::Google") {
-                ErrorStyle::Google
-            } else {
-                ErrorStyle::Coded
-            };
-            let write = method != "get";
-            let stripped = strip(operation.clone(), access, errors, write);
-            let finished = finish_operation(stripped, access, errors, write);
-            checked += 1;
-            assert_eq!(&finished, operation, "{method} {path}");
-            let text = |operation: &Value| yaml_serde::to_string(operation).unwrap();
-            if text(&finished) != text(operation) {
-                differ.push(format!("{method} {path}"));
-            }
-        }
-        assert!(differ.is_empty(), "{} of {checked} differ: {differ:#?}", differ.len());
+    fn a_business_read_answers_401_403_413_503_and_takes_no_idempotency_key() {
+        let operation = finished(OWN_200, Access::Business, ErrorStyle::Coded, false);
+        let expected = [
+            ("200", "own"),
+            ("401", "Unauthorized"),
+            ("403", "Forbidden"),
+            ("413", "PayloadTooLarge"),
+            ("503", "ServiceUnavailable"),
+        ];
+        assert_eq!(statuses(&operation), expected.map(|(s, t)| (s.into(), t.into())));
+        assert!(operation.get("parameters").is_none());
+        assert!(operation.get("security").is_none());
     }
 
-    fn access_of(source: &str) -> Access {
-        // `serve_key_set` (the JWK Set) names no Access: it is Published.
-        let Some(name) = source.split("Access::").nth(1) else {
-            return Access::Published;
-        };
-        let name: String = name.chars().take_while(char::is_ascii_alphanumeric).collect();
-        match name.as_str() {
-            "Public" => Access::Public,
-            "Published" => Access::Published,
-            "Business" => Access::Business,
-            "Host" => Access::Host,
-            "Organization" => Access::Organization,
-            "HostOrOrganization" => Access::HostOrOrganization,
-            other => panic!("Access::{other}"),
-        }
+    #[test]
+    fn a_public_write_with_a_body_is_rate_limited_and_idempotent_without_an_api_key() {
+        let body = "requestBody: {content: {application/json: {schema: {type: object}}}}";
+        let operation = finished(
+            &format!("{{{OWN_200}, {body}}}"),
+            Access::Public,
+            ErrorStyle::Coded,
+            true,
+        );
+        let expected = [
+            ("200", "own"),
+            ("400", "InvalidJson"),
+            ("409", "IdempotencyConflict"),
+            ("413", "PayloadTooLarge"),
+            ("422", "BodyInvalid"),
+            ("429", "PublicRateLimited"),
+            ("503", "ServiceUnavailable"),
+        ];
+        assert_eq!(statuses(&operation), expected.map(|(s, t)| (s.into(), t.into())));
+        assert_eq!(operation["security"], Value::Sequence(Vec::new()));
+        assert_eq!(
+            operation["parameters"][0]["$ref"],
+            "#/components/parameters/IdempotencyKey"
+        );
+        assert_eq!(
+            operation["responses"]["200"]["headers"]["Idempotent-Replayed"]["$ref"],
+            "#/components/headers/IdempotentReplayed"
+        );
     }
 
-    /// `operation` without what `finish_operation` would add to it.
-    fn strip(operation: Value, access: Access, errors: ErrorStyle, write: bool) -> Value {
-        // What finishing adds to an operation with no answers of its own.
-        let mut nothing = Mapping::new();
-        nothing.insert("responses".into(), Value::Mapping(Mapping::new()));
-        if let Some(body) = operation.get("requestBody") {
-            nothing.insert("requestBody".into(), body.clone());
-        }
-        let bare = finish_operation(Value::Mapping(nothing), access, errors, write);
-        let mut operation = operation;
-        let map = operation.as_mapping_mut().unwrap();
-        if map.get("security") == bare.get("security") {
-            map.shift_remove("security");
-        }
-        if let Some(Value::Sequence(parameters)) = map.get_mut("parameters") {
-            if write {
-                parameters.retain(|parameter| parameter != &reference("parameters", "IdempotencyKey"));
-            }
-            if parameters.is_empty() {
-                map.shift_remove("parameters");
-            }
-        }
-        let responses = map.get_mut("responses").unwrap().as_mapping_mut().unwrap();
-        for (status, response) in bare["responses"].as_mapping().unwrap() {
-            if responses.get(status) == Some(response) {
-                responses.shift_remove(status);
-            }
-        }
-        for (status, response) in responses.iter_mut() {
-            let status: u16 = status.as_str().unwrap().parse().unwrap();
-            let Some(response) = response.as_mapping_mut().filter(|r| !r.contains_key("$ref")) else {
-                continue;
-            };
-            if let Some(Value::Mapping(headers)) = response.get_mut("headers") {
-                let ours: &[&str] = match status {
-                    200 if access == Access::Published => &["Cache-Control"],
-                    200..=299 if write => &["Idempotent-Replayed"],
-                    400..=499 if status != 429 => &["x-should-retry", "Idempotent-Replayed"],
-                    _ => &[],
-                };
-                for name in ours {
-                    headers.shift_remove(*name);
-                }
-                if headers.is_empty() {
-                    response.shift_remove("headers");
-                }
-            }
-            if errors == ErrorStyle::Google && response.get("content") == Some(&google_error(status)) {
-                response.shift_remove("content");
-            }
-        }
-        operation
+    #[test]
+    fn a_routes_own_answer_is_kept_and_a_google_route_answers_in_its_form() {
+        let own_409 = "responses: {'200': {description: Done.}, '409': {description: Its own codes.}}";
+        let operation = finished(own_409, Access::Business, ErrorStyle::Coded, true);
+        assert_eq!(operation["responses"]["409"]["description"], "Its own codes.");
+        assert_eq!(
+            operation["responses"]["422"]["$ref"],
+            "#/components/responses/IdempotencyInvalid"
+        );
+
+        let operation = finished(OWN_200, Access::Business, ErrorStyle::Google, false);
+        let google: Vec<String> = statuses(&operation).into_iter().map(|(_, target)| target).collect();
+        assert_eq!(
+            google,
+            [
+                "own",
+                "GoogleUnauthenticated",
+                "GooglePermissionDenied",
+                "GooglePayloadTooLarge",
+                "GoogleUnavailable"
+            ]
+        );
     }
 }
