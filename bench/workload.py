@@ -22,7 +22,10 @@ with no case, or a case that is no request to its function's route
 (tests/test_route_lists.py builds every case, with no stack, to check both).
 """
 
+import base64
 import dataclasses
+import datetime
+import json
 import os
 import re
 import sys
@@ -31,6 +34,7 @@ import uuid
 from typing import Any, Callable
 
 import httpx
+import standardwebhooks
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "infra"))
 from router import template_routes  # noqa: E402
@@ -79,6 +83,8 @@ class Case:
     path: Any
     body: Any = None
     params: dict | None = None
+    # A delivery signed as a payment provider signs it: its headers from the body as sent.
+    sign: Any = None
 
     def request(self, index):
         """(path, body) of the index-th request, which must be one to a route of the function."""
@@ -91,7 +97,11 @@ class Case:
 
     def send(self, index):
         path, body = self.request(index)
-        answer = self.api.request(self.method, path, json=body, params=self.params)
+        if self.sign:
+            content = json.dumps(body)
+            answer = self.api.request(self.method, path, content=content, headers=self.sign(content), params=self.params)
+        else:
+            answer = self.api.request(self.method, path, json=body, params=self.params)
         if answer.status_code != self.status:
             raise AssertionError(
                 f"{self.function} {self.outcome}: {self.method} {path} answered {answer.status_code}, "
@@ -197,6 +207,17 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
 
     # --- webhook endpoints (the business) ---
     product = f"pdt_bench_{tag}"
+    provider_secret = "whsec_" + base64.b64encode(f"bench-{tag}".encode().ljust(32, b"-")).decode()
+    call(business, "PUT", "/payment-providers/dodo", 200, {"webhook_secret": provider_secret})
+
+    def signed(content):
+        webhook_id = f"msg_bench_{uuid.uuid4().hex}"
+        sent = datetime.datetime.now(datetime.timezone.utc)
+        signature = standardwebhooks.Webhook(provider_secret).sign(webhook_id, sent, content)
+        return {"webhook-id": webhook_id, "webhook-timestamp": str(int(sent.timestamp())),
+                "webhook-signature": signature, "content-type": "application/json"}
+
+    of_no_interest = {"business_id": "bus_dodo", "type": "dispute.opened", "timestamp": "2026-12-06T10:00:00Z", "data": {}}
     call(business, "PATCH", f"/products/{product}", 200, {"entitlements": [{"entitlement_id": manual}]})
     webhook = call(business, "POST", "/webhooks", 201, HOOK)["id"]
     doomed_hooks = [call(business, "POST", "/webhooks", 201, HOOK)["id"] for _ in range(n)]
@@ -245,6 +266,9 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),
         *case("get-product", (200, business, "GET", f"/products/{product}"),
               (404, business, "GET", f"/products/pdt_bench_{tag}_none")),
+        *case("receive-dodo-event",
+              (204, public, "POST", f"/inbound/dodo/bench_{tag}", of_no_interest, None, signed),
+              (401, public, "POST", f"/inbound/dodo/bench_{tag}", of_no_interest)),
         # grants
         *case("issue-grant",
               (201, business, "POST", f"/entitlements/{auto}/grants", lambda i: {**buyer(f"i{i}"), "payment_id": f"pay_{tag}_i{i}"}),

@@ -42,6 +42,7 @@ SAMPLE_PATH_VALUES = {
     "license_key_instances/{id}": "lki_01JD0000000000000000000000",
     "customer_id": "cus_123",
     "product_id": "pdt_123",
+    "business_id": "bus_seed",
     "hostAccountId": SEED_HOST,
     "organizationId": SEED_ORGANIZATION,
     "accountId": SEED_ORGANIZATION,
@@ -62,6 +63,8 @@ SAMPLE_REQUESTS = {
                                     "integration_config": {"activations_limit": 3, "fulfillment_mode": "manual"}}},
     "list-entitlements": {"query": {"page_size": "5"}},
     "update-entitlement": {"body": {"name": "Pro license v2"}},
+    "receive-dodo-event": {"body": {"business_id": "bus_dodo", "type": "dispute.opened",
+                                    "timestamp": "2026-12-06T10:00:00Z", "data": {}}},
     "update-product": {"body": {"entitlements": [{"entitlement_id": "ent_01JD0000000000000000000000"}]}},
     "issue-grant": {"body": {"customer_id": "cus_123", "customer_email": "buyer@example.com", "payment_id": "pay_123"}},
     "list-entitlement-grants": {"query": {"status": "Pending"}},
@@ -110,6 +113,7 @@ ACCESS_KEYS = {
     "Organization": "ORGANIZATION_KEY",
     "Public": None,
     "Published": None,
+    "Signed": None,
 }
 
 

@@ -62,6 +62,7 @@ routes! {
     resend_grant_email,
     update_product,
     get_product,
+    receive_dodo_event,
     list_license_keys,
     import_license_key,
     get_license_key,

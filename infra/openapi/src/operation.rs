@@ -58,14 +58,21 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
     // Which components.responses a route answers with, by its error form.
     let named = |coded: &'static str, google_form: &'static str| if google { google_form } else { coded };
     let public = matches!(access, Access::Public | Access::Published);
+    // A signed delivery states its own 401; its id, not a header, makes it idempotent.
+    let signed = access == Access::Signed;
+    let write = write && !signed;
     let body = operation.get("requestBody").is_some();
     let map = operation.as_mapping_mut().expect("an operation is a mapping");
     let mut derived: Vec<(&str, &str)> = Vec::new();
+    if public || signed {
+        map.insert("security".into(), Value::Sequence(Vec::new()));
+    }
     if public {
         // No API key: the public limit applies instead of 401/403.
-        map.insert("security".into(), Value::Sequence(Vec::new()));
         assert!(!google, "the Google form has no public rate limit answer yet");
         derived.push(("429", "PublicRateLimited"));
+    } else if signed {
+        derived.push(("422", "BodyInvalid"));
     } else {
         derived.push(("401", named("Unauthorized", "GoogleUnauthenticated")));
         derived.push(("403", named("Forbidden", "GooglePermissionDenied")));
@@ -104,6 +111,11 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
             continue;
         };
         finish_response(response, status, google, write, access);
+        if signed {
+            if let Some(Value::Mapping(headers)) = response.get_mut("headers") {
+                headers.shift_remove("Idempotent-Replayed");
+            }
+        }
         *response = ordered(response, &["description", "headers", "content"]);
     }
     let mut sorted: Vec<(Value, Value)> = std::mem::take(responses).into_iter().collect();

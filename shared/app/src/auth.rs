@@ -20,6 +20,9 @@ pub enum Access {
     /// No API key and no count: a published document (the JWK Set) that
     /// clients cache, which costs no DynamoDB call.
     Published,
+    /// No API key: the handler verifies the body's signature (Standard
+    /// Webhooks) under the secret of the business its path names.
+    Signed,
     Business,
     Host,
     Organization,

@@ -78,6 +78,11 @@ impl Request {
         }
     }
 
+    /// The body as it came, for a signature over its bytes.
+    pub fn body_bytes(&self) -> &[u8] {
+        self.inner.body().as_ref()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.inner.headers().get(name).and_then(|v| v.to_str().ok())
     }
@@ -310,7 +315,7 @@ where
             }
             None
         }
-        Access::Published => None,
+        Access::Published | Access::Signed => None,
         _ => {
             let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
             let principal = app.authenticate(auth::bearer_secret(header)?).await?;
@@ -321,9 +326,13 @@ where
         }
     };
     check_query(&event)?;
-    let claim = match idempotency::start(app, &event, principal.as_ref()).await? {
-        Start::Run(claim) => claim,
-        Start::Replay(answer) => return Ok((Reply::replayed(answer), true)),
+    // A signed delivery is made idempotent by its own id, not by a header.
+    let claim = match access {
+        Access::Signed => None,
+        _ => match idempotency::start(app, &event, principal.as_ref()).await? {
+            Start::Run(claim) => claim,
+            Start::Replay(answer) => return Ok((Reply::replayed(answer), true)),
+        },
     };
     let request = Request {
         call: Call {

@@ -162,6 +162,11 @@ pub struct Grant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub rev: Option<i64>,
+    /// Revoked by the payment provider's event, so a later one may restore
+    /// it; a grant revoked by hand never is. Never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub revoked_by_provider: Option<bool>,
 }
 
 impl Grant {
@@ -177,7 +182,39 @@ impl Grant {
             key.activation_shards = None;
         }
         self.rev = None;
+        self.revoked_by_provider = None;
         self
+    }
+
+    /// Revoked by the payment provider's event for `reason`: a later event of
+    /// the same subscription may restore it.
+    pub fn revoked_by_provider(&self, reason: &str, now: &str) -> Option<Self> {
+        let mut revoked = self.revoked(reason, now)?;
+        revoked.revoked_by_provider = Some(true);
+        Some(revoked)
+    }
+
+    /// The grant a provider's event revoked, as it was: the same id and key,
+    /// Delivered again (Pending if it never was), the revocation cleared.
+    /// `None` unless the provider revoked it: a grant revoked by hand stays so.
+    pub fn restored(&self, now: &str) -> Option<Self> {
+        if self.status != GrantStatus::Revoked || self.revoked_by_provider != Some(true) {
+            return None;
+        }
+        let mut restored = self.clone();
+        restored.status = if restored.delivered_at.is_some() {
+            GrantStatus::Delivered
+        } else {
+            GrantStatus::Pending
+        };
+        restored.revoked_at = None;
+        restored.revocation_reason = None;
+        restored.revoked_by_provider = None;
+        restored.updated_at = now.to_string();
+        if let Some(view) = restored.license_key.as_mut() {
+            view.status = LicenseKeyStatus::Active;
+        }
+        Some(restored)
     }
 
     /// The grant revoked at `now` for `reason`: its key disabled, a queued email
@@ -433,6 +470,28 @@ mod tests {
     fn pending_grant(entitlement: &Entitlement) -> Grant {
         let new: NewGrant = serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co"})).unwrap();
         new.to_grant("entg_1".into(), entitlement, "t")
+    }
+
+    #[test]
+    fn only_a_grant_the_provider_revoked_is_restored_as_it_was() {
+        let mut grant = pending_grant(&entitlement(json!({})));
+        grant.status = GrantStatus::Delivered;
+        grant.delivered_at = Some("t0".into());
+        let by_hand = grant.revoked("manual", "t1").unwrap();
+        assert_eq!(by_hand.restored("t2"), None);
+        let by_event = grant.revoked_by_provider("subscription_cancelled", "t1").unwrap();
+        assert_eq!(by_event.revocation_reason.as_deref(), Some("subscription_cancelled"));
+        let restored = by_event.restored("t2").unwrap();
+        assert_eq!((restored.status, &restored.id), (GrantStatus::Delivered, &grant.id));
+        assert_eq!((&restored.revoked_at, &restored.revocation_reason), (&None, &None));
+        assert_eq!(restored.restored("t3"), None, "only a Revoked grant is restored");
+        assert_eq!(
+            by_event
+                .clone()
+                .presented(time::OffsetDateTime::now_utc())
+                .revoked_by_provider,
+            None
+        );
     }
 
     #[test]

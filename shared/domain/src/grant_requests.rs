@@ -86,6 +86,7 @@ impl NewGrant {
             oauth_url: None,
             oauth_expires_at: None,
             rev: None,
+            revoked_by_provider: None,
         }
     }
 }

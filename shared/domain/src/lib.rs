@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod offline_license;
 pub mod principal;
 pub mod product;
+pub mod provider_event;
 pub mod refusal;
 pub mod schema;
 pub mod shards;

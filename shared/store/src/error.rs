@@ -93,6 +93,12 @@ impl ApiError {
         Self::new(401, "UNAUTHORIZED", "missing or unknown API key")
     }
 
+    /// `UNAUTHORIZED` for a provider's delivery that does not verify: no
+    /// secret is set for the business, or the signature or its time is wrong.
+    pub fn unverified(problem: impl std::fmt::Display) -> Self {
+        Self::new(401, "UNAUTHORIZED", format!("the delivery does not verify: {problem}"))
+    }
+
     pub fn forbidden() -> Self {
         Self::new(403, "FORBIDDEN", "this API key may not use this route")
     }

@@ -12,6 +12,7 @@
 use super::entitlements::entitlement_key;
 use super::license_keys::{activation_counter, change_guard, license_key_items, license_key_key};
 use super::paging::{Filter, KeyRange, PageOfItems, PageStart};
+use super::provider_events::{cause_action, cause_guard, GrantCause};
 use super::webhooks::event_puts;
 use super::{
     from_item, grant_key, key, n, put_new, s, sdk_error, to_attribute, to_item, unless_refused, AnswerRecord, Item,
@@ -75,6 +76,8 @@ pub enum IssueOutcome {
     Existing(String),
     /// The entitlement was deleted or changed since it was read.
     EntitlementChanged,
+    /// The grant's cause no longer admits it (its payment was refunded).
+    CauseRefused,
     KeyInUse,
     Conflict,
 }
@@ -121,6 +124,8 @@ impl Store {
         grant: &Grant,
         entitlement: &Entitlement,
         uniqueness: &str,
+        // What the grant hangs off when an event issued it.
+        cause: Option<&GrantCause<'_>>,
         // The key delivered with it (auto fulfilment) and when its email comes due.
         delivered: Option<(&LicenseKey, u64)>,
         events: &[Event],
@@ -143,6 +148,9 @@ impl Store {
             put_new(&self.table, marker)?,
             put_new(&self.table, grant_item(grant, delivered.map(|(_, due)| due))?)?,
         ];
+        if let Some(cause) = cause {
+            actions.push(cause_action(&self.table, &grant.business_id, cause, &grant.id)?);
+        }
         if let Some((license_key, _)) = delivered {
             for item in license_key_items(license_key)? {
                 actions.push(put_new(&self.table, item)?);
@@ -163,6 +171,7 @@ impl Store {
                     .map(IssueOutcome::Existing)
                     .ok_or_else(|| ApiError::internal("grant marker lost"))
             }
+            Written::Refused { at: 3, .. } if cause.is_some() => Ok(IssueOutcome::CauseRefused),
             Written::Refused { .. } => Ok(IssueOutcome::KeyInUse),
             Written::Conflict => Ok(IssueOutcome::Conflict),
         }
@@ -362,40 +371,74 @@ impl Store {
         self.commit(actions, answer).await
     }
 
-    /// Revokes the grant (`current` as read, `revoked` as the rules leave it) and
-    /// disables its key (`key` as read, so its event says what the key now is),
-    /// in one transaction.
+    /// Revokes the grant as read (`revoked`), its key disabled with it; with
+    /// `guard`, only while the event behind it is still its subscription's newest.
     pub async fn revoke_grant(
         &self,
         current: &Grant,
         revoked: &Grant,
         key: Option<&LicenseKey>,
+        guard: Option<&GrantCause<'_>>,
+        events: &[Event],
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        self.set_key_revoked(current, revoked, key, true, guard, events, answer)
+            .await
+    }
+
+    /// A grant a provider's event revoked, restored as read (`restored`), its
+    /// key enabled again, while the event behind it is its subscription's newest.
+    pub async fn restore_grant(
+        &self,
+        current: &Grant,
+        restored: &Grant,
+        key: Option<&LicenseKey>,
+        guard: &GrantCause<'_>,
+        events: &[Event],
+    ) -> Result<Written, ApiError> {
+        self.set_key_revoked(current, restored, key, false, Some(guard), events, None)
+            .await
+    }
+
+    /// Writes the grant as `changed` with its key's `grant_revoked` set to
+    /// `revoked`; the guard's check, when given, comes last.
+    #[allow(clippy::too_many_arguments)]
+    async fn set_key_revoked(
+        &self,
+        current: &Grant,
+        changed: &Grant,
+        key: Option<&LicenseKey>,
+        revoked: bool,
+        guard: Option<&GrantCause<'_>>,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut also = Vec::new();
         if let Some(key) = key {
             let guard = change_guard(&self.table, key, None)?;
-            let mut disable = Update::builder()
+            let mut flag = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(license_key_key(&key_digest(&key.key))))
                 .update_expression(match guard.set {
-                    Some(set) => format!("SET grant_revoked = :true, {set}"),
-                    None => "SET grant_revoked = :true".into(),
+                    Some(set) => format!("SET grant_revoked = :revoked, {set}"),
+                    None => "SET grant_revoked = :revoked".into(),
                 })
                 .condition_expression(guard.condition)
-                .expression_attribute_values(":true", AttributeValue::Bool(true));
+                .expression_attribute_values(":revoked", AttributeValue::Bool(revoked));
             for (name, value) in guard.values {
-                disable = disable.expression_attribute_values(name, value);
+                flag = flag.expression_attribute_values(name, value);
             }
             also.push(
                 TransactWriteItem::builder()
-                    .update(disable.build().map_err(ApiError::internal)?)
+                    .update(flag.build().map_err(ApiError::internal)?)
                     .build(),
             );
             also.extend(guard.shards);
         }
-        self.replace_grant(current, revoked, None, also, events, answer).await
+        if let Some(guard) = guard {
+            also.extend(cause_guard(&self.table, &changed.business_id, guard)?);
+        }
+        self.replace_grant(current, changed, None, also, events, answer).await
     }
 
     /// Delivered grants of one entitlement to one customer: one Query on the

@@ -24,6 +24,7 @@ mod idempotency;
 mod license_keys;
 mod paging;
 mod products;
+mod provider_events;
 mod rate_limits;
 mod webhooks;
 
@@ -32,6 +33,7 @@ pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest, PageStart};
+pub use provider_events::{GrantCause, PaymentRecord, SubscriptionRecord};
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 
 use crate::error::ApiError;

@@ -60,51 +60,17 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             return Err(entitlement_inactive());
         }
         let now = clock::now();
-        let mut grant = new.to_grant(id.clone(), &entitlement, &clock::rfc3339(now));
-        let auto = entitlement
-            .license_key_config()
-            .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
-        let key = if auto {
-            let request = Fulfilment {
-                key: SuppliedKey::new("key", format_license_key(ids::random_bytes()))?,
-                activations_limit: None,
-                expires_at: None,
-            };
-            let (limit, expires_at) = request.resolve(&entitlement, now)?;
-            let created_at = grant.created_at.clone();
-            let delivered = KeyToDeliver {
-                id: ids::new_id("lk"),
-                key: request.key.into_inner(),
-                source: KeySource::Auto,
-                activations_limit: limit,
-                expires_at,
-            };
-            Some(grant.deliver(&entitlement, delivered, &created_at))
-        } else {
-            None
-        };
+        let (grant, key, events) = new_grant(&entitlement, &new, id.clone(), now)?;
         let reply = Reply::created(&grant.clone().presented(now))?;
-        let mut events = Events::new(&grant.business_id, now);
-        if let Some(key) = &key {
-            let mut created = grant.clone();
-            created.status = GrantStatus::Pending;
-            created.license_key = None;
-            created.delivered_at = None;
-            events = events
-                .grant(GRANT_CREATED, &created)
-                .grant(GRANT_DELIVERED, &grant)
-                .key(KEY_CREATED, key);
-        } else {
-            events = events.grant(GRANT_CREATED, &grant);
-        }
         match app
             .store
             .issue_grant(
                 &grant,
                 &entitlement,
                 &uniqueness,
+                None,
                 key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
-                &events.build(),
+                &events,
                 call.answer(&reply).as_ref(),
             )
             .await?
@@ -122,6 +88,106 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             }
             // Deleted or changed since read (the next read says which); a
             // generated key that collides is drawn again.
+            IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => Ok(Attempt::Lost),
+            IssueOutcome::CauseRefused => Err(ApiError::internal("a grant issued by API has no cause")),
+        }
+    })
+    .await
+}
+
+/// The grant `new` makes of `entitlement` at `now`: in auto mode delivered at
+/// once with a generated key; with the events its creation sends.
+fn new_grant(
+    entitlement: &Entitlement,
+    new: &NewGrant,
+    id: String,
+    now: time::OffsetDateTime,
+) -> ApiResult<(Grant, Option<LicenseKey>, Vec<crate::domain::webhook::Event>)> {
+    let mut grant = new.to_grant(id, entitlement, &clock::rfc3339(now));
+    let auto = entitlement
+        .license_key_config()
+        .is_some_and(|c| c.fulfillment_mode == FulfillmentMode::Auto);
+    let key = if auto {
+        let request = Fulfilment {
+            key: SuppliedKey::new("key", format_license_key(ids::random_bytes()))?,
+            activations_limit: None,
+            expires_at: None,
+        };
+        let (limit, expires_at) = request.resolve(entitlement, now)?;
+        let created_at = grant.created_at.clone();
+        let delivered = KeyToDeliver {
+            id: ids::new_id("lk"),
+            key: request.key.into_inner(),
+            source: KeySource::Auto,
+            activations_limit: limit,
+            expires_at,
+        };
+        Some(grant.deliver(entitlement, delivered, &created_at))
+    } else {
+        None
+    };
+    let mut events = Events::new(&grant.business_id, now);
+    if let Some(key) = &key {
+        let mut created = grant.clone();
+        created.status = GrantStatus::Pending;
+        created.license_key = None;
+        created.delivered_at = None;
+        events = events
+            .grant(GRANT_CREATED, &created)
+            .grant(GRANT_DELIVERED, &grant)
+            .key(KEY_CREATED, key);
+    } else {
+        events = events.grant(GRANT_CREATED, &grant);
+    }
+    Ok((grant, key, events.build()))
+}
+
+/// What issuing a grant for a provider's event came to.
+pub enum EventGrant {
+    Created,
+    Existing(String),
+    /// Its cause no longer admits it (its payment was refunded, a newer
+    /// event of its subscription took over).
+    CauseRefused,
+    /// The entitlement was deleted meanwhile: nothing to issue.
+    EntitlementGone,
+}
+
+/// Issues the grant of `entitlement` that an event causes, unless one exists
+/// for the same customer and payment or subscription; an auto key's email is
+/// sent after the commit, as for a grant issued by API.
+pub async fn issue_for_event(
+    app: &App,
+    entitlement: &Entitlement,
+    new: &NewGrant,
+    cause: &crate::store::GrantCause<'_>,
+) -> ApiResult<EventGrant> {
+    let uniqueness = new.uniqueness_key();
+    let id = ids::new_id("entg");
+    let mut read = Some(entitlement.clone());
+    until_done!(|_| {
+        let entitlement = match read.take() {
+            Some(entitlement) => entitlement,
+            None => match app.store.entitlement(&entitlement.business_id, &entitlement.id).await? {
+                Some(current) if current.is_active => current,
+                _ => return Ok(Attempt::Done(EventGrant::EntitlementGone)),
+            },
+        };
+        let (grant, key, events) = new_grant(&entitlement, new, id.clone(), clock::now())?;
+        let email_due = key.as_ref().map(|key| (key, key_email::first_attempt_due_ms()));
+        match app
+            .store
+            .issue_grant(&grant, &entitlement, &uniqueness, Some(cause), email_due, &events, None)
+            .await?
+        {
+            IssueOutcome::Created => {
+                if key.is_some() {
+                    key_email::attempt(app, &grant, &entitlement, 1).await;
+                }
+                Ok(Attempt::Done(EventGrant::Created))
+            }
+            IssueOutcome::Existing(grant_id) => Ok(Attempt::Done(EventGrant::Existing(grant_id))),
+            IssueOutcome::CauseRefused => Ok(Attempt::Done(EventGrant::CauseRefused)),
             IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => Ok(Attempt::Lost),
         }
     })
@@ -225,42 +291,171 @@ pub async fn revoke(app: &App, call: &Call, entitlement_id: &str, grant_id: &str
         if grant.entitlement_id != entitlement_id {
             return Err(not_found());
         }
-        let now = clock::now();
-        let Some(revoked) = grant.revoked(reason, &clock::rfc3339(now)) else {
-            return Ok(Attempt::Done(Reply::ok(&grant.presented(now))?));
-        };
-        let reply = Reply::ok(&revoked.clone().presented(now))?;
-        let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
-        // The key is disabled with the grant, conditioned on being as read, so
-        // its event carries it as it then is.
-        let key = match &grant.license_key {
-            Some(view) => app.store.license_key_by_value(&view.key).await?,
-            None => None,
-        };
-        if let Some(key) = &key {
-            let disabled = LicenseKey {
-                grant_revoked: true,
-                ..key.clone()
-            };
-            events = events.key(KEY_UPDATED, &disabled);
-        }
-        match app
-            .store
-            .revoke_grant(
-                &grant,
-                &revoked,
-                key.as_ref(),
-                &events.build(),
-                call.answer(&reply).as_ref(),
-            )
-            .await?
-        {
-            Written::Done => Ok(Attempt::Done(reply)),
-            // The grant changed under us (an activation, an email): read it again.
-            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
-        }
+        revoke_as_read(app, grant, reason, |reply| call.answer(reply)).await
     })
     .await
+}
+
+/// What a provider's event's change to one grant came to.
+#[derive(Debug, PartialEq)]
+pub enum EventChange {
+    Done,
+    /// A newer event of the subscription took over: this one stops.
+    Superseded,
+}
+
+/// Whether the event behind `cause` is still its subscription's newest.
+async fn still_newest(app: &App, business_id: &str, cause: &crate::store::GrantCause<'_>) -> ApiResult<bool> {
+    let crate::store::GrantCause::Subscription { subscription_id, at_ns } = cause else {
+        return Ok(true);
+    };
+    let record = app.store.subscription(business_id, subscription_id).await?;
+    Ok(record.is_some_and(|r| r.at_ns == *at_ns))
+}
+
+/// The grant of `grant_id` revoked by a provider's event for `reason`,
+/// restorable by a later one; one already Revoked stays as it is.
+pub async fn revoke_for_event(
+    app: &App,
+    business_id: &str,
+    grant_id: &str,
+    reason: &str,
+    cause: &crate::store::GrantCause<'_>,
+) -> ApiResult<EventChange> {
+    until_done!(|_| {
+        let Some(grant) = app.store.grant(business_id, grant_id).await? else {
+            return Ok(Attempt::Done(EventChange::Done));
+        };
+        let grant = app.store.counted_grant(grant).await?;
+        let now = clock::now();
+        let Some(revoked) = grant.revoked_by_provider(reason, &clock::rfc3339(now)) else {
+            return Ok(Attempt::Done(EventChange::Done));
+        };
+        let mut events = Events::new(business_id, now).grant(GRANT_REVOKED, &revoked);
+        let key = key_of(app, &grant).await?;
+        if let Some(key) = &key {
+            events = events.key(
+                KEY_UPDATED,
+                &LicenseKey {
+                    grant_revoked: true,
+                    ..key.clone()
+                },
+            );
+        }
+        let written = app
+            .store
+            .revoke_grant(&grant, &revoked, key.as_ref(), Some(cause), &events.build(), None)
+            .await?;
+        event_change(app, business_id, cause, written).await
+    })
+    .await
+}
+
+/// A grant the provider's events revoked, restored by a later one: the same
+/// grant and key, Delivered again, the key enabled. One revoked by hand, or
+/// not revoked, stays as it is.
+pub async fn restore_for_event(
+    app: &App,
+    business_id: &str,
+    grant_id: &str,
+    cause: &crate::store::GrantCause<'_>,
+) -> ApiResult<EventChange> {
+    until_done!(|_| {
+        let Some(grant) = app.store.grant(business_id, grant_id).await? else {
+            return Ok(Attempt::Done(EventChange::Done));
+        };
+        let grant = app.store.counted_grant(grant).await?;
+        let now = clock::now();
+        let Some(restored) = grant.restored(&clock::rfc3339(now)) else {
+            return Ok(Attempt::Done(EventChange::Done));
+        };
+        let mut events = Events::new(business_id, now);
+        if restored.status == GrantStatus::Delivered {
+            events = events.grant(GRANT_DELIVERED, &restored);
+        }
+        let key = key_of(app, &grant).await?;
+        if let Some(key) = &key {
+            events = events.key(
+                KEY_UPDATED,
+                &LicenseKey {
+                    grant_revoked: false,
+                    ..key.clone()
+                },
+            );
+        }
+        let written = app
+            .store
+            .restore_grant(&grant, &restored, key.as_ref(), cause, &events.build())
+            .await?;
+        event_change(app, business_id, cause, written).await
+    })
+    .await
+}
+
+/// The grant's key as stored, read for a change made with the grant's.
+async fn key_of(app: &App, grant: &Grant) -> ApiResult<Option<LicenseKey>> {
+    match &grant.license_key {
+        Some(view) => app.store.license_key_by_value(&view.key).await,
+        None => Ok(None),
+    }
+}
+
+/// A refused write is a newer event's doing, or a race to try again.
+async fn event_change(
+    app: &App,
+    business_id: &str,
+    cause: &crate::store::GrantCause<'_>,
+    written: Written,
+) -> ApiResult<Attempt<EventChange>> {
+    match written {
+        Written::Done => Ok(Attempt::Done(EventChange::Done)),
+        _ if !still_newest(app, business_id, cause).await? => Ok(Attempt::Done(EventChange::Superseded)),
+        _ => Ok(Attempt::Lost),
+    }
+}
+
+/// One attempt at revoking `grant` as read, its key disabled with it.
+async fn revoke_as_read(
+    app: &App,
+    grant: Grant,
+    reason: &str,
+    answer: impl Fn(&Reply) -> Option<crate::store::AnswerRecord>,
+) -> ApiResult<Attempt<Reply>> {
+    let now = clock::now();
+    let Some(revoked) = grant.revoked(reason, &clock::rfc3339(now)) else {
+        return Ok(Attempt::Done(Reply::ok(&grant.presented(now))?));
+    };
+    let reply = Reply::ok(&revoked.clone().presented(now))?;
+    let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
+    // The key is disabled with the grant, conditioned on being as read, so
+    // its event carries it as it then is.
+    let key = match &grant.license_key {
+        Some(view) => app.store.license_key_by_value(&view.key).await?,
+        None => None,
+    };
+    if let Some(key) = &key {
+        let disabled = LicenseKey {
+            grant_revoked: true,
+            ..key.clone()
+        };
+        events = events.key(KEY_UPDATED, &disabled);
+    }
+    match app
+        .store
+        .revoke_grant(
+            &grant,
+            &revoked,
+            key.as_ref(),
+            None,
+            &events.build(),
+            answer(&reply).as_ref(),
+        )
+        .await?
+    {
+        Written::Done => Ok(Attempt::Done(reply)),
+        // The grant changed under us (an activation, an email): read it again.
+        Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
+    }
 }
 
 /// `POST /grants/{id}/resend-email`: the key email queued again and sent, 202;

@@ -11,5 +11,6 @@ pub mod license_keys;
 pub mod license_status;
 pub mod licenses;
 pub mod products;
+pub mod provider_events;
 pub mod webhook_delivery;
 pub mod webhooks;
