@@ -66,6 +66,7 @@ EXPECTED_STATUS = {
     "delete-entitlement": 404,
     "update-product": 404,  # its entitlement is not the seed's
     "get-product": 404,
+    "update-payment-provider": 200,
     "issue-grant": 404,
     "list-entitlement-grants": 404,
     "list-customer-grants": 200,

@@ -63,6 +63,7 @@ SAMPLE_REQUESTS = {
     "list-entitlements": {"query": {"page_size": "5"}},
     "update-entitlement": {"body": {"name": "Pro license v2"}},
     "update-product": {"body": {"entitlements": [{"entitlement_id": "ent_01JD0000000000000000000000"}]}},
+    "update-payment-provider": {"body": {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
     "issue-grant": {"body": {"customer_id": "cus_123", "customer_email": "buyer@example.com", "payment_id": "pay_123"}},
     "list-entitlement-grants": {"query": {"status": "Pending"}},
     "fulfil-grant": {"body": {"key": "ACME-PRO-0001-XYZ", "activations_limit": 3}},

@@ -62,6 +62,7 @@ routes! {
     resend_grant_email,
     update_product,
     get_product,
+    update_payment_provider,
     list_license_keys,
     import_license_key,
     get_license_key,

@@ -23,6 +23,7 @@ mod grants;
 mod idempotency;
 mod license_keys;
 mod paging;
+mod payment_providers;
 mod products;
 mod rate_limits;
 mod webhooks;
