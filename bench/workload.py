@@ -67,6 +67,8 @@ AUTO = {**MANUAL, "name": "Bench auto license", "integration_config": {**MANUAL[
 LEASED = {**AUTO, "name": "Bench floating license",
           "integration_config": {**AUTO["integration_config"], "activation_lease_seconds": 3600, "offline_ttl_seconds": 86400}}
 HOOK = {"url": "https://example.com/bench-hook", "description": "bench receiver"}
+# The Standard Webhooks specification's example secret: the one a seller pastes from Dodo.
+DODO_SECRET = {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
 
 
 @dataclasses.dataclass
@@ -266,6 +268,9 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),
         *case("get-product", (200, business, "GET", f"/products/{product}"),
               (404, business, "GET", f"/products/pdt_bench_{tag}_none")),
+        # payment providers
+        *case("update-payment-provider", (200, business, "PUT", "/payment-providers/dodo", DODO_SECRET),
+              (422, business, "PUT", "/payment-providers/dodo", {"webhook_secret": "whsec_short"})),
         *case("receive-dodo-event",
               (204, public, "POST", f"/inbound/dodo/bench_{tag}", of_no_interest, None, signed),
               (401, public, "POST", f"/inbound/dodo/bench_{tag}", of_no_interest)),

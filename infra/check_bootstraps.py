@@ -66,6 +66,7 @@ EXPECTED_STATUS = {
     "delete-entitlement": 404,
     "update-product": 404,  # its entitlement is not the seed's
     "get-product": 404,
+    "update-payment-provider": 200,
     "receive-dodo-event": 401,  # unsigned, and no secret is set for the business
     "issue-grant": 404,
     "list-entitlement-grants": 404,

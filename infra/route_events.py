@@ -66,6 +66,7 @@ SAMPLE_REQUESTS = {
     "receive-dodo-event": {"body": {"business_id": "bus_dodo", "type": "dispute.opened",
                                     "timestamp": "2026-12-06T10:00:00Z", "data": {}}},
     "update-product": {"body": {"entitlements": [{"entitlement_id": "ent_01JD0000000000000000000000"}]}},
+    "update-payment-provider": {"body": {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
     "issue-grant": {"body": {"customer_id": "cus_123", "customer_email": "buyer@example.com", "payment_id": "pay_123"}},
     "list-entitlement-grants": {"query": {"status": "Pending"}},
     "fulfil-grant": {"body": {"key": "ACME-PRO-0001-XYZ", "activations_limit": 3}},

@@ -98,10 +98,14 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     # What the README says each step shows.
     assert '"status": "Delivered"' in out, out[-3000:]
     assert '{"code":"VALID","valid":true}' in out, out[-3000:]
+    # The Dodo walk-through: the subscription's event granted, its cancellation revoked.
+    assert '{"status":"Pending","subscription_id":"sub_ada"}' in out, out[-3000:]
+    assert '{"status":"Revoked","revocation_reason":"subscription_cancelled"}' in out, out[-3000:]
     assert out.count('"state":"ACTIVE"') >= 2, out[-3000:]
     assert "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE" in out, out[-3000:]
     assert '"instances_count": 0' in out, out[-3000:]
     assert out.count('"key_id"') == 3, out[-3000:]  # the make keys block minted three keys
+    assert '"provider":"dodo","webhook_url":"https://' in out and '"secret_set":true' in out, out[-3000:]
     assert "entitlement_grant.created" in out, out[-3000:]  # printed by the README's receiver
     assert '"event_type":"entitlement_grant.created","status":"delivered"' in out, out[-3000:]
     assert '{"activation_shards":8,"instances_count":0}' in out, out[-3000:]

@@ -62,6 +62,7 @@ routes! {
     resend_grant_email,
     update_product,
     get_product,
+    update_payment_provider,
     receive_dodo_event,
     list_license_keys,
     import_license_key,

@@ -67,7 +67,13 @@ macro_rules! response_components {
     };
 }
 
-response_components!(GoogleNotFound, QueryInvalid, PathIdNotFound, KeyConflictsRateLimited, Unverified);
+response_components!(
+    GoogleNotFound,
+    QueryInvalid,
+    PathIdNotFound,
+    KeyConflictsRateLimited,
+    Unverified
+);
 
 /// Names of `components.parameters` of document.yaml, for `params(Limit)`.
 /// utoipa has no parameter `$ref`: the one parameter each gives carries the

@@ -37,7 +37,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: InstanceRef = req.json()?;
-    licenses::checkout(app, req.domain_name(), &body.license_key, &body.license_key_instance_id).await
+    licenses::checkout(app, req.origin().as_deref(), &body.license_key, &body.license_key_instance_id).await
 }
 
 /// Serves this route's events until the runtime stops.

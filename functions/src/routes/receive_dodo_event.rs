@@ -16,7 +16,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     summary = "Receive one of Dodo's events (signed per Standard Webhooks)",
     description = "Where Dodo delivers the business's payment, refund and subscription events \
         (`PUT /payment-providers/dodo` answers this URL). Verified with the business's \
-        webhook secret before anything is read; grants then follow the event (SPEC §1.6). \
+        webhook secret before anything is read; grants then follow the event. \
         An event's `webhook-id` takes effect once, however often it arrives; a \
         subscription's older event arriving after a newer one changes nothing.",
     tag = "Payment providers",

@@ -15,6 +15,7 @@ use licensing::domain::grant_requests::{Fulfilment, NewGrant, Revocation};
 use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::domain::metadata::MetadataInput;
 use licensing::domain::offline_license::{Jwk, JwkSet};
+use licensing::domain::payment_provider::{ConnectionUpdate, ConnectionView};
 use licensing::domain::product::{ProductEntitlement, ProductPatch, ProductView};
 use licensing::domain::schema::Extended;
 use licensing::domain::webhook::{
@@ -78,6 +79,9 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<ProductPatch>(),
         named::<ProductEntitlement>(),
         named::<ProductView>(),
+        // Payment providers.
+        named::<ConnectionUpdate>(),
+        named::<ConnectionView>(),
         // License keys and instances (Dodo).
         (LicenseKey::name().into_owned(), dodo::license_key().into()),
         page::<LicenseKey>("LicenseKeyList"),

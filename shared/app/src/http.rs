@@ -78,6 +78,24 @@ impl Request {
         }
     }
 
+    /// `https://` and the host the caller reached: the custom domain when the
+    /// API has one, else its execute-api host (locally `https://localhost`, as
+    /// cargo lambda names every request's host). The template cannot hand a
+    /// function the API's URL: the API's routes depend on the function, a cycle.
+    pub fn origin(&self) -> Option<String> {
+        self.domain_name()
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("https://{d}"))
+    }
+
+    /// Where this API is reached as the caller reached it: `origin` and what
+    /// its path had before the route's own (the stage on the execute-api
+    /// host), so that the URL of another route built on it leads there too.
+    pub fn base_url(&self) -> Option<String> {
+        let origin = self.origin()?;
+        Some(origin + base_path(self.inner.raw_http_path(), &route_key(&self.inner)))
+    }
+
     /// The body as it came, for a signature over its bytes.
     pub fn body_bytes(&self) -> &[u8] {
         self.inner.body().as_ref()
@@ -168,6 +186,19 @@ pub fn route_key(event: &lambda_http::Request) -> String {
         }
     }
     format!("{} {}", event.method(), template.join("/"))
+}
+
+/// What `raw_path` has before the path of `route_key` (`METHOD /template`),
+/// a path parameter standing for one segment: `/prod` for
+/// `/prod/payment-providers/dodo`, nothing when it has only the route's own.
+fn base_path<'a>(raw_path: &'a str, route_key: &str) -> &'a str {
+    let template = route_key.split_once(' ').map_or(route_key, |(_, path)| path);
+    let own = template.split('/').filter(|s| !s.is_empty()).count();
+    let mut cut = raw_path.trim_end_matches('/').len();
+    for _ in 0..own {
+        cut = raw_path[..cut].rfind('/').unwrap_or(0);
+    }
+    &raw_path[..cut]
 }
 
 /// `%XX` decoded as UTF-8; None when an escape or the result is malformed.
@@ -393,4 +424,24 @@ fn response(status: u16, body: Option<String>, replayed: bool, retry_after: Opti
         headers.insert("x-should-retry", HeaderValue::from_static("false"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_path_is_what_comes_before_the_routes_own() {
+        let route = "PUT /payment-providers/dodo";
+        assert_eq!(base_path("/payment-providers/dodo", route), "");
+        assert_eq!(base_path("/prod/payment-providers/dodo", route), "/prod");
+        assert_eq!(
+            base_path("/licensing/v1/payment-providers/dodo/", route),
+            "/licensing/v1"
+        );
+        let with_id = "GET /products/{product_id}";
+        assert_eq!(base_path("/prod/products/pdt_1", with_id), "/prod");
+        assert_eq!(base_path("/products/pdt_1", with_id), "");
+        assert_eq!(base_path("", route), "");
+    }
 }

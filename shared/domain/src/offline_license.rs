@@ -36,16 +36,17 @@ impl Claims {
 }
 
 /// The `iss` of a license: `configured` (the template's `OfflineLicenseIssuer`)
-/// unless empty, else the origin the request came to: `https://` and API
-/// Gateway's `requestContext.domainName`, the custom domain when one is used and
-/// the execute-api host otherwise, which serves the JWK Set too. The template
-/// cannot pass the API's own URL: the API's routes depend on this function, so
-/// the function depending on the API is a cycle CloudFormation refuses.
-pub fn issuer(configured: &str, domain_name: Option<&str>) -> Option<String> {
+/// unless empty, else the origin the request came to (`Request::origin`:
+/// `https://` and API Gateway's `requestContext.domainName`, the custom domain
+/// when one is used and the execute-api host otherwise), which serves the JWK
+/// Set too. The template cannot pass the API's own URL: the API's routes depend
+/// on this function, so the function depending on the API is a cycle
+/// CloudFormation refuses.
+pub fn issuer(configured: &str, origin: Option<&str>) -> Option<String> {
     if !configured.is_empty() {
         return Some(configured.to_string());
     }
-    domain_name.filter(|d| !d.is_empty()).map(|d| format!("https://{d}"))
+    origin.map(str::to_string)
 }
 
 /// The claims of a license for `instance` of `key` issued at `now`: it ends at
@@ -181,10 +182,12 @@ mod tests {
     #[test]
     fn the_issuer_is_the_configured_one_else_the_origin_of_the_request() {
         let configured = "https://licenses.example.com";
-        assert_eq!(issuer(configured, Some("api.example.com")).as_deref(), Some(configured));
-        let origin = issuer("", Some("api.example.com"));
+        assert_eq!(
+            issuer(configured, Some("https://api.example.com")).as_deref(),
+            Some(configured)
+        );
+        let origin = issuer("", Some("https://api.example.com"));
         assert_eq!(origin.as_deref(), Some("https://api.example.com"));
-        assert_eq!(issuer("", Some("")), None);
         assert_eq!(issuer("", None), None);
     }
 

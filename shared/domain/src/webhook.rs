@@ -602,14 +602,25 @@ pub fn secret_from(random: [u8; 32]) -> String {
 /// The Standard Webhooks signature header: `v1,` and the base64 HMAC-SHA256 of
 /// `id.timestamp.body` under the secret's bytes.
 pub fn signature(secret: &str, id: &str, timestamp_s: i64, body: &str) -> String {
+    let digest = signed_content(secret, id, &timestamp_s.to_string(), body.as_bytes())
+        .finalize()
+        .into_bytes();
+    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// The HMAC of `id.timestamp.body` under the secret's bytes, not yet finalized:
+/// `signature` encodes it, `standard_webhooks::verify` compares an inbound one
+/// with it in constant time. `timestamp` is taken as written, as the sender signed it.
+pub(crate) fn signed_content(secret: &str, id: &str, timestamp: &str, body: &[u8]) -> Hmac<sha2::Sha256> {
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
     let key = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .unwrap_or_else(|_| encoded.as_bytes().to_vec());
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
-    mac.update(format!("{id}.{timestamp_s}.{body}").as_bytes());
-    let digest = mac.finalize().into_bytes();
-    format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(digest))
+    for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
+        mac.update(part);
+    }
+    mac
 }
 
 /// A change, as the event that reports it: written in the change's own transaction.

@@ -70,6 +70,33 @@ fn grant_item(grant: &Grant, email_due_ms: Option<u64>) -> Result<Item, ApiError
     Ok(item)
 }
 
+/// A grant to create, with what is created with it.
+#[derive(Clone, Copy)]
+pub struct GrantIssue<'a> {
+    pub grant: &'a Grant,
+    /// As read: the grant and its key's terms were computed from it.
+    pub entitlement: &'a Entitlement,
+    /// What makes the grant unique for its entitlement and customer.
+    pub uniqueness: &'a str,
+    /// What the grant hangs off when an event issued it.
+    pub cause: Option<&'a GrantCause<'a>>,
+    /// The key delivered with it (auto fulfilment) and when its email comes due.
+    pub delivered: Option<(&'a LicenseKey, u64)>,
+    pub events: &'a [Event],
+}
+
+/// A grant's revocation or restoration, as read and as written.
+#[derive(Clone, Copy)]
+pub struct GrantChange<'a> {
+    pub current: &'a Grant,
+    pub changed: &'a Grant,
+    /// Its key as read, flagged with the grant.
+    pub key: Option<&'a LicenseKey>,
+    /// The event behind it, which must still be its subscription's newest.
+    pub guard: Option<&'a GrantCause<'a>>,
+    pub events: &'a [Event],
+}
+
 pub enum IssueOutcome {
     Created,
     /// A grant for this entitlement, customer and payment exists already.
@@ -121,16 +148,17 @@ impl Store {
     /// transaction as the key's records (auto fulfilment).
     pub async fn issue_grant(
         &self,
-        grant: &Grant,
-        entitlement: &Entitlement,
-        uniqueness: &str,
-        // What the grant hangs off when an event issued it.
-        cause: Option<&GrantCause<'_>>,
-        // The key delivered with it (auto fulfilment) and when its email comes due.
-        delivered: Option<(&LicenseKey, u64)>,
-        events: &[Event],
+        issue: &GrantIssue<'_>,
         answer: Option<&AnswerRecord>,
     ) -> Result<IssueOutcome, ApiError> {
+        let GrantIssue {
+            grant,
+            entitlement,
+            uniqueness,
+            cause,
+            delivered,
+            events,
+        } = *issue;
         let unique = uniqueness_key(&grant.entitlement_id, &grant.customer_id, uniqueness);
         let mut marker = unique.clone();
         marker.insert("grant_id".into(), s(&grant.id));
@@ -371,48 +399,37 @@ impl Store {
         self.commit(actions, answer).await
     }
 
-    /// Revokes the grant as read (`revoked`), its key disabled with it; with
-    /// `guard`, only while the event behind it is still its subscription's newest.
+    /// Revokes the grant as read (`changed`), its key disabled with it; with
+    /// a guard, only while the event behind it is still its subscription's newest.
     pub async fn revoke_grant(
         &self,
-        current: &Grant,
-        revoked: &Grant,
-        key: Option<&LicenseKey>,
-        guard: Option<&GrantCause<'_>>,
-        events: &[Event],
+        change: &GrantChange<'_>,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
-        self.set_key_revoked(current, revoked, key, true, guard, events, answer)
-            .await
+        self.set_key_revoked(change, true, answer).await
     }
 
-    /// A grant a provider's event revoked, restored as read (`restored`), its
+    /// A grant a provider's event revoked, restored as read (`changed`), its
     /// key enabled again, while the event behind it is its subscription's newest.
-    pub async fn restore_grant(
-        &self,
-        current: &Grant,
-        restored: &Grant,
-        key: Option<&LicenseKey>,
-        guard: &GrantCause<'_>,
-        events: &[Event],
-    ) -> Result<Written, ApiError> {
-        self.set_key_revoked(current, restored, key, false, Some(guard), events, None)
-            .await
+    pub async fn restore_grant(&self, change: &GrantChange<'_>) -> Result<Written, ApiError> {
+        self.set_key_revoked(change, false, None).await
     }
 
-    /// Writes the grant as `changed` with its key's `grant_revoked` set to
+    /// Writes the grant as changed with its key's `grant_revoked` set to
     /// `revoked`; the guard's check, when given, comes last.
-    #[allow(clippy::too_many_arguments)]
     async fn set_key_revoked(
         &self,
-        current: &Grant,
-        changed: &Grant,
-        key: Option<&LicenseKey>,
+        change: &GrantChange<'_>,
         revoked: bool,
-        guard: Option<&GrantCause<'_>>,
-        events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
+        let GrantChange {
+            current,
+            changed,
+            key,
+            guard,
+            events,
+        } = *change;
         let mut also = Vec::new();
         if let Some(key) = key {
             let guard = change_guard(&self.table, key, None)?;

@@ -23,13 +23,14 @@ mod grants;
 mod idempotency;
 mod license_keys;
 mod paging;
+mod payment_providers;
 mod products;
 mod provider_events;
 mod rate_limits;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
-pub use grants::{FulfilOutcome, GrantPage, IssueOutcome};
+pub use grants::{FulfilOutcome, GrantChange, GrantIssue, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest, PageStart};

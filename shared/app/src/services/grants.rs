@@ -20,7 +20,7 @@ use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
 use crate::services::events::Events;
 use crate::services::key_email;
-use crate::store::{FulfilOutcome, IssueOutcome, PageRequest, Written};
+use crate::store::{FulfilOutcome, GrantChange, GrantIssue, IssueOutcome, PageRequest, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("grant")
@@ -62,19 +62,15 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
         let now = clock::now();
         let (grant, key, events) = new_grant(&entitlement, &new, id.clone(), now)?;
         let reply = Reply::created(&grant.clone().presented(now))?;
-        match app
-            .store
-            .issue_grant(
-                &grant,
-                &entitlement,
-                &uniqueness,
-                None,
-                key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
-                &events,
-                call.answer(&reply).as_ref(),
-            )
-            .await?
-        {
+        let issue = GrantIssue {
+            grant: &grant,
+            entitlement: &entitlement,
+            uniqueness: &uniqueness,
+            cause: None,
+            delivered: key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
+            events: &events,
+        };
+        match app.store.issue_grant(&issue, call.answer(&reply).as_ref()).await? {
             IssueOutcome::Created if key.is_some() => {
                 let grant = key_email::attempt(app, &grant, &entitlement, 1).await;
                 Ok(Attempt::Done(Reply::created(&grant.presented(clock::now()))?))
@@ -174,12 +170,15 @@ pub async fn issue_for_event(
             },
         };
         let (grant, key, events) = new_grant(&entitlement, new, id.clone(), clock::now())?;
-        let email_due = key.as_ref().map(|key| (key, key_email::first_attempt_due_ms()));
-        match app
-            .store
-            .issue_grant(&grant, &entitlement, &uniqueness, Some(cause), email_due, &events, None)
-            .await?
-        {
+        let issue = GrantIssue {
+            grant: &grant,
+            entitlement: &entitlement,
+            uniqueness: &uniqueness,
+            cause: Some(cause),
+            delivered: key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
+            events: &events,
+        };
+        match app.store.issue_grant(&issue, None).await? {
             IssueOutcome::Created => {
                 if key.is_some() {
                     key_email::attempt(app, &grant, &entitlement, 1).await;
@@ -342,10 +341,14 @@ pub async fn revoke_for_event(
                 },
             );
         }
-        let written = app
-            .store
-            .revoke_grant(&grant, &revoked, key.as_ref(), Some(cause), &events.build(), None)
-            .await?;
+        let change = GrantChange {
+            current: &grant,
+            changed: &revoked,
+            key: key.as_ref(),
+            guard: Some(cause),
+            events: &events.build(),
+        };
+        let written = app.store.revoke_grant(&change, None).await?;
         event_change(app, business_id, cause, written).await
     })
     .await
@@ -383,10 +386,14 @@ pub async fn restore_for_event(
                 },
             );
         }
-        let written = app
-            .store
-            .restore_grant(&grant, &restored, key.as_ref(), cause, &events.build())
-            .await?;
+        let change = GrantChange {
+            current: &grant,
+            changed: &restored,
+            key: key.as_ref(),
+            guard: Some(cause),
+            events: &events.build(),
+        };
+        let written = app.store.restore_grant(&change).await?;
         event_change(app, business_id, cause, written).await
     })
     .await
@@ -429,10 +436,7 @@ async fn revoke_as_read(
     let mut events = Events::new(&revoked.business_id, now).grant(GRANT_REVOKED, &revoked);
     // The key is disabled with the grant, conditioned on being as read, so
     // its event carries it as it then is.
-    let key = match &grant.license_key {
-        Some(view) => app.store.license_key_by_value(&view.key).await?,
-        None => None,
-    };
+    let key = key_of(app, &grant).await?;
     if let Some(key) = &key {
         let disabled = LicenseKey {
             grant_revoked: true,
@@ -440,18 +444,14 @@ async fn revoke_as_read(
         };
         events = events.key(KEY_UPDATED, &disabled);
     }
-    match app
-        .store
-        .revoke_grant(
-            &grant,
-            &revoked,
-            key.as_ref(),
-            None,
-            &events.build(),
-            answer(&reply).as_ref(),
-        )
-        .await?
-    {
+    let change = GrantChange {
+        current: &grant,
+        changed: &revoked,
+        key: key.as_ref(),
+        guard: None,
+        events: &events.build(),
+    };
+    match app.store.revoke_grant(&change, answer(&reply).as_ref()).await? {
         Written::Done => Ok(Attempt::Done(reply)),
         // The grant changed under us (an activation, an email): read it again.
         Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),

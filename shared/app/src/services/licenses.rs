@@ -219,14 +219,14 @@ pub async fn heartbeat(app: &App, call: &Call, license_key: &KeyText, instance_i
 }
 
 /// `POST /licenses/checkout`: an offline license for a live instance, signed.
-/// `domain_name` is the host the request came to, the issuer unless the stack names one.
+/// `origin` is the one the request came to, the issuer unless the stack names one.
 pub async fn checkout(
     app: &App,
-    domain_name: Option<&str>,
+    origin: Option<&str>,
     license_key: &KeyText,
     instance_id: &InstanceId,
 ) -> ApiResult<Reply> {
-    let issuer = crate::domain::offline_license::issuer(&app.offline_license_issuer, domain_name)
+    let issuer = crate::domain::offline_license::issuer(&app.offline_license_issuer, origin)
         .ok_or_else(|| ApiError::internal("no OFFLINE_LICENSE_ISSUER and no domain name in the request"))?;
     let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
     let now = clock::now();

@@ -10,6 +10,7 @@ pub mod key_email;
 pub mod license_keys;
 pub mod license_status;
 pub mod licenses;
+pub mod payment_providers;
 pub mod products;
 pub mod provider_events;
 pub mod webhook_delivery;

@@ -13,8 +13,9 @@
 use crate::app::App;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant_requests::NewGrant;
-use crate::domain::standard_webhooks;
+use crate::domain::payment_provider::Provider;
 use crate::domain::provider_event::{self, Customer, Effect, ProviderEvent, ProviderRevocation, SubscriptionChange};
+use crate::domain::standard_webhooks;
 use crate::error::{ApiError, ApiResult};
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
@@ -215,7 +216,7 @@ pub async fn receive(app: &App, business_id: &str, delivery: Delivery<'_>) -> Ap
     let now_s = crate::clock::now().unix_timestamp();
     let connection = app
         .store
-        .payment_provider(business_id)
+        .payment_provider(business_id, Provider::Dodo)
         .await?
         .ok_or_else(|| ApiError::unverified("no webhook secret is set for this business"))?;
     let secrets = connection.secrets_at(now_s);
