@@ -376,3 +376,44 @@ def test_a_crash_after_the_first_commit_is_completed_once_by_the_retry(business,
     inbound.deliver(body, headers=headers)
     grants = grants_of(business, customer)
     assert sorted(g["entitlement_id"] for g in grants) == sorted(ents)
+
+
+def test_each_change_an_event_makes_sends_its_webhook_events_once(api_url, business, inbound, receiver):
+    from dodopayments import DodoPayments
+    from test_webhooks import EVENT_TYPES, settle, types_of, wait_for
+
+    client = DodoPayments(bearer_token=business.key, base_url=api_url, max_retries=0)
+    hook = receiver.endpoint(client, filter_types=sorted(EVENT_TYPES))
+    pid, customer, sub = product(business, new_entitlement(business, SUBSCRIPTION_KEY)["id"]), buyer(), "sub_hooks"
+    inbound.deliver(envelope("subscription.active", subscription_data(sub, pid, customer), at(-30)))
+    cancelled = envelope("subscription.cancelled", subscription_data(sub, pid, customer, "cancelled"), at(-20))
+    cancelled_id = f"msg_{uuid.uuid4().hex}"
+    inbound.deliver(cancelled, webhook_id=cancelled_id)
+    inbound.deliver(cancelled, webhook_id=cancelled_id)  # a copy: no second revocation
+    inbound.deliver(cancelled)  # the same event as a new delivery: the grant is Revoked already
+    inbound.deliver(envelope("subscription.active", subscription_data(sub, pid, customer), at(-10)))
+    [grant] = grants_of(business, customer)
+    key_id = grant["license_key"]["id"]
+
+    wait_for(lambda: len(receiver.deliveries(hook)) >= 7, "the 7 events of the subscription's grant")
+    settle()
+    got = receiver.deliveries(hook)
+    assert types_of(got, grant["id"]) == ["entitlement_grant.created", "entitlement_grant.delivered",
+                                          "entitlement_grant.revoked", "entitlement_grant.delivered"]
+    assert types_of(got, key_id) == ["license_key.created", "license_key.updated", "license_key.updated"]
+    on_key = [d.data for d in got if d.subject == key_id]
+    assert [k["status"] for k in on_key] == ["active", "disabled", "active"]
+    assert len(got) == 7, [d.type for d in got]
+
+
+def test_a_grant_issued_by_api_for_the_same_payment_is_the_events_and_its_refund_revokes_it(business, inbound):
+    ent = new_entitlement(business, MANUAL)["id"]
+    pid, customer = product(business, ent), buyer()
+    by_api = business.post(f"/entitlements/{ent}/grants", json={
+        "customer_id": customer["customer_id"], "customer_email": customer["email"], "payment_id": "pay_api"})
+    assert by_api.status_code == 201, by_api.text
+    inbound.deliver(envelope("payment.succeeded", payment_data("pay_api", customer, [pid])))
+    assert [g["id"] for g in grants_of(business, customer)] == [by_api.json()["id"]]
+    inbound.deliver(envelope("refund.succeeded", refund_data("pay_api", customer)))
+    [grant] = grants_of(business, customer)
+    assert (grant["id"], grant["status"], grant["revocation_reason"]) == (by_api.json()["id"], "Revoked", "refund")

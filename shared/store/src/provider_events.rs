@@ -102,6 +102,19 @@ pub(super) fn cause_guard(
 }
 
 impl Store {
+    /// Ties an existing grant to an event's cause (one issued by API for the
+    /// same payment or subscription), so the cause's later events reach it;
+    /// `Refused` when the cause no longer admits it.
+    pub async fn attach_to_cause(
+        &self,
+        business_id: &str,
+        cause: &GrantCause<'_>,
+        grant_id: &str,
+    ) -> Result<Written, ApiError> {
+        let action = cause_action(&self.table, business_id, cause, grant_id)?;
+        self.commit(vec![action], None).await
+    }
+
     /// Makes the event at `at_ns` the newest applied to the subscription,
     /// unless a newer one is (`Refused`: the event is older and changes
     /// nothing). An event as new as the newest applies again (arrival order).

@@ -185,7 +185,18 @@ pub async fn issue_for_event(
                 }
                 Ok(Attempt::Done(EventGrant::Created))
             }
-            IssueOutcome::Existing(grant_id) => Ok(Attempt::Done(EventGrant::Existing(grant_id))),
+            // Issued before, by this cause or by API for the same payment or subscription.
+            IssueOutcome::Existing(grant_id) => {
+                match app
+                    .store
+                    .attach_to_cause(&entitlement.business_id, cause, &grant_id)
+                    .await?
+                {
+                    Written::Done => Ok(Attempt::Done(EventGrant::Existing(grant_id))),
+                    Written::Refused { .. } => Ok(Attempt::Done(EventGrant::CauseRefused)),
+                    Written::Conflict => Ok(Attempt::Lost),
+                }
+            }
             IssueOutcome::CauseRefused => Ok(Attempt::Done(EventGrant::CauseRefused)),
             IssueOutcome::EntitlementChanged | IssueOutcome::KeyInUse | IssueOutcome::Conflict => Ok(Attempt::Lost),
         }
