@@ -1,5 +1,5 @@
 //! POST /inbound/dodo/{business_id}
-use crate::openapi::Unverified;
+use crate::openapi::{PathIdNotFound, Unverified};
 use licensing::services::provider_events::{self, Delivery};
 use licensing::wire::schema::PathSegment;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
@@ -34,6 +34,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     responses(
         (status = 204, description = "Applied (or known already, or needing no change)."),
         (status = 401, response = Unverified),
+        (status = 404, response = PathIdNotFound),
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
