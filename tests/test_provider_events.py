@@ -417,3 +417,34 @@ def test_a_grant_issued_by_api_for_the_same_payment_is_the_events_and_its_refund
     inbound.deliver(envelope("refund.succeeded", refund_data("pay_api", customer)))
     [grant] = grants_of(business, customer)
     assert (grant["id"], grant["status"], grant["revocation_reason"]) == (by_api.json()["id"], "Revoked", "refund")
+
+
+@pytest.mark.parametrize("newest", ["subscription.active", "subscription.cancelled"])
+def test_a_subscriptions_events_arriving_at_once_in_any_order_leave_the_newests_state(business, inbound, newest):
+    import random
+
+    pid = product(business, new_entitlement(business, SUBSCRIPTION_KEY)["id"])
+    older = [k for k in ("subscription.active", "subscription.cancelled", "subscription.on_hold") if k != newest]
+    runs = []
+    for i in range(8):
+        customer, sub = buyer(), f"sub_race_{i}_{uuid.uuid4().hex[:6]}"
+        kinds = [*older, newest]  # in the order they happened
+        bodies = [envelope(kind, subscription_data(sub, pid, customer, "active" if kind.endswith("active") else "on_hold"),
+                           at(-40 + 10 * n)) for n, kind in enumerate(kinds)]
+        random.shuffle(bodies)
+        runs.append((customer, bodies))
+    deliveries = [body for _, bodies in runs for body in bodies for _ in range(2)]  # and each twice
+    random.shuffle(deliveries)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(inbound.post, deliveries))
+    assert [a.status_code for a in answers] == [204] * len(deliveries), [a.text for a in answers if a.status_code != 204]
+    for customer, _ in runs:
+        grants = grants_of(business, customer)
+        if newest == "subscription.active":
+            # The first event to land may have been a revocation with nothing to revoke yet.
+            assert [g["status"] for g in grants] == ["Delivered"], grants
+        else:
+            # Granted by the older active event only if it landed before the cancellation; revoked in any case
+            # (by whichever revocation reached it first: a Revoked grant is not revoked again).
+            assert len(grants) <= 1, grants
+            assert all(g["status"] == "Revoked" for g in grants), grants
