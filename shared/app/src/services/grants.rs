@@ -332,37 +332,7 @@ pub async fn revoke_for_event(
     reason: &str,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventChange> {
-    until_done!(|_| {
-        let Some(grant) = app.store.grant(business_id, grant_id).await? else {
-            return Ok(Attempt::Done(EventChange::Done));
-        };
-        let grant = app.store.counted_grant(grant).await?;
-        let now = clock::now();
-        let Some(revoked) = grant.revoked_by_provider(reason, &clock::rfc3339(now)) else {
-            return Ok(Attempt::Done(EventChange::Done));
-        };
-        let mut events = Events::new(business_id, now).grant(GRANT_REVOKED, &revoked);
-        let key = key_of(app, &grant).await?;
-        if let Some(key) = &key {
-            events = events.key(
-                KEY_UPDATED,
-                &LicenseKey {
-                    grant_revoked: true,
-                    ..key.clone()
-                },
-            );
-        }
-        let change = GrantChange {
-            current: &grant,
-            changed: &revoked,
-            key: key.as_ref(),
-            guard: Some(cause),
-            events: &events.build(),
-        };
-        let written = app.store.revoke_grant(&change, None).await?;
-        event_change(app, business_id, cause, written).await
-    })
-    .await
+    change_for_event(app, business_id, grant_id, Some(reason), cause).await
 }
 
 /// A grant the provider's events revoked, restored by a later one: the same
@@ -374,37 +344,56 @@ pub async fn restore_for_event(
     grant_id: &str,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventChange> {
+    change_for_event(app, business_id, grant_id, None, cause).await
+}
+
+/// Revokes the grant for `revoke`'s reason, or restores it when `None`, its
+/// key flagged with it, while the event behind `cause` is still the newest.
+async fn change_for_event(
+    app: &App,
+    business_id: &str,
+    grant_id: &str,
+    revoke: Option<&str>,
+    cause: &crate::store::GrantCause<'_>,
+) -> ApiResult<EventChange> {
     until_done!(|_| {
         let Some(grant) = app.store.grant(business_id, grant_id).await? else {
             return Ok(Attempt::Done(EventChange::Done));
         };
         let grant = app.store.counted_grant(grant).await?;
         let now = clock::now();
-        let Some(restored) = grant.restored(&clock::rfc3339(now)) else {
+        let changed = match revoke {
+            Some(reason) => grant.revoked_by_provider(reason, &clock::rfc3339(now)),
+            None => grant.restored(&clock::rfc3339(now)),
+        };
+        let Some(changed) = changed else {
             return Ok(Attempt::Done(EventChange::Done));
         };
         let mut events = Events::new(business_id, now);
-        if restored.status == GrantStatus::Delivered {
-            events = events.grant(GRANT_DELIVERED, &restored);
+        if revoke.is_some() {
+            events = events.grant(GRANT_REVOKED, &changed);
+        } else if changed.status == GrantStatus::Delivered {
+            events = events.grant(GRANT_DELIVERED, &changed);
         }
         let key = key_of(app, &grant).await?;
         if let Some(key) = &key {
-            events = events.key(
-                KEY_UPDATED,
-                &LicenseKey {
-                    grant_revoked: false,
-                    ..key.clone()
-                },
-            );
+            let flagged = LicenseKey {
+                grant_revoked: revoke.is_some(),
+                ..key.clone()
+            };
+            events = events.key(KEY_UPDATED, &flagged);
         }
         let change = GrantChange {
             current: &grant,
-            changed: &restored,
+            changed: &changed,
             key: key.as_ref(),
             guard: Some(cause),
             events: &events.build(),
         };
-        let written = app.store.restore_grant(&change).await?;
+        let written = match revoke {
+            Some(_) => app.store.revoke_grant(&change, None).await?,
+            None => app.store.restore_grant(&change).await?,
+        };
         event_change(app, business_id, cause, written).await
     })
     .await

@@ -52,13 +52,11 @@ async fn entitlements_of(app: &App, business_id: &str, products: &[String]) -> A
     let mut ids: Vec<String> = Vec::new();
     for product_id in products {
         if let Some(product) = app.store.product(business_id, product_id).await? {
-            ids.extend(
-                product
-                    .entitlement_ids
-                    .into_iter()
-                    .filter(|id| !ids.contains(id))
-                    .collect::<Vec<_>>(),
-            );
+            for id in product.entitlement_ids {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
         }
     }
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
