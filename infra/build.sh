@@ -78,7 +78,7 @@ if ! command -v qemu-aarch64 >/dev/null || [[ ! -d /usr/aarch64-linux-gnu/lib ]]
   fi
 fi
 export STACK_DIR="$ROOT/.build-stack" DYNAMODB_PORT="${BUILD_DYNAMODB_PORT:-8020}" SES_PORT="${BUILD_SES_PORT:-8025}"
-export KMS_PORT="${BUILD_KMS_PORT:-$((SES_PORT + 1))}"
+export KMS_PORT="${BUILD_KMS_PORT:-$((SES_PORT + 1))}" S3_PORT="${BUILD_S3_PORT:-$((SES_PORT + 2))}"
 export TABLE_NAME=licensing-build
 source infra/local-env.sh
 rm -rf "$STACK_DIR"

@@ -7,6 +7,7 @@ STACK_DIR="${STACK_DIR:-$(cd "$(dirname "$0")/.." && pwd -P)/.dev}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 SES_PORT="${SES_PORT:-8005}"
 KMS_PORT="${KMS_PORT:-$((SES_PORT + 1))}"
+S3_PORT="${S3_PORT:-$((SES_PORT + 2))}"
 API_PORT="${API_PORT:-9000}"
 DOCS_PORT="${DOCS_PORT:-9001}"
 TABLE_NAME="${TABLE_NAME:-licensing}"
@@ -145,7 +146,7 @@ EOF
 }
 declare -A seen_port=()
 checks=()
-for var in API_PORT DOCS_PORT DYNAMODB_PORT SES_PORT KMS_PORT; do
+for var in API_PORT DOCS_PORT DYNAMODB_PORT SES_PORT KMS_PORT S3_PORT; do
   port="${!var}"
   if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
     say "$var=$port is not a port number"
@@ -193,6 +194,7 @@ Local stack is up.
   DynamoDB Local    $AWS_ENDPOINT_URL_DYNAMODB   (table $TABLE_NAME)
   SES inbox viewer  http://127.0.0.1:$SES_PORT/
   KMS stand-in      $AWS_ENDPOINT_URL_KMS   (keys $OFFLINE_LICENSE_KEY_IDS)
+  S3 (moto)         $AWS_ENDPOINT_URL_S3   (bucket $FILES_BUCKET)
   API keys          $STACK_DIR/keys.json
 
   export BUSINESS_KEY=$(dev_key business)

@@ -3,13 +3,16 @@
 # variables point the SDK at the emulators; the functions know nothing of them.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 KMS_PORT="${KMS_PORT:-$((SES_PORT + 1))}"
-export STACK_DIR DYNAMODB_PORT SES_PORT KMS_PORT API_PORT TABLE_NAME
+S3_PORT="${S3_PORT:-$((SES_PORT + 2))}"
+FILES_BUCKET="${FILES_BUCKET:-licensing-files}"
+export STACK_DIR DYNAMODB_PORT SES_PORT KMS_PORT S3_PORT API_PORT TABLE_NAME FILES_BUCKET
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 unset AWS_PROFILE AWS_SESSION_TOKEN
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$SES_PORT"
 export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$KMS_PORT"
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$S3_PORT"
 export SENDER_EMAIL="${SENDER_EMAIL:-licenses@example.com}"
 export PATH="$ROOT/.venv/bin:$PATH"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local stand-ins for the AWS services the functions use:
-#   DynamoDB Local (in memory), an SES v2 emulator (aws-ses-v2-local) and a
-#   KMS stand-in for the offline licenses' Ed25519 keys (infra/local_kms.py).
+#   DynamoDB Local (in memory), an SES v2 emulator (aws-ses-v2-local), a
+#   KMS stand-in for the offline licenses' Ed25519 keys (infra/local_kms.py)
+#   and S3 for the digital files (moto_server, in memory).
 #
 # Usage: infra/stack.sh start|stop|ses-stop|ses-start
 #
@@ -11,7 +12,9 @@
 #   SES_PORT       8005   (inbox viewer at http://127.0.0.1:$SES_PORT/,
 #                          received emails as JSON at /store)
 #   KMS_PORT       SES_PORT + 1
+#   S3_PORT        SES_PORT + 2
 #   TABLE_NAME     licensing
+#   FILES_BUCKET   licensing-files
 #   START_TIMEOUT  60     seconds to wait for each service to answer
 #
 # On start, two KMS keys (ECC_NIST_EDWARDS25519) are created; their ids, the
@@ -30,7 +33,9 @@ STACK_DIR="${STACK_DIR:-$ROOT/.dev}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 SES_PORT="${SES_PORT:-8005}"
 KMS_PORT="${KMS_PORT:-$((SES_PORT + 1))}"
+S3_PORT="${S3_PORT:-$((SES_PORT + 2))}"
 TABLE_NAME="${TABLE_NAME:-licensing}"
+FILES_BUCKET="${FILES_BUCKET:-licensing-files}"
 START_TIMEOUT="${START_TIMEOUT:-60}"
 HOST=127.0.0.1
 
@@ -51,7 +56,7 @@ alive() {
 ours() {
   alive "$1" || return 1
   [[ -r /proc/$1/cmdline ]] || return 0
-  tr '\0' ' ' </proc/"$1"/cmdline | grep -qF -e "$INFRA/node_modules/" -e "$INFRA/local_kms.py"
+  tr '\0' ' ' </proc/"$1"/cmdline | grep -qF -e "$INFRA/node_modules/" -e "$INFRA/local_kms.py" -e "$ROOT/.venv/bin/moto_server"
 }
 
 # True if nothing listens on the port on any address (the servers bind with
@@ -148,6 +153,7 @@ stop_one() {
 }
 
 stop() {
+  stop_one s3
   stop_one kms
   rm -f "$STACK_DIR/kms-key-ids"   # the keys died with the stand-in
   stop_one ses
@@ -161,9 +167,10 @@ start() {
   [[ -n $jar ]] || die "DynamoDBLocal.jar not found: run infra/bootstrap.sh"
   local ses_cli="$INFRA/node_modules/aws-ses-v2-local/dist/cli.js"
   [[ -f $ses_cli ]] || die "aws-ses-v2-local not installed: run infra/bootstrap.sh"
+  [[ -x $ROOT/.venv/bin/moto_server ]] || die "moto_server not installed: run infra/bootstrap.sh"
 
   local port
-  for port in "$DYNAMODB_PORT" "$SES_PORT" "$KMS_PORT"; do
+  for port in "$DYNAMODB_PORT" "$SES_PORT" "$KMS_PORT" "$S3_PORT"; do
     if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
       die "invalid port: $port"
     fi
@@ -171,7 +178,7 @@ start() {
 
   mkdir -p "$STACK_DIR"
   local name pid
-  for name in dynamodb ses kms; do
+  for name in dynamodb ses kms s3; do
     if [[ -f $STACK_DIR/$name.pid ]]; then
       pid="$(cat "$STACK_DIR/$name.pid")"
       [[ $pid =~ ^[0-9]+$ ]] && ours "$pid" &&
@@ -182,6 +189,7 @@ start() {
   port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT (DYNAMODB_PORT) is already in use"
   port_free "$SES_PORT" || die "port $SES_PORT (SES_PORT) is already in use"
   port_free "$KMS_PORT" || die "port $KMS_PORT (KMS_PORT) is already in use"
+  port_free "$S3_PORT" || die "port $S3_PORT (S3_PORT) is already in use"
 
   # DynamoDB Local has no option for its bind address (Jetty's Server(port)
   # listens on all interfaces): infra/loopback-only.c, preloaded, turns its
@@ -199,10 +207,13 @@ start() {
   launch ses node "$ses_cli" --host "$HOST" --port "$SES_PORT"
   say "starting the KMS stand-in on $HOST:$KMS_PORT"
   launch kms "$PYTHON" "$INFRA/local_kms.py" "$KMS_PORT"
+  say "starting S3 (moto) on $HOST:$S3_PORT (in memory)"
+  launch s3 "$ROOT/.venv/bin/moto_server" -H "$HOST" -p "$S3_PORT"
 
   wait_ready dynamodb POST "http://$HOST:$DYNAMODB_PORT/"
   wait_ready ses GET "http://$HOST:$SES_PORT/health-check"
   wait_ready kms POST "http://$HOST:$KMS_PORT/"
+  wait_ready s3 GET "http://$HOST:$S3_PORT/moto-api/"
   create_kms_keys
 
   if ! "$PYTHON" "$INFRA/create_table.py" --endpoint "http://$HOST:$DYNAMODB_PORT" --table-name "$TABLE_NAME"; then
@@ -210,7 +221,12 @@ start() {
     stop
     exit 1
   fi
-  say "ready: DynamoDB http://$HOST:$DYNAMODB_PORT (table $TABLE_NAME), SES http://$HOST:$SES_PORT (inbox at /, JSON at /store), KMS http://$HOST:$KMS_PORT (keys $(cat "$STACK_DIR/kms-key-ids")); logs in $STACK_DIR"
+  if ! "$PYTHON" "$INFRA/create_bucket.py" --endpoint "http://$HOST:$S3_PORT" --bucket "$FILES_BUCKET"; then
+    say "error: creating bucket $FILES_BUCKET failed" >&2
+    stop
+    exit 1
+  fi
+  say "ready: DynamoDB http://$HOST:$DYNAMODB_PORT (table $TABLE_NAME), SES http://$HOST:$SES_PORT (inbox at /, JSON at /store), KMS http://$HOST:$KMS_PORT (keys $(cat "$STACK_DIR/kms-key-ids")), S3 http://$HOST:$S3_PORT (bucket $FILES_BUCKET); logs in $STACK_DIR"
 }
 
 # Two Ed25519 signing keys through the KMS API itself (boto3), as a deploy

@@ -29,7 +29,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUNCTIONS = {name[:-3] for name in os.listdir(os.path.join(ROOT, "functions", "src", "bin")) if name.endswith(".rs")}
-PORT_VARS = ("API_PORT", "DOCS_PORT", "DYNAMODB_PORT", "SES_PORT", "KMS_PORT")
+PORT_VARS = ("API_PORT", "DOCS_PORT", "DYNAMODB_PORT", "SES_PORT", "KMS_PORT", "S3_PORT")
 UP_TIMEOUT = 20 * 60  # a first build on two cores
 STOP_TIMEOUT = 30
 # How long a Rust source may take to restart the functions. It only stops the
@@ -106,12 +106,13 @@ def port_free(port):
 
 
 def pick_ports():
-    """Free ports in 20000-30000, away from the test stack's and make dev's defaults; KMS is SES + 1."""
+    """Free ports in 20000-30000, away from the test stack's and make dev's defaults; KMS is SES + 1, S3 SES + 2."""
     rng = random.Random()
     while True:
-        api, docs, dynamodb, ses = rng.sample(range(20000, 29999), 4)
-        ports = {"API_PORT": api, "DOCS_PORT": docs, "DYNAMODB_PORT": dynamodb, "SES_PORT": ses, "KMS_PORT": ses + 1}
-        if len(set(ports.values())) == 5 and all(port_free(p) for p in ports.values()):
+        api, docs, dynamodb, ses = rng.sample(range(20000, 29998), 4)
+        ports = {"API_PORT": api, "DOCS_PORT": docs, "DYNAMODB_PORT": dynamodb, "SES_PORT": ses, "KMS_PORT": ses + 1,
+                 "S3_PORT": ses + 2}
+        if len(set(ports.values())) == len(ports) and all(port_free(p) for p in ports.values()):
             return ports
 
 
@@ -164,7 +165,7 @@ class DevRun:
     def stack_services(self):
         """The stack's servers, which infra/stack.sh starts in sessions of their own and records."""
         found = set()
-        for name in ("dynamodb", "ses", "kms"):
+        for name in ("dynamodb", "ses", "kms", "s3"):
             try:
                 with open(self.stack_dir / f"{name}.pid") as f:
                     pid = int(f.read())

@@ -31,7 +31,7 @@ from test_grants import MANUAL, customer, fulfil, new_entitlement, unique_key
 # the client called). OFFLINE_LICENSE_ISSUER: a stack that names one.
 ISSUER = os.environ.get("OFFLINE_LICENSE_ISSUER") or "https://localhost"
 DEFAULT_TTL = 604_800
-CLAIMS = {"iss", "sub", "aud", "lki", "fpr", "iat", "nbf", "exp", "limit", "ent"}
+CLAIMS = {"iss", "sub", "aud", "lki", "fpr", "iat", "nbf", "exp", "limit", "ent", "features"}
 VERIFY_MJS = os.path.join(ROOT, "tests", "verify_offline_license.mjs")
 
 
@@ -212,6 +212,7 @@ def test_checked_out_license_verifies_offline_with_pyjwt_and_jose(business, anon
     assert claims["fpr"] == "fp-ada-laptop-01"
     assert claims["limit"] == 3
     assert claims["ent"] == ent["name"]
+    assert claims["features"] == []
     assert int(before) - 1 <= claims["iat"] <= after + 1
     assert claims["nbf"] == claims["iat"]
     # The key runs a year and the entitlement sets no TTL: the default 7 days.

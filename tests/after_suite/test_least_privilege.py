@@ -42,7 +42,7 @@ def template():
 
 
 def resource_kind(resource):
-    """`table`, `index/<name or *>`, `identity` or `key` (KMS), from a policy's Resource."""
+    """`table`, `index/<name or *>`, `identity`, `key` (KMS), `bucket` or `object` (S3), from a policy's Resource."""
     if isinstance(resource, dict) and resource["tag"] == "If":
         # Keys that depend on a parameter (a retired signing key): each branch names KMS keys.
         branches = [b if isinstance(b, list) else [b] for b in resource["value"][1:]]
@@ -56,6 +56,12 @@ def resource_kind(resource):
         return "key"
     if isinstance(value, str) and value == "LicensingTable.Arn":
         return "table"
+    # The bucket itself (s3:ListBucket) or every object in it; a narrower
+    # object ARN (a prefix) is not known here, so it cannot pass as all objects.
+    if value in ("FilesBucket.Arn", "${FilesBucket.Arn}"):
+        return "bucket"
+    if value == "${FilesBucket.Arn}/*":
+        return "object"
     match = re.fullmatch(r"\$\{LicensingTable\.Arn\}/index/(.+)", value)
     if match:
         return f"index/{match.group(1)}"

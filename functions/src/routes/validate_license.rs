@@ -20,13 +20,14 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
         description = "The verdict, always 200 for a well-formed request; an unknown key is `NOT_FOUND` here, not a \
                        404. `code` is the first that holds of `NOT_FOUND` (the three objects null), `DISABLED`, \
                        `EXPIRED`, `INSTANCE_NOT_FOUND` (`instance` null), `INSTANCE_EXPIRED` (the instance's lease \
-                       is over; `instance` shown) and `VALID`.",
+                       is over; `instance` shown), `FEATURES_MISSING` (the body's `features` name one the key's \
+                       entitlement does not) and `VALID`.",
         body = ValidationResult,
     )),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     let body: Validation = req.json()?;
-    licenses::validate(app, &body.license_key, body.license_key_instance_id.as_ref()).await
+    licenses::validate(app, &body).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -8,7 +8,8 @@ mod operation;
 
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
 use licensing::domain::entitlement::{
-    DurationInterval, Entitlement, EntitlementPatch, FulfillmentMode, IntegrationType, LicenseKeyConfig,
+    DurationInterval, Entitlement, EntitlementPatch, FeatureFlagConfig, FeatureType, FulfillmentMode, IntegrationType,
+    LicenseKeyConfig,
 };
 use licensing::domain::grant::{EmailDelivery, Grant, GrantLicenseKey, GrantStatus};
 use licensing::domain::grant_requests::{Fulfilment, NewGrant, Revocation};
@@ -59,6 +60,8 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<FulfillmentMode>(),
         ("LicenseKeyConfigInput".into(), dodo::license_key_config_input()),
         named::<LicenseKeyConfig>(),
+        named::<FeatureType>(),
+        named::<FeatureFlagConfig>(),
         (Entitlement::name().into_owned(), dodo::entitlement()),
         ("NewEntitlement".into(), dodo::new_entitlement()),
         named::<EntitlementPatch>(),

@@ -95,6 +95,45 @@ pub struct LicenseKeyConfig {
     /// the default, 604800.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offline_ttl_seconds: Option<i64>,
+    /// Beyond Dodo: the features a key of this entitlement unlocks, which
+    /// validate answers and may be asked to require.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = features_schema)]
+    pub features: Option<Features>,
+}
+
+/// A feature's id, as a feature flag or a license key names it.
+pub type FeatureId = crate::json::Line<1, 255>;
+pub const FEATURES_MAX: usize = 32;
+pub type Features = crate::json::List<FeatureId, FEATURES_MAX>;
+
+/// A features list as the API document states it: null, or at most 32 ids.
+pub fn features_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::PartialSchema;
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .schema_type(crate::schema::or_null(utoipa::openapi::schema::Type::Array))
+        .items(FeatureId::schema())
+        .max_items(Some(FEATURES_MAX))
+        .description(Some(
+            "Beyond Dodo: the features a key unlocks (at most 32 ids of 1 to 255 characters).",
+        ))
+        .build()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureType {
+    Boolean,
+}
+
+/// `integration_config` of a `feature_flag` entitlement, and the `feature` its
+/// grants carry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureFlagConfig {
+    #[schema(inline)]
+    pub feature_id: FeatureId,
+    pub feature_type: FeatureType,
 }
 
 /// An explicit `"fulfillment_mode": null` means the default, as if it were left out.
@@ -174,13 +213,24 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Rul
         return Err(Refusal::invalid("integration_config", "must be an object"));
     };
     crate::json::check_storable("integration_config", &config)?;
-    if integration_type != IntegrationType::LicenseKey {
-        return Ok(config);
+    match integration_type {
+        IntegrationType::LicenseKey => {
+            let parsed: LicenseKeyConfig = parse_config(config)?;
+            parsed.validate()?;
+            stored_config(parsed)
+        }
+        IntegrationType::FeatureFlag => stored_config(parse_config::<FeatureFlagConfig>(config)?),
+        _ => Ok(config),
     }
-    let parsed: LicenseKeyConfig = serde_path_to_error::deserialize(config)
-        .map_err(|err| crate::json::field_error("integration_config", &err.path().to_string(), err.inner()))?;
-    parsed.validate()?;
-    serde_json::to_value(parsed).map_err(|err| Refusal::invalid("integration_config", err))
+}
+
+fn parse_config<T: serde::de::DeserializeOwned>(config: Value) -> RuleResult<T> {
+    serde_path_to_error::deserialize(config)
+        .map_err(|err| crate::json::field_error("integration_config", &err.path().to_string(), err.inner()))
+}
+
+fn stored_config(config: impl Serialize) -> RuleResult<Value> {
+    serde_json::to_value(config).map_err(|err| Refusal::invalid("integration_config", err))
 }
 
 pub use crate::metadata::{Metadata, MetadataInput, MetadataKey, MetadataText, METADATA_MAX_KEYS};
@@ -212,6 +262,19 @@ impl Entitlement {
     /// The config as a license_key config, when this is a license_key entitlement.
     pub fn license_key_config(&self) -> Option<LicenseKeyConfig> {
         (self.integration_type == IntegrationType::LicenseKey)
+            .then(|| serde_json::from_value(self.integration_config.clone()).ok())
+            .flatten()
+    }
+
+    /// The features a license key of this entitlement unlocks (none for other types).
+    pub fn key_features(&self) -> Vec<String> {
+        let features = self.license_key_config().and_then(|c| c.features);
+        features.map_or_else(Vec::new, |f| f.iter().map(|id| id.to_string()).collect())
+    }
+
+    /// The feature its grants confer, when this is a feature_flag entitlement.
+    pub fn feature(&self) -> Option<FeatureFlagConfig> {
+        (self.integration_type == IntegrationType::FeatureFlag)
             .then(|| serde_json::from_value(self.integration_config.clone()).ok())
             .flatten()
     }
@@ -430,6 +493,59 @@ mod tests {
             json!({"duration_count": 2, "duration_interval": "Year", "fulfillment_mode": "manual"})
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_feature_flag_config_is_checked() {
+        let flag = |config: Value| {
+            create(json!({"name": "F", "integration_type": "feature_flag", "integration_config": config}))
+        };
+        let ent = flag(json!({"feature_id": "export", "feature_type": "boolean"})).unwrap();
+        assert_eq!(ent.feature().unwrap().feature_id.as_str(), "export");
+        for (config, field) in [
+            (json!({"feature_type": "boolean"}), "integration_config"),
+            (
+                json!({"feature_id": "", "feature_type": "boolean"}),
+                "integration_config.feature_id",
+            ),
+            (
+                json!({"feature_id": "x".repeat(256), "feature_type": "boolean"}),
+                "integration_config.feature_id",
+            ),
+            (
+                json!({"feature_id": "x", "feature_type": "number"}),
+                "integration_config.feature_type",
+            ),
+            (
+                json!({"feature_id": "x", "feature_type": "boolean", "extra": 1}),
+                "integration_config",
+            ),
+        ] {
+            let err = flag(config.clone()).unwrap_err();
+            assert!(err.message.starts_with(field), "{config}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_license_key_names_at_most_32_features() {
+        let ent = license_entitlement(json!({"features": ["export", "sync"]})).unwrap();
+        assert_eq!(ent.key_features(), ["export", "sync"]);
+        assert_eq!(
+            license_entitlement(json!({})).unwrap().key_features(),
+            Vec::<String>::new()
+        );
+        assert!(license_entitlement(json!({}))
+            .unwrap()
+            .integration_config
+            .get("features")
+            .is_none());
+        let many: Vec<String> = (0..33).map(|i| format!("f{i}")).collect();
+        let err = license_entitlement(json!({"features": many})).unwrap_err();
+        assert!(
+            err.message.starts_with("integration_config.features"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! Pending → Delivered → (Failed | Revoked).
 
 use crate::email_retry::{email_retry_delay, EmailAttempt};
-use crate::entitlement::{Entitlement, FulfillmentMode, IntegrationType, Metadata};
+use crate::entitlement::{Entitlement, FeatureFlagConfig, FulfillmentMode, IntegrationType, Metadata};
 use crate::license_key::{license_key_status, KeySource, LicenseKey, LicenseKeyStatus};
 use crate::refusal::{Refusal, RuleResult};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -148,9 +149,9 @@ pub struct Grant {
     /// Never set by this service.
     #[schema(required = true, value_type = Option<Object>)]
     pub digital_product_delivery: Option<serde_json::Value>,
-    /// Never set by this service.
-    #[schema(required = true, value_type = Option<Object>)]
-    pub feature: Option<serde_json::Value>,
+    /// The capability a `feature_flag` grant confers; null on every other type.
+    #[schema(required = true)]
+    pub feature: Option<FeatureFlagConfig>,
     /// Never set by this service.
     #[schema(required = true)]
     pub oauth_url: Option<String>,
@@ -167,6 +168,12 @@ pub struct Grant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
     pub revoked_by_provider: Option<bool>,
+    /// What confers a feature_flag grant (`grant_requests::cause`: its
+    /// payments, subscriptions, the API): it stays Delivered while any does.
+    /// Never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub conferred_by: Option<BTreeSet<String>>,
 }
 
 impl Grant {
@@ -183,6 +190,55 @@ impl Grant {
         }
         self.rev = None;
         self.revoked_by_provider = None;
+        self.conferred_by = None;
+        self
+    }
+
+    /// `cause` (a payment or subscription) no longer confers the grant, for
+    /// `reason`: revoked, restorable by a later event; a feature flag stays
+    /// Delivered while another cause still confers it. `None` when nothing changes.
+    pub fn withdrawn(&self, cause: &str, reason: &str, now: &str) -> Option<Self> {
+        let Some(causes) = &self.conferred_by else {
+            return self.revoked_by_provider(reason, now);
+        };
+        if !causes.contains(cause) {
+            return None;
+        }
+        let mut left = causes.clone();
+        left.remove(cause);
+        if left.is_empty() {
+            return self.revoked_by_provider(reason, now);
+        }
+        let mut kept = self.clone();
+        kept.conferred_by = Some(left);
+        Some(kept.rewritten(now))
+    }
+
+    /// `cause` confers the grant (again): one the provider's events revoked
+    /// is restored. `None` when nothing changes (and for a grant revoked by
+    /// hand, which stays revoked).
+    pub fn conferred(&self, cause: &str, now: &str) -> Option<Self> {
+        let Some(causes) = &self.conferred_by else {
+            return self.restored(now);
+        };
+        if self.status == GrantStatus::Revoked && self.revoked_by_provider != Some(true) {
+            return None;
+        }
+        let mut with = self.restored(now).unwrap_or_else(|| self.clone());
+        let mut all = causes.clone();
+        let added = all.insert(cause.to_string());
+        if !added && with.status == self.status {
+            return None;
+        }
+        with.conferred_by = Some(all);
+        Some(with.rewritten(now))
+    }
+
+    /// Changed at `now`, counted in `rev`: two changes of the conferring set
+    /// within one millisecond still tell apart.
+    fn rewritten(mut self, now: &str) -> Self {
+        self.updated_at = now.to_string();
+        self.rev = Some(self.rev.unwrap_or(0) + 1);
         self
     }
 
@@ -491,6 +547,84 @@ mod tests {
                 .presented(time::OffsetDateTime::now_utc())
                 .revoked_by_provider,
             None
+        );
+    }
+
+    fn feature_flag_grant(payment_id: Option<&str>) -> Grant {
+        let new: NewGrant =
+            serde_json::from_value(json!({"customer_id": "c", "customer_email": "a@b.co", "payment_id": payment_id}))
+                .unwrap();
+        let flag: crate::entitlement::NewEntitlement = serde_json::from_value(json!({
+            "name": "Export", "integration_type": "feature_flag",
+            "integration_config": {"feature_id": "export", "feature_type": "boolean"}
+        }))
+        .unwrap();
+        new.to_grant(
+            "entg_1".into(),
+            &flag.into_entitlement("ent_1".into(), "bus_1", "t0").unwrap(),
+            "t0",
+        )
+    }
+
+    #[test]
+    fn a_feature_flag_is_delivered_at_once_with_its_feature() {
+        let grant = feature_flag_grant(Some("pay_1"));
+        assert_eq!(grant.status, GrantStatus::Delivered);
+        assert_eq!(grant.delivered_at.as_deref(), Some("t0"));
+        let feature = grant.feature.clone().unwrap();
+        assert_eq!(
+            (feature.feature_id.as_str(), feature.feature_type),
+            ("export", crate::entitlement::FeatureType::Boolean)
+        );
+        let shown = serde_json::to_value(grant.presented(time::OffsetDateTime::now_utc())).unwrap();
+        assert_eq!(
+            shown["feature"],
+            json!({"feature_id": "export", "feature_type": "boolean"})
+        );
+        assert!(shown.get("conferred_by").is_none(), "never shown");
+        assert_eq!(pending_grant(&entitlement(json!({}))).feature, None);
+    }
+
+    #[test]
+    fn a_feature_flag_stays_while_any_cause_confers_it() {
+        let grant = feature_flag_grant(Some("pay_1"));
+        let both = grant.conferred("sub:s1", "t1").unwrap();
+        assert_eq!(both.status, GrantStatus::Delivered);
+        assert_eq!(
+            both.conferred("sub:s1", "t2"),
+            None,
+            "conferred already: nothing changes"
+        );
+        // The refund withdraws one cause; the subscription still confers it.
+        let kept = both.withdrawn("pay:pay_1", "refund", "t2").unwrap();
+        assert_eq!(
+            (kept.status, kept.revoked_at.as_deref()),
+            (GrantStatus::Delivered, None)
+        );
+        assert!(kept.rev > both.rev, "a change of the set is counted");
+        assert_eq!(kept.withdrawn("pay:pay_1", "refund", "t3"), None, "withdrawn already");
+        // The last cause gone: revoked, restorable.
+        let revoked = kept.withdrawn("sub:s1", "subscription_cancelled", "t3").unwrap();
+        assert_eq!(revoked.status, GrantStatus::Revoked);
+        assert_eq!(revoked.revocation_reason.as_deref(), Some("subscription_cancelled"));
+        let restored = revoked.conferred("sub:s2", "t4").unwrap();
+        assert_eq!((restored.status, &restored.id), (GrantStatus::Delivered, &grant.id));
+        assert_eq!(restored.revoked_at, None);
+        // Revoked by hand: no cause brings it back.
+        let by_hand = restored.revoked("manual", "t5").unwrap();
+        assert_eq!(by_hand.conferred("sub:s3", "t6"), None);
+    }
+
+    #[test]
+    fn a_license_key_grant_is_withdrawn_and_conferred_whole() {
+        let mut grant = pending_grant(&entitlement(json!({})));
+        grant.status = GrantStatus::Delivered;
+        grant.delivered_at = Some("t0".into());
+        let revoked = grant.withdrawn("sub:s1", "subscription_paused", "t1").unwrap();
+        assert_eq!(revoked.status, GrantStatus::Revoked);
+        assert_eq!(
+            revoked.conferred("sub:s1", "t2").unwrap().status,
+            GrantStatus::Delivered
         );
     }
 

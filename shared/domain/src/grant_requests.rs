@@ -1,7 +1,7 @@
 //! The bodies of the grant requests (issue, fulfil, revoke) and their checks.
 
 use crate::calendar::{expiry_after, parse_client_time};
-use crate::entitlement::{Entitlement, MetadataInput};
+use crate::entitlement::{Entitlement, IntegrationType, MetadataInput};
 use crate::grant::{Grant, GrantStatus};
 use crate::json::{Bounded, Text};
 use crate::key_generation::check_key_strength;
@@ -48,17 +48,24 @@ impl NewGrant {
     }
 
     /// What makes a grant unique for its entitlement and customer: the payment or
-    /// subscription that caused it; without either, one grant per customer.
-    pub fn uniqueness_key(&self) -> String {
-        match (&self.payment_id, &self.subscription_id) {
-            (Some(payment), _) => format!("pay:{payment}"),
-            (None, Some(subscription)) => format!("sub:{subscription}"),
-            (None, None) => "none".to_string(),
+    /// subscription that caused it; without either, one grant per customer. A
+    /// customer holds one grant of a feature flag, whatever confers it.
+    pub fn uniqueness_key(&self, integration_type: IntegrationType) -> String {
+        match integration_type {
+            IntegrationType::FeatureFlag => "feature".to_string(),
+            _ => self.cause(),
         }
     }
 
-    /// The Pending grant this request makes of `entitlement` at `now`.
+    /// What this request's grant comes from (`cause`).
+    pub fn cause(&self) -> String {
+        cause(self.payment_id.as_deref(), self.subscription_id.as_deref())
+    }
+
+    /// The grant this request makes of `entitlement` at `now`: Pending, but a
+    /// feature flag is Delivered at once with its feature.
     pub fn to_grant(&self, id: String, entitlement: &Entitlement, now: &str) -> Grant {
+        let feature = entitlement.feature();
         Grant {
             id,
             business_id: entitlement.business_id.clone(),
@@ -68,11 +75,15 @@ impl NewGrant {
             customer_name: self.customer_name.as_deref().map(str::to_string),
             entitlement_id: entitlement.id.clone(),
             integration_type: entitlement.integration_type,
-            status: GrantStatus::Pending,
+            status: if feature.is_some() {
+                GrantStatus::Delivered
+            } else {
+                GrantStatus::Pending
+            },
             metadata: self.metadata.clone().map(MetadataInput::into_inner).unwrap_or_default(),
             created_at: now.to_string(),
             updated_at: now.to_string(),
-            delivered_at: None,
+            delivered_at: feature.is_some().then(|| now.to_string()),
             revoked_at: None,
             revocation_reason: None,
             error_code: None,
@@ -82,12 +93,23 @@ impl NewGrant {
             license_key: None,
             email_delivery: None,
             digital_product_delivery: None,
-            feature: None,
+            conferred_by: feature.is_some().then(|| [self.cause()].into()),
+            feature,
             oauth_url: None,
             oauth_expires_at: None,
             rev: None,
             revoked_by_provider: None,
         }
+    }
+}
+
+/// What a grant comes from, as its feature flag's conferring set names it:
+/// a payment, else a subscription, else `none` (the API alone).
+pub fn cause(payment_id: Option<&str>, subscription_id: Option<&str>) -> String {
+    match (payment_id, subscription_id) {
+        (Some(payment), _) => format!("pay:{payment}"),
+        (None, Some(subscription)) => format!("sub:{subscription}"),
+        (None, None) => "none".to_string(),
     }
 }
 

@@ -290,7 +290,7 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
 
 /// At most `MAX` items, checked as the list is parsed (the 422 names the
 /// field) and stated as `maxItems` in the OpenAPI document.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct List<T, const MAX: usize>(Vec<T>);
 
 impl<T, const MAX: usize> List<T, MAX> {
@@ -304,6 +304,12 @@ impl<T, const MAX: usize> std::ops::Deref for List<T, MAX> {
 
     fn deref(&self) -> &[T] {
         &self.0
+    }
+}
+
+impl<T: Serialize, const MAX: usize> Serialize for List<T, MAX> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 

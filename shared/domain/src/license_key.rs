@@ -320,14 +320,28 @@ impl LicenseKey {
     }
 }
 
+/// `code` for a validate that asks for `required` features of a key that
+/// unlocks `held`: one that would be `VALID` but lacks any is `FEATURES_MISSING`.
+pub fn requiring_features(code: &'static str, held: &[String], required: &[impl AsRef<str>]) -> &'static str {
+    let lacks = required
+        .iter()
+        .any(|want| !held.iter().any(|have| have == want.as_ref()));
+    if code == "VALID" && lacks {
+        "FEATURES_MISSING"
+    } else {
+        code
+    }
+}
+
 /// Every code `validate` answers: `NOT_FOUND` for no such key, then `validation_code`'s.
-pub const VALIDATION_CODES: [&str; 6] = [
+pub const VALIDATION_CODES: [&str; 7] = [
     "VALID",
     "NOT_FOUND",
     "DISABLED",
     "EXPIRED",
     "INSTANCE_NOT_FOUND",
     "INSTANCE_EXPIRED",
+    "FEATURES_MISSING",
 ];
 
 pub fn instance_not_found() -> Refusal {
@@ -643,6 +657,24 @@ mod tests {
         let mut disabled = expired.clone();
         disabled.disabled = true;
         assert_eq!(disabled.validation_code(now, Some(Some(&held))), "DISABLED");
+    }
+
+    #[test]
+    fn a_valid_key_lacking_a_required_feature_is_features_missing() {
+        let held = vec!["export".to_string(), "sync".to_string()];
+        assert_eq!(requiring_features("VALID", &held, &["sync"]), "VALID");
+        assert_eq!(requiring_features("VALID", &held, &[] as &[&str]), "VALID");
+        assert_eq!(
+            requiring_features("VALID", &held, &["sync", "teams"]),
+            "FEATURES_MISSING"
+        );
+        assert_eq!(requiring_features("VALID", &[], &["sync"]), "FEATURES_MISSING");
+        // A key that is not valid anyway says why, not what it lacks.
+        assert_eq!(requiring_features("EXPIRED", &held, &["teams"]), "EXPIRED");
+        assert_eq!(
+            requiring_features("INSTANCE_NOT_FOUND", &[], &["sync"]),
+            "INSTANCE_NOT_FOUND"
+        );
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct Claims {
     pub limit: Option<i64>,
     /// The entitlement's name.
     pub ent: Option<String>,
+    /// The features the key unlocks.
+    pub features: Vec<String>,
 }
 
 impl Claims {
@@ -51,7 +53,13 @@ pub fn issuer(configured: &str, origin: Option<&str>) -> Option<String> {
 
 /// The claims of a license for `instance` of `key` issued at `now`: it ends at
 /// the earliest of the key's expiry, the instance's lease and the offline TTL.
-pub fn claims(key: &LicenseKey, instance: &Instance, issuer: &str, now: OffsetDateTime) -> Claims {
+pub fn claims(
+    key: &LicenseKey,
+    instance: &Instance,
+    features: Vec<String>,
+    issuer: &str,
+    now: OffsetDateTime,
+) -> Claims {
     let iat = now.unix_timestamp();
     let ttl = key.offline_ttl_seconds.unwrap_or(DEFAULT_OFFLINE_TTL_SECONDS);
     let ends = [key.expires_at.as_deref(), instance.expires_at.as_deref()]
@@ -71,6 +79,7 @@ pub fn claims(key: &LicenseKey, instance: &Instance, issuer: &str, now: OffsetDa
         exp,
         limit: key.activations_limit,
         ent: key.product_name.clone(),
+        features,
     }
 }
 
@@ -196,7 +205,7 @@ mod tests {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
         let t = now.unix_timestamp();
         let (key, instance) = key_and_instance(None, None, None);
-        let c = claims(&key, &instance, "licensing", now);
+        let c = claims(&key, &instance, vec![], "licensing", now);
         assert_eq!((c.iat, c.nbf, c.exp), (t, t, t + 604_800));
         assert_eq!(
             (c.sub.as_str(), c.aud.as_str(), c.lki.as_str()),
@@ -207,18 +216,18 @@ mod tests {
             (Some("fp"), Some(3), Some("Pro"))
         );
         let (key, instance) = key_and_instance(Some("2026-06-01T00:30:00.500Z"), None, Some(3600));
-        assert_eq!(claims(&key, &instance, "i", now).exp, t + 1800);
+        assert_eq!(claims(&key, &instance, vec![], "i", now).exp, t + 1800);
         let (key, instance) = key_and_instance(Some("2026-06-03T00:00:00Z"), Some("2026-06-01T00:02:00Z"), Some(3600));
-        assert_eq!(claims(&key, &instance, "i", now).exp, t + 120);
+        assert_eq!(claims(&key, &instance, vec![], "i", now).exp, t + 120);
         let (key, instance) = key_and_instance(Some("2026-06-03T00:00:00Z"), None, Some(3600));
-        assert_eq!(claims(&key, &instance, "i", now).exp, t + 3600);
+        assert_eq!(claims(&key, &instance, vec![], "i", now).exp, t + 3600);
     }
 
     #[test]
     fn the_compact_form_is_header_payload_signature_in_base64url() {
         let now = parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
         let (key, instance) = key_and_instance(None, None, None);
-        let input = signing_input("kid-1", &claims(&key, &instance, "licensing", now));
+        let input = signing_input("kid-1", &claims(&key, &instance, vec![], "licensing", now));
         let token = compact(&input, &[0xfb; 64]);
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);

@@ -37,6 +37,18 @@ pub enum GrantCause<'a> {
     Subscription { subscription_id: &'a str, at_ns: i128 },
 }
 
+impl GrantCause<'_> {
+    /// The cause as a grant's conferring set names it.
+    pub fn tag(&self) -> String {
+        match self {
+            Self::Payment { payment_id } => crate::domain::grant_requests::cause(Some(payment_id), None),
+            Self::Subscription { subscription_id, .. } => {
+                crate::domain::grant_requests::cause(None, Some(subscription_id))
+            }
+        }
+    }
+}
+
 /// A subscription as its events left it.
 #[derive(Debug, Default, PartialEq)]
 pub struct SubscriptionRecord {

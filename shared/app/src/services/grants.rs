@@ -48,7 +48,6 @@ pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
 /// in the same transaction.
 pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) -> ApiResult<Reply> {
     new.validate()?;
-    let uniqueness = new.uniqueness_key();
     let id = ids::new_id("entg");
     until_done!(|_| {
         let entitlement = app
@@ -60,6 +59,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             return Err(entitlement_inactive());
         }
         let now = clock::now();
+        let uniqueness = new.uniqueness_key(entitlement.integration_type);
         let (grant, key, events) = new_grant(&entitlement, &new, id.clone(), now)?;
         let reply = Reply::created(&grant.clone().presented(now))?;
         let issue = GrantIssue {
@@ -77,6 +77,10 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             }
             IssueOutcome::Created => Ok(Attempt::Done(reply)),
             IssueOutcome::Existing(grant_id) => {
+                // A feature flag the customer holds is conferred by this issue too.
+                if entitlement.feature().is_some() {
+                    change_for_cause(app, call.principal_id(), &grant_id, &new.cause(), None, None).await?;
+                }
                 let existing = app.store.grant(call.principal_id(), &grant_id).await?;
                 let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
                 let existing = app.store.counted_grant(existing).await?;
@@ -122,18 +126,19 @@ fn new_grant(
     } else {
         None
     };
+    // Delivered at once (an auto key, a feature flag): created, then delivered.
     let mut events = Events::new(&grant.business_id, now);
-    if let Some(key) = &key {
+    if grant.status == GrantStatus::Delivered {
         let mut created = grant.clone();
         created.status = GrantStatus::Pending;
         created.license_key = None;
         created.delivered_at = None;
-        events = events
-            .grant(GRANT_CREATED, &created)
-            .grant(GRANT_DELIVERED, &grant)
-            .key(KEY_CREATED, key);
+        events = events.grant(GRANT_CREATED, &created).grant(GRANT_DELIVERED, &grant);
     } else {
         events = events.grant(GRANT_CREATED, &grant);
+    }
+    if let Some(key) = &key {
+        events = events.key(KEY_CREATED, key);
     }
     Ok((grant, key, events.build()))
 }
@@ -158,7 +163,7 @@ pub async fn issue_for_event(
     new: &NewGrant,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventGrant> {
-    let uniqueness = new.uniqueness_key();
+    let uniqueness = new.uniqueness_key(entitlement.integration_type);
     let id = ids::new_id("entg");
     let mut read = Some(entitlement.clone());
     until_done!(|_| {
@@ -323,8 +328,9 @@ async fn still_newest(app: &App, business_id: &str, cause: &crate::store::GrantC
     Ok(record.is_some_and(|r| r.at_ns == *at_ns))
 }
 
-/// The grant of `grant_id` revoked by a provider's event for `reason`,
-/// restorable by a later one; one already Revoked stays as it is.
+/// `cause` no longer confers the grant of `grant_id`, for `reason`: revoked,
+/// restorable by a later event (a feature flag another cause confers stays);
+/// one already Revoked stays as it is.
 pub async fn revoke_for_event(
     app: &App,
     business_id: &str,
@@ -332,29 +338,31 @@ pub async fn revoke_for_event(
     reason: &str,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventChange> {
-    change_for_event(app, business_id, grant_id, Some(reason), cause).await
+    change_for_cause(app, business_id, grant_id, &cause.tag(), Some(reason), Some(cause)).await
 }
 
-/// A grant the provider's events revoked, restored by a later one: the same
-/// grant and key, Delivered again, the key enabled. One revoked by hand, or
-/// not revoked, stays as it is.
+/// `cause` confers the grant (again): one the provider's events revoked is
+/// restored, the same grant and key, Delivered again, the key enabled. One
+/// revoked by hand, or not revoked, stays as it is.
 pub async fn restore_for_event(
     app: &App,
     business_id: &str,
     grant_id: &str,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventChange> {
-    change_for_event(app, business_id, grant_id, None, cause).await
+    change_for_cause(app, business_id, grant_id, &cause.tag(), None, Some(cause)).await
 }
 
-/// Revokes the grant for `revoke`'s reason, or restores it when `None`, its
-/// key flagged with it, while the event behind `cause` is still the newest.
-async fn change_for_event(
+/// Withdraws `cause` from the grant for `revoke`'s reason, or confers it when
+/// `None`, its key flagged with the grant's status; with a guard, while the
+/// event behind it is still its subscription's newest.
+async fn change_for_cause(
     app: &App,
     business_id: &str,
     grant_id: &str,
+    cause: &str,
     revoke: Option<&str>,
-    cause: &crate::store::GrantCause<'_>,
+    guard: Option<&crate::store::GrantCause<'_>>,
 ) -> ApiResult<EventChange> {
     until_done!(|_| {
         let Some(grant) = app.store.grant(business_id, grant_id).await? else {
@@ -363,22 +371,25 @@ async fn change_for_event(
         let grant = app.store.counted_grant(grant).await?;
         let now = clock::now();
         let changed = match revoke {
-            Some(reason) => grant.revoked_by_provider(reason, &clock::rfc3339(now)),
-            None => grant.restored(&clock::rfc3339(now)),
+            Some(reason) => grant.withdrawn(cause, reason, &clock::rfc3339(now)),
+            None => grant.conferred(cause, &clock::rfc3339(now)),
         };
         let Some(changed) = changed else {
             return Ok(Attempt::Done(EventChange::Done));
         };
         let mut events = Events::new(business_id, now);
-        if revoke.is_some() {
-            events = events.grant(GRANT_REVOKED, &changed);
-        } else if changed.status == GrantStatus::Delivered {
-            events = events.grant(GRANT_DELIVERED, &changed);
+        let revoked = changed.status == GrantStatus::Revoked;
+        if changed.status != grant.status {
+            if revoked {
+                events = events.grant(GRANT_REVOKED, &changed);
+            } else if changed.status == GrantStatus::Delivered {
+                events = events.grant(GRANT_DELIVERED, &changed);
+            }
         }
         let key = key_of(app, &grant).await?;
         if let Some(key) = &key {
             let flagged = LicenseKey {
-                grant_revoked: revoke.is_some(),
+                grant_revoked: revoked,
                 ..key.clone()
             };
             events = events.key(KEY_UPDATED, &flagged);
@@ -387,14 +398,21 @@ async fn change_for_event(
             current: &grant,
             changed: &changed,
             key: key.as_ref(),
-            guard: Some(cause),
+            guard,
             events: &events.build(),
         };
-        let written = match revoke {
-            Some(_) => app.store.revoke_grant(&change, None).await?,
-            None => app.store.restore_grant(&change).await?,
+        let written = if revoked {
+            app.store.revoke_grant(&change, None).await?
+        } else {
+            app.store.restore_grant(&change).await?
         };
-        event_change(app, business_id, cause, written).await
+        match (written, guard) {
+            (Written::Done, _) => Ok(Attempt::Done(EventChange::Done)),
+            (_, Some(cause)) if !still_newest(app, business_id, cause).await? => {
+                Ok(Attempt::Done(EventChange::Superseded))
+            }
+            _ => Ok(Attempt::Lost),
+        }
     })
     .await
 }
@@ -404,20 +422,6 @@ async fn key_of(app: &App, grant: &Grant) -> ApiResult<Option<LicenseKey>> {
     match &grant.license_key {
         Some(view) => app.store.license_key_by_value(&view.key).await,
         None => Ok(None),
-    }
-}
-
-/// A refused write is a newer event's doing, or a race to try again.
-async fn event_change(
-    app: &App,
-    business_id: &str,
-    cause: &crate::store::GrantCause<'_>,
-    written: Written,
-) -> ApiResult<Attempt<EventChange>> {
-    match written {
-        Written::Done => Ok(Attempt::Done(EventChange::Done)),
-        _ if !still_newest(app, business_id, cause).await? => Ok(Attempt::Done(EventChange::Superseded)),
-        _ => Ok(Attempt::Lost),
     }
 }
 

@@ -6,8 +6,8 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::license_key::{
-    instance_event_subject, instance_not_found, key_digest, Fingerprint, Instance, InstanceId, InstanceName, KeyText,
-    LicenseKey, LicenseKeyStatus,
+    instance_event_subject, instance_not_found, key_digest, requiring_features, Fingerprint, Instance, InstanceId,
+    InstanceName, KeyText, LicenseKey, LicenseKeyStatus,
 };
 use crate::domain::webhook::{INSTANCE_CREATED, INSTANCE_DELETED};
 use crate::error::{ApiError, ApiResult};
@@ -16,7 +16,7 @@ use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
 use crate::store::{ActivationWrite, Written};
-use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, ValidationResult};
+use crate::wire::dodo::{ActivatedInstance, Empty, OfflineLicense, Validation, ValidationResult};
 
 async fn key_by_value(app: &App, license_key: &KeyText) -> ApiResult<LicenseKey> {
     app.store
@@ -231,7 +231,8 @@ pub async fn checkout(
     let (key, instance) = key_and_instance(app, license_key, instance_id).await?;
     let now = clock::now();
     let instance = key.usable_instance(instance.as_ref(), now)?;
-    let claims = crate::domain::offline_license::claims(&key, instance, &issuer, now);
+    let features = features_of(app, &key).await?;
+    let claims = crate::domain::offline_license::claims(&key, instance, features, &issuer, now);
     let license = crate::offline_license::sign(app, &claims).await?;
     Reply::created(&OfflineLicense {
         license,
@@ -305,16 +306,24 @@ pub async fn deactivate(app: &App, call: &Call, license_key: &KeyText, instance_
 
 /// `POST /licenses/validate`: `{valid, code, license_key, product, instance}`,
 /// always 200 for a well-formed request; one round trip of reads.
-pub async fn validate(app: &App, license_key: &KeyText, instance_id: Option<&InstanceId>) -> ApiResult<Reply> {
-    let instance_id = instance_id.map(InstanceId::as_str);
-    let (key, instance) = app.store.key_and_instance(license_key, instance_id).await?;
+pub async fn validate(app: &App, body: &Validation) -> ApiResult<Reply> {
+    let instance_id = body.license_key_instance_id.as_ref().map(InstanceId::as_str);
+    let (key, instance) = app.store.key_and_instance(&body.license_key, instance_id).await?;
     let Some(key) = key else {
         return Reply::ok(&ValidationResult::not_found());
     };
+    let features = features_of(app, &key).await?;
     let now = clock::now();
     let instance = instance.filter(|i| i.license_key_id == key.id);
     let code = key.validation_code(now, instance_id.map(|_| instance.as_ref()));
-    Reply::ok(&ValidationResult::of(&key, instance.as_ref(), code, now))
+    let code = requiring_features(code, &features, body.features.as_deref().unwrap_or_default());
+    Reply::ok(&ValidationResult::of(&key, instance.as_ref(), features, code, now))
+}
+
+/// The features `key` unlocks, as its entitlement names them now.
+async fn features_of(app: &App, key: &LicenseKey) -> ApiResult<Vec<String>> {
+    let entitlement = app.store.entitlement(&key.business_id, &key.entitlement_id).await?;
+    Ok(entitlement.map(|e| e.key_features()).unwrap_or_default())
 }
 
 /// `GET /.well-known/jwks.json`: the public keys that verify offline licenses.

@@ -88,7 +88,11 @@ async fn paid(
     let cause = GrantCause::Payment { payment_id };
     for entitlement in entitlements_of(app, business_id, products).await? {
         match grants::issue_for_event(app, &entitlement, &new, &cause).await? {
-            EventGrant::Created | EventGrant::Existing(_) | EventGrant::EntitlementGone => {}
+            EventGrant::Created | EventGrant::EntitlementGone => {}
+            // A feature flag the customer holds: this payment confers it too.
+            EventGrant::Existing(grant_id) => {
+                grants::restore_for_event(app, business_id, &grant_id, &cause).await?;
+            }
             // Refunded before (or while) this payment's grants were issued: none are.
             EventGrant::CauseRefused => return Ok(()),
         }

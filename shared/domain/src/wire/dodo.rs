@@ -4,8 +4,8 @@
 //! cannot state (a `license_key` config's rules, bounds from constants).
 
 use crate::entitlement::{
-    ActivationMessage, DurationInterval, Entitlement, LicenseKeyConfig, NewEntitlement, LEASE_SECONDS,
-    OFFLINE_TTL_SECONDS,
+    ActivationMessage, DurationInterval, Entitlement, FeatureFlagConfig, LicenseKeyConfig, NewEntitlement,
+    LEASE_SECONDS, OFFLINE_TTL_SECONDS,
 };
 use crate::grant_requests::{Id as CustomerId, Limit, SuppliedKey};
 use crate::json::KeyId;
@@ -87,6 +87,7 @@ pub fn license_key_config_input() -> Extended {
                  A key takes its entitlement's value when it is made.",
             ),
         )
+        .property("features", crate::entitlement::features_schema())
         .property(
             "offline_ttl_seconds",
             seconds(
@@ -118,24 +119,31 @@ pub fn license_key_config_input() -> Extended {
     )
 }
 
-/// A `license_key` entitlement's `integration_config` is `config`.
-fn license_key_config_is(schema: RefOr<Schema>, config: &str) -> Extended {
-    let mut extended = Extended::with(
+/// The `integration_config` of a `license_key` entitlement is `license_key`,
+/// of a `feature_flag` one a FeatureFlagConfig.
+fn configs_are(schema: RefOr<Schema>, license_key: &str) -> Extended {
+    let when = |integration_type: &str, config: &str| {
+        json!({
+            "if": {"properties": {"integration_type": {"const": integration_type}}, "required": ["integration_type"]},
+            "then": {"properties": {"integration_config": {"$ref": format!("#/components/schemas/{config}")}}},
+        })
+    };
+    Extended::with(
         schema,
-        "if",
-        json!({"properties": {"integration_type": {"const": "license_key"}}, "required": ["integration_type"]}),
-    );
-    let then = json!({"properties": {"integration_config": {"$ref": format!("#/components/schemas/{config}")}}});
-    extended.keywords.insert("then".into(), then);
-    extended
+        "allOf",
+        json!([
+            when("license_key", license_key),
+            when("feature_flag", &FeatureFlagConfig::name()),
+        ]),
+    )
 }
 
 pub fn entitlement() -> Extended {
-    license_key_config_is(Entitlement::schema(), &LicenseKeyConfig::name())
+    configs_are(Entitlement::schema(), &LicenseKeyConfig::name())
 }
 
 pub fn new_entitlement() -> Extended {
-    license_key_config_is(NewEntitlement::schema(), "LicenseKeyConfigInput")
+    configs_are(NewEntitlement::schema(), "LicenseKeyConfigInput")
 }
 
 // ---- license keys and their instances ----
@@ -234,6 +242,11 @@ pub struct Validation {
     #[serde(default)]
     #[schema(inline)]
     pub license_key_instance_id: Option<InstanceId>,
+    /// Beyond Dodo: features the key must unlock; a key that would be `VALID`
+    /// but lacks one answers `FEATURES_MISSING`.
+    #[serde(default)]
+    #[schema(schema_with = crate::entitlement::features_schema)]
+    pub features: Option<crate::entitlement::Features>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -328,6 +341,9 @@ pub struct ValidatedKey {
     pub activations_limit: Option<i64>,
     /// Live instances.
     pub instances_count: i64,
+    /// Beyond Dodo: the features the key unlocks, as its entitlement names
+    /// them now.
+    pub features: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -376,7 +392,13 @@ impl ValidationResult {
         }
     }
 
-    pub fn of(key: &LicenseKey, instance: Option<&Instance>, code: &'static str, now: time::OffsetDateTime) -> Self {
+    pub fn of(
+        key: &LicenseKey,
+        instance: Option<&Instance>,
+        features: Vec<String>,
+        code: &'static str,
+        now: time::OffsetDateTime,
+    ) -> Self {
         Self {
             valid: code == "VALID",
             code,
@@ -386,6 +408,7 @@ impl ValidationResult {
                 expires_at: key.expires_at.clone(),
                 activations_limit: key.activations_limit,
                 instances_count: key.live_instances(now),
+                features,
             }),
             product: Some(ProductRef {
                 product_id: key.product_id.clone(),
