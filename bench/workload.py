@@ -66,6 +66,7 @@ AUTO = {**MANUAL, "name": "Bench auto license", "integration_config": {**MANUAL[
 # Floating: an instance lives an hour past its last heartbeat; offline licenses last a day at most.
 LEASED = {**AUTO, "name": "Bench floating license",
           "integration_config": {**AUTO["integration_config"], "activation_lease_seconds": 3600, "offline_ttl_seconds": 86400}}
+FRENCH = {"name": "Licence Pro", "description": "Pour un poste de travail"}
 HOOK = {"url": "https://example.com/bench-hook", "description": "bench receiver"}
 # The Standard Webhooks specification's example secret: the one a seller pastes from Dodo.
 DODO_SECRET = {"webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
@@ -157,7 +158,11 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
 
     # --- entitlements, grants and license keys (the business) ---
     doomed = [call(business, "POST", "/entitlements", 201, MANUAL)["id"] for _ in range(n)]
+    translated = [call(business, "POST", "/entitlements", 201, MANUAL)["id"] for _ in range(n)]
+    for entitlement_id in translated:
+        call(business, "PUT", f"/entitlements/{entitlement_id}/translations/fr", 201, FRENCH)
     manual = call(business, "POST", "/entitlements", 201, MANUAL)["id"]
+    call(business, "PUT", f"/entitlements/{manual}/translations/fr", 201, FRENCH)
     auto = call(business, "POST", "/entitlements", 201, AUTO)["id"]
 
     def buyer(name):
@@ -263,6 +268,14 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (404, business, "PATCH", f"/entitlements/{UNKNOWN_ENTITLEMENT}", {"description": "Desktop app"})),
         *case("delete-entitlement", (204, business, "DELETE", lambda i: f"/entitlements/{doomed[i]}"),
               (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}")),
+        # translations
+        *case("put-entitlement-translation", (200, business, "PUT", f"/entitlements/{manual}/translations/fr", FRENCH),
+              (422, business, "PUT", f"/entitlements/{manual}/translations/xx", FRENCH)),
+        *case("list-entitlement-translations", (200, business, "GET", f"/entitlements/{manual}/translations"),
+              (404, business, "GET", f"/entitlements/{UNKNOWN_ENTITLEMENT}/translations")),
+        *case("delete-entitlement-translation",
+              (204, business, "DELETE", lambda i: f"/entitlements/{translated[i]}/translations/fr"),
+              (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}/translations/fr")),
         # products
         *case("update-product", (200, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": manual}]}),
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),

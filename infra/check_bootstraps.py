@@ -64,6 +64,9 @@ EXPECTED_STATUS = {
     "get-entitlement": 404,
     "update-entitlement": 404,
     "delete-entitlement": 404,
+    "put-entitlement-translation": 404,  # the sample entitlement does not exist
+    "list-entitlement-translations": 404,
+    "delete-entitlement-translation": 404,
     "update-product": 404,  # its entitlement is not the seed's
     "get-product": 404,
     "update-payment-provider": 200,

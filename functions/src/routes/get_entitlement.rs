@@ -1,6 +1,7 @@
-//! GET /entitlements/{entitlement_id}
-use crate::openapi::NotFound;
+//! GET /entitlements/{entitlement_id}?locale=
+use crate::openapi::{NotFound, QueryInvalid};
 use licensing::domain::entitlement::Entitlement;
+use licensing::domain::translation::Locale;
 use licensing::services::entitlements;
 use licensing::wire::schema::PathSegment;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
@@ -15,9 +16,18 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     operation_id = "getEntitlement",
     summary = "Get an entitlement",
     tag = "Entitlements",
-    params(("entitlement_id" = PathSegment, Path)),
+    params(
+        ("entitlement_id" = PathSegment, Path),
+        (
+            "locale" = Option<Locale>,
+            Query,
+            description = "Shows the name, description, activation message and instructions translated in this \
+                           locale, each falling back to its base text. A code outside the list: 422.",
+        ),
+    ),
     responses(
         (status = 200, description = "The entitlement.", body = Entitlement),
+        (status = 422, response = QueryInvalid),
         (
             status = 404,
             description = "No active entitlement with this id belongs to the caller (`NOT_FOUND`).",
@@ -26,7 +36,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    entitlements::get(app, req.call(), &req.path("entitlement_id")?).await
+    entitlements::get(app, req.call(), &req.path("entitlement_id")?, req.query("locale")).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -1,6 +1,7 @@
-//! GET /entitlements?integration_type=&page_size=&page_number=&cursor=
+//! GET /entitlements?integration_type=&locale=&page_size=&page_number=&cursor=
 use crate::openapi::{Cursor, EntitlementList, PageNumber, PageSize, QueryInvalid};
 use licensing::domain::entitlement::IntegrationType;
+use licensing::domain::translation::Locale;
 use licensing::services::entitlements;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
 
@@ -14,14 +15,26 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     operation_id = "listEntitlements",
     summary = "List the caller's active entitlements, newest first",
     tag = "Entitlements",
-    params(("integration_type" = Option<IntegrationType>, Query), PageSize, PageNumber, Cursor),
+    params(
+        ("integration_type" = Option<IntegrationType>, Query),
+        (
+            "locale" = Option<Locale>,
+            Query,
+            description = "Shows each entitlement's text translated in this locale, field by field over its base \
+                           text. A code outside the list: 422.",
+        ),
+        PageSize,
+        PageNumber,
+        Cursor,
+    ),
     responses(
         (status = 200, description = "One page.", body = EntitlementList),
         (status = 422, response = QueryInvalid),
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    entitlements::list(app, req.call(), req.query("integration_type"), &req.page()?).await
+    let (integration_type, locale) = (req.query("integration_type"), req.query("locale"));
+    entitlements::list(app, req.call(), integration_type, locale, &req.page()?).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -19,6 +19,7 @@ use licensing::domain::offline_license::{Jwk, JwkSet};
 use licensing::domain::payment_provider::{ConnectionUpdate, ConnectionView};
 use licensing::domain::product::{ProductEntitlement, ProductPatch, ProductView};
 use licensing::domain::schema::Extended;
+use licensing::domain::translation::{EntitlementTranslation, EntitlementTranslationList, Locale, TranslationInput};
 use licensing::domain::webhook::{
     Attempt, Delivery, EndpointDetails, EndpointPatch, HeadersUpdate, NewEndpoint, WebhookEventType, WebhookHeaders,
     WebhookMetadata, WebhookUrl,
@@ -66,6 +67,10 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         ("NewEntitlement".into(), dodo::new_entitlement()),
         named::<EntitlementPatch>(),
         page::<Entitlement>("EntitlementList"),
+        named::<Locale>(),
+        named::<TranslationInput>(),
+        named::<EntitlementTranslation>(),
+        named::<EntitlementTranslationList>(),
         // Grants (Dodo).
         named::<GrantStatus>(),
         named::<LicenseKeyStatus>(),

@@ -60,6 +60,14 @@ impl Request {
             .and_then(|params| params.first(name))
     }
 
+    /// Every value of a repeated query parameter (`locale=fr&locale=de`).
+    pub fn query_all(&self, name: &str) -> Vec<&str> {
+        self.inner
+            .query_string_parameters_ref()
+            .and_then(|params| params.all(name))
+            .unwrap_or_default()
+    }
+
     /// The page a list route is asked for (`page_size`, `page_number`, `cursor`).
     pub fn page(&self) -> ApiResult<crate::store::PageRequest> {
         crate::store::PageRequest::from_query(self.query("page_size"), self.query("page_number"), self.query("cursor"))

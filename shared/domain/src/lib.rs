@@ -26,5 +26,6 @@ pub mod schema;
 pub mod shards;
 pub mod standard_webhooks;
 pub mod timestamp;
+pub mod translation;
 pub mod webhook;
 pub mod wire;

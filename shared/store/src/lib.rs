@@ -27,6 +27,7 @@ mod payment_providers;
 mod products;
 mod provider_events;
 mod rate_limits;
+mod translations;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};

@@ -4,10 +4,12 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::entitlement::{Entitlement, EntitlementPatch, IntegrationType, NewEntitlement};
+use crate::domain::translation::Locale;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
+use crate::services::translations;
 use crate::store::{PageRequest, Written};
 
 fn not_found() -> ApiError {
@@ -37,17 +39,28 @@ pub async fn active(app: &App, business_id: &str, id: &str) -> ApiResult<Entitle
         .ok_or_else(not_found)
 }
 
-pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
-    Reply::ok(&active(app, call.principal_id(), id).await?)
+/// `GET /entitlements/{id}?locale=`: in that locale, field by field over the base text.
+pub async fn get(app: &App, call: &Call, id: &str, locale: Option<&str>) -> ApiResult<Reply> {
+    let locale = Locale::shown(locale)?;
+    let entitlement = active(app, call.principal_id(), id).await?;
+    Reply::ok(&translations::in_locale(app, entitlement, locale).await?)
 }
 
-pub async fn list(app: &App, call: &Call, integration_type: Option<&str>, page: &PageRequest) -> ApiResult<Reply> {
+pub async fn list(
+    app: &App,
+    call: &Call,
+    integration_type: Option<&str>,
+    locale: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
     let integration_type = IntegrationType::filter(integration_type)?;
+    let locale = Locale::shown(locale)?;
     let page = app
         .store
         .list_entitlements(call.principal_id(), integration_type, page)
         .await?;
-    Reply::page(&page.items, page.next_cursor)
+    let items = translations::page_in_locale(app, call.principal_id(), page.items, locale).await?;
+    Reply::page(&items, page.next_cursor)
 }
 
 /// Writes only the fields the patch names, conditioned on the entitlement being

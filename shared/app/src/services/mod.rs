@@ -13,5 +13,6 @@ pub mod licenses;
 pub mod payment_providers;
 pub mod products;
 pub mod provider_events;
+pub mod translations;
 pub mod webhook_delivery;
 pub mod webhooks;

@@ -1,0 +1,43 @@
+//! PUT /entitlements/{entitlement_id}/translations/{locale}: create or replace one locale's translation.
+use crate::openapi::NotFound;
+use licensing::domain::translation::{EntitlementTranslation, Locale, TranslationInput};
+use licensing::services::translations;
+use licensing::wire::schema::PathSegment;
+use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
+
+pub const ACCESS: Access = Access::Business;
+pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
+
+/// The 401, 403, 413 and 503, and a write's Idempotency-Key, 409 and 422 or 400,
+/// follow from `ACCESS` and `ERRORS` (infra/openapi).
+#[utoipa::path(
+    put,
+    path = "/entitlements/{entitlement_id}/translations/{locale}",
+    operation_id = "putEntitlementTranslation",
+    summary = "Create or replace the translation of one locale",
+    description = "The whole translation is replaced: a field left out or null has no translation, and a read \
+                   in this locale shows its base text. `activation_message` only for a `license_key` \
+                   entitlement, `instructions` only for a `digital_files` one (422 otherwise). A locale outside \
+                   the list: 422.",
+    tag = "Entitlements",
+    params(("entitlement_id" = PathSegment, Path), ("locale" = Locale, Path)),
+    request_body = Option<TranslationInput>,
+    responses(
+        (status = 200, description = "The translation, replaced.", body = EntitlementTranslation),
+        (status = 201, description = "The translation, new.", body = EntitlementTranslation),
+        (
+            status = 404,
+            description = "No active entitlement with this id belongs to the caller (`NOT_FOUND`).",
+            body = inline(NotFound),
+        ),
+    ),
+)]
+async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
+    let (entitlement_id, locale) = (req.path("entitlement_id")?, req.path("locale")?);
+    translations::put(app, req.call(), &entitlement_id, &locale, req.json()?).await
+}
+
+/// Serves this route's events until the runtime stops.
+pub async fn serve() -> Result<(), lambda_http::Error> {
+    licensing::serve_with(ACCESS, ERRORS, handle).await
+}
