@@ -66,6 +66,8 @@ AUTO = {**MANUAL, "name": "Bench auto license", "integration_config": {**MANUAL[
 # Floating: an instance lives an hour past its last heartbeat; offline licenses last a day at most.
 LEASED = {**AUTO, "name": "Bench floating license",
           "integration_config": {**AUTO["integration_config"], "activation_lease_seconds": 3600, "offline_ttl_seconds": 86400}}
+DIGITAL = {"name": "Bench downloads", "integration_type": "digital_files", "integration_config": {"digital_file_ids": []}}
+BENCH_FILE = {"file": ("bench.txt", b"bench file\n" * 100, "text/plain")}
 FRENCH = {"name": "Licence Pro", "description": "Pour un poste de travail"}
 HOOK = {"url": "https://example.com/bench-hook", "description": "bench receiver"}
 # The Standard Webhooks specification's example secret: the one a seller pastes from Dodo.
@@ -88,6 +90,8 @@ class Case:
     params: dict | None = None
     # A delivery signed as a payment provider signs it: its headers from the body as sent.
     sign: Any = None
+    # A multipart/form-data body instead of JSON: httpx's `files`.
+    files: Any = None
 
     def request(self, index):
         """(path, body) of the index-th request, which must be one to a route of the function."""
@@ -103,6 +107,8 @@ class Case:
         if self.sign:
             content = json.dumps(body)
             answer = self.api.request(self.method, path, content=content, headers=self.sign(content), params=self.params)
+        elif self.files:
+            answer = self.api.request(self.method, path, files=self.files, params=self.params)
         else:
             answer = self.api.request(self.method, path, json=body, params=self.params)
         if answer.status_code != self.status:
@@ -127,9 +133,21 @@ def serves(function, method, path):
     )
 
 
+@dataclasses.dataclass
+class Form:
+    """A multipart/form-data body: form fields, then files (httpx's `data` and `files`)."""
+
+    files: dict
+    data: dict | None = None
+
+
 def call(api, method, path, status, body=None):
-    """A setup request; its answer must have `status`."""
-    answer = api.request(method, path, json=body)
+    """A setup request; its answer must have `status`. `api` may be the httpx
+    module itself, for a request to an absolute URL (a presigned upload)."""
+    if isinstance(body, Form):
+        answer = api.request(method, path, data=body.data, files=body.files)
+    else:
+        answer = api.request(method, path, json=body)
     if answer.status_code != status:
         raise AssertionError(f"setup: {method} {path} answered {answer.status_code}, expected {status}: {answer.text}")
     return answer.json() if answer.content else None
@@ -162,6 +180,14 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     for entitlement_id in translated:
         call(business, "PUT", f"/entitlements/{entitlement_id}/translations/fr", 201, FRENCH)
     manual = call(business, "POST", "/entitlements", 201, MANUAL)["id"]
+    digital = call(business, "POST", "/entitlements", 201, DIGITAL)["id"]
+    doomed_files = [call(business, "POST", f"/entitlements/{digital}/files", 200, Form(BENCH_FILE))["file_id"]
+                    for _ in range(n)]
+    size = 1000
+    uploads = [call(business, "POST", f"/entitlements/{digital}/files/uploads", 201,
+                    {"filename": "big.bin", "content_type": "application/octet-stream", "size": size}) for _ in range(n)]
+    for form in uploads:
+        call(httpx, "POST", form["upload_url"], 204, Form({"file": ("big.bin", b"b" * size)}, form["fields"]))
     call(business, "PUT", f"/entitlements/{manual}/translations/fr", 201, FRENCH)
     auto = call(business, "POST", "/entitlements", 201, AUTO)["id"]
 
@@ -276,6 +302,19 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         *case("delete-entitlement-translation",
               (204, business, "DELETE", lambda i: f"/entitlements/{translated[i]}/translations/fr"),
               (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}/translations/fr")),
+        # digital files
+        *case("upload-entitlement-file", (200, business, "POST", f"/entitlements/{digital}/files", None, None, None, BENCH_FILE),
+              (422, business, "POST", f"/entitlements/{digital}/files")),
+        *case("delete-entitlement-file", (204, business, "DELETE", lambda i: f"/entitlements/{digital}/files/{doomed_files[i]}"),
+              (404, business, "DELETE", f"/entitlements/{digital}/files/file_none")),
+        *case("start-file-upload",
+              (201, business, "POST", f"/entitlements/{digital}/files/uploads",
+               {"filename": "big.bin", "content_type": "application/octet-stream", "size": size}),
+              (422, business, "POST", f"/entitlements/{digital}/files/uploads",
+               {"filename": "big.bin", "content_type": "application/octet-stream", "size": 0})),
+        *case("complete-file-upload",
+              (200, business, "POST", lambda i: f"/entitlements/{digital}/files/uploads/{uploads[i]['file_id']}/complete"),
+              (404, business, "POST", f"/entitlements/{digital}/files/uploads/file_none/complete")),
         # products
         *case("update-product", (200, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": manual}]}),
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),

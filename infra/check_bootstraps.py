@@ -67,6 +67,10 @@ EXPECTED_STATUS = {
     "put-entitlement-translation": 404,  # the sample entitlement does not exist
     "list-entitlement-translations": 404,
     "delete-entitlement-translation": 404,
+    "upload-entitlement-file": 404,
+    "delete-entitlement-file": 404,
+    "start-file-upload": 404,
+    "complete-file-upload": 404,
     "update-product": 404,  # its entitlement is not the seed's
     "get-product": 404,
     "update-payment-provider": 200,

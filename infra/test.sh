@@ -90,6 +90,8 @@ if [[ $mode != bench ]]; then
   for _ in $(seq 50); do [[ -s $DYNAMODB_PROXY_PID_FILE ]] && break; sleep 0.1; done
   function_dynamodb="http://127.0.0.1:$proxy_port"
 fi
+# A test that runs a function process itself gives it the same endpoint.
+export FUNCTION_DYNAMODB_ENDPOINT="$function_dynamodb"
 
 python infra/router.py >"$STACK_DIR/router.toml"
 cargo lambda watch -q --only-lambda-apis --ignore-changes --global "$STACK_DIR/router.toml" \

@@ -218,7 +218,29 @@ coded_errors!(
     ServiceLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "SERVICE_LICENSE_NOT_FOUND", "NOT_FOUND"],
     GroupLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "GROUP_LICENSE_NOT_FOUND", "NOT_FOUND"],
     UserLicenseNotFound = ["ACCOUNT_LICENSE_NOT_FOUND", "USER_LICENSE_NOT_FOUND", "NOT_FOUND"],
+    NotDigitalFiles = ["ENTITLEMENT_NOT_DIGITAL_FILES", "IDEMPOTENCY_KEY_IN_USE"],
+    UploadConflict = [
+        "ENTITLEMENT_NOT_DIGITAL_FILES",
+        "UPLOAD_NOT_RECEIVED",
+        "UPLOAD_SIZE_MISMATCH",
+        "IDEMPOTENCY_KEY_IN_USE",
+    ],
+    FileTooLarge = ["FILE_TOO_LARGE", "PAYLOAD_TOO_LARGE"],
 );
+
+/// The multipart/form-data body of `POST /entitlements/{id}/files`, as the
+/// TypeScript SDK's `entitlements.files.upload` sends it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FileUpload {
+    /// The file's bytes, 1 byte to 4 MiB; its part's filename and
+    /// Content-Type are kept.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Overrides the part's filename.
+    #[schema(min_length = 1, max_length = 255)]
+    filename: Option<String>,
+}
 
 /// A path id a route checks by a pattern of its own, for
 /// `("groupId" = inline(LrmIdSegment), Path)`: the pattern, and, as every path

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -341,4 +342,32 @@ test("webhooks.unwrap accepts a delivered event with the endpoint's secret", asy
   } finally {
     await receiver.close();
   }
+});
+
+test("entitlements.files.upload stores a real file that a grant's URL returns byte for byte", async () => {
+  const business = newBusiness();
+  const ent = await business.client.entitlements.create({
+    name: "Downloads",
+    integration_type: "digital_files",
+    integration_config: { digital_file_ids: [], instructions: "Open the folder." },
+  });
+  // A real file from disk: this test's own source.
+  const bytes = readFileSync(fileURLToPath(import.meta.url));
+  const form = new FormData();
+  form.append("file", new Blob([bytes], { type: "text/javascript" }), "dodo_sdk.test.mjs");
+  form.append("filename", "sdk-test.mjs");
+  const { file_id } = await business.client.entitlements.files.upload(ent.id, { body: form });
+
+  const grant = await issueGrant(business, ent.id);
+  assert.equal(grant.status, "Delivered");
+  const [file] = grant.digital_product_delivery.files;
+  assert.deepEqual([file.file_id, file.filename, file.content_type, file.file_size, file.expires_in],
+                   [file_id, "sdk-test.mjs", "text/javascript", bytes.length, 900]);
+  const got = Buffer.from(await (await fetch(file.download_url)).arrayBuffer());
+  assert.ok(got.equals(bytes), "the download is the uploaded file");
+
+  await business.client.entitlements.files.delete(file_id, { id: ent.id });
+  const after = await business.client.entitlements.retrieve(ent.id);
+  assert.deepEqual(after.integration_config.digital_files.files, []);
+  await assert.rejects(business.client.entitlements.files.delete(file_id, { id: ent.id }), NotFoundError);
 });

@@ -7,6 +7,9 @@
 mod operation;
 
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
+use licensing::domain::digital_files::{
+    DeliveredFile, DigitalFilesConfig, DigitalProductDelivery, FileRef, UploadForm, UploadRequest,
+};
 use licensing::domain::entitlement::{
     DurationInterval, Entitlement, EntitlementPatch, FeatureFlagConfig, FeatureType, FulfillmentMode, IntegrationType,
     LicenseKeyConfig,
@@ -71,6 +74,18 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<TranslationInput>(),
         named::<EntitlementTranslation>(),
         named::<EntitlementTranslationList>(),
+        // Digital files.
+        named::<DigitalFilesConfig>(),
+        named::<DeliveredFile>(),
+        named::<DigitalProductDelivery>(),
+        (
+            "ResolvedDigitalFilesConfig".into(),
+            dodo::resolved_digital_files().into(),
+        ),
+        named::<FileRef>(),
+        named::<UploadRequest>(),
+        named::<UploadForm>(),
+        named::<functions::openapi::FileUpload>(),
         // Grants (Dodo).
         named::<GrantStatus>(),
         named::<LicenseKeyStatus>(),

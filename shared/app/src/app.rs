@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub struct App {
     pub store: Store,
-    /// SES and KMS clients are built on first use: a function that never sends
+    /// SES, KMS and S3 clients are built on first use: a function that never sends
     /// mail or signs does not carry their code.
     config: aws_config::SdkConfig,
     ses: OnceLock<aws_sdk_sesv2::Client>,
@@ -22,6 +22,9 @@ pub struct App {
     /// Webhooks may go to loopback addresses: the local stack's receivers only.
     pub webhook_allow_loopback: bool,
     kms: OnceLock<aws_sdk_kms::Client>,
+    s3: OnceLock<aws_sdk_s3::Client>,
+    /// The bucket of the digital files (`FILES_BUCKET`).
+    pub files_bucket: String,
     /// KMS keys of offline licenses: the first signs, all verify.
     pub offline_license_keys: Vec<String>,
     /// Empty unless the stack names one: see `domain::offline_license::issuer`.
@@ -77,6 +80,8 @@ impl App {
                 .unwrap_or(KEY_CONFLICT_LIMIT),
             webhook_allow_loopback: std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("true"),
             kms: OnceLock::new(),
+            s3: OnceLock::new(),
+            files_bucket: std::env::var("FILES_BUCKET").unwrap_or_else(|_| "licensing-files".to_string()),
             offline_license_keys: std::env::var("OFFLINE_LICENSE_KEY_IDS")
                 .unwrap_or_default()
                 .split(',')
@@ -97,6 +102,20 @@ impl App {
                 .build();
             aws_sdk_sesv2::Client::from_conf(config)
         })
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let config = aws_sdk_s3::config::Builder::from(&self.config)
+                .interceptor(CallCounter(Service::S3))
+                .build();
+            aws_sdk_s3::Client::from_conf(config)
+        })
+    }
+
+    /// The configuration the clients are built from (region, credentials).
+    pub fn config(&self) -> &aws_config::SdkConfig {
+        &self.config
     }
 
     pub fn kms(&self) -> &aws_sdk_kms::Client {

@@ -16,6 +16,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A file upload's body at most: Lambda's own limit on a request (the route
+/// refuses a file past its own, smaller, limit by name).
+pub const MAX_UPLOAD_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+/// This process's body limit: one binary serves one route, so it is set once.
+static BODY_LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn body_limit() -> usize {
+    *BODY_LIMIT.get().unwrap_or(&MAX_BODY_BYTES)
+}
 pub use crate::domain::json::{MAX_PATH_ID, MAX_PATH_ID_BYTES};
 /// No query parameter is longer, but a cursor (`cursor`, `iterator`).
 pub const MAX_QUERY_VALUE: usize = 255;
@@ -259,6 +269,16 @@ where
     serve_erased(access, style, erase(handler)).await
 }
 
+/// Runs a route that takes a file in its body, up to `MAX_UPLOAD_BODY_BYTES`.
+pub async fn serve_upload<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    let _ = BODY_LIMIT.set(MAX_UPLOAD_BODY_BYTES);
+    serve_erased(access, style, erase(handler)).await
+}
+
 async fn serve_erased(access: Access, style: ErrorStyle, handler: Handler) -> Result<(), lambda_http::Error> {
     crate::init_tracing();
     run(App::start(App::open_table).await, access, style, handler).await
@@ -317,6 +337,7 @@ where
         dynamodb_write_units = calls.write_units,
         ses_calls = calls.ses,
         kms_calls = calls.kms,
+        s3_calls = calls.s3,
         aws_us = calls.aws_time.as_micros() as u64,
         retries = calls.retries,
         replayed,
@@ -343,8 +364,8 @@ where
     F: Fn(&'static App, Request) -> Fut,
     Fut: Future<Output = ApiResult<Reply>>,
 {
-    if event.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    if event.body().len() > body_limit() {
+        return Err(ApiError::payload_too_large(body_limit()));
     }
     let principal = match access {
         Access::Public => {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod call;
+pub mod files;
 pub mod http;
 pub mod idempotency;
 pub mod ids;
@@ -27,7 +28,7 @@ pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_key_set, serve_with, Request, MAX_QUERY_VALUE};
+pub use http::{serve, serve_key_set, serve_upload, serve_with, Request, MAX_QUERY_VALUE};
 pub use reply::Reply;
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`

@@ -7,7 +7,7 @@ use crate::store::StoredAnswer;
 use serde::Serialize;
 
 /// What a handler answers on success.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
     pub body: Option<String>,

@@ -220,6 +220,11 @@ pub fn normalize_config(integration_type: IntegrationType, config: Value) -> Rul
             stored_config(parsed)
         }
         IntegrationType::FeatureFlag => stored_config(parse_config::<FeatureFlagConfig>(config)?),
+        IntegrationType::DigitalFiles => {
+            let parsed: crate::digital_files::DigitalFilesConfig = parse_config(config)?;
+            parsed.validate()?;
+            stored_config(parsed)
+        }
         _ => Ok(config),
     }
 }
@@ -272,6 +277,22 @@ impl Entitlement {
         features.map_or_else(Vec::new, |f| f.iter().map(|id| id.to_string()).collect())
     }
 
+    /// The config as a digital_files config, when this is a digital_files entitlement.
+    pub fn digital_files_config(&self) -> Option<crate::digital_files::DigitalFilesConfig> {
+        (self.integration_type == IntegrationType::DigitalFiles)
+            .then(|| serde_json::from_value(self.integration_config.clone()).ok())
+            .flatten()
+    }
+
+    /// Its grants are Delivered as soon as they are issued: nothing is sent
+    /// to deliver a feature or files (a read shows them).
+    pub fn delivered_at_once(&self) -> bool {
+        matches!(
+            self.integration_type,
+            IntegrationType::FeatureFlag | IntegrationType::DigitalFiles
+        )
+    }
+
     /// The feature its grants confer, when this is a feature_flag entitlement.
     pub fn feature(&self) -> Option<FeatureFlagConfig> {
         (self.integration_type == IntegrationType::FeatureFlag)
@@ -303,13 +324,24 @@ pub struct NewEntitlement {
 impl NewEntitlement {
     pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> RuleResult<Entitlement> {
         let metadata = self.metadata.map(MetadataInput::into_inner).unwrap_or_default();
+        let integration_config = normalize_config(self.integration_type, self.integration_config)?;
+        if integration_config
+            .get("digital_file_ids")
+            .and_then(Value::as_array)
+            .is_some_and(|ids| !ids.is_empty())
+        {
+            return Err(Refusal::invalid(
+                "integration_config.digital_file_ids",
+                "must be empty on creation: upload files with POST /entitlements/{id}/files",
+            ));
+        }
         Ok(Entitlement {
             id,
             business_id: business_id.to_string(),
             name: self.name.into_inner(),
             description: self.description.map(Description::into_inner),
             integration_type: self.integration_type,
-            integration_config: normalize_config(self.integration_type, self.integration_config)?,
+            integration_config,
             is_active: true,
             metadata,
             created_at: now.to_string(),

@@ -146,9 +146,10 @@ pub struct Grant {
     pub license_key: Option<GrantLicenseKey>,
     #[schema(required = true)]
     pub email_delivery: Option<EmailDelivery>,
-    /// Never set by this service.
-    #[schema(required = true, value_type = Option<Object>)]
-    pub digital_product_delivery: Option<serde_json::Value>,
+    /// A Delivered digital_files grant's files, each with a download URL
+    /// minted by the read that shows it; never stored, null once revoked.
+    #[schema(required = true)]
+    pub digital_product_delivery: Option<crate::digital_files::DigitalProductDelivery>,
     /// The capability a `feature_flag` grant confers; null on every other type.
     #[schema(required = true)]
     pub feature: Option<FeatureFlagConfig>,

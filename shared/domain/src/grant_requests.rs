@@ -66,6 +66,7 @@ impl NewGrant {
     /// feature flag is Delivered at once with its feature.
     pub fn to_grant(&self, id: String, entitlement: &Entitlement, now: &str) -> Grant {
         let feature = entitlement.feature();
+        let at_once = entitlement.delivered_at_once();
         Grant {
             id,
             business_id: entitlement.business_id.clone(),
@@ -75,7 +76,7 @@ impl NewGrant {
             customer_name: self.customer_name.as_deref().map(str::to_string),
             entitlement_id: entitlement.id.clone(),
             integration_type: entitlement.integration_type,
-            status: if feature.is_some() {
+            status: if at_once {
                 GrantStatus::Delivered
             } else {
                 GrantStatus::Pending
@@ -83,7 +84,7 @@ impl NewGrant {
             metadata: self.metadata.clone().map(MetadataInput::into_inner).unwrap_or_default(),
             created_at: now.to_string(),
             updated_at: now.to_string(),
-            delivered_at: feature.is_some().then(|| now.to_string()),
+            delivered_at: at_once.then(|| now.to_string()),
             revoked_at: None,
             revocation_reason: None,
             error_code: None,

@@ -15,6 +15,8 @@ pub enum RefusalKind {
     Gone,
     /// Not now: the same request may pass after this many seconds.
     TooSoon(u32),
+    /// Larger than this route takes.
+    TooLarge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +57,14 @@ impl Refusal {
     pub fn too_soon(code: &'static str, message: impl Into<String>, retry_after_s: u32) -> Self {
         Self {
             kind: RefusalKind::TooSoon(retry_after_s),
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::TooLarge,
             code,
             message: message.into(),
         }

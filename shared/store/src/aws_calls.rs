@@ -29,6 +29,7 @@ pub struct Tally {
     pub dynamodb: u32,
     pub ses: u32,
     pub kms: u32,
+    pub s3: u32,
     pub aws_time: Duration,
     pub retries: u32,
     /// The capacity units DynamoDB reported, for the calls that asked (list pages).
@@ -69,6 +70,7 @@ pub enum Service {
     DynamoDb,
     Ses,
     Kms,
+    S3,
 }
 
 #[derive(Debug)]
@@ -127,6 +129,7 @@ impl Intercept for CallCounter {
                 Service::DynamoDb => tally.dynamodb += 1,
                 Service::Ses => tally.ses += 1,
                 Service::Kms => tally.kms += 1,
+                Service::S3 => tally.s3 += 1,
             }
             tally.aws_time += elapsed;
         });
@@ -145,6 +148,14 @@ fn iam_actions(service: Service, operation: &str, input: &Input) -> Vec<IamActio
     match service {
         Service::Ses => vec![(ses_action(operation), "identity".to_string())],
         Service::Kms => vec![(kms_action(operation), "key".to_string())],
+        // Every object of the bucket; a copy reads its source and writes its target.
+        Service::S3 => match operation {
+            "CopyObject" => vec![
+                ("s3:GetObject", "object".to_string()),
+                ("s3:PutObject", "object".to_string()),
+            ],
+            other => vec![(s3_action(other), "object".to_string())],
+        },
         Service::DynamoDb => match operation {
             "TransactWriteItems" => input
                 .downcast_ref::<TransactWriteItemsInput>()
@@ -200,6 +211,15 @@ fn ses_action(operation: &str) -> &'static str {
     match operation {
         "SendEmail" => "ses:SendEmail",
         _ => "ses:(unknown)",
+    }
+}
+
+fn s3_action(operation: &str) -> &'static str {
+    match operation {
+        "GetObject" | "HeadObject" => "s3:GetObject",
+        "PutObject" => "s3:PutObject",
+        "DeleteObject" => "s3:DeleteObject",
+        _ => "s3:(unknown)",
     }
 }
 

@@ -305,6 +305,7 @@ impl From<Refusal> for ApiError {
             RefusalKind::Conflict => 409,
             RefusalKind::Inactive => 403,
             RefusalKind::Gone => 404,
+            RefusalKind::TooLarge => 413,
             RefusalKind::TooSoon(seconds) => {
                 return Self {
                     retry_after: Some(seconds),

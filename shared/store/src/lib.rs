@@ -18,6 +18,7 @@ use licensing_domain::digest;
 mod allocation;
 mod api_keys;
 mod counter_shards;
+mod digital_files;
 mod entitlements;
 mod grants;
 mod idempotency;

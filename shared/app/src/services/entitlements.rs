@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
-use crate::services::translations;
+use crate::services::{digital_files, translations};
 use crate::store::{PageRequest, Written};
 
 fn not_found() -> ApiError {
@@ -43,7 +43,8 @@ pub async fn active(app: &App, business_id: &str, id: &str) -> ApiResult<Entitle
 pub async fn get(app: &App, call: &Call, id: &str, locale: Option<&str>) -> ApiResult<Reply> {
     let locale = Locale::shown(locale)?;
     let entitlement = active(app, call.principal_id(), id).await?;
-    Reply::ok(&translations::in_locale(app, entitlement, locale).await?)
+    let shown = translations::in_locale(app, entitlement, locale).await?;
+    Reply::ok(&digital_files::resolved(app, shown).await?)
 }
 
 pub async fn list(
@@ -60,7 +61,7 @@ pub async fn list(
         .list_entitlements(call.principal_id(), integration_type, page)
         .await?;
     let items = translations::page_in_locale(app, call.principal_id(), page.items, locale).await?;
-    Reply::page(&items, page.next_cursor)
+    Reply::page(&digital_files::all_resolved(app, items).await?, page.next_cursor)
 }
 
 /// Writes only the fields the patch names, conditioned on the entitlement being
@@ -76,8 +77,9 @@ pub async fn update(app: &App, call: &Call, id: &str, patch: EntitlementPatch) -
             Some(current) => current,
             None => active(app, call.principal_id(), id).await?,
         };
+        digital_files::check_config(app, &current, changes.integration_config.as_ref()).await?;
         let now = clock::now_rfc3339();
-        let reply = Reply::ok(&changes.applied_to(&current, &now))?;
+        let reply = Reply::ok(&digital_files::resolved(app, changes.applied_to(&current, &now)).await?)?;
         match app
             .store
             .update_entitlement(&current, &changes, &now, call.answer(&reply).as_ref())

@@ -19,7 +19,7 @@ use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
 use crate::services::events::Events;
-use crate::services::key_email;
+use crate::services::{digital_files, key_email};
 use crate::store::{FulfilOutcome, GrantChange, GrantIssue, IssueOutcome, PageRequest, Written};
 
 fn not_found() -> ApiError {
@@ -40,7 +40,13 @@ pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
         .store
         .counted_grant(own(app, call.principal_id(), id).await?)
         .await?;
-    Reply::ok(&grant.presented(clock::now()))
+    Reply::ok(&shown(app, grant.presented(clock::now())).await?)
+}
+
+/// A grant as a read shows it: a Delivered digital_files grant with its files.
+async fn shown(app: &App, grant: Grant) -> ApiResult<Grant> {
+    let mut one = digital_files::delivered(app, vec![grant]).await?;
+    one.pop().ok_or_else(|| ApiError::internal("a grant went missing"))
 }
 
 /// `POST /entitlements/{id}/grants`: a new grant, or the existing one for the
@@ -61,7 +67,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
         let now = clock::now();
         let uniqueness = new.uniqueness_key(entitlement.integration_type);
         let (grant, key, events) = new_grant(&entitlement, &new, id.clone(), now)?;
-        let reply = Reply::created(&grant.clone().presented(now))?;
+        let reply = Reply::created(&shown(app, grant.clone().presented(now)).await?)?;
         let issue = GrantIssue {
             grant: &grant,
             entitlement: &entitlement,
@@ -84,7 +90,9 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
                 let existing = app.store.grant(call.principal_id(), &grant_id).await?;
                 let existing = existing.ok_or_else(|| ApiError::internal("grant marker without grant"))?;
                 let existing = app.store.counted_grant(existing).await?;
-                Ok(Attempt::Done(Reply::ok(&existing.presented(clock::now()))?))
+                Ok(Attempt::Done(Reply::ok(
+                    &shown(app, existing.presented(clock::now())).await?,
+                )?))
             }
             // Deleted or changed since read (the next read says which); a
             // generated key that collides is drawn again.
@@ -541,7 +549,7 @@ pub async fn list_of_entitlement(
         .await?;
     let now = clock::now();
     let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
-    Reply::page(&items, page.next_cursor)
+    Reply::page(&digital_files::delivered(app, items).await?, page.next_cursor)
 }
 
 pub async fn list_of_customer(
@@ -560,7 +568,7 @@ pub async fn list_of_customer(
         .await?;
     let now = clock::now();
     let items: Vec<_> = page.items.into_iter().map(|g| g.presented(now)).collect();
-    Reply::page(&items, page.next_cursor)
+    Reply::page(&digital_files::delivered(app, items).await?, page.next_cursor)
 }
 
 /// A customer holds at most this many grants in `customers.list_entitlements`.

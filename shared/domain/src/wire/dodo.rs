@@ -3,6 +3,7 @@
 //! key imports and patches, webhook pages and views; and the schemas a derive
 //! cannot state (a `license_key` config's rules, bounds from constants).
 
+use crate::digital_files::{DigitalFilesConfig, DigitalProductDelivery};
 use crate::entitlement::{
     ActivationMessage, DurationInterval, Entitlement, FeatureFlagConfig, LicenseKeyConfig, NewEntitlement,
     LEASE_SECONDS, OFFLINE_TTL_SECONDS,
@@ -121,7 +122,7 @@ pub fn license_key_config_input() -> Extended {
 
 /// The `integration_config` of a `license_key` entitlement is `license_key`,
 /// of a `feature_flag` one a FeatureFlagConfig.
-fn configs_are(schema: RefOr<Schema>, license_key: &str) -> Extended {
+fn configs_are(schema: RefOr<Schema>, license_key: &str, digital_files: &str) -> Extended {
     let when = |integration_type: &str, config: &str| {
         json!({
             "if": {"properties": {"integration_type": {"const": integration_type}}, "required": ["integration_type"]},
@@ -134,16 +135,37 @@ fn configs_are(schema: RefOr<Schema>, license_key: &str) -> Extended {
         json!([
             when("license_key", license_key),
             when("feature_flag", &FeatureFlagConfig::name()),
+            when("digital_files", digital_files),
         ]),
     )
 }
 
+/// A digital_files entitlement's config as a read shows it: its files resolved.
+pub fn resolved_digital_files() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property("digital_files", Ref::from_schema_name(DigitalProductDelivery::name()))
+        .required("digital_files")
+        .description(Some(
+            "`integration_config` of a `digital_files` entitlement as read: each file with a download URL \
+             minted by the read.",
+        ))
+        .into()
+}
+
 pub fn entitlement() -> Extended {
-    configs_are(Entitlement::schema(), &LicenseKeyConfig::name())
+    configs_are(
+        Entitlement::schema(),
+        &LicenseKeyConfig::name(),
+        "ResolvedDigitalFilesConfig",
+    )
 }
 
 pub fn new_entitlement() -> Extended {
-    configs_are(NewEntitlement::schema(), "LicenseKeyConfigInput")
+    configs_are(
+        NewEntitlement::schema(),
+        "LicenseKeyConfigInput",
+        &DigitalFilesConfig::name(),
+    )
 }
 
 // ---- license keys and their instances ----

@@ -1,0 +1,2 @@
+//! The `complete-file-upload` function: functions/src/routes/complete_file_upload.rs.
+functions::main!(complete_file_upload);
