@@ -106,6 +106,10 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     assert '"instances_count": 0' in out, out[-3000:]
     assert out.count('"key_id"') == 3, out[-3000:]  # the make keys block minted three keys
     assert '"provider":"dodo","webhook_url":"https://' in out and '"secret_set":true' in out, out[-3000:]
+    # Feature flags, digital files, translations, features at validate.
+    assert '{"status":"Delivered","feature":{"feature_id":"export","feature_type":"boolean"}}' in out, out[-3000:]
+    assert '["export"]' in out and "Thanks for buying" in out and "Exportation" in out, out[-3000:]
+    assert '{"valid":false,"code":"FEATURES_MISSING"}' in out, out[-3000:]
     assert "entitlement_grant.created" in out, out[-3000:]  # printed by the README's receiver
     assert '"event_type":"entitlement_grant.created","status":"delivered"' in out, out[-3000:]
     assert '{"activation_shards":8,"instances_count":0}' in out, out[-3000:]
