@@ -82,6 +82,8 @@ def test_an_uploaded_file_comes_back_byte_for_byte_from_a_grants_url(business, c
     assert read.integration_config.digital_files.instructions == "Unzip and run setup."
     assert read.integration_config.digital_files.external_url == "https://example.com/docs"
     assert downloaded(files[0].download_url) == data
+    [listed] = [e for e in client.entitlements.list() if e.id == ent["id"]]
+    assert downloaded(listed.integration_config.digital_files.files[0].download_url) == data
 
     grant = business.post(f"/entitlements/{ent['id']}/grants", json=customer())
     assert grant.status_code == 201, grant.text
