@@ -349,7 +349,7 @@ def test_validate_explains_itself(business, anonymous):
     stored = business.get(f"/license_keys/{lk_id}").json()
     product = {"product_id": ent["id"], "name": ent["name"]}
     lk_view = {"id": lk_id, "status": "active", "expires_at": stored["expires_at"], "activations_limit": 3,
-               "instances_count": 1}
+               "instances_count": 1, "features": []}
     shown = {"id": instance["id"], "name": "studio", "fingerprint": "fp-studio", "expires_at": instance["expires_at"]}
 
     nowhere = {"valid": False, "code": "NOT_FOUND", "license_key": None, "product": None, "instance": None}

@@ -262,6 +262,10 @@ def test_dynamodb_lost_after_the_bytes_are_stored_leaves_no_object_behind(busine
     def cut_while_held():
         time.sleep(0.7)  # the upload is stored and its transaction held (pause-before-commit)
         os.kill(proxy_pid(), signal.SIGUSR1)
+        # Longer than the SDK's three attempts at the commit (at most 3 s of backoff), so it
+        # fails; DynamoDB is back while the function asks whether it did commit.
+        time.sleep(4.5)
+        os.kill(proxy_pid(), signal.SIGUSR2)
 
     cutter = threading.Thread(target=cut_while_held)
     cutter.start()
@@ -275,3 +279,30 @@ def test_dynamodb_lost_after_the_bytes_are_stored_leaves_no_object_behind(busine
     assert answer["statusCode"] == 503, answer
     assert business.get(f"/entitlements/{ent['id']}").json()["integration_config"]["digital_files"]["files"] == []
     assert bucket_keys(f"files/{business.business_id}/{ent['id']}/") == [], "the stored bytes were deleted again"
+
+
+def test_a_product_shows_its_digital_files_resolved(business, client):
+    ent = new_entitlement(business, DIGITAL)
+    data = b"product download"
+    upload(business, ent["id"], data)
+    product_id = f"pdt_{uuid.uuid4().hex[:12]}"
+    patched = business.patch(f"/products/{product_id}", json={"entitlements": [{"entitlement_id": ent["id"]}]})
+    assert patched.status_code == 200, patched.text
+    [shown] = patched.json()["entitlements"]
+    assert downloaded(shown["integration_config"]["digital_files"]["files"][0]["download_url"]) == data
+    [read] = business.get(f"/products/{product_id}").json()["entitlements"]
+    assert downloaded(read["integration_config"]["digital_files"]["files"][0]["download_url"]) == data
+
+
+def test_a_replayed_answer_keeps_no_download_url(business):
+    ent = new_entitlement(business, DIGITAL)
+    upload(business, ent["id"], b"kept")
+    body, headers = customer(), {"Idempotency-Key": str(uuid.uuid4())}
+    first = business.post(f"/entitlements/{ent['id']}/grants", json=body, headers=headers)
+    replay = business.post(f"/entitlements/{ent['id']}/grants", json=body, headers=headers)
+    assert first.status_code == 201 and downloaded(first.json()["digital_product_delivery"]["files"][0]["download_url"]) == b"kept"
+    assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true", replay.text
+    [file] = replay.json()["digital_product_delivery"]["files"]
+    assert (file["download_url"], file["expires_in"]) == ("", 0), "minted per read, never stored"
+    fresh = business.get(f"/grants/{first.json()['id']}").json()["digital_product_delivery"]["files"][0]
+    assert downloaded(fresh["download_url"]) == b"kept"

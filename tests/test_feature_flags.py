@@ -112,16 +112,25 @@ def test_the_flag_stays_while_any_subscription_or_payment_confers_it(business, c
     assert features_of(client, customer["customer_id"]) == [(grant_id, "export")]
 
 
-def test_a_flag_revoked_by_hand_stays_revoked_whatever_the_events_say(business, client, inbound):
+def test_a_flag_revoked_by_hand_is_not_restored_but_a_new_cause_grants_it_anew(business, client, inbound):
     ent = flag(client)
     pid, customer = product(business, ent.id), buyer()
     inbound.deliver(envelope("subscription.active", subscription_data("sub_h", pid, customer)))
     [(grant_id, _)] = features_of(client, customer["customer_id"])
     assert business.delete(f"/entitlements/{ent.id}/grants/{grant_id}").status_code == 200
+    # The same subscription's later event does not bring it back.
     inbound.deliver(envelope("subscription.active", subscription_data("sub_h", pid, customer), when=at(1)))
-    inbound.deliver(envelope("payment.succeeded", payment_data("pay_h", customer, [pid])))
     assert features_of(client, customer["customer_id"]) == []
     assert business.get(f"/grants/{grant_id}").json()["revocation_reason"] == "manual"
+
+    # New purchases, at once: one new grant, which all of them return.
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda i: issue(business, ent.id, customer, payment_id=f"pay_new_{i}"), range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201], [a.text for a in answers]
+    [new_id] = {a.json()["id"] for a in answers}
+    assert new_id != grant_id
+    assert features_of(client, customer["customer_id"]) == [(new_id, "export")]
+    assert business.get(f"/grants/{grant_id}").json()["status"] == "Revoked"
 
 
 def test_an_api_issued_flag_is_not_taken_away_by_a_subscriptions_end(business, client, inbound):

@@ -46,11 +46,18 @@ pub async fn put(app: &App, key: &str, bytes: Vec<u8>, content_type: &str) -> Ap
     Ok(())
 }
 
-/// The size of the object under `key`, or `None` when there is none.
+/// The size of the object under `key`, or `None` when there is none. S3
+/// answers a missing key 403, not 404, to a role without `s3:ListBucket`
+/// (which the functions are not given): with `s3:GetObject` on the key, a 403
+/// means it is not there.
 pub async fn size_of(app: &App, key: &str) -> ApiResult<Option<u64>> {
     match app.s3().head_object().bucket(&app.files_bucket).key(key).send().await {
         Ok(head) => Ok(Some(head.content_length().unwrap_or_default().max(0) as u64)),
-        Err(SdkError::ServiceError(service)) if service.err().is_not_found() => Ok(None),
+        Err(SdkError::ServiceError(service))
+            if service.err().is_not_found() || service.raw().status().as_u16() == 403 =>
+        {
+            Ok(None)
+        }
         Err(err) => Err(s3_error(err)),
     }
 }

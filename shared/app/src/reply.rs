@@ -42,11 +42,21 @@ impl Reply {
         })
     }
 
-    /// The answer as an idempotency record keeps it.
+    /// The answer as an idempotency record keeps it: without download URLs,
+    /// which are minted per read and never stored (a replay shows each such
+    /// file with an empty `download_url`, expired; a read mints fresh ones).
     pub fn stored(&self) -> StoredAnswer {
+        let body = self.body.clone().unwrap_or_default();
+        let body = match serde_json::from_str(&body) {
+            Ok(mut value) if body.contains("\"download_url\"") => {
+                crate::domain::digital_files::without_download_urls(&mut value);
+                value.to_string()
+            }
+            _ => body,
+        };
         StoredAnswer {
             status: self.status,
-            body: self.body.clone().unwrap_or_default(),
+            body,
         }
     }
 

@@ -4,7 +4,6 @@
 
 use crate::json::{List, Text};
 use crate::refusal::{Refusal, RuleResult};
-use crate::translation::Instructions;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,11 +12,15 @@ use utoipa::ToSchema;
 pub const DIRECT_UPLOAD_MAX: u64 = 4 * 1024 * 1024;
 /// A file through a presigned upload at most.
 pub const PRESIGNED_UPLOAD_MAX: u64 = 500 * 1024 * 1024;
-/// Files one entitlement holds at most.
-pub const FILES_MAX: usize = 100;
+/// Files one entitlement names at most: a page of 100 grants, each file
+/// with its download URL (up to about 2 KB with a session token), stays well
+/// inside Lambda's 6 MB answer.
+pub const FILES_MAX: usize = 20;
 /// How long a download URL works, and a presigned upload may start.
 pub const URL_SECONDS: u32 = 900;
 
+pub const INSTRUCTIONS_MAX: usize = 2500;
+pub type Instructions = crate::json::Prose<0, INSTRUCTIONS_MAX>;
 pub type FileId = Text<1, 64>;
 pub type Filename = crate::json::Line<1, 255>;
 pub type ExternalUrl = Text<1, 2048>;
@@ -26,9 +29,8 @@ pub type ContentType = crate::json::Line<1, 255>;
 /// `integration_config` of a `digital_files` entitlement as given and stored:
 /// the files by id (uploaded to the entitlement), a link and instructions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DigitalFilesConfig {
-    #[schema(value_type = Vec<String>, max_items = 100)]
+    #[schema(value_type = Vec<String>, max_items = 20)]
     pub digital_file_ids: List<FileId, FILES_MAX>,
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2048)]
@@ -71,7 +73,7 @@ impl DigitalFilesConfig {
         if ids.len() > FILES_MAX {
             return Err(Refusal::invalid(
                 "file",
-                format!("the entitlement holds {FILES_MAX} files, the most it may"),
+                format!("the entitlement holds {FILES_MAX} files, the most it may (each read signs a URL per file)"),
             ));
         }
         let list = serde_json::to_value(ids)
@@ -186,6 +188,22 @@ pub struct UploadForm {
     pub expires_in: u32,
 }
 
+/// Blanks every `download_url` in `value` (and its `expires_in`): what an
+/// answer keeps of its files when it is stored.
+pub fn without_download_urls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            if object.get("download_url").is_some_and(serde_json::Value::is_string) {
+                object.insert("download_url".into(), "".into());
+                object.insert("expires_in".into(), 0.into());
+            }
+            object.values_mut().for_each(without_download_urls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_download_urls),
+        _ => {}
+    }
+}
+
 /// `POST /entitlements/{id}/files/uploads`: a presigned upload of a file of
 /// `size` bytes (larger than a request may carry).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -253,8 +271,11 @@ mod tests {
         assert!(config(json!({"digital_file_ids": [], "external_url": "ftp://x"}))
             .unwrap_err()
             .contains("external_url"));
-        assert!(config(json!({"digital_file_ids": [], "other": 1})).is_err());
-        let many: Vec<String> = (0..101).map(|i| format!("f{i}")).collect();
+        assert!(
+            config(json!({"digital_file_ids": [], "other": 1})).is_ok(),
+            "unknown fields are ignored"
+        );
+        let many: Vec<String> = (0..=FILES_MAX).map(|i| format!("f{i}")).collect();
         assert!(config(json!({"digital_file_ids": many})).is_err());
     }
 
@@ -282,6 +303,19 @@ mod tests {
         assert_eq!(delivery.instructions.as_deref(), Some("Unzip"));
         assert_eq!(config.unknown_files(&["f1".into(), "f2".into()]), Some("gone"));
         assert_eq!(config.with_files(&["f1".into()]).unwrap().file_ids(), ["f1"]);
+    }
+
+    #[test]
+    fn a_stored_answer_keeps_its_files_but_not_their_urls() {
+        let mut answer = json!({"id": "g", "digital_product_delivery": {"files": [
+            {"file_id": "f1", "download_url": "https://dl/f1?X-Amz-Signature=abc", "expires_in": 900}
+        ], "instructions": "x"}});
+        without_download_urls(&mut answer);
+        assert_eq!(
+            answer["digital_product_delivery"]["files"][0],
+            json!({"file_id": "f1", "download_url": "", "expires_in": 0})
+        );
+        assert_eq!(answer["digital_product_delivery"]["instructions"], "x");
     }
 
     #[test]

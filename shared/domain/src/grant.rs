@@ -207,11 +207,14 @@ impl Grant {
         }
         let mut left = causes.clone();
         left.remove(cause);
-        if left.is_empty() {
-            return self.revoked_by_provider(reason, now);
-        }
         let mut kept = self.clone();
         kept.conferred_by = Some(left);
+        if kept.conferred_by.as_ref().is_some_and(BTreeSet::is_empty) {
+            // Revoked with the set emptied: a cause restoring it later confers it alone.
+            return kept
+                .revoked_by_provider(reason, now)
+                .map(|revoked| revoked.rewritten(now));
+        }
         Some(kept.rewritten(now))
     }
 
@@ -233,6 +236,17 @@ impl Grant {
         }
         with.conferred_by = Some(all);
         Some(with.rewritten(now))
+    }
+
+    /// Whether a new grant replaces this one for `cause`: a customer holds at
+    /// most one non-revoked feature flag, so one revoked by hand gives way to
+    /// a cause that never conferred it (the same cause gets it back as it is,
+    /// revoked, as a license key's does).
+    pub fn reissuable_for(&self, cause: &str) -> bool {
+        self.feature.is_some()
+            && self.status == GrantStatus::Revoked
+            && self.revoked_by_provider != Some(true)
+            && !self.conferred_by.as_ref().is_some_and(|causes| causes.contains(cause))
     }
 
     /// Changed at `now`, counted in `rev`: two changes of the conferring set
@@ -611,9 +625,25 @@ mod tests {
         let restored = revoked.conferred("sub:s2", "t4").unwrap();
         assert_eq!((restored.status, &restored.id), (GrantStatus::Delivered, &grant.id));
         assert_eq!(restored.revoked_at, None);
-        // Revoked by hand: no cause brings it back.
+        // Restored by another cause, which alone confers it now: the first one's end changes nothing,
+        // its own revokes it.
+        assert_eq!(restored.conferred_by, Some(["sub:s2".to_string()].into()));
+        assert_eq!(restored.withdrawn("sub:s1", "subscription_cancelled", "t5"), None);
+        let again = restored.withdrawn("sub:s2", "subscription_expired", "t5").unwrap();
+        assert_eq!(again.status, GrantStatus::Revoked);
+        assert!(again.rev > restored.rev);
+        // Revoked by hand: no cause brings it back; a cause that never conferred it replaces it.
         let by_hand = restored.revoked("manual", "t5").unwrap();
         assert_eq!(by_hand.conferred("sub:s3", "t6"), None);
+        assert!(by_hand.reissuable_for("sub:s3"));
+        assert!(!by_hand.reissuable_for("sub:s2"), "its own cause gets it back revoked");
+        assert!(!again.reissuable_for("sub:s3"), "revoked by an event: restored instead");
+        let mut key_grant = pending_grant(&entitlement(json!({})));
+        key_grant.status = GrantStatus::Revoked;
+        assert!(
+            !key_grant.reissuable_for("sub:s3"),
+            "a license key's grant is unique per cause already"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Translations of an entitlement's text, one per locale, and what a read in
 //! a locale shows: each translated field over its base text, field by field.
 
+use crate::digital_files::Instructions;
 use crate::entitlement::{ActivationMessage, Description, Entitlement, IntegrationType, Name};
 use crate::refusal::{Refusal, RuleResult};
 use serde::{Deserialize, Serialize};
@@ -113,9 +114,6 @@ impl Locale {
         Ok(locales)
     }
 }
-
-pub const INSTRUCTIONS_MAX: usize = 2500;
-pub type Instructions = crate::json::Prose<0, INSTRUCTIONS_MAX>;
 
 /// `PUT /entitlements/{id}/translations/{locale}`: the locale's translation,
 /// replaced whole; a field left out or null has none (its base text shows).

@@ -1,7 +1,7 @@
 //! The files of a digital_files entitlement (their bytes are in S3):
 //!
 //! - a file: `pk = BIZ#<business>`, `sk = ENT#<entitlement>#FILE#<file id>`,
-//!   beside its entitlement, so its files are one Query;
+//!   beside its entitlement, read by the ids its config names (one batch);
 //! - a presigned upload not yet completed: `sk = ENT#<entitlement>#UPLOAD#<file id>`,
 //!   what was declared (name, type, size), purged a day on like its bytes.
 //!
@@ -10,9 +10,8 @@
 //! being as read.
 
 use super::entitlements::entitlement_key;
-use super::paging::{KeyRange, PageOfItems};
-use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, PageRequest, Store, Written};
-use crate::domain::digital_files::{DigitalFile, DigitalFilesConfig, FILES_MAX};
+use super::{from_item, key, n, put_new, s, to_attribute, to_item, AnswerRecord, Item, Store, Written};
+use crate::domain::digital_files::{DigitalFile, DigitalFilesConfig};
 use crate::domain::entitlement::Entitlement;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
@@ -20,14 +19,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 /// How long a presigned upload may wait for its completion.
 const UPLOAD_KEPT_S: i64 = 24 * 3600;
 
-fn files_prefix(entitlement_id: &str) -> String {
-    format!("ENT#{entitlement_id}#FILE#")
-}
-
 fn file_key(business_id: &str, entitlement_id: &str, file_id: &str) -> Item {
     key(
         format!("BIZ#{business_id}"),
-        format!("{}{file_id}", files_prefix(entitlement_id)),
+        format!("ENT#{entitlement_id}#FILE#{file_id}"),
     )
 }
 
@@ -60,11 +55,18 @@ fn config_update(
 }
 
 impl Store {
-    /// The files the entitlement holds, at most `FILES_MAX`, in upload order.
-    pub async fn files_of(&self, business_id: &str, entitlement_id: &str) -> Result<Vec<DigitalFile>, ApiError> {
-        let range = KeyRange::table(format!("BIZ#{business_id}")).ascending_from(Some(&files_prefix(entitlement_id)));
-        let PageOfItems { items, .. } = self.query_page(range, &PageRequest::first(FILES_MAX)).await?;
-        items.into_iter().map(from_item).collect()
+    /// The entitlement's files of `ids` that it holds, in one batch read.
+    pub async fn files_by_id(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<DigitalFile>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = ids.iter().map(|id| file_key(business_id, entitlement_id, id)).collect();
+        self.get_many(keys).await?.into_iter().map(from_item).collect()
     }
 
     pub async fn file(

@@ -78,6 +78,9 @@ pub struct GrantIssue<'a> {
     pub entitlement: &'a Entitlement,
     /// What makes the grant unique for its entitlement and customer.
     pub uniqueness: &'a str,
+    /// The grant the uniqueness marker points to, which this one replaces
+    /// (while the marker still points to it).
+    pub replaces: Option<&'a str>,
     /// What the grant hangs off when an event issued it.
     pub cause: Option<&'a GrantCause<'a>>,
     /// The key delivered with it (auto fulfilment) and when its email comes due.
@@ -155,6 +158,7 @@ impl Store {
             grant,
             entitlement,
             uniqueness,
+            replaces,
             cause,
             delivered,
             events,
@@ -173,7 +177,10 @@ impl Store {
             .map_err(ApiError::internal)?;
         let mut actions = vec![
             TransactWriteItem::builder().condition_check(entitlement_active).build(),
-            put_new(&self.table, marker)?,
+            match replaces {
+                None => put_new(&self.table, marker)?,
+                Some(old) => super::put(&self.table, marker, Some(("grant_id = :old", vec![(":old", s(old))])))?,
+            },
             put_new(&self.table, grant_item(grant, delivered.map(|(_, due)| due))?)?,
         ];
         if let Some(cause) = cause {

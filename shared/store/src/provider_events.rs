@@ -93,23 +93,26 @@ pub(super) fn cause_action(
         .build())
 }
 
-/// A check that the event behind a change to an existing grant is still the
-/// newest of its subscription (a payment's refund needs none).
+/// A check that the event behind a change to an existing grant still holds:
+/// its subscription's newest, or its payment not refunded (a refund landing
+/// between a payment's attach and its conferring write stops the write).
 pub(super) fn cause_guard(
     table: &str,
     business_id: &str,
     cause: &GrantCause,
 ) -> Result<Option<TransactWriteItem>, ApiError> {
-    let GrantCause::Subscription { subscription_id, at_ns } = cause else {
-        return Ok(None);
+    let check = match cause {
+        GrantCause::Subscription { subscription_id, at_ns } => ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(subscription_key(business_id, subscription_id)))
+            .condition_expression("at_ns = :at")
+            .expression_attribute_values(":at", n(at_ns)),
+        GrantCause::Payment { payment_id } => ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(payment_key(business_id, payment_id)))
+            .condition_expression("attribute_not_exists(refunded)"),
     };
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(subscription_key(business_id, subscription_id)))
-        .condition_expression("at_ns = :at")
-        .expression_attribute_values(":at", n(at_ns))
-        .build()
-        .map_err(ApiError::internal)?;
+    let check = check.build().map_err(ApiError::internal)?;
     Ok(Some(TransactWriteItem::builder().condition_check(check).build()))
 }
 

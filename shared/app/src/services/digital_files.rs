@@ -71,9 +71,31 @@ pub async fn upload(
     files::put(app, &key, posted.bytes, &posted.content_type).await?;
     let attached = attach(app, call, &file, false).await;
     if attached.is_err() {
-        files::discard(app, &key).await;
+        discard_unless_attached(app, &file, &key).await;
     }
     attached
+}
+
+/// After a failed attach, deletes the object at `key` unless the file was
+/// attached after all (a commit whose answer was lost, a concurrent
+/// completion). DynamoDB is asked a few times, a second apart, as it may be
+/// the reason the attach failed; when it cannot tell, the object stays, never
+/// served.
+async fn discard_unless_attached(app: &App, file: &DigitalFile, key: &str) {
+    let business = file_business(key);
+    for _ in 0..3 {
+        match app.store.file(business, &file.entitlement_id, &file.file_id).await {
+            Ok(None) => return files::discard(app, key).await,
+            Ok(Some(_)) => return,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    tracing::warn!(key, "an object whose file may not be attached is left in the bucket");
+}
+
+/// The business of an object key (`<prefix>/<business>/<entitlement>/<file>`).
+fn file_business(key: &str) -> &str {
+    key.split('/').nth(1).unwrap_or_default()
 }
 
 /// Commits `file` to its entitlement, the entitlement read again on each attempt.
@@ -81,9 +103,14 @@ async fn attach(app: &App, call: &Call, file: &DigitalFile, completes_upload: bo
     let reply = Reply::ok(&FileRef {
         file_id: file.file_id.clone(),
     })?;
+    let business = call.principal_id();
     until_done!(|_| {
-        let (entitlement, config) = digital_files(app, call.principal_id(), &file.entitlement_id).await?;
+        let (entitlement, config) = digital_files(app, business, &file.entitlement_id).await?;
         let mut ids = config.file_ids();
+        if ids.contains(&file.file_id) {
+            // Attached already (a concurrent completion of the same upload).
+            return Ok(Attempt::Done(reply.clone()));
+        }
         ids.push(file.file_id.clone());
         let config = config.with_files(&ids)?;
         match app
@@ -99,6 +126,16 @@ async fn attach(app: &App, call: &Call, file: &DigitalFile, completes_upload: bo
             .await?
         {
             Written::Done => Ok(Attempt::Done(reply.clone())),
+            // Attached meanwhile (and perhaps dropped from the config by a patch since).
+            Written::Refused { .. }
+                if app
+                    .store
+                    .file(business, &file.entitlement_id, &file.file_id)
+                    .await?
+                    .is_some() =>
+            {
+                Ok(Attempt::Done(reply.clone()))
+            }
             // The entitlement changed (another file, a patch): read it again.
             Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }
@@ -207,7 +244,7 @@ pub async fn complete_upload(app: &App, call: &Call, entitlement_id: &str, file_
     let attached = attach(app, call, &file, true).await;
     match &attached {
         Ok(_) => files::discard(app, &upload).await,
-        Err(_) => files::discard(app, &key).await,
+        Err(_) => discard_unless_attached(app, &file, &key).await,
     }
     attached
 }
@@ -218,9 +255,12 @@ async fn delivery(
     entitlement: &Entitlement,
     config: &DigitalFilesConfig,
 ) -> ApiResult<DigitalProductDelivery> {
-    let held = app.store.files_of(&entitlement.business_id, &entitlement.id).await?;
+    let held = app
+        .store
+        .files_by_id(&entitlement.business_id, &entitlement.id, &config.file_ids())
+        .await?;
     let mut urls = Vec::with_capacity(held.len());
-    for file in held.iter().filter(|f| config.file_ids().contains(&f.file_id)) {
+    for file in &held {
         let key = DigitalFile::object_key(&entitlement.business_id, &entitlement.id, &file.file_id);
         urls.push((
             file.file_id.clone(),
@@ -294,7 +334,7 @@ pub async fn check_config(app: &App, entitlement: &Entitlement, config: Option<&
     }
     let held: Vec<String> = app
         .store
-        .files_of(&entitlement.business_id, &entitlement.id)
+        .files_by_id(&entitlement.business_id, &entitlement.id, &config.file_ids())
         .await?
         .into_iter()
         .map(|f| f.file_id)

@@ -18,7 +18,8 @@ fn not_found() -> ApiError {
 
 pub async fn create(app: &App, call: &Call, new: NewEntitlement) -> ApiResult<Reply> {
     let entitlement = new.into_entitlement(ids::new_id("ent"), call.principal_id(), &clock::now_rfc3339())?;
-    let reply = Reply::created(&entitlement)?;
+    // A new digital_files entitlement holds no file yet: resolving it reads nothing.
+    let reply = Reply::created(&digital_files::resolved(app, entitlement.clone()).await?)?;
     match app
         .store
         .create_entitlement(&entitlement, call.answer(&reply).as_ref())

@@ -55,6 +55,8 @@ async fn shown(app: &App, grant: Grant) -> ApiResult<Grant> {
 pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) -> ApiResult<Reply> {
     new.validate()?;
     let id = ids::new_id("entg");
+    // A feature flag revoked by hand that this issue's cause never conferred: replaced.
+    let mut replaces: Option<String> = None;
     until_done!(|_| {
         let entitlement = app
             .store
@@ -72,6 +74,7 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             grant: &grant,
             entitlement: &entitlement,
             uniqueness: &uniqueness,
+            replaces: replaces.as_deref(),
             cause: None,
             delivered: key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
             events: &events,
@@ -83,6 +86,10 @@ pub async fn issue(app: &App, call: &Call, entitlement_id: &str, new: NewGrant) 
             }
             IssueOutcome::Created => Ok(Attempt::Done(reply)),
             IssueOutcome::Existing(grant_id) => {
+                if reissuable(app, call.principal_id(), &grant_id, &new.cause()).await? {
+                    replaces = Some(grant_id);
+                    return Ok(Attempt::Retry);
+                }
                 // A feature flag the customer holds is conferred by this issue too.
                 if entitlement.feature().is_some() {
                     change_for_cause(app, call.principal_id(), &grant_id, &new.cause(), None, None).await?;
@@ -151,6 +158,13 @@ fn new_grant(
     Ok((grant, key, events.build()))
 }
 
+/// Whether the grant a uniqueness marker points to gives way to a new one for
+/// `cause` (`Grant::reissuable_for`: a feature flag revoked by hand).
+async fn reissuable(app: &App, business_id: &str, grant_id: &str, cause: &str) -> ApiResult<bool> {
+    let existing = app.store.grant(business_id, grant_id).await?;
+    Ok(existing.is_some_and(|g| g.reissuable_for(cause)))
+}
+
 /// What issuing a grant for a provider's event came to.
 pub enum EventGrant {
     Created,
@@ -174,6 +188,7 @@ pub async fn issue_for_event(
     let uniqueness = new.uniqueness_key(entitlement.integration_type);
     let id = ids::new_id("entg");
     let mut read = Some(entitlement.clone());
+    let mut replaces: Option<String> = None;
     until_done!(|_| {
         let entitlement = match read.take() {
             Some(entitlement) => entitlement,
@@ -187,6 +202,7 @@ pub async fn issue_for_event(
             grant: &grant,
             entitlement: &entitlement,
             uniqueness: &uniqueness,
+            replaces: replaces.as_deref(),
             cause: Some(cause),
             delivered: key.as_ref().map(|key| (key, key_email::first_attempt_due_ms())),
             events: &events,
@@ -200,6 +216,10 @@ pub async fn issue_for_event(
             }
             // Issued before, by this cause or by API for the same payment or subscription.
             IssueOutcome::Existing(grant_id) => {
+                if reissuable(app, &entitlement.business_id, &grant_id, &cause.tag()).await? {
+                    replaces = Some(grant_id);
+                    return Ok(Attempt::Retry);
+                }
                 match app
                     .store
                     .attach_to_cause(&entitlement.business_id, cause, &grant_id)
@@ -327,13 +347,19 @@ pub enum EventChange {
     Superseded,
 }
 
-/// Whether the event behind `cause` is still its subscription's newest.
+/// Whether the event behind `cause` still holds: its subscription's newest,
+/// or its payment not refunded.
 async fn still_newest(app: &App, business_id: &str, cause: &crate::store::GrantCause<'_>) -> ApiResult<bool> {
-    let crate::store::GrantCause::Subscription { subscription_id, at_ns } = cause else {
-        return Ok(true);
-    };
-    let record = app.store.subscription(business_id, subscription_id).await?;
-    Ok(record.is_some_and(|r| r.at_ns == *at_ns))
+    match cause {
+        crate::store::GrantCause::Subscription { subscription_id, at_ns } => {
+            let record = app.store.subscription(business_id, subscription_id).await?;
+            Ok(record.is_some_and(|r| r.at_ns == *at_ns))
+        }
+        crate::store::GrantCause::Payment { payment_id } => {
+            let record = app.store.payment(business_id, payment_id).await?;
+            Ok(!record.is_some_and(|r| r.refunded))
+        }
+    }
 }
 
 /// `cause` no longer confers the grant of `grant_id`, for `reason`: revoked,
@@ -346,7 +372,12 @@ pub async fn revoke_for_event(
     reason: &str,
     cause: &crate::store::GrantCause<'_>,
 ) -> ApiResult<EventChange> {
-    change_for_cause(app, business_id, grant_id, &cause.tag(), Some(reason), Some(cause)).await
+    // A refund withdraws its payment unguarded: the payment is refunded by then.
+    let guard = match cause {
+        crate::store::GrantCause::Payment { .. } => None,
+        crate::store::GrantCause::Subscription { .. } => Some(cause),
+    };
+    change_for_cause(app, business_id, grant_id, &cause.tag(), Some(reason), guard).await
 }
 
 /// `cause` confers the grant (again): one the provider's events revoked is

@@ -9,6 +9,7 @@ use crate::domain::product::{Product, ProductPatch, ProductView};
 use crate::error::{ApiError, ApiResult};
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
+use crate::services::digital_files;
 use crate::store::Written;
 
 fn entitlement_not_found() -> ApiError {
@@ -19,6 +20,7 @@ fn entitlement_not_found() -> ApiError {
 async fn view(app: &App, product: &Product) -> ApiResult<ProductView> {
     let ids: Vec<&str> = product.entitlement_ids.iter().map(String::as_str).collect();
     let entitlements = app.store.entitlements_by_id(&product.business_id, &ids).await?;
+    let entitlements = digital_files::all_resolved(app, entitlements).await?;
     Ok(ProductView::of(product, &entitlements))
 }
 
@@ -52,7 +54,7 @@ pub async fn update(app: &App, call: &Call, product_id: &str, patch: ProductPatc
         let product = patch.applied_to(current.as_ref(), business_id, product_id, &clock::now_rfc3339());
         // The entitlements the patch names were read above; those it leaves alone are read now.
         let shown = match patch.entitlements {
-            Some(_) => ProductView::of(&product, &named),
+            Some(_) => ProductView::of(&product, &digital_files::all_resolved(app, named.clone()).await?),
             None => view(app, &product).await?,
         };
         let reply = Reply::ok(&shown)?;
