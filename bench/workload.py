@@ -68,6 +68,8 @@ LEASED = {**AUTO, "name": "Bench floating license",
           "integration_config": {**AUTO["integration_config"], "activation_lease_seconds": 3600, "offline_ttl_seconds": 86400}}
 DIGITAL = {"name": "Bench downloads", "integration_type": "digital_files", "integration_config": {"digital_file_ids": []}}
 BENCH_FILE = {"file": ("bench.txt", b"bench file\n" * 100, "text/plain")}
+METERED = {"name": "API calls", "unit": "calls", "precision": 0, "overage_enabled": False, "rollover_enabled": False}
+UNKNOWN_METER = "cde_01JD0000000000000000000000"
 FRENCH = {"name": "Licence Pro", "description": "Pour un poste de travail"}
 HOOK = {"url": "https://example.com/bench-hook", "description": "bench receiver"}
 # The Standard Webhooks specification's example secret: the one a seller pastes from Dodo.
@@ -190,6 +192,14 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         call(httpx, "POST", form["upload_url"], 204, Form({"file": ("big.bin", b"b" * size)}, form["fields"]))
     call(business, "PUT", f"/entitlements/{manual}/translations/fr", 201, FRENCH)
     auto = call(business, "POST", "/entitlements", 201, AUTO)["id"]
+    metered = call(business, "POST", "/credit-entitlements", 201, METERED)["id"]
+    doomed_meters = [call(business, "POST", "/credit-entitlements", 201, METERED)["id"] for _ in range(n)]
+    deleted_meters = [call(business, "POST", "/credit-entitlements", 201, METERED)["id"] for _ in range(n)]
+    for meter in deleted_meters:
+        call(business, "DELETE", f"/credit-entitlements/{meter}", 204)
+    holder = f"cus_bench_{tag}_credits"
+    credits = f"/credit-entitlements/{metered}/balances/{holder}"
+    call(business, "POST", f"{credits}/ledger-entries", 201, {"amount": str(10 * n), "entry_type": "credit"})
 
     def buyer(name):
         customer_id = f"cus_bench_{tag}_{name}"
@@ -315,6 +325,33 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         *case("complete-file-upload",
               (200, business, "POST", lambda i: f"/entitlements/{digital}/files/uploads/{uploads[i]['file_id']}/complete"),
               (404, business, "POST", f"/entitlements/{digital}/files/uploads/file_none/complete")),
+        # credit entitlements
+        *case("create-credit-entitlement", (201, business, "POST", "/credit-entitlements", METERED),
+              (422, business, "POST", "/credit-entitlements", {**METERED, "precision": 11})),
+        *case("get-credit-entitlement", (200, business, "GET", f"/credit-entitlements/{metered}"),
+              (404, business, "GET", f"/credit-entitlements/{UNKNOWN_METER}")),
+        *case("update-credit-entitlement",
+              (200, business, "PATCH", f"/credit-entitlements/{metered}", {"description": "Calls to the API"}),
+              (404, business, "PATCH", f"/credit-entitlements/{UNKNOWN_METER}", {"description": "Calls to the API"})),
+        *case("list-credit-entitlements", (200, business, "GET", "/credit-entitlements"),
+              (422, business, "GET", "/credit-entitlements", None, {"deleted": "maybe"})),
+        *case("delete-credit-entitlement", (204, business, "DELETE", lambda i: f"/credit-entitlements/{doomed_meters[i]}"),
+              (404, business, "DELETE", f"/credit-entitlements/{UNKNOWN_METER}")),
+        *case("undelete-credit-entitlement",
+              (200, business, "POST", lambda i: f"/credit-entitlements/{deleted_meters[i]}/undelete"),
+              (409, business, "POST", f"/credit-entitlements/{metered}/undelete")),
+        *case("get-credit-balance", (200, business, "GET", credits),
+              (404, business, "GET", f"/credit-entitlements/{metered}/balances/cus_bench_{tag}_none")),
+        *case("list-credit-balances", (200, business, "GET", f"/credit-entitlements/{metered}/balances"),
+              (404, business, "GET", f"/credit-entitlements/{UNKNOWN_METER}/balances")),
+        *case("create-credit-ledger-entry",
+              (201, business, "POST", f"{credits}/ledger-entries", {"amount": "1", "entry_type": "debit"}),
+              (400, business, "POST", f"{credits}/ledger-entries", {"amount": str(100 * n), "entry_type": "debit"})),
+        *case("list-credit-grants", (200, business, "GET", f"{credits}/grants"),
+              (422, business, "GET", f"{credits}/grants", None, {"status": "gone"})),
+        *case("list-credit-ledger", (200, business, "GET", f"{credits}/ledger"),
+              (422, business, "GET", f"{credits}/ledger", None, {"transaction_type": "gift"})),
+        *case("list-customer-credit-entitlements", (200, business, "GET", f"/customers/{holder}/credit-entitlements")),
         # products
         *case("update-product", (200, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": manual}]}),
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),

@@ -71,6 +71,18 @@ EXPECTED_STATUS = {
     "delete-entitlement-file": 404,
     "start-file-upload": 404,
     "complete-file-upload": 404,
+    "create-credit-entitlement": 201,
+    "get-credit-entitlement": 404,  # the sample credit entitlement is not the one just created
+    "update-credit-entitlement": 404,
+    "list-credit-entitlements": 200,
+    "delete-credit-entitlement": 404,
+    "undelete-credit-entitlement": 404,
+    "get-credit-balance": 404,
+    "list-credit-balances": 404,  # its credit entitlement does not exist
+    "create-credit-ledger-entry": 404,
+    "list-credit-grants": 404,
+    "list-credit-ledger": 404,
+    "list-customer-credit-entitlements": 200,  # the customer holds no balance: no items
     "update-product": 404,  # its entitlement is not the seed's
     "get-product": 404,
     "update-payment-provider": 200,

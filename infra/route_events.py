@@ -36,6 +36,7 @@ SEED_ORGANIZATION = "y-y-y-delilah"
 # where one name means different ids on different routes.
 SAMPLE_PATH_VALUES = {
     "entitlement_id": "ent_01JD0000000000000000000000",
+    "credit_entitlement_id": "cde_01JD0000000000000000000000",
     "grant_id": "entg_01JD0000000000000000000000",
     "webhook_id": "wh_01JD0000000000000000000000",
     "license_keys/{id}": "lk_01JD0000000000000000000000",
@@ -68,6 +69,11 @@ SAMPLE_REQUESTS = {
     "list-entitlement-translations": {"query": {"locale": "fr,de"}},
     "start-file-upload": {"body": {"filename": "manual.pdf", "content_type": "application/pdf", "size": 10485760}},
     "update-entitlement": {"body": {"name": "Pro license v2"}},
+    "create-credit-entitlement": {"body": {"name": "API calls", "unit": "calls", "precision": 2,
+                                           "rollover_enabled": False, "overage_enabled": False}},
+    "list-credit-entitlements": {"query": {"page_size": "5"}},
+    "update-credit-entitlement": {"body": {"name": "Tokens"}},
+    "create-credit-ledger-entry": {"body": {"amount": "10", "entry_type": "credit"}},
     "receive-dodo-event": {"body": {"business_id": "bus_dodo", "type": "dispute.opened",
                                     "timestamp": "2026-12-06T10:00:00Z", "data": {}}},
     "update-product": {"body": {"entitlements": [{"entitlement_id": "ent_01JD0000000000000000000000"}]}},

@@ -137,6 +137,11 @@ schema_components!(
     ServiceLicenseList,
     SeatHolderList,
     AuditList,
+    CreditEntitlementList,
+    CreditBalanceList,
+    CreditGrantList,
+    CreditLedgerEntryList,
+    CustomerCreditEntitlementList,
 );
 
 /// `{code, message}` error bodies whose `code` is one of those listed, for
@@ -226,6 +231,9 @@ coded_errors!(
         "IDEMPOTENCY_KEY_IN_USE",
     ],
     FileTooLarge = ["FILE_TOO_LARGE", "PAYLOAD_TOO_LARGE"],
+    NotDeleted = ["NOT_DELETED", "IDEMPOTENCY_KEY_IN_USE"],
+    CreditsInsufficient = ["INSUFFICIENT_CREDITS", "OVERAGE_LIMIT_REACHED"],
+    LedgerEntryConflict = ["IDEMPOTENCY_KEY_ALREADY_USED", "IDEMPOTENCY_KEY_IN_USE"],
 );
 
 /// The multipart/form-data body of `POST /entitlements/{id}/files`, as the

@@ -6,6 +6,11 @@
 
 mod operation;
 
+use licensing::domain::credit::{
+    BalanceView, CreditEntitlement, CreditEntitlementPatch, CreditGrant, Credits, CustomerCreditEntitlement, EntryType,
+    GrantSource, GrantStatus as CreditGrantStatus, LedgerEntry, LedgerEntryRequest, NewCreditEntitlement,
+    OverageBehavior, TransactionType,
+};
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
 use licensing::domain::digital_files::{
     DeliveredFile, DigitalFilesConfig, DigitalProductDelivery, FileRef, UploadForm, UploadRequest,
@@ -86,6 +91,37 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<UploadRequest>(),
         named::<UploadForm>(),
         named::<functions::openapi::FileUpload>(),
+        // Credit entitlements (Dodo).
+        named::<Credits>(),
+        named::<OverageBehavior>(),
+        named::<CreditEntitlement>(),
+        named::<NewCreditEntitlement>(),
+        named::<CreditEntitlementPatch>(),
+        page::<CreditEntitlement>("CreditEntitlementList"),
+        named::<BalanceView>(),
+        page::<BalanceView>("CreditBalanceList"),
+        named::<GrantSource>(),
+        named::<CreditGrantStatus>(),
+        named::<CreditGrant>(),
+        page::<CreditGrant>("CreditGrantList"),
+        named::<EntryType>(),
+        named::<TransactionType>(),
+        named::<LedgerEntryRequest>(),
+        named::<LedgerEntry>(),
+        page::<LedgerEntry>("CreditLedgerEntryList"),
+        named::<CustomerCreditEntitlement>(),
+        (
+            "CustomerCreditEntitlementList".into(),
+            RefOr::from(
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .property(
+                        "items",
+                        utoipa::openapi::schema::ArrayBuilder::new().items(CustomerCreditEntitlement::schema()),
+                    )
+                    .required("items"),
+            )
+            .into(),
+        ),
         // Grants (Dodo).
         named::<GrantStatus>(),
         named::<LicenseKeyStatus>(),

@@ -284,6 +284,22 @@ async fn serve_erased(access: Access, style: ErrorStyle, handler: Handler) -> Re
     run(App::start(App::open_table).await, access, style, handler).await
 }
 
+/// Runs a route whose body's `idempotency_key` names what the request makes
+/// (a ledger entry, whose reuse is the handler's 409, as Dodo answers), so the
+/// glue takes only the `Idempotency-Key` header as the request's key.
+pub async fn serve_with_entry_keys<F, Fut>(
+    access: Access,
+    style: ErrorStyle,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::idempotency::header_only();
+    serve_erased(access, style, erase(handler)).await
+}
+
 /// Runs the JWK Set route: it reads no table, so init fetches the key set it serves.
 pub async fn serve_key_set<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where

@@ -16,6 +16,13 @@ use lambda_http::RequestExt;
 
 const IDEMPOTENCY_KEY_MAX: usize = 255;
 
+/// Set by a route whose body's `idempotency_key` is not the request's (`serve_with_entry_keys`).
+static HEADER_ONLY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+pub(crate) fn header_only() {
+    let _ = HEADER_ONLY.set(());
+}
+
 /// What the glue does before the handler runs.
 pub enum Start {
     /// Run the handler, with the claim when the request carried a key.
@@ -73,7 +80,11 @@ fn idempotency_key(event: &lambda_http::Request) -> ApiResult<Option<String>> {
         return Ok(None);
     }
     let Some(value) = event.headers().get("idempotency-key") else {
-        return Ok(body_idempotency_key(event));
+        return Ok(HEADER_ONLY
+            .get()
+            .is_none()
+            .then(|| body_idempotency_key(event))
+            .flatten());
     };
     let text = value
         .to_str()

@@ -17,6 +17,7 @@ pub mod mailer;
 pub mod offline_license;
 pub mod reply;
 pub mod services;
+pub mod turns;
 pub mod webhook_sender;
 
 pub use licensing_domain as domain;
@@ -28,7 +29,7 @@ pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_key_set, serve_upload, serve_with, Request, MAX_QUERY_VALUE};
+pub use http::{serve, serve_key_set, serve_upload, serve_with, serve_with_entry_keys, Request, MAX_QUERY_VALUE};
 pub use reply::Reply;
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`

@@ -5,6 +5,7 @@
 
 pub mod allocation;
 pub mod calendar;
+pub mod credit;
 pub mod customer_entitlements;
 pub mod digest;
 pub mod digital_files;

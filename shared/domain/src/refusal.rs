@@ -17,6 +17,9 @@ pub enum RefusalKind {
     TooSoon(u32),
     /// Larger than this route takes.
     TooLarge,
+    /// Well-formed, but what it asks for is not there to take (more credits
+    /// than a balance holds); Dodo answers it 400.
+    Insufficient,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +76,14 @@ impl Refusal {
     pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             kind: RefusalKind::Gone,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn insufficient(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            kind: RefusalKind::Insufficient,
             code,
             message: message.into(),
         }

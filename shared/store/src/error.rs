@@ -306,6 +306,7 @@ impl From<Refusal> for ApiError {
             RefusalKind::Inactive => 403,
             RefusalKind::Gone => 404,
             RefusalKind::TooLarge => 413,
+            RefusalKind::Insufficient => 400,
             RefusalKind::TooSoon(seconds) => {
                 return Self {
                     retry_after: Some(seconds),

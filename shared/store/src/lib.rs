@@ -18,6 +18,7 @@ use licensing_domain::digest;
 mod allocation;
 mod api_keys;
 mod counter_shards;
+mod credits;
 mod digital_files;
 mod entitlements;
 mod grants;
@@ -32,6 +33,7 @@ mod translations;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
+pub use credits::{LedgerFilter, Page};
 pub use grants::{FulfilOutcome, GrantChange, GrantIssue, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};

@@ -108,6 +108,11 @@ impl PageRequest {
         Ok(Self { size, start })
     }
 
+    /// Whether this is a walk's first page (for a list of at most one item).
+    pub fn is_first(&self) -> bool {
+        matches!(self.start, PageStart::First | PageStart::Number(0 | 1))
+    }
+
     /// How many items come before this page when counting from the first.
     fn items_before(&self) -> usize {
         match self.start {

@@ -1,6 +1,10 @@
 //! The one retry policy for writes that lost a race with another transaction:
 //! a bounded number of attempts, each after a random pause that grows, and
-//! one retryable answer (503 with `Retry-After`) when they are used up.
+//! one retryable answer (503 with `Retry-After`) when they are used up. A
+//! change to one item that many requests write at once (a credit balance) is
+//! bounded by time instead: each attempt it loses is another request's change
+//! committed, so it keeps waiting its turn (the same growing pauses, which
+//! spread the contenders out) for up to `HOT_ITEM_BUDGET`.
 
 use crate::error::{ApiError, ApiResult};
 use rand::Rng;
@@ -9,17 +13,30 @@ use std::time::Duration;
 /// Attempts at one change before the conflict is reported as retryable.
 pub const ATTEMPTS: u32 = 12;
 
+/// How long a change to a hot item keeps trying: well inside a function's 10 s.
+pub const HOT_ITEM_BUDGET: Duration = Duration::from_secs(6);
+
 /// Counts the attempts of one change.
 #[derive(Debug, Default)]
 pub struct Conflicts {
     lost: u32,
     /// A refusal answered by the refusing item: counted once a write follows.
     owed: bool,
+    /// For a hot item: when to stop trying (instead of a count of attempts).
+    deadline: Option<std::time::Instant>,
 }
 
 impl Conflicts {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The budget of a change to an item many requests write at once.
+    pub fn hot_item() -> Self {
+        Self {
+            deadline: Some(std::time::Instant::now() + HOT_ITEM_BUDGET),
+            ..Self::default()
+        }
     }
 
     /// How many attempts have lost so far.
@@ -53,9 +70,14 @@ impl Conflicts {
 
     fn count(&mut self) -> ApiResult<()> {
         self.lost += 1;
-        if self.lost >= ATTEMPTS {
+        let spent = match self.deadline {
+            Some(deadline) => std::time::Instant::now() >= deadline,
+            None => self.lost >= ATTEMPTS,
+        };
+        if spent {
             return Err(ApiError::unavailable(format!(
-                "still conflicting after {ATTEMPTS} attempts"
+                "still conflicting after {} attempts",
+                self.lost
             )));
         }
         crate::aws_calls::note_retry();
@@ -108,8 +130,11 @@ pub fn attempt<T>(
 #[macro_export]
 macro_rules! until_done {
     (|$conflicts:pat_param| $attempt:expr) => {
+        $crate::until_done!($crate::retry::Conflicts::new(), |$conflicts| $attempt)
+    };
+    ($budget:expr, |$conflicts:pat_param| $attempt:expr) => {
         async {
-            let mut conflicts = $crate::retry::Conflicts::new();
+            let mut conflicts = $budget;
             loop {
                 let attempt = $crate::retry::attempt(async {
                     let $conflicts = &mut conflicts;

@@ -3,6 +3,7 @@
 //! its own GET route answers it.
 
 use crate::clock;
+use crate::domain::credit::LedgerEntry;
 use crate::domain::grant::Grant;
 use crate::domain::license_key::{Instance, LicenseKey};
 use crate::domain::webhook::Event;
@@ -47,6 +48,13 @@ impl Events {
             .clone()
             .unwrap_or_else(|| instance.license_key_id.clone());
         self.changes.push((event_type, subject, data));
+        self
+    }
+
+    /// A `credit.*` event: its ledger entry, in its balance's order.
+    pub fn credit(mut self, event_type: &'static str, balance_id: &str, entry: &LedgerEntry) -> Self {
+        let data = serde_json::to_value(entry).unwrap_or(Value::Null);
+        self.changes.push((event_type, balance_id.to_string(), data));
         self
     }
 

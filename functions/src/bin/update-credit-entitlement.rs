@@ -1,0 +1,2 @@
+//! The `update-credit-entitlement` function: functions/src/routes/update_credit_entitlement.rs.
+functions::main!(update_credit_entitlement);

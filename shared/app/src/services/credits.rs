@@ -1,0 +1,342 @@
+//! Credit entitlements and customers' balances (SPEC §1.8): the catalogue,
+//! ledger entries through the API, and the reads of balances, grants and ledgers.
+
+use crate::app::App;
+use crate::call::Call;
+use crate::clock;
+use crate::domain::credit::{
+    Balance, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditSource, CustomerCreditEntitlement, EntryType,
+    GrantSource, GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType,
+};
+use crate::domain::refusal::Refusal;
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::reply::Reply;
+use crate::retry::{until_done, Attempt, Conflicts};
+use crate::services::events::Events;
+use crate::store::{LedgerFilter, PageRequest, Written};
+
+fn not_found() -> ApiError {
+    ApiError::not_found("credit entitlement")
+}
+
+/// Balances a customer's list shows at most (one per credit entitlement).
+const CUSTOMER_BALANCES_MAX: usize = 100;
+
+pub async fn create(app: &App, call: &Call, new: NewCreditEntitlement) -> ApiResult<Reply> {
+    let entitlement = new.into_entitlement(ids::new_id("cde"), call.principal_id(), &clock::now_rfc3339())?;
+    let reply = Reply::created(&entitlement)?;
+    match app
+        .store
+        .create_credit_entitlement(&entitlement, call.answer(&reply).as_ref())
+        .await?
+    {
+        Written::Done => Ok(reply),
+        // A fresh ULID cannot collide; a refusal here is a bug.
+        _ => Err(ApiError::internal("new credit entitlement refused")),
+    }
+}
+
+/// The business's credit entitlement `id` that is not deleted.
+async fn active(app: &App, business_id: &str, id: &str) -> ApiResult<CreditEntitlement> {
+    app.store
+        .credit_entitlement(business_id, id)
+        .await?
+        .filter(|e| e.is_active)
+        .ok_or_else(not_found)
+}
+
+pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    Reply::ok(&active(app, call.principal_id(), id).await?)
+}
+
+pub async fn list(app: &App, call: &Call, deleted: Option<&str>, page: &PageRequest) -> ApiResult<Reply> {
+    let deleted = match deleted {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::validation("deleted", "must be true or false")),
+    };
+    let page = app
+        .store
+        .list_credit_entitlements(call.principal_id(), deleted, page)
+        .await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+/// Writes the patched entitlement over the one read, conditioned on it being
+/// unchanged, so the answer is exactly what was stored.
+pub async fn update(app: &App, call: &Call, id: &str, patch: CreditEntitlementPatch) -> ApiResult<Reply> {
+    replace(app, call, id, true, |current| {
+        let next = patch.applied_to(current, &clock::now_rfc3339())?;
+        let reply = Reply::ok(&next)?;
+        Ok((next, reply))
+    })
+    .await
+}
+
+/// Soft delete: out of the list, 404 to reads; `undelete` brings it back.
+pub async fn delete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    replace(app, call, id, true, |current| {
+        let next = CreditEntitlement {
+            is_active: false,
+            updated_at: clock::now_rfc3339(),
+            ..current.clone()
+        };
+        Ok((next, Reply::no_content()?))
+    })
+    .await
+}
+
+pub async fn undelete(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
+    replace(app, call, id, false, |current| {
+        let next = CreditEntitlement {
+            is_active: true,
+            updated_at: clock::now_rfc3339(),
+            ..current.clone()
+        };
+        let reply = Reply::ok(&next)?;
+        Ok((next, reply))
+    })
+    .await
+}
+
+/// Reads the caller's credit entitlement `id`, which must be active
+/// (`was_active`) or deleted, and writes `change` of it over what was read,
+/// conditioned on it being unchanged; a lost race reads it again.
+async fn replace(
+    app: &App,
+    call: &Call,
+    id: &str,
+    was_active: bool,
+    change: impl Fn(&CreditEntitlement) -> ApiResult<(CreditEntitlement, Reply)>,
+) -> ApiResult<Reply> {
+    let business_id = call.principal_id();
+    until_done!(|_| {
+        let current = app
+            .store
+            .credit_entitlement(business_id, id)
+            .await?
+            .ok_or_else(not_found)?;
+        match (current.is_active, was_active) {
+            (true, false) => {
+                return Err(Refusal::conflict("NOT_DELETED", "this credit entitlement is not deleted").into())
+            }
+            (false, true) => return Err(not_found()),
+            _ => {}
+        }
+        let (next, reply) = change(&current)?;
+        match app
+            .store
+            .replace_credit_entitlement(&current, &next, call.answer(&reply).as_ref())
+            .await?
+        {
+            Written::Done => Ok(Attempt::Done(reply)),
+            Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
+        }
+    })
+    .await
+}
+
+/// The customer's balance, 404 when the entitlement is not an active one of the
+/// caller's or the customer has no balance of it.
+pub async fn balance(app: &App, call: &Call, entitlement_id: &str, customer_id: &str) -> ApiResult<Reply> {
+    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let balance = app
+        .store
+        .credit_balance(&entitlement.business_id, &entitlement.id, customer_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("credit balance"))?;
+    Reply::ok(&balance.view())
+}
+
+pub async fn list_balances(
+    app: &App,
+    call: &Call,
+    entitlement_id: &str,
+    customer_id: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let (business_id, id) = (&entitlement.business_id, &entitlement.id);
+    let (balances, next_cursor) = match customer_id {
+        // One balance at most: on the first page, so an auto-pager's next page is empty.
+        Some(_) if !page.is_first() => (Vec::new(), None),
+        Some(customer_id) => (
+            app.store
+                .credit_balance(business_id, id, customer_id)
+                .await?
+                .into_iter()
+                .collect(),
+            None,
+        ),
+        None => {
+            let page = app.store.list_credit_balances(business_id, id, page).await?;
+            (page.items, page.next_cursor)
+        }
+    };
+    let views: Vec<_> = balances.iter().map(Balance::view).collect();
+    Reply::page(&views, next_cursor)
+}
+
+pub async fn list_grants(
+    app: &App,
+    call: &Call,
+    entitlement_id: &str,
+    customer_id: &str,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let status = GrantStatus::filter(status)?;
+    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let page = app
+        .store
+        .list_credit_grants((&entitlement.business_id, &entitlement.id, customer_id), status, page)
+        .await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+pub async fn list_ledger(
+    app: &App,
+    call: &Call,
+    entitlement_id: &str,
+    customer_id: &str,
+    filter: (Option<&str>, Option<&str>, Option<&str>),
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let (transaction_type, start, end) = filter;
+    let transaction_type = TransactionType::filter(transaction_type)?.map(TransactionType::as_str);
+    let time = |field: &str, text: Option<&str>| {
+        text.map(|t| {
+            crate::domain::calendar::parse_client_time(t)
+                .map(crate::domain::timestamp::rfc3339)
+                .ok_or_else(|| ApiError::validation(field, "must be an RFC 3339 time"))
+        })
+        .transpose()
+    };
+    let filter = LedgerFilter {
+        transaction_type,
+        start: time("start_date", start)?,
+        end: time("end_date", end)?,
+    };
+    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let page = app
+        .store
+        .list_credit_ledger((&entitlement.business_id, &entitlement.id, customer_id), filter, page)
+        .await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+/// One ledger entry from the API: a credit makes a grant, a debit spends the
+/// oldest grants first. Decided from the balance as read and committed only
+/// over that version. When another change came first, it is decided again at
+/// once from the balance that refused it (no read: the refusal returns it), for
+/// as long as the hot-item budget lasts: one balance takes its changes one at a
+/// time, and each lost attempt is another request's change committed.
+pub async fn add_entry(
+    app: &App,
+    call: &Call,
+    entitlement_id: &str,
+    customer_id: &str,
+    request: LedgerEntryRequest,
+) -> ApiResult<Reply> {
+    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let input = request.checked(&entitlement, clock::now())?;
+    let (business_id, id) = (entitlement.business_id.as_str(), entitlement.id.as_str());
+    let opened = || Balance::opened(ids::new_id("cbal"), &entitlement, customer_id, &clock::now_rfc3339());
+    // Requests of this process at the same balance take turns (`turns.rs`).
+    let _turn = crate::turns::take(format!("{business_id}#{id}#{customer_id}")).await;
+    // The balance to decide from when the last attempt's refusal returned it.
+    let mut newer = None;
+    until_done!(Conflicts::hot_item(), |conflicts| {
+        let before = match newer.take() {
+            Some(newer) => newer,
+            None => app
+                .store
+                .credit_balance(business_id, id, customer_id)
+                .await?
+                .unwrap_or_else(opened),
+        };
+        let now = clock::now();
+        let change = match input.entry_type {
+            EntryType::Credit => {
+                let source = CreditSource {
+                    source_type: GrantSource::Api,
+                    source_id: None,
+                    transaction_type: TransactionType::CreditAdded,
+                };
+                let ids = ChangeIds {
+                    entry_id: ids::new_id("cle"),
+                    grant_id: ids::new_id("cgr"),
+                };
+                before.credit(&entitlement, &input, source, ids, now)?
+            }
+            EntryType::Debit => before.debit(&entitlement, &input, ids::new_id("cle"), now)?,
+        };
+        let events = change
+            .event_types()
+            .into_iter()
+            .fold(Events::new(business_id, now), |events, event_type| {
+                events.credit(event_type, &change.balance.id, &change.entry)
+            })
+            .build();
+        let reply = Reply::created(&change.entry)?;
+        conflicts.before_write()?;
+        let written = app
+            .store
+            .commit_balance_change(
+                &before,
+                &change,
+                input.idempotency_key.as_deref(),
+                &events,
+                call.answer(&reply).as_ref(),
+            )
+            .await?;
+        match written {
+            Written::Done => Ok(Attempt::Done(reply)),
+            Written::Refused { at: 1, alone: true, .. } if input.idempotency_key.is_some() => Err(Refusal::conflict(
+                "IDEMPOTENCY_KEY_ALREADY_USED",
+                "a ledger entry with this idempotency_key already exists",
+            )
+            .into()),
+            refused => {
+                newer = refused.newer_balance()?;
+                Ok(match newer {
+                    Some(_) => {
+                        conflicts.again();
+                        Attempt::Retry
+                    }
+                    None => Attempt::Lost,
+                })
+            }
+        }
+    })
+    .await
+}
+
+/// `{items}`: the customer's balances of the business's active credit entitlements.
+pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> ApiResult<Reply> {
+    let business_id = call.principal_id();
+    let balances = app
+        .store
+        .customer_credit_balances(business_id, customer_id, CUSTOMER_BALANCES_MAX)
+        .await?;
+    let ids: Vec<&str> = balances.iter().map(|b| b.credit_entitlement_id.as_str()).collect();
+    let entitlements = app.store.credit_entitlements_by_id(business_id, &ids).await?;
+    let items: Vec<CustomerCreditEntitlement> = balances
+        .iter()
+        .filter_map(|balance| {
+            let e = entitlements
+                .iter()
+                .find(|e| e.id == balance.credit_entitlement_id && e.is_active)?;
+            Some(CustomerCreditEntitlement {
+                credit_entitlement_id: e.id.clone(),
+                name: e.name.clone(),
+                unit: e.unit.clone(),
+                description: e.description.clone(),
+                balance: balance.balance,
+                overage: balance.overage,
+            })
+        })
+        .collect();
+    Reply::ok(&serde_json::json!({ "items": items }))
+}

@@ -1,0 +1,1173 @@
+//! Credit entitlements (metered usage, SPEC §1.8): exact decimal amounts, a
+//! customer's balance over its credit grants, and what one ledger entry does
+//! to them. A balance is the sum of its live grants' remaining amounts; a
+//! debit takes from the oldest live grant first, never below zero, and a
+//! shortfall goes to `overage` only when the entitlement allows it, within
+//! its limit. Every change is one ledger entry whose before and after are the
+//! balance the change was decided on, so the entries chain exactly.
+
+use crate::calendar::DurationInterval;
+use crate::json::{Line, Prose};
+use crate::metadata::{Metadata, MetadataInput};
+use crate::refusal::{Refusal, RuleResult};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// Decimal places an entitlement may count in.
+pub const PRECISION_MAX: u32 = 10;
+/// Digits of an amount's integer part: Dodo's `NUMERIC(38,28)` with an integer part below 10^10.
+pub const INTEGER_DIGITS_MAX: usize = 10;
+/// Digits of an amount's fraction that parse at all (`NUMERIC(38,28)`); past the
+/// entitlement's precision they are refused, never rounded.
+pub const FRACTION_DIGITS_MAX: usize = 28;
+/// Live (unspent, unexpired) grants a balance holds at once: a debit touches
+/// each grant it takes from in its one transaction (at most 100 actions).
+pub const LIVE_GRANTS_MAX: usize = 50;
+/// The most a balance (or an overage limit) may reach: below 10^10, as an amount.
+pub fn amount_ceiling() -> Decimal {
+    Decimal::from(10_000_000_000i64)
+}
+
+/// A non-negative exact decimal at a fixed scale: the entitlement's precision,
+/// so it reads back with exactly that many decimals (`"12.50"` at precision 2).
+/// Stored and shown as that string; there is no floating point anywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Credits(Decimal);
+
+impl Credits {
+    pub fn zero(precision: u32) -> Self {
+        let mut zero = Decimal::ZERO;
+        zero.rescale(precision);
+        Self(zero)
+    }
+
+    /// `text` as a client sends an amount: digits with an optional point and
+    /// fraction, more than zero, the integer part below 10^10, at most
+    /// `precision` decimals (more is refused, never rounded).
+    pub fn parse(field: &str, text: &str, precision: u32) -> RuleResult<Self> {
+        let invalid = |problem: &str| Refusal::invalid(field, problem);
+        let (integer, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if integer.is_empty() || !digits(integer) || !digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+            return Err(invalid("must be a decimal number such as \"12.5\""));
+        }
+        if integer.trim_start_matches('0').len() > INTEGER_DIGITS_MAX {
+            return Err(invalid("must be below 10000000000 (10^10)"));
+        }
+        if fraction.len() > FRACTION_DIGITS_MAX {
+            return Err(invalid("must have at most 28 decimal places"));
+        }
+        let significant = fraction.trim_end_matches('0').len();
+        if significant > precision as usize {
+            return Err(invalid(&format!(
+                "has more decimal places than this credit entitlement's precision ({precision})"
+            )));
+        }
+        let exact = match significant {
+            0 => integer.to_string(),
+            _ => format!("{integer}.{}", &fraction[..significant]),
+        };
+        let mut value =
+            Decimal::from_str_exact(&exact).map_err(|_| invalid("must be a decimal number such as \"12.5\""))?;
+        if value.is_zero() {
+            return Err(invalid("must be greater than 0"));
+        }
+        value.rescale(precision);
+        Ok(Self(value))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn decimal(&self) -> Decimal {
+        self.0
+    }
+
+    fn plus(self, other: Self) -> Self {
+        Self(self.0 + other.0)
+    }
+
+    /// `self − other`; callers take at most what is there.
+    fn minus(self, other: Self) -> Self {
+        Self(self.0 - other.0)
+    }
+}
+
+impl std::fmt::Display for Credits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Credits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Credits {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Decimal::from_str(&text).map(Self).map_err(serde::de::Error::custom)
+    }
+}
+
+impl utoipa::PartialSchema for Credits {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "An exact decimal with the credit entitlement's `precision` decimal places, e.g. \"12.50\".",
+            ))
+            .pattern(Some("^[0-9]{1,10}(\\.[0-9]{1,28})?$"))
+            .into()
+    }
+}
+
+impl ToSchema for Credits {}
+
+/// `overage_behavior`: what happens to overage at the end of a billing cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OverageBehavior {
+    #[default]
+    ForgiveAtReset,
+    InvoiceAtBilling,
+    CarryDeficit,
+    CarryDeficitAutoRepay,
+}
+
+pub const NAME_MAX: usize = 255;
+pub const UNIT_MAX: usize = 100;
+pub const DESCRIPTION_MAX: usize = 2500;
+pub type Name = Line<1, NAME_MAX>;
+pub type Unit = Line<1, UNIT_MAX>;
+pub type Description = Prose<0, DESCRIPTION_MAX>;
+
+/// A credit entitlement as stored and as `GET /credit-entitlements/{id}` answers it
+/// (the SDK's `CreditEntitlement`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditEntitlement {
+    pub id: String,
+    pub business_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub unit: String,
+    /// Decimal places of every amount (0 to 10); fixed at creation.
+    pub precision: u32,
+    pub currency: Option<String>,
+    /// A decimal string.
+    pub price_per_unit: Option<String>,
+    pub expires_after_days: Option<i64>,
+    pub overage_enabled: bool,
+    pub overage_limit: Option<i64>,
+    pub overage_behavior: OverageBehavior,
+    pub rollover_enabled: bool,
+    pub rollover_percentage: Option<i64>,
+    pub max_rollover_count: Option<i64>,
+    pub rollover_timeframe_count: Option<i64>,
+    pub rollover_timeframe_interval: Option<DurationInterval>,
+    /// False once deleted (soft; `undelete` brings it back).
+    pub is_active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The body of `POST /credit-entitlements` (the SDK's `CreditEntitlementCreateParams`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCreditEntitlement {
+    #[schema(inline)]
+    pub name: Name,
+    #[schema(inline)]
+    pub unit: Unit,
+    pub precision: i64,
+    pub overage_enabled: bool,
+    pub rollover_enabled: bool,
+    #[serde(default)]
+    #[schema(inline)]
+    pub description: Option<Description>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub price_per_unit: Option<String>,
+    #[serde(default)]
+    pub expires_after_days: Option<i64>,
+    #[serde(default)]
+    pub overage_limit: Option<i64>,
+    #[serde(default)]
+    pub overage_behavior: Option<OverageBehavior>,
+    #[serde(default)]
+    pub rollover_percentage: Option<i64>,
+    #[serde(default)]
+    pub max_rollover_count: Option<i64>,
+    #[serde(default)]
+    pub rollover_timeframe_count: Option<i64>,
+    #[serde(default)]
+    pub rollover_timeframe_interval: Option<DurationInterval>,
+}
+
+impl NewCreditEntitlement {
+    pub fn into_entitlement(self, id: String, business_id: &str, now: &str) -> RuleResult<CreditEntitlement> {
+        if !(0..=PRECISION_MAX as i64).contains(&self.precision) {
+            return Err(Refusal::invalid("precision", "must be 0 to 10"));
+        }
+        let entitlement = CreditEntitlement {
+            id,
+            business_id: business_id.to_string(),
+            name: self.name.into_inner(),
+            description: self.description.map(Description::into_inner),
+            unit: self.unit.into_inner(),
+            precision: self.precision as u32,
+            currency: self.currency,
+            price_per_unit: self.price_per_unit,
+            expires_after_days: self.expires_after_days,
+            overage_enabled: self.overage_enabled,
+            overage_limit: self.overage_limit,
+            overage_behavior: self.overage_behavior.unwrap_or_default(),
+            rollover_enabled: self.rollover_enabled,
+            rollover_percentage: self.rollover_percentage,
+            max_rollover_count: self.max_rollover_count,
+            rollover_timeframe_count: self.rollover_timeframe_count,
+            rollover_timeframe_interval: self.rollover_timeframe_interval,
+            is_active: true,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        };
+        entitlement.checked()
+    }
+}
+
+/// The body of `PATCH /credit-entitlements/{id}`: a field left out keeps its
+/// value; `null` clears an optional one (and keeps a required one). The result
+/// is checked as a new one is; `precision` is fixed and not taken.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct CreditEntitlementPatch {
+    #[serde(default)]
+    #[schema(inline)]
+    pub name: Option<Name>,
+    #[serde(default)]
+    #[schema(inline)]
+    pub unit: Option<Unit>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(inline, value_type = Option<Description>)]
+    pub description: Option<Option<Description>>,
+    #[serde(default)]
+    pub overage_enabled: Option<bool>,
+    #[serde(default)]
+    pub rollover_enabled: Option<bool>,
+    #[serde(default)]
+    pub overage_behavior: Option<OverageBehavior>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub price_per_unit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub expires_after_days: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub overage_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub rollover_percentage: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub max_rollover_count: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub rollover_timeframe_count: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "crate::json::nullable")]
+    #[schema(value_type = Option<DurationInterval>)]
+    pub rollover_timeframe_interval: Option<Option<DurationInterval>>,
+}
+
+impl CreditEntitlementPatch {
+    /// `current` with the patch applied at `now`, checked whole.
+    pub fn applied_to(&self, current: &CreditEntitlement, now: &str) -> RuleResult<CreditEntitlement> {
+        let mut next = current.clone();
+        let patch = self.clone();
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        set(&mut next.name, patch.name.map(Name::into_inner));
+        set(&mut next.unit, patch.unit.map(Unit::into_inner));
+        set(
+            &mut next.description,
+            patch.description.map(|d| d.map(Description::into_inner)),
+        );
+        set(&mut next.overage_enabled, patch.overage_enabled);
+        set(&mut next.rollover_enabled, patch.rollover_enabled);
+        set(&mut next.overage_behavior, patch.overage_behavior);
+        set(&mut next.currency, patch.currency);
+        set(&mut next.price_per_unit, patch.price_per_unit);
+        set(&mut next.expires_after_days, patch.expires_after_days);
+        set(&mut next.overage_limit, patch.overage_limit);
+        set(&mut next.rollover_percentage, patch.rollover_percentage);
+        set(&mut next.max_rollover_count, patch.max_rollover_count);
+        set(&mut next.rollover_timeframe_count, patch.rollover_timeframe_count);
+        set(&mut next.rollover_timeframe_interval, patch.rollover_timeframe_interval);
+        next.updated_at = now.to_string();
+        next.checked()
+    }
+}
+
+impl CreditEntitlement {
+    /// The rules every stored credit entitlement meets (Dodo's, from its SDK's
+    /// docstrings): a price needs a currency, overage needs a price, a rollover
+    /// timeframe is a count and an interval together; counts in range.
+    fn checked(mut self) -> RuleResult<Self> {
+        if let Some(currency) = &self.currency {
+            if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Refusal::invalid("currency", "must be an ISO 4217 code such as \"USD\""));
+            }
+        }
+        if let Some(price) = &self.price_per_unit {
+            let parsed = Credits::parse("price_per_unit", price, FRACTION_DIGITS_MAX as u32).map_err(|_| {
+                Refusal::invalid("price_per_unit", "must be a decimal number above 0, such as \"0.01\"")
+            })?;
+            self.price_per_unit = Some(parsed.0.normalize().to_string());
+            if self.currency.is_none() {
+                return Err(Refusal::invalid("currency", "is required when price_per_unit is set"));
+            }
+        }
+        if self.overage_enabled && self.price_per_unit.is_none() {
+            return Err(Refusal::invalid(
+                "price_per_unit",
+                "is required when overage_enabled is true",
+            ));
+        }
+        if self.rollover_timeframe_count.is_some() != self.rollover_timeframe_interval.is_some() {
+            return Err(Refusal::invalid(
+                "rollover_timeframe_count",
+                "and rollover_timeframe_interval must be given together",
+            ));
+        }
+        let ranges: [(&str, Option<i64>, i64, i64); 5] = [
+            ("expires_after_days", self.expires_after_days, 1, 36_525),
+            ("overage_limit", self.overage_limit, 0, 9_999_999_999),
+            ("rollover_percentage", self.rollover_percentage, 0, 100),
+            ("max_rollover_count", self.max_rollover_count, 0, 1_000),
+            ("rollover_timeframe_count", self.rollover_timeframe_count, 1, 1_000),
+        ];
+        for (field, value, min, max) in ranges {
+            if value.is_some_and(|v| !(min..=max).contains(&v)) {
+                return Err(Refusal::invalid(field, format!("must be {min} to {max}")));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Where its amounts stop: the overage a balance may owe, if any.
+    fn overage_room(&self) -> Option<Decimal> {
+        self.overage_enabled
+            .then(|| self.overage_limit.map_or_else(amount_ceiling, Decimal::from))
+    }
+}
+
+/// `source_type` of a credit grant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantSource {
+    Subscription,
+    OneTime,
+    Addon,
+    Api,
+    Rollover,
+}
+
+/// A credit grant (the SDK's `BalanceListGrantsResponse`), as stored and shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditGrant {
+    pub id: String,
+    pub credit_entitlement_id: String,
+    pub customer_id: String,
+    pub initial_amount: Credits,
+    pub remaining_amount: Credits,
+    pub is_expired: bool,
+    pub is_rolled_over: bool,
+    pub rollover_count: i64,
+    pub source_type: GrantSource,
+    pub source_id: Option<String>,
+    pub parent_grant_id: Option<String>,
+    pub expires_at: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `status` of `balances.list_grants`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[schema(as = CreditGrantStatus)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Active,
+    Expired,
+    Depleted,
+}
+
+impl GrantStatus {
+    pub fn filter(text: Option<&str>) -> RuleResult<Option<Self>> {
+        text.map(|t| match t {
+            "active" => Ok(Self::Active),
+            "expired" => Ok(Self::Expired),
+            "depleted" => Ok(Self::Depleted),
+            _ => Err(Refusal::invalid("status", "must be active, expired or depleted")),
+        })
+        .transpose()
+    }
+
+    pub fn of(grant: &CreditGrant) -> Self {
+        if grant.is_expired {
+            Self::Expired
+        } else if grant.remaining_amount.is_zero() {
+            Self::Depleted
+        } else {
+            Self::Active
+        }
+    }
+}
+
+/// `entry_type` of a ledger entry the API makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryType {
+    Credit,
+    Debit,
+}
+
+/// `transaction_type` of a ledger entry (the SDK's `CreditLedgerEntry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionType {
+    CreditAdded,
+    CreditDeducted,
+    CreditExpired,
+    CreditRolledOver,
+    RolloverForfeited,
+    OverageCharged,
+    OverageReset,
+    AutoTopUp,
+    ManualAdjustment,
+    Refund,
+}
+
+impl TransactionType {
+    pub const ALL: [Self; 10] = [
+        Self::CreditAdded,
+        Self::CreditDeducted,
+        Self::CreditExpired,
+        Self::CreditRolledOver,
+        Self::RolloverForfeited,
+        Self::OverageCharged,
+        Self::OverageReset,
+        Self::AutoTopUp,
+        Self::ManualAdjustment,
+        Self::Refund,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreditAdded => "credit_added",
+            Self::CreditDeducted => "credit_deducted",
+            Self::CreditExpired => "credit_expired",
+            Self::CreditRolledOver => "credit_rolled_over",
+            Self::RolloverForfeited => "rollover_forfeited",
+            Self::OverageCharged => "overage_charged",
+            Self::OverageReset => "overage_reset",
+            Self::AutoTopUp => "auto_top_up",
+            Self::ManualAdjustment => "manual_adjustment",
+            Self::Refund => "refund",
+        }
+    }
+
+    /// A `transaction_type` filter, if one was given.
+    pub fn filter(text: Option<&str>) -> RuleResult<Option<Self>> {
+        text.map(|t| {
+            Self::ALL
+                .into_iter()
+                .find(|k| k.as_str() == t)
+                .ok_or_else(|| Refusal::invalid("transaction_type", "is not a known transaction type"))
+        })
+        .transpose()
+    }
+
+    /// The webhook event a ledger entry of this type is reported by.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            Self::CreditAdded | Self::AutoTopUp | Self::Refund => "credit.added",
+            Self::CreditDeducted => "credit.deducted",
+            Self::CreditExpired => "credit.expired",
+            Self::CreditRolledOver => "credit.rolled_over",
+            Self::RolloverForfeited => "credit.rollover_forfeited",
+            Self::OverageCharged => "credit.overage_charged",
+            Self::OverageReset => "credit.overage_reset",
+            Self::ManualAdjustment => "credit.manual_adjustment",
+        }
+    }
+}
+
+/// One ledger entry, as stored and shown: the fields of the SDK's
+/// `CreditLedgerEntry` and of `BalanceCreateLedgerEntryResponse` together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = CreditLedgerEntry)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub business_id: String,
+    /// The business: this service has one brand per business.
+    pub brand_id: String,
+    pub credit_entitlement_id: String,
+    pub customer_id: String,
+    pub amount: Credits,
+    pub is_credit: bool,
+    pub entry_type: EntryType,
+    pub transaction_type: TransactionType,
+    pub balance_before: Credits,
+    pub balance_after: Credits,
+    pub overage_before: Credits,
+    pub overage_after: Credits,
+    pub grant_id: Option<String>,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub reference_id: Option<String>,
+    pub reference_type: Option<String>,
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
+    pub created_at: String,
+}
+
+/// A grant a balance can still spend from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveGrant {
+    pub remaining: Credits,
+    pub expires_at: Option<String>,
+}
+
+impl LiveGrant {
+    fn spendable_at(&self, now: &str) -> bool {
+        self.expires_at.as_deref().is_none_or(|at| at > now)
+    }
+}
+
+/// A customer's balance of one credit entitlement, as stored: the numbers, the
+/// live grants it is the sum of (by id, which is creation order), and the
+/// version every change is conditioned on and moves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Balance {
+    pub id: String,
+    pub business_id: String,
+    pub credit_entitlement_id: String,
+    pub customer_id: String,
+    pub balance: Credits,
+    pub overage: Credits,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_transaction_at: Option<String>,
+    /// How many changes it has seen; 0 before the first is stored.
+    pub version: u64,
+    pub live: BTreeMap<String, LiveGrant>,
+}
+
+/// A balance as `balances.retrieve` answers it (the SDK's `CustomerCreditBalance`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CustomerCreditBalance)]
+pub struct BalanceView<'a> {
+    pub id: &'a str,
+    pub credit_entitlement_id: &'a str,
+    pub customer_id: &'a str,
+    pub balance: Credits,
+    pub overage: Credits,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub last_transaction_at: Option<&'a str>,
+}
+
+/// One row of `GET /customers/{customer_id}/credit-entitlements` (the SDK's
+/// `CustomerListCreditEntitlementsResponse` item).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerCreditEntitlement {
+    pub credit_entitlement_id: String,
+    pub name: String,
+    pub unit: String,
+    pub description: Option<String>,
+    pub balance: Credits,
+    pub overage: Credits,
+}
+
+/// What `POST .../ledger-entries` takes (the SDK's `BalanceCreateLedgerEntryParams`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = NewCreditLedgerEntry)]
+pub struct LedgerEntryRequest {
+    /// A decimal string with at most the entitlement's `precision` decimals.
+    pub amount: String,
+    pub entry_type: EntryType,
+    /// Credits only: when the new grant expires (wins over `expires_after_days`).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The same key again for this business is refused with 409.
+    #[serde(default)]
+    #[schema(inline, value_type = Option<String>)]
+    pub idempotency_key: Option<Line<1, 255>>,
+    #[serde(default)]
+    pub metadata: Option<MetadataInput>,
+    #[serde(default)]
+    #[schema(inline, value_type = Option<String>)]
+    pub reason: Option<Prose<0, 1000>>,
+}
+
+/// What a request's entry is, checked against its entitlement: the rules take
+/// this, never the raw body.
+#[derive(Clone, Debug)]
+pub struct EntryInput {
+    pub amount: Credits,
+    pub entry_type: EntryType,
+    pub expires_at: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub metadata: Metadata,
+    pub reason: Option<String>,
+}
+
+impl LedgerEntryRequest {
+    pub fn checked(self, entitlement: &CreditEntitlement, now: OffsetDateTime) -> RuleResult<EntryInput> {
+        let amount = Credits::parse("amount", &self.amount, entitlement.precision)?;
+        let expires_at = match (self.entry_type, self.expires_at) {
+            (_, None) => None,
+            (EntryType::Debit, Some(_)) => return Err(Refusal::invalid("expires_at", "is only for credits")),
+            (EntryType::Credit, Some(text)) => {
+                let at = crate::calendar::parse_client_time(&text)
+                    .ok_or_else(|| Refusal::invalid("expires_at", "must be an RFC 3339 time"))?;
+                if at <= now {
+                    return Err(Refusal::invalid("expires_at", "must be in the future"));
+                }
+                Some(crate::timestamp::rfc3339(at))
+            }
+        };
+        Ok(EntryInput {
+            amount,
+            entry_type: self.entry_type,
+            expires_at,
+            idempotency_key: self.idempotency_key.map(Line::into_inner),
+            metadata: self.metadata.map(MetadataInput::into_inner).unwrap_or_default(),
+            reason: self.reason.map(Prose::into_inner),
+        })
+    }
+}
+
+/// Where a credit comes from.
+#[derive(Clone, Debug)]
+pub struct CreditSource {
+    pub source_type: GrantSource,
+    pub source_id: Option<String>,
+    pub transaction_type: TransactionType,
+}
+
+/// What one change is: the balance after it, its ledger entry, and the grants
+/// it creates (`new_grant`) or changes (`spent`: id and remaining amount).
+#[derive(Clone, Debug)]
+pub struct BalanceChange {
+    pub balance: Balance,
+    pub entry: LedgerEntry,
+    pub new_grant: Option<CreditGrant>,
+    pub spent: Vec<(String, Credits)>,
+}
+
+impl BalanceChange {
+    /// The webhook events it is reported by, in order.
+    pub fn event_types(&self) -> Vec<&'static str> {
+        let mut types = vec![self.entry.transaction_type.event_type()];
+        if self.entry.overage_after > self.entry.overage_before {
+            types.push("credit.overage_charged");
+        }
+        types
+    }
+}
+
+/// Ids the change writes, made by the caller (the rules make none).
+pub struct ChangeIds {
+    pub entry_id: String,
+    pub grant_id: String,
+}
+
+impl Balance {
+    /// A customer's balance before any change: zero, no grants.
+    pub fn opened(id: String, entitlement: &CreditEntitlement, customer_id: &str, now: &str) -> Self {
+        Self {
+            id,
+            business_id: entitlement.business_id.clone(),
+            credit_entitlement_id: entitlement.id.clone(),
+            customer_id: customer_id.to_string(),
+            balance: Credits::zero(entitlement.precision),
+            overage: Credits::zero(entitlement.precision),
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            last_transaction_at: None,
+            version: 0,
+            live: BTreeMap::new(),
+        }
+    }
+
+    pub fn view(&self) -> BalanceView<'_> {
+        BalanceView {
+            id: &self.id,
+            credit_entitlement_id: &self.credit_entitlement_id,
+            customer_id: &self.customer_id,
+            balance: self.balance,
+            overage: self.overage,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            last_transaction_at: self.last_transaction_at.as_deref(),
+        }
+    }
+
+    /// A credit: a new grant of `input.amount`, expiring at `input.expires_at`
+    /// or `expires_after_days` after `now`.
+    pub fn credit(
+        &self,
+        entitlement: &CreditEntitlement,
+        input: &EntryInput,
+        source: CreditSource,
+        ids: ChangeIds,
+        now: OffsetDateTime,
+    ) -> RuleResult<BalanceChange> {
+        let at = crate::timestamp::rfc3339(now);
+        if self.live.len() >= LIVE_GRANTS_MAX {
+            return Err(Refusal::unprocessable(
+                "TOO_MANY_CREDIT_GRANTS",
+                format!("this balance already holds {LIVE_GRANTS_MAX} unspent grants; spend or let some expire first"),
+            ));
+        }
+        let after = self.balance.plus(input.amount);
+        if after.0 >= amount_ceiling() {
+            return Err(Refusal::unprocessable(
+                "BALANCE_LIMIT",
+                "the balance would reach 10^10, the most it may hold",
+            ));
+        }
+        let expires_at = input.expires_at.clone().or_else(|| {
+            entitlement
+                .expires_after_days
+                .map(|days| crate::timestamp::rfc3339(now + time::Duration::days(days)))
+        });
+        let grant = CreditGrant {
+            id: ids.grant_id,
+            credit_entitlement_id: self.credit_entitlement_id.clone(),
+            customer_id: self.customer_id.clone(),
+            initial_amount: input.amount,
+            remaining_amount: input.amount,
+            is_expired: false,
+            is_rolled_over: false,
+            rollover_count: 0,
+            source_type: source.source_type,
+            source_id: source.source_id,
+            parent_grant_id: None,
+            expires_at: expires_at.clone(),
+            metadata: input.metadata.clone(),
+            created_at: at.clone(),
+            updated_at: at.clone(),
+        };
+        let mut balance = self.changed(&at);
+        balance.balance = after;
+        balance.live.insert(
+            grant.id.clone(),
+            LiveGrant {
+                remaining: input.amount,
+                expires_at,
+            },
+        );
+        let entry = self.entry(
+            &balance,
+            ids.entry_id,
+            input,
+            source.transaction_type,
+            Some(grant.id.clone()),
+            &at,
+        );
+        Ok(BalanceChange {
+            balance,
+            entry,
+            new_grant: Some(grant),
+            spent: Vec::new(),
+        })
+    }
+
+    /// A debit: from the oldest spendable grant first; what they cannot cover
+    /// goes to overage when the entitlement allows it and its limit holds, and
+    /// is refused otherwise (nothing changes).
+    pub fn debit(
+        &self,
+        entitlement: &CreditEntitlement,
+        input: &EntryInput,
+        entry_id: String,
+        now: OffsetDateTime,
+    ) -> RuleResult<BalanceChange> {
+        let at = crate::timestamp::rfc3339(now);
+        let mut left = input.amount;
+        let mut spent = Vec::new();
+        for (id, grant) in &self.live {
+            if left.is_zero() {
+                break;
+            }
+            if !grant.spendable_at(&at) {
+                continue;
+            }
+            let take = left.min(grant.remaining);
+            left = left.minus(take);
+            spent.push((id.clone(), grant.remaining.minus(take)));
+        }
+        let overage = self.overage.plus(left);
+        if !left.is_zero() {
+            match entitlement.overage_room() {
+                None => {
+                    return Err(Refusal::insufficient(
+                        "INSUFFICIENT_CREDITS",
+                        format!(
+                            "amount: more than the balance available ({}); nothing was deducted",
+                            self.balance.minus(self.unspendable(&at))
+                        ),
+                    ))
+                }
+                Some(limit) if overage.0 > limit => {
+                    return Err(Refusal::insufficient(
+                        "OVERAGE_LIMIT_REACHED",
+                        format!(
+                        "amount: would take the overage to {overage}, past its limit of {limit}; nothing was deducted"
+                    ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut balance = self.changed(&at);
+        balance.balance = self.balance.minus(input.amount.minus(left));
+        balance.overage = overage;
+        for (id, remaining) in &spent {
+            if remaining.is_zero() {
+                balance.live.remove(id);
+            } else if let Some(grant) = balance.live.get_mut(id) {
+                grant.remaining = *remaining;
+            }
+        }
+        let first = spent.first().map(|(id, _)| id.clone());
+        let entry = self.entry(&balance, entry_id, input, TransactionType::CreditDeducted, first, &at);
+        Ok(BalanceChange {
+            balance,
+            entry,
+            new_grant: None,
+            spent,
+        })
+    }
+
+    /// What live grants past their expiry still hold (not yet expired by the schedule).
+    fn unspendable(&self, at: &str) -> Credits {
+        self.live
+            .values()
+            .filter(|g| !g.spendable_at(at))
+            .fold(Credits::zero(self.balance.0.scale()), |sum, g| sum.plus(g.remaining))
+    }
+
+    fn changed(&self, at: &str) -> Self {
+        let mut next = self.clone();
+        next.version = self.version + 1;
+        next.updated_at = at.to_string();
+        next.last_transaction_at = Some(at.to_string());
+        next
+    }
+
+    fn entry(
+        &self,
+        after: &Balance,
+        id: String,
+        input: &EntryInput,
+        transaction_type: TransactionType,
+        grant_id: Option<String>,
+        at: &str,
+    ) -> LedgerEntry {
+        LedgerEntry {
+            id,
+            business_id: self.business_id.clone(),
+            brand_id: self.business_id.clone(),
+            credit_entitlement_id: self.credit_entitlement_id.clone(),
+            customer_id: self.customer_id.clone(),
+            amount: input.amount,
+            is_credit: input.entry_type == EntryType::Credit,
+            entry_type: input.entry_type,
+            transaction_type,
+            balance_before: self.balance,
+            balance_after: after.balance,
+            overage_before: self.overage,
+            overage_after: after.overage,
+            grant_id,
+            reason: input.reason.clone(),
+            description: input.reason.clone(),
+            reference_id: None,
+            reference_type: None,
+            metadata: input.metadata.clone(),
+            created_at: at.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entitlement(precision: u32, overage_limit: Option<i64>) -> CreditEntitlement {
+        let body = serde_json::json!({
+            "name": "API calls", "unit": "calls", "precision": precision,
+            "overage_enabled": overage_limit.is_some(), "rollover_enabled": false,
+            "currency": "USD", "price_per_unit": "0.01", "overage_limit": overage_limit,
+        });
+        serde_json::from_value::<NewCreditEntitlement>(body)
+            .unwrap()
+            .into_entitlement("cde_1".into(), "bus_1", "2026-01-01T00:00:00.000Z")
+            .unwrap()
+    }
+
+    fn now() -> OffsetDateTime {
+        crate::timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
+    }
+
+    fn input(amount: &str, entry_type: EntryType, e: &CreditEntitlement) -> EntryInput {
+        LedgerEntryRequest {
+            amount: amount.into(),
+            entry_type,
+            expires_at: None,
+            idempotency_key: None,
+            metadata: None,
+            reason: None,
+        }
+        .checked(e, now())
+        .unwrap()
+    }
+
+    fn api() -> CreditSource {
+        CreditSource {
+            source_type: GrantSource::Api,
+            source_id: None,
+            transaction_type: TransactionType::CreditAdded,
+        }
+    }
+
+    fn credited(balance: Balance, e: &CreditEntitlement, amounts: &[&str]) -> Balance {
+        amounts.iter().enumerate().fold(balance, |b, (i, a)| {
+            let ids = ChangeIds {
+                entry_id: format!("cle_{i}"),
+                grant_id: format!("cgr_{i}"),
+            };
+            b.credit(e, &input(a, EntryType::Credit, e), api(), ids, now())
+                .unwrap()
+                .balance
+        })
+    }
+
+    #[test]
+    fn amounts_are_exact_at_the_entitlements_precision() {
+        assert_eq!(Credits::parse("amount", "12.5", 2).unwrap().to_string(), "12.50");
+        assert_eq!(Credits::parse("amount", "7", 0).unwrap().to_string(), "7");
+        assert_eq!(Credits::parse("amount", "0.1000", 1).unwrap().to_string(), "0.1");
+        assert_eq!(
+            Credits::parse("amount", "9999999999.9999999999", 10)
+                .unwrap()
+                .to_string(),
+            "9999999999.9999999999"
+        );
+        let sum = Credits::parse("a", "0.1", 2)
+            .unwrap()
+            .plus(Credits::parse("a", "0.2", 2).unwrap());
+        assert_eq!(sum.to_string(), "0.30");
+        for bad in [
+            "",
+            "-1",
+            "1e3",
+            "1.",
+            ".5",
+            "0",
+            "0.00",
+            "10000000000",
+            " 1",
+            "1,5",
+            "NaN",
+            "0x10",
+        ] {
+            assert!(Credits::parse("amount", bad, 2).is_err(), "{bad}");
+        }
+        let refused = Credits::parse("amount", "1.005", 2).unwrap_err();
+        assert!(refused.message.contains("precision (2)"), "{}", refused.message);
+    }
+
+    #[test]
+    fn a_new_entitlement_meets_dodos_rules() {
+        let base = serde_json::json!({"name": "n", "unit": "u", "precision": 2, "overage_enabled": false, "rollover_enabled": false});
+        let with = |extra: serde_json::Value| {
+            let mut body = base.clone();
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<NewCreditEntitlement>(body)
+                .unwrap()
+                .into_entitlement("cde".into(), "b", "t")
+        };
+        assert!(with(serde_json::json!({})).is_ok());
+        assert_eq!(
+            with(serde_json::json!({})).unwrap().overage_behavior,
+            OverageBehavior::ForgiveAtReset
+        );
+        for (extra, field) in [
+            (serde_json::json!({"precision": 11}), "precision"),
+            (serde_json::json!({"price_per_unit": "1"}), "currency"),
+            (serde_json::json!({"overage_enabled": true}), "price_per_unit"),
+            (
+                serde_json::json!({"rollover_timeframe_count": 2}),
+                "rollover_timeframe_count",
+            ),
+            (serde_json::json!({"rollover_percentage": 101}), "rollover_percentage"),
+            (serde_json::json!({"currency": "usd"}), "currency"),
+            (
+                serde_json::json!({"currency": "USD", "price_per_unit": "-1"}),
+                "price_per_unit",
+            ),
+        ] {
+            let refused = with(extra.clone()).unwrap_err();
+            assert!(refused.message.starts_with(field), "{extra}: {}", refused.message);
+        }
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_leaves_out_and_clears_nulls() {
+        let e = entitlement(2, Some(25));
+        let patch: CreditEntitlementPatch =
+            serde_json::from_value(serde_json::json!({"name": "Tokens", "overage_limit": null, "precision": 5}))
+                .unwrap();
+        let next = patch.applied_to(&e, "later").unwrap();
+        assert_eq!(
+            (next.name.as_str(), next.unit.as_str(), next.precision),
+            ("Tokens", "calls", 2)
+        );
+        assert_eq!(next.overage_limit, None);
+        assert_eq!(next.updated_at, "later");
+        let off: CreditEntitlementPatch = serde_json::from_value(serde_json::json!({"price_per_unit": null})).unwrap();
+        assert!(off.applied_to(&e, "later").is_err(), "overage without a price");
+    }
+
+    #[test]
+    fn debits_take_from_the_oldest_grant_first_and_never_below_zero() {
+        let e = entitlement(2, None);
+        let b = credited(Balance::opened("cb".into(), &e, "cus", "t"), &e, &["100", "50", "50.5"]);
+        assert_eq!(b.balance.to_string(), "200.50");
+        let change = b
+            .debit(&e, &input("120.25", EntryType::Debit, &e), "cle_d".into(), now())
+            .unwrap();
+        assert_eq!(
+            change.spent,
+            vec![
+                ("cgr_0".to_string(), Credits::zero(2)),
+                ("cgr_1".to_string(), Credits::parse("a", "29.75", 2).unwrap())
+            ]
+        );
+        assert_eq!(change.balance.balance.to_string(), "80.25");
+        assert_eq!(change.balance.live.len(), 2, "the depleted grant is no longer live");
+        let entry = &change.entry;
+        assert_eq!(
+            (entry.balance_before.to_string(), entry.balance_after.to_string()),
+            ("200.50".into(), "80.25".into())
+        );
+        assert_eq!(entry.grant_id.as_deref(), Some("cgr_0"));
+        assert_eq!(change.balance.version, b.version + 1);
+        let refused = change
+            .balance
+            .debit(&e, &input("80.26", EntryType::Debit, &e), "x".into(), now())
+            .unwrap_err();
+        assert_eq!(refused.code, "INSUFFICIENT_CREDITS");
+        let all = change
+            .balance
+            .debit(&e, &input("80.25", EntryType::Debit, &e), "x".into(), now())
+            .unwrap();
+        assert_eq!(all.balance.balance, Credits::zero(2));
+        assert!(all.balance.live.is_empty());
+    }
+
+    #[test]
+    fn overage_takes_the_shortfall_up_to_its_limit() {
+        let e = entitlement(0, Some(25));
+        let b = credited(Balance::opened("cb".into(), &e, "cus", "t"), &e, &["10"]);
+        let change = b
+            .debit(&e, &input("30", EntryType::Debit, &e), "d".into(), now())
+            .unwrap();
+        assert_eq!(
+            (change.balance.balance.to_string(), change.balance.overage.to_string()),
+            ("0".into(), "20".into())
+        );
+        assert_eq!(change.event_types(), vec!["credit.deducted", "credit.overage_charged"]);
+        let more = change
+            .balance
+            .debit(&e, &input("5", EntryType::Debit, &e), "d".into(), now())
+            .unwrap();
+        assert_eq!(more.balance.overage.to_string(), "25");
+        let refused = more
+            .balance
+            .debit(&e, &input("1", EntryType::Debit, &e), "d".into(), now())
+            .unwrap_err();
+        assert_eq!(refused.code, "OVERAGE_LIMIT_REACHED");
+    }
+
+    #[test]
+    fn an_expired_grant_is_never_spent() {
+        let e = entitlement(0, None);
+        let b = Balance::opened("cb".into(), &e, "cus", "t");
+        let mut soon = input("10", EntryType::Credit, &e);
+        soon.expires_at = Some("2026-06-01T00:00:01.000Z".into());
+        let ids = ChangeIds {
+            entry_id: "e0".into(),
+            grant_id: "g0".into(),
+        };
+        let b = b.credit(&e, &soon, api(), ids, now()).unwrap().balance;
+        let b = credited(b, &e, &["5"]);
+        let later = now() + time::Duration::seconds(2);
+        let refused = b
+            .debit(&e, &input("6", EntryType::Debit, &e), "d".into(), later)
+            .unwrap_err();
+        assert_eq!(refused.code, "INSUFFICIENT_CREDITS");
+        assert!(refused.message.contains("(5)"), "{}", refused.message);
+        let change = b
+            .debit(&e, &input("5", EntryType::Debit, &e), "d".into(), later)
+            .unwrap();
+        assert_eq!(change.spent, vec![("cgr_0".to_string(), Credits::zero(0))]);
+    }
+
+    #[test]
+    fn a_credit_expires_after_the_entitlements_days_unless_told_when() {
+        let mut e = entitlement(0, None);
+        e.expires_after_days = Some(30);
+        let b = Balance::opened("cb".into(), &e, "cus", "t");
+        let ids = || ChangeIds {
+            entry_id: "e".into(),
+            grant_id: "g".into(),
+        };
+        let grant = b
+            .credit(&e, &input("1", EntryType::Credit, &e), api(), ids(), now())
+            .unwrap()
+            .new_grant
+            .unwrap();
+        assert_eq!(grant.expires_at.as_deref(), Some("2026-07-01T00:00:00.000Z"));
+        let mut told = input("1", EntryType::Credit, &e);
+        told.expires_at = Some("2027-01-01T00:00:00.000Z".into());
+        let grant = b.credit(&e, &told, api(), ids(), now()).unwrap().new_grant.unwrap();
+        assert_eq!(grant.expires_at.as_deref(), Some("2027-01-01T00:00:00.000Z"));
+        let debit_with_expiry = LedgerEntryRequest {
+            amount: "1".into(),
+            entry_type: EntryType::Debit,
+            expires_at: Some("2027-01-01T00:00:00Z".into()),
+            idempotency_key: None,
+            metadata: None,
+            reason: None,
+        };
+        assert!(debit_with_expiry.checked(&e, now()).is_err());
+    }
+}

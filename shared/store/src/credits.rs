@@ -1,0 +1,323 @@
+//! Credit entitlements and balances.
+//!
+//! - A credit entitlement: `pk = BIZ#<business>`, `sk = CENT#<id>`, listed in
+//!   `gsi1` under `BIZ#<business>#CENT` while active and `...#CENT#DELETED` once
+//!   deleted, so both lists read only their own.
+//! - A customer's balance and everything of it share one partition,
+//!   `pk = CBAL#<business>#<credit entitlement>#<customer>`: the balance
+//!   (`sk = BALANCE`, in `gsi1` by entitlement and `gsi2` by customer), its
+//!   grants (`GRANT#<id>`, ids sort by creation) and its ledger
+//!   (`LEDGER#<version>`: the balance's version the entry made, so the ledger
+//!   reads in the order the changes committed).
+//! - A ledger entry's `idempotency_key`: `pk = CIDEM#<business>#<key>`, written
+//!   with the entry, refused when it exists.
+//!
+//! Every change of a balance is one transaction conditioned on the balance's
+//! version as read (its grants change only with it), so a decision made from
+//! one read commits only over that state.
+
+use super::paging::{Filter, KeyRange, PageOfItems};
+use super::webhooks::event_puts;
+use super::{from_item, key, put, s, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use crate::domain::credit::{Balance, BalanceChange, CreditEntitlement, CreditGrant, GrantStatus, LedgerEntry};
+use crate::domain::webhook::Event;
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+
+fn entitlement_key(business_id: &str, id: &str) -> Item {
+    key(format!("BIZ#{business_id}"), format!("CENT#{id}"))
+}
+
+fn entitlement_list(business_id: &str, deleted: bool) -> String {
+    match deleted {
+        false => format!("BIZ#{business_id}#CENT"),
+        true => format!("BIZ#{business_id}#CENT#DELETED"),
+    }
+}
+
+fn balance_partition(business_id: &str, entitlement_id: &str, customer_id: &str) -> String {
+    format!("CBAL#{business_id}#{entitlement_id}#{customer_id}")
+}
+
+fn balances_of_entitlement(business_id: &str, entitlement_id: &str) -> String {
+    format!("BIZ#{business_id}#CBAL#{entitlement_id}")
+}
+
+fn balances_of_customer(business_id: &str, customer_id: &str) -> String {
+    format!("BIZ#{business_id}#CUST#{customer_id}#CBAL")
+}
+
+fn ledger_sort(version: u64) -> String {
+    format!("LEDGER#{version:020}")
+}
+
+/// A page of one kind of item.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+fn page_of<T: serde::de::DeserializeOwned>(page: PageOfItems) -> Result<Page<T>, ApiError> {
+    Ok(Page {
+        items: page.items.into_iter().map(from_item).collect::<Result<_, _>>()?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A ledger's filters (`balances.list_ledger`).
+#[derive(Default)]
+pub struct LedgerFilter<'a> {
+    pub transaction_type: Option<&'a str>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+impl Store {
+    pub async fn create_credit_entitlement(
+        &self,
+        entitlement: &CreditEntitlement,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        self.commit(vec![self.entitlement_put(entitlement, None)?], answer)
+            .await
+    }
+
+    /// The credit entitlement, deleted or not.
+    pub async fn credit_entitlement(&self, business_id: &str, id: &str) -> Result<Option<CreditEntitlement>, ApiError> {
+        self.get_as(entitlement_key(business_id, id), true).await
+    }
+
+    /// The business's credit entitlements of `ids` (deleted ones included), 100 to a read.
+    pub async fn credit_entitlements_by_id(
+        &self,
+        business_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<CreditEntitlement>, ApiError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys = chunk.iter().map(|id| entitlement_key(business_id, id)).collect();
+            for item in self.get_many(keys).await? {
+                found.push(from_item(item)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes `next` over `current` if it is unchanged since it was read
+    /// (`updated_at` and `is_active` as read); `Refused` otherwise. Also how a
+    /// delete and an undelete are written (`is_active` moves the item between lists).
+    pub async fn replace_credit_entitlement(
+        &self,
+        current: &CreditEntitlement,
+        next: &CreditEntitlement,
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        self.commit(vec![self.entitlement_put(next, Some(current))?], answer)
+            .await
+    }
+
+    fn entitlement_put(
+        &self,
+        entitlement: &CreditEntitlement,
+        current: Option<&CreditEntitlement>,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let mut item = to_item(entitlement)?;
+        item.extend(entitlement_key(&entitlement.business_id, &entitlement.id));
+        item.insert(
+            "gsi1pk".into(),
+            s(entitlement_list(&entitlement.business_id, !entitlement.is_active)),
+        );
+        item.insert("gsi1sk".into(), s(&entitlement.id));
+        let condition = match current {
+            None => ("attribute_not_exists(pk)", vec![]),
+            Some(current) => (
+                "updated_at = :seen AND is_active = :active",
+                vec![
+                    (":seen", s(&current.updated_at)),
+                    (":active", AttributeValue::Bool(current.is_active)),
+                ],
+            ),
+        };
+        put(&self.table, item, Some(condition))
+    }
+
+    /// The business's credit entitlements, active or deleted, newest first.
+    pub async fn list_credit_entitlements(
+        &self,
+        business_id: &str,
+        deleted: bool,
+        page: &PageRequest,
+    ) -> Result<Page<CreditEntitlement>, ApiError> {
+        let range = KeyRange::index("gsi1", entitlement_list(business_id, deleted));
+        page_of(self.query_page(range, page).await?)
+    }
+
+    /// A customer's balance of one credit entitlement, if it has ever changed.
+    pub async fn credit_balance(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<Balance>, ApiError> {
+        let partition = balance_partition(business_id, entitlement_id, customer_id);
+        self.get_as(key(partition, "BALANCE"), true).await
+    }
+
+    /// The balances of one credit entitlement, by customer id.
+    pub async fn list_credit_balances(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Balance>, ApiError> {
+        let range = KeyRange::index("gsi1", balances_of_entitlement(business_id, entitlement_id)).ascending_from(None);
+        page_of(self.query_page(range, page).await?)
+    }
+
+    /// A customer's balances across credit entitlements (at most `limit`).
+    pub async fn customer_credit_balances(
+        &self,
+        business_id: &str,
+        customer_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Balance>, ApiError> {
+        let range = KeyRange::index("gsi2", balances_of_customer(business_id, customer_id)).ascending_from(None);
+        Ok(page_of(self.query_page(range, &PageRequest::first(limit)).await?)?.items)
+    }
+
+    /// A balance's grants, oldest first, optionally of one status.
+    pub async fn list_credit_grants(
+        &self,
+        balance: (&str, &str, &str),
+        status: Option<GrantStatus>,
+        page: &PageRequest,
+    ) -> Result<Page<CreditGrant>, ApiError> {
+        let (business_id, entitlement_id, customer_id) = balance;
+        let mut range =
+            KeyRange::table(balance_partition(business_id, entitlement_id, customer_id)).ascending_from(Some("GRANT#"));
+        if let Some(status) = status {
+            let filter = match status {
+                GrantStatus::Expired => Filter::default().eq("is_expired", AttributeValue::Bool(true)),
+                GrantStatus::Active => Filter::default()
+                    .eq("is_expired", AttributeValue::Bool(false))
+                    .eq("depleted", AttributeValue::Bool(false)),
+                GrantStatus::Depleted => Filter::default()
+                    .eq("is_expired", AttributeValue::Bool(false))
+                    .eq("depleted", AttributeValue::Bool(true)),
+            };
+            range = range.filtered(filter);
+        }
+        page_of(self.query_page(range, page).await?)
+    }
+
+    /// A balance's ledger in the order its entries committed.
+    pub async fn list_credit_ledger(
+        &self,
+        balance: (&str, &str, &str),
+        filter: LedgerFilter<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, ApiError> {
+        let (business_id, entitlement_id, customer_id) = balance;
+        let mut conditions = Filter::default();
+        if let Some(kind) = filter.transaction_type {
+            conditions = conditions.eq("transaction_type", s(kind));
+        }
+        if let Some(start) = filter.start {
+            conditions = conditions.raw("created_at >= :start", &[], vec![(":start".into(), s(start))]);
+        }
+        if let Some(end) = filter.end {
+            conditions = conditions.raw("created_at <= :end", &[], vec![(":end".into(), s(end))]);
+        }
+        let range = KeyRange::table(balance_partition(business_id, entitlement_id, customer_id))
+            .ascending_from(Some("LEDGER#"))
+            .filtered(conditions);
+        page_of(self.query_page(range, page).await?)
+    }
+
+    /// Commits one change of a balance: the balance conditioned on the version
+    /// it was decided from (absent for a first change), the grant it creates or
+    /// those it spends from, its ledger entry, the entry's `idempotency_key`
+    /// when given, and its events. `Refused` at 0 (with the balance as it is
+    /// now) when another change came first; at 1 when the key was used before.
+    pub async fn commit_balance_change(
+        &self,
+        before: &Balance,
+        change: &BalanceChange,
+        idempotency_key: Option<&str>,
+        events: &[Event],
+        answer: Option<&AnswerRecord>,
+    ) -> Result<Written, ApiError> {
+        let after = &change.balance;
+        let partition = balance_partition(&after.business_id, &after.credit_entitlement_id, &after.customer_id);
+        let mut item = to_item(after)?;
+        item.extend(key(partition.clone(), "BALANCE"));
+        item.insert(
+            "gsi1pk".into(),
+            s(balances_of_entitlement(
+                &after.business_id,
+                &after.credit_entitlement_id,
+            )),
+        );
+        item.insert("gsi1sk".into(), s(&after.customer_id));
+        item.insert(
+            "gsi2pk".into(),
+            s(balances_of_customer(&after.business_id, &after.customer_id)),
+        );
+        item.insert("gsi2sk".into(), s(&after.credit_entitlement_id));
+        let mut guard = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        guard = match before.version {
+            0 => guard.condition_expression("attribute_not_exists(pk)"),
+            seen => guard
+                .condition_expression("version = :seen")
+                .expression_attribute_values(":seen", AttributeValue::N(seen.to_string())),
+        };
+        let mut actions = vec![TransactWriteItem::builder()
+            .put(guard.build().map_err(ApiError::internal)?)
+            .build()];
+        if let Some(idempotency_key) = idempotency_key {
+            let mut marker = key(format!("CIDEM#{}#{idempotency_key}", after.business_id), "CIDEM");
+            marker.insert("entry_id".into(), s(&change.entry.id));
+            actions.push(super::put_new(&self.table, marker)?);
+        }
+        if let Some(grant) = &change.new_grant {
+            actions.push(super::put_new(&self.table, grant_item(&partition, grant)?)?);
+        }
+        for (grant_id, remaining) in &change.spent {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
+                .update_expression("SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now")
+                .expression_attribute_values(":remaining", s(remaining.to_string()))
+                .expression_attribute_values(":depleted", AttributeValue::Bool(remaining.is_zero()))
+                .expression_attribute_values(":now", s(&change.entry.created_at))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        let mut entry = to_item(&change.entry)?;
+        entry.extend(key(partition, ledger_sort(after.version)));
+        actions.push(super::put_new(&self.table, entry)?);
+        actions.extend(event_puts(&self.table, events)?);
+        self.commit(actions, answer).await
+    }
+}
+
+fn grant_item(partition: &str, grant: &CreditGrant) -> Result<Item, ApiError> {
+    let mut item = to_item(grant)?;
+    item.extend(key(partition, format!("GRANT#{}", grant.id)));
+    item.insert(
+        "depleted".into(),
+        AttributeValue::Bool(grant.remaining_amount.is_zero()),
+    );
+    Ok(item)
+}
+
+impl Written {
+    /// The balance as it refused a change at action 0 (another change came first).
+    pub fn newer_balance(&self) -> Result<Option<Balance>, ApiError> {
+        self.refused_only_by(0)
+    }
+}

@@ -1,0 +1,230 @@
+"""Credit entitlements (SPEC §1.8) through the Python SDK's `credit_entitlements`
+resource and `customers.list_credit_entitlements`: exact decimals, debits from the
+oldest grant first, a balance that never goes below zero however many debits run
+at once, and a ledger whose entries chain exactly.
+"""
+
+import concurrent.futures
+import uuid
+from decimal import Decimal
+
+import dodopayments
+import pytest
+from dodopayments import DodoPayments
+
+
+@pytest.fixture
+def client(api_url, business):
+    return DodoPayments(bearer_token=business.key, base_url=api_url, max_retries=0)
+
+
+def new_customer():
+    return f"cus_{uuid.uuid4().hex[:12]}"
+
+
+def metered(client, **extra):
+    body = {"name": "API calls", "unit": "calls", "precision": 2, "overage_enabled": False,
+            "rollover_enabled": False, **extra}
+    return client.credit_entitlements.create(**body)
+
+
+def entry(client, cde, customer, amount, entry_type, **extra):
+    return client.credit_entitlements.balances.create_ledger_entry(
+        customer, credit_entitlement_id=cde.id, amount=amount, entry_type=entry_type, **extra)
+
+
+def ledger(client, cde, customer, **params):
+    return list(client.credit_entitlements.balances.list_ledger(
+        customer, credit_entitlement_id=cde.id, page_size=100, **params))
+
+
+def assert_chained(entries, balance):
+    """Each entry starts where the one before it ended, the last ends at the
+    balance, and credits minus debits add up to it."""
+    running = Decimal(0)
+    for earlier, later in zip(entries, entries[1:]):
+        assert earlier.balance_after == later.balance_before, (earlier, later)
+        assert earlier.overage_after == later.overage_before, (earlier, later)
+    for e in entries:
+        taken_from_balance = Decimal(e.balance_before) - Decimal(e.balance_after)
+        if e.is_credit:
+            assert Decimal(e.balance_after) - Decimal(e.balance_before) == Decimal(e.amount)
+        else:
+            into_overage = Decimal(e.overage_after) - Decimal(e.overage_before)
+            assert taken_from_balance + into_overage == Decimal(e.amount), e
+        running += Decimal(e.balance_after) - Decimal(e.balance_before)
+    assert entries[-1].balance_after == balance
+    assert running == Decimal(balance)
+
+
+def test_the_catalogue_through_the_sdk(business, client):
+    cde = metered(client, description="Calls to /v1/generate", expires_after_days=30)
+    assert (cde.name, cde.unit, cde.precision, cde.overage_behavior) == ("API calls", "calls", 2, "forgive_at_reset")
+    assert (cde.business_id, cde.expires_after_days, cde.description) == (business.business_id, 30, "Calls to /v1/generate")
+    assert client.credit_entitlements.retrieve(cde.id).name == "API calls"
+
+    client.credit_entitlements.update(cde.id, name="Tokens", description=None, currency="USD", price_per_unit="0.002",
+                                      overage_enabled=True, overage_limit=25)
+    changed = client.credit_entitlements.retrieve(cde.id)
+    assert (changed.name, changed.description, changed.price_per_unit, changed.overage_limit) == (
+        "Tokens", None, "0.002", 25)
+    assert changed.precision == 2 and changed.unit == "calls"
+
+    other = metered(client, name="Seats")
+    assert [e.id for e in client.credit_entitlements.list()] == [other.id, cde.id], "newest first"
+
+    client.credit_entitlements.delete(cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.retrieve(cde.id)
+    assert [e.id for e in client.credit_entitlements.list()] == [other.id]
+    assert [e.id for e in client.credit_entitlements.list(deleted=True)] == [cde.id]
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.delete(cde.id)
+
+    client.credit_entitlements.undelete(cde.id)
+    assert client.credit_entitlements.retrieve(cde.id).name == "Tokens"
+    with pytest.raises(dodopayments.ConflictError) as not_deleted:
+        client.credit_entitlements.undelete(cde.id)
+    assert not_deleted.value.body["code"] == "NOT_DELETED"
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.undelete("cde_unknown")
+
+
+def test_bad_catalogue_input_is_refused_by_name(business, client):
+    for extra, field in [({"precision": 11}, "precision"), ({"price_per_unit": "1"}, "currency"),
+                         ({"overage_enabled": True}, "price_per_unit"),
+                         ({"rollover_timeframe_count": 3}, "rollover_timeframe_count"),
+                         ({"rollover_percentage": 150}, "rollover_percentage")]:
+        with pytest.raises(dodopayments.UnprocessableEntityError) as refused:
+            metered(client, **extra)
+        assert refused.value.body["message"].startswith(field), (extra, refused.value.body)
+    assert list(client.credit_entitlements.list()) == [], "nothing was made"
+    cde = metered(client)
+    with pytest.raises(dodopayments.UnprocessableEntityError):
+        client.credit_entitlements.update(cde.id, overage_enabled=True)
+    assert client.credit_entitlements.retrieve(cde.id).overage_enabled is False
+
+
+def test_credits_and_debits_are_exact_and_oldest_first(business, client):
+    cde = metered(client)
+    cus = new_customer()
+    first = entry(client, cde, cus, "10.1", "credit", reason="Welcome bonus", metadata={"campaign": "launch"})
+    assert (first.amount, first.balance_before, first.balance_after, first.entry_type, first.is_credit) == (
+        "10.10", "0.00", "10.10", "credit", True)
+    entry(client, cde, cus, "0.2", "credit")
+    debit = entry(client, cde, cus, "10.25", "debit")
+    assert (debit.balance_before, debit.balance_after, debit.overage_after, debit.grant_id) == (
+        "10.30", "0.05", "0.00", first.grant_id)
+
+    balance = client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id)
+    assert (balance.balance, balance.overage, balance.customer_id) == ("0.05", "0.00", cus)
+    assert balance.last_transaction_at is not None
+
+    grants = list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id))
+    assert [(g.initial_amount, g.remaining_amount, g.source_type) for g in grants] == [
+        ("10.10", "0.00", "api"), ("0.20", "0.05", "api")]
+    depleted = client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id, status="depleted")
+    assert [g.id for g in depleted] == [first.grant_id]
+    active = client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id, status="active")
+    assert [g.remaining_amount for g in active] == ["0.05"]
+    assert list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id, status="expired")) == []
+
+    entries = ledger(client, cde, cus)
+    assert [(e.transaction_type, e.amount) for e in entries] == [
+        ("credit_added", "10.10"), ("credit_added", "0.20"), ("credit_deducted", "10.25")]
+    assert entries[0].metadata == {"campaign": "launch"} and entries[0].description == "Welcome bonus"
+    assert_chained(entries, "0.05")
+    assert [e.amount for e in ledger(client, cde, cus, transaction_type="credit_deducted")] == ["10.25"]
+    assert ledger(client, cde, cus, start_date="2999-01-01T00:00:00Z") == []
+
+    listed = list(client.credit_entitlements.balances.list(cde.id))
+    assert [(b.customer_id, b.balance) for b in listed] == [(cus, "0.05")]
+    assert [b.customer_id for b in client.credit_entitlements.balances.list(cde.id, customer_id=cus)] == [cus]
+    assert list(client.credit_entitlements.balances.list(cde.id, customer_id=new_customer())) == []
+    mine = client.customers.list_credit_entitlements(cus).items
+    assert [(i.credit_entitlement_id, i.name, i.unit, i.balance, i.overage) for i in mine] == [
+        (cde.id, "API calls", "calls", "0.05", "0.00")]
+
+
+def test_a_refused_entry_changes_nothing(business, client):
+    cde = metered(client)
+    cus = new_customer()
+    entry(client, cde, cus, "5", "credit", idempotency_key="order-1")
+    before = ledger(client, cde, cus)
+    with pytest.raises(dodopayments.BadRequestError) as short:
+        entry(client, cde, cus, "5.01", "debit")
+    assert short.value.body["code"] == "INSUFFICIENT_CREDITS"
+    for amount in ["1.001", "-1", "0", "1e3", "10000000000", "abc"]:
+        with pytest.raises(dodopayments.UnprocessableEntityError) as bad:
+            entry(client, cde, cus, amount, "debit")
+        assert bad.value.body["message"].startswith("amount"), (amount, bad.value.body)
+    with pytest.raises(dodopayments.UnprocessableEntityError):
+        entry(client, cde, cus, "1", "debit", expires_at="2999-01-01T00:00:00Z")
+    with pytest.raises(dodopayments.ConflictError) as reused:
+        entry(client, cde, cus, "7", "credit", idempotency_key="order-1")
+    assert reused.value.body["code"] == "IDEMPOTENCY_KEY_ALREADY_USED"
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.balances.retrieve(new_customer(), credit_entitlement_id=cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.balances.create_ledger_entry(
+            cus, credit_entitlement_id="cde_unknown", amount="1", entry_type="credit")
+    assert ledger(client, cde, cus) == before
+    assert client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id).balance == "5.00"
+
+
+def test_another_business_sees_nothing(business, client, api_url, other_business):
+    cde = metered(client)
+    cus = new_customer()
+    entry(client, cde, cus, "5", "credit")
+    stranger = DodoPayments(bearer_token=other_business.key, base_url=api_url, max_retries=0)
+    with pytest.raises(dodopayments.NotFoundError):
+        stranger.credit_entitlements.retrieve(cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        stranger.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        entry(stranger, cde, cus, "1", "debit")
+    assert stranger.customers.list_credit_entitlements(cus).items == []
+    assert client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id).balance == "5.00"
+
+
+def burst(client, cde, customer, count):
+    def debit(_):
+        try:
+            entry(client, cde, customer, "1", "debit")
+            return 201
+        except dodopayments.APIStatusError as refused:
+            return (refused.status_code, refused.body.get("code"))
+
+    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+        return list(pool.map(debit, range(count)))
+
+
+@pytest.mark.parametrize("overage_limit", [None, 25])
+def test_300_concurrent_debits_never_take_the_balance_below_zero(business, api_url, overage_limit):
+    client = DodoPayments(bearer_token=business.key, base_url=api_url, max_retries=0, timeout=60)
+    overage = {"overage_enabled": True, "overage_limit": overage_limit, "currency": "USD",
+               "price_per_unit": "0.01"} if overage_limit else {}
+    cde = metered(client, precision=0, **overage)
+    cus = new_customer()
+    for amount in ["100", "60", "40"]:
+        entry(client, cde, cus, amount, "credit")
+
+    answers = burst(client, cde, cus, 300)
+    refusal = ("OVERAGE_LIMIT_REACHED" if overage_limit else "INSUFFICIENT_CREDITS")
+    expected = 200 + (overage_limit or 0)
+    print(f"\n300 concurrent debits of 1 against 200 over 3 grants, overage limit {overage_limit}: "
+          f"{answers.count(201)} x 201, {answers.count((400, refusal))} x 400 {refusal}, "
+          f"other {sorted({a for a in answers if a not in (201, (400, refusal))}, key=str)}")
+    assert answers.count(201) == expected
+    assert answers.count((400, refusal)) == 300 - expected
+
+    balance = client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id)
+    assert (balance.balance, balance.overage) == ("0", str(overage_limit or 0))
+    grants = list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id))
+    assert [(g.initial_amount, g.remaining_amount) for g in grants] == [("100", "0"), ("60", "0"), ("40", "0")]
+    entries = ledger(client, cde, cus)
+    assert len(entries) == 3 + expected, "one entry per change, none for a refusal"
+    assert_chained(entries, "0")
+    debits = [e for e in entries if not e.is_credit]
+    taken = [e.grant_id for e in debits if Decimal(e.balance_before) > 0]
+    assert taken == [grants[0].id] * 100 + [grants[1].id] * 60 + [grants[2].id] * 40, "oldest grant first"
