@@ -228,3 +228,54 @@ def test_300_concurrent_debits_never_take_the_balance_below_zero(business, api_u
     debits = [e for e in entries if not e.is_credit]
     taken = [e.grant_id for e in debits if Decimal(e.balance_before) > 0]
     assert taken == [grants[0].id] * 100 + [grants[1].id] * 60 + [grants[2].id] * 40, "oldest grant first"
+
+
+def test_a_debit_held_while_another_process_spends_is_decided_again(business, client):
+    """Two processes at one balance: the in-process turns cannot order them, the
+    balance's version does. The held debit's commit is refused, and it is decided
+    again from the balance as the other left it."""
+    from test_stale_writes import bearer, held
+    from lambda_runtime import http_event
+
+    cde = metered(client, precision=0)
+    cus = new_customer()
+    first = entry(client, cde, cus, "5", "credit")
+    second = entry(client, cde, cus, "5", "credit")
+    path = f"/credit-entitlements/{cde.id}/balances/{cus}/ledger-entries"
+    route = "/credit-entitlements/{credit_entitlement_id}/balances/{customer_id}/ledger-entries"
+    event = lambda amount: http_event("POST", route, path, {"credit_entitlement_id": cde.id, "customer_id": cus},  # noqa: E731
+                                      bearer(business), {"amount": amount, "entry_type": "debit"})
+
+    status, body = held("create-credit-ledger-entry", event("4"), lambda: entry(client, cde, cus, "4", "debit"))
+    assert status == 201, body
+    # The other process took 4 of the first grant's 5: this debit takes its last 1, then 3 of the second.
+    assert (body["balance_before"], body["balance_after"], body["grant_id"]) == ("6", "2", first.grant_id)
+
+    status, body = held("create-credit-ledger-entry", event("3"), lambda: entry(client, cde, cus, "1", "debit"))
+    assert status == 400 and body["code"] == "INSUFFICIENT_CREDITS", body
+    entries = ledger(client, cde, cus)
+    assert [e.amount for e in entries] == ["5", "5", "4", "4", "1"]
+    assert_chained(entries, "1")
+    grants = list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id))
+    assert [(g.id, g.remaining_amount) for g in grants] == [(first.grant_id, "0"), (second.grant_id, "1")]
+
+
+def test_credit_events_reach_a_webhook(business, client, receiver):
+    from test_webhooks import check_envelope, settle
+    from webhook_receiver import wait_for
+
+    hook = receiver.endpoint(client)
+    cde = metered(client, overage_enabled=True, overage_limit=5, currency="USD", price_per_unit="0.01")
+    cus = new_customer()
+    added = entry(client, cde, cus, "1", "credit")
+    deducted = entry(client, cde, cus, "3", "debit")
+    wait_for(lambda: len(receiver.deliveries(hook)) >= 3, "the 3 credit events")
+    settle()
+    got = receiver.deliveries(hook)
+    assert [(d.type, d.data["id"]) for d in got] == [
+        ("credit.added", added.id), ("credit.deducted", deducted.id), ("credit.overage_charged", deducted.id)]
+    for delivery in got:
+        check_envelope(delivery, business.business_id)
+    data = got[1].data
+    assert (data["overage_before"], data["overage_after"], data["transaction_type"]) == ("0.00", "2.00", "credit_deducted")
+    assert (data["balance_before"], data["balance_after"], data["customer_id"]) == ("1.00", "0.00", cus)

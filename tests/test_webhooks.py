@@ -40,6 +40,9 @@ import pytest
 import standardwebhooks
 from dodopayments import DodoPayments
 from dodopayments.types import (
+    CreditAddedWebhookEvent,
+    CreditDeductedWebhookEvent,
+    CreditOverageChargedWebhookEvent,
     EntitlementGrantCreatedWebhookEvent,
     EntitlementGrantDeliveredWebhookEvent,
     EntitlementGrantFailedWebhookEvent,
@@ -66,6 +69,7 @@ EVENT_TYPES = {
     "entitlement_grant.created", "entitlement_grant.delivered", "entitlement_grant.failed",
     "entitlement_grant.revoked", "license_key.created", "license_key.updated",
     "license_key_instance.created", "license_key_instance.deleted",
+    "credit.added", "credit.deducted", "credit.overage_charged",
 }
 # The types Dodo itself has: the SDK's own event model must accept the event as sent.
 SDK_EVENT_MODELS = {
@@ -74,6 +78,9 @@ SDK_EVENT_MODELS = {
     "entitlement_grant.failed": EntitlementGrantFailedWebhookEvent,
     "entitlement_grant.revoked": EntitlementGrantRevokedWebhookEvent,
     "license_key.created": LicenseKeyCreatedWebhookEvent,
+    "credit.added": CreditAddedWebhookEvent,
+    "credit.deducted": CreditDeductedWebhookEvent,
+    "credit.overage_charged": CreditOverageChargedWebhookEvent,
 }
 # Beyond Dodo: sent only to an endpoint whose filter_types names them.
 OWN_TYPES = EVENT_TYPES - set(SDK_EVENT_MODELS)
