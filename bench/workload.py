@@ -197,6 +197,10 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     deleted_meters = [call(business, "POST", "/credit-entitlements", 201, METERED)["id"] for _ in range(n)]
     for meter in deleted_meters:
         call(business, "DELETE", f"/credit-entitlements/{meter}", 204)
+    translated_meters = [call(business, "POST", "/credit-entitlements", 201, METERED)["id"] for _ in range(n)]
+    for meter in translated_meters:
+        call(business, "PUT", f"/credit-entitlements/{meter}/translations/fr", 201, {"unit": "appels"})
+    call(business, "PUT", f"/credit-entitlements/{metered}/translations/fr", 201, {"unit": "appels"})
     holder = f"cus_bench_{tag}_credits"
     credits = f"/credit-entitlements/{metered}/balances/{holder}"
     call(business, "POST", f"{credits}/ledger-entries", 201, {"amount": str(10 * n), "entry_type": "credit"})
@@ -340,6 +344,15 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         *case("undelete-credit-entitlement",
               (200, business, "POST", lambda i: f"/credit-entitlements/{deleted_meters[i]}/undelete"),
               (409, business, "POST", f"/credit-entitlements/{metered}/undelete")),
+        *case("put-credit-entitlement-translation",
+              (200, business, "PUT", f"/credit-entitlements/{metered}/translations/fr", {"unit": "appels"}),
+              (422, business, "PUT", f"/credit-entitlements/{metered}/translations/xx", {"unit": "appels"})),
+        *case("list-credit-entitlement-translations",
+              (200, business, "GET", f"/credit-entitlements/{metered}/translations"),
+              (404, business, "GET", f"/credit-entitlements/{UNKNOWN_METER}/translations")),
+        *case("delete-credit-entitlement-translation",
+              (204, business, "DELETE", lambda i: f"/credit-entitlements/{translated_meters[i]}/translations/fr"),
+              (404, business, "DELETE", f"/credit-entitlements/{UNKNOWN_METER}/translations/fr")),
         *case("get-credit-balance", (200, business, "GET", credits),
               (404, business, "GET", f"/credit-entitlements/{metered}/balances/cus_bench_{tag}_none")),
         *case("list-credit-balances", (200, business, "GET", f"/credit-entitlements/{metered}/balances"),

@@ -77,6 +77,9 @@ EXPECTED_STATUS = {
     "list-credit-entitlements": 200,
     "delete-credit-entitlement": 404,
     "undelete-credit-entitlement": 404,
+    "put-credit-entitlement-translation": 404,
+    "list-credit-entitlement-translations": 404,
+    "delete-credit-entitlement-translation": 404,
     "get-credit-balance": 404,
     "list-credit-balances": 404,  # its credit entitlement does not exist
     "create-credit-ledger-entry": 404,

@@ -73,6 +73,8 @@ SAMPLE_REQUESTS = {
                                            "rollover_enabled": False, "overage_enabled": False}},
     "list-credit-entitlements": {"query": {"page_size": "5"}},
     "update-credit-entitlement": {"body": {"name": "Tokens"}},
+    "put-credit-entitlement-translation": {"body": {"name": "Appels", "unit": "appels"}},
+    "list-credit-entitlement-translations": {"query": {"locale": "fr,de"}},
     "create-credit-ledger-entry": {"body": {"amount": "10", "entry_type": "credit"}},
     "receive-dodo-event": {"body": {"business_id": "bus_dodo", "type": "dispute.opened",
                                     "timestamp": "2026-12-06T10:00:00Z", "data": {}}},

@@ -5,6 +5,8 @@ at once, and a ledger whose entries chain exactly.
 """
 
 import concurrent.futures
+import datetime
+import time
 import uuid
 from decimal import Decimal
 
@@ -279,3 +281,118 @@ def test_credit_events_reach_a_webhook(business, client, receiver):
     data = got[1].data
     assert (data["overage_before"], data["overage_after"], data["transaction_type"]) == ("0.00", "2.00", "credit_deducted")
     assert (data["balance_before"], data["balance_after"], data["customer_id"]) == ("1.00", "0.00", cus)
+
+
+def test_translations_through_the_sdk(business, client):
+    cde = metered(client, description="Calls")
+    created = client.credit_entitlements.translations.with_raw_response.update("fr", id=cde.id, name="Appels API", unit="appels")
+    assert created.status_code == 201
+    assert (created.parse().name, created.parse().unit) == ("Appels API", "appels")
+    replaced = client.credit_entitlements.translations.with_raw_response.update("fr", id=cde.id, unit="appels")
+    assert replaced.status_code == 200 and replaced.parse().name is None, "a put replaces the whole translation"
+    client.credit_entitlements.translations.update("de", id=cde.id, name="API-Aufrufe")
+    assert [t.locale for t in client.credit_entitlements.translations.list(cde.id).items] == ["fr", "de"]
+    assert [t.locale for t in client.credit_entitlements.translations.list(cde.id, locale=["de"]).items] == ["de"]
+
+    fr = client.credit_entitlements.retrieve(cde.id, locale="fr")
+    assert (fr.name, fr.unit, fr.description) == ("API calls", "appels", "Calls"), "field by field over the base text"
+    de = [e for e in client.credit_entitlements.list(locale="de")]
+    assert [(e.name, e.unit) for e in de] == [("API-Aufrufe", "calls")]
+    assert client.credit_entitlements.retrieve(cde.id).unit == "calls"
+
+    client.credit_entitlements.translations.delete("de", id=cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.translations.delete("de", id=cde.id)
+    with pytest.raises(dodopayments.UnprocessableEntityError):
+        client.credit_entitlements.translations.update("xx", id=cde.id, name="?")
+    with pytest.raises(dodopayments.UnprocessableEntityError):
+        client.credit_entitlements.retrieve(cde.id, locale="xx")
+    client.credit_entitlements.delete(cde.id)
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.translations.update("it", id=cde.id, name="Chiamate")
+    with pytest.raises(dodopayments.NotFoundError):
+        client.credit_entitlements.translations.list(cde.id)
+
+
+def soon(seconds):
+    at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_the_schedule_expires_what_a_grant_still_held(business, client, invoke, receiver):
+    from webhook_receiver import wait_for
+
+    hook = receiver.endpoint(client)
+    cde = metered(client)
+    cus = new_customer()
+    short = entry(client, cde, cus, "10", "credit", expires_at=soon(1.5))
+    lasting = entry(client, cde, cus, "5", "credit")
+    entry(client, cde, cus, "3.5", "debit")
+    invoke("expire-credits", {})  # not yet due: nothing of this balance expires
+    assert client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id).balance == "11.50"
+    time.sleep(2)
+    with pytest.raises(dodopayments.BadRequestError):
+        entry(client, cde, cus, "6", "debit")  # 11.50 held, but 6.50 of it past its expiry
+    summary = invoke("expire-credits", {})
+    assert summary["expired"] >= 1, summary
+    invoke("expire-credits", {})  # a second run finds nothing more here
+
+    balance = client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id)
+    assert balance.balance == "5.00"
+    expired = list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id, status="expired"))
+    assert [(g.id, g.is_expired, g.remaining_amount) for g in expired] == [(short.grant_id, True, "0.00")]
+    active = list(client.credit_entitlements.balances.list_grants(cus, credit_entitlement_id=cde.id, status="active"))
+    assert [g.id for g in active] == [lasting.grant_id]
+    entries = ledger(client, cde, cus)
+    assert [(e.transaction_type, e.amount) for e in entries] == [
+        ("credit_added", "10.00"), ("credit_added", "5.00"), ("credit_deducted", "3.50"), ("credit_expired", "6.50")]
+    assert_chained(entries, "5.00")
+    wait_for(lambda: "credit.expired" in [d.type for d in receiver.deliveries(hook)], "the credit.expired event")
+    event = next(d for d in receiver.deliveries(hook) if d.type == "credit.expired")
+    assert (event.data["amount"], event.data["grant_id"]) == ("6.50", short.grant_id)
+
+
+def test_debits_racing_the_expiry_run_spend_no_credit_twice_and_lose_none(business, client, invoke):
+    cde = metered(client, precision=0)
+    cus = new_customer()
+    # More than the debits can spend before the expiry, so they are still running when it comes.
+    expiring = entry(client, cde, cus, "1000", "credit", expires_at=soon(2))
+    entry(client, cde, cus, "1000", "credit")
+    stop = time.monotonic() + 4
+
+    def debit(_):
+        answers = []
+        while time.monotonic() < stop:
+            try:
+                answers.append(entry(client, cde, cus, "1", "debit").grant_id)
+            except dodopayments.BadRequestError:
+                answers.append(None)
+        return answers
+
+    def expire():
+        runs = []
+        while time.monotonic() < stop + 1:
+            runs.append(invoke("expire-credits", {}))
+            time.sleep(0.2)
+        return runs
+
+    with concurrent.futures.ThreadPoolExecutor(9) as pool:
+        expiry = pool.submit(expire)
+        debited = [g for answers in pool.map(debit, range(8)) for g in answers if g]
+        runs = expiry.result()
+
+    balance = client.credit_entitlements.balances.retrieve(cus, credit_entitlement_id=cde.id).balance
+    entries = ledger(client, cde, cus)
+    expired = [e for e in entries if e.transaction_type == "credit_expired"]
+    print(f"\ndebits racing the expiry run: {len(debited)} debits of 1 ({debited.count(expiring.grant_id)} from the "
+          f"expiring grant), {len(expired)} expiry of {expired[0].amount if expired else 0}, balance {balance}, "
+          f"{len(runs)} expiry runs")
+    assert len(expired) == 1, "the grant expired once"
+    assert 0 < debited.count(expiring.grant_id) < 1000 and len(debited) > debited.count(expiring.grant_id)
+    assert len(debited) + int(expired[0].amount) + int(balance) == 2000, "no credit spent twice, none lost"
+    assert_chained(entries, balance)
+    expiry_at = client.credit_entitlements.balances.list_grants(
+        cus, credit_entitlement_id=cde.id, status="expired").items[0].expires_at
+    late = [e for e in entries if e.transaction_type == "credit_deducted" and e.grant_id == expiring.grant_id
+            and e.created_at >= expiry_at]
+    assert late == [], "nothing spent from a grant past its expiry"

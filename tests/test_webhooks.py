@@ -42,6 +42,7 @@ from dodopayments import DodoPayments
 from dodopayments.types import (
     CreditAddedWebhookEvent,
     CreditDeductedWebhookEvent,
+    CreditExpiredWebhookEvent,
     CreditOverageChargedWebhookEvent,
     EntitlementGrantCreatedWebhookEvent,
     EntitlementGrantDeliveredWebhookEvent,
@@ -69,7 +70,7 @@ EVENT_TYPES = {
     "entitlement_grant.created", "entitlement_grant.delivered", "entitlement_grant.failed",
     "entitlement_grant.revoked", "license_key.created", "license_key.updated",
     "license_key_instance.created", "license_key_instance.deleted",
-    "credit.added", "credit.deducted", "credit.overage_charged",
+    "credit.added", "credit.deducted", "credit.overage_charged", "credit.expired",
 }
 # The types Dodo itself has: the SDK's own event model must accept the event as sent.
 SDK_EVENT_MODELS = {
@@ -81,6 +82,7 @@ SDK_EVENT_MODELS = {
     "credit.added": CreditAddedWebhookEvent,
     "credit.deducted": CreditDeductedWebhookEvent,
     "credit.overage_charged": CreditOverageChargedWebhookEvent,
+    "credit.expired": CreditExpiredWebhookEvent,
 }
 # Beyond Dodo: sent only to an endpoint whose filter_types names them.
 OWN_TYPES = EVENT_TYPES - set(SDK_EVENT_MODELS)

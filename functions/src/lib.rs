@@ -65,6 +65,9 @@ routes! {
     list_credit_entitlements,
     delete_credit_entitlement,
     undelete_credit_entitlement,
+    put_credit_entitlement_translation,
+    list_credit_entitlement_translations,
+    delete_credit_entitlement_translation,
     get_credit_balance,
     list_credit_balances,
     create_credit_ledger_entry,
@@ -125,6 +128,7 @@ routes! {
     // Run on a schedule: no operation.
     email_retry,
     deliver_webhooks,
+    expire_credits,
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

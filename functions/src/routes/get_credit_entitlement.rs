@@ -1,6 +1,7 @@
-//! GET /credit-entitlements/{credit_entitlement_id}
-use crate::openapi::NotFound;
+//! GET /credit-entitlements/{credit_entitlement_id}?locale=
+use crate::openapi::{NotFound, QueryInvalid};
 use licensing::domain::credit::CreditEntitlement;
+use licensing::domain::translation::Locale;
 use licensing::services::credits;
 use licensing::wire::schema::PathSegment;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
@@ -15,9 +16,18 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     operation_id = "getCreditEntitlement",
     summary = "Get a credit entitlement",
     tag = "Credit entitlements",
-    params(("credit_entitlement_id" = PathSegment, Path)),
+    params(
+        ("credit_entitlement_id" = PathSegment, Path),
+        (
+            "locale" = Option<Locale>,
+            Query,
+            description = "Shows the name and unit translated in this locale, each falling back to its base text. \
+                           A code outside the list: 422.",
+        ),
+    ),
     responses(
         (status = 200, description = "The credit entitlement.", body = CreditEntitlement),
+        (status = 422, response = QueryInvalid),
         (
             status = 404,
             description = "No active credit entitlement with this id belongs to the caller (`NOT_FOUND`).",
@@ -26,7 +36,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    credits::get(app, req.call(), &req.path("credit_entitlement_id")?).await
+    credits::get(app, req.call(), &req.path("credit_entitlement_id")?, req.query("locale")).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -1,5 +1,6 @@
-//! GET /credit-entitlements?deleted=&page_size=&page_number=&cursor=
+//! GET /credit-entitlements?deleted=&locale=&page_size=&page_number=&cursor=
 use crate::openapi::{CreditEntitlementList, Cursor, PageNumber, PageSize, QueryInvalid};
+use licensing::domain::translation::Locale;
 use licensing::services::credits;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
 
@@ -15,6 +16,12 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     tag = "Credit entitlements",
     params(
         ("deleted" = Option<bool>, Query, description = "`true`: the deleted ones instead of the active ones."),
+        (
+            "locale" = Option<Locale>,
+            Query,
+            description = "Shows each name and unit translated in this locale, over its base text. A code outside \
+                           the list: 422.",
+        ),
         PageSize,
         PageNumber,
         Cursor,
@@ -25,7 +32,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    credits::list(app, req.call(), req.query("deleted"), &req.page()?).await
+    credits::list(app, req.call(), req.query("deleted"), req.query("locale"), &req.page()?).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -1,5 +1,5 @@
 //! GET /customers/{customer_id}/credit-entitlements
-use crate::openapi::CustomerCreditEntitlementList;
+use crate::openapi::{CustomerCreditEntitlementList, PathIdNotFound};
 use licensing::services::credits;
 use licensing::wire::schema::PathSegment;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
@@ -15,7 +15,14 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     summary = "List a customer's balances of the caller's active credit entitlements",
     tag = "Credit entitlements",
     params(("customer_id" = PathSegment, Path)),
-    responses((status = 200, description = "`{items}`, one per credit entitlement the customer has a balance of.", body = CustomerCreditEntitlementList)),
+    responses(
+        (
+            status = 200,
+            description = "`{items}`, one per credit entitlement the customer has a balance of.",
+            body = CustomerCreditEntitlementList,
+        ),
+        (status = 404, response = PathIdNotFound),
+    ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
     credits::customer_balances(app, req.call(), &req.path("customer_id")?).await

@@ -7,8 +7,9 @@
 mod operation;
 
 use licensing::domain::credit::{
-    BalanceView, CreditEntitlement, CreditEntitlementPatch, CreditGrant, Credits, CustomerCreditEntitlement, EntryType,
-    GrantSource, GrantStatus as CreditGrantStatus, LedgerEntry, LedgerEntryRequest, NewCreditEntitlement,
+    BalanceView, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation,
+    CreditEntitlementTranslationList, CreditGrant, CreditTranslationInput, Credits, CustomerCreditEntitlement,
+    EntryType, GrantSource, GrantStatus as CreditGrantStatus, LedgerEntry, LedgerEntryRequest, NewCreditEntitlement,
     OverageBehavior, TransactionType,
 };
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
@@ -98,6 +99,9 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<NewCreditEntitlement>(),
         named::<CreditEntitlementPatch>(),
         page::<CreditEntitlement>("CreditEntitlementList"),
+        named::<CreditTranslationInput>(),
+        named::<CreditEntitlementTranslation>(),
+        named::<CreditEntitlementTranslationList>(),
         named::<BalanceView>(),
         page::<BalanceView>("CreditBalanceList"),
         named::<GrantSource>(),

@@ -10,6 +10,7 @@ use crate::calendar::DurationInterval;
 use crate::json::{Line, Prose};
 use crate::metadata::{Metadata, MetadataInput};
 use crate::refusal::{Refusal, RuleResult};
+use crate::translation::{Locale, Translation};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -82,6 +83,11 @@ impl Credits {
 
     pub fn is_zero(&self) -> bool {
         self.0.is_zero()
+    }
+
+    /// Zero at this amount's scale.
+    pub fn zeroed(&self) -> Self {
+        Self::zero(self.0.scale())
     }
 
     pub fn decimal(&self) -> Decimal {
@@ -370,6 +376,80 @@ impl CreditEntitlement {
     fn overage_room(&self) -> Option<Decimal> {
         self.overage_enabled
             .then(|| self.overage_limit.map_or_else(amount_ceiling, Decimal::from))
+    }
+}
+
+/// `PUT /credit-entitlements/{id}/translations/{locale}`: the locale's
+/// translation, replaced whole; a field left out or null has none.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = CreditEntitlementTranslationInput)]
+pub struct CreditTranslationInput {
+    #[serde(default)]
+    #[schema(inline)]
+    pub name: Option<Name>,
+    #[serde(default)]
+    #[schema(inline)]
+    pub unit: Option<Unit>,
+}
+
+/// The translation of a credit entitlement in one locale (the SDK's `CreditEntitlementTranslation`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditEntitlementTranslation {
+    pub locale: Locale,
+    #[schema(required = true)]
+    pub name: Option<String>,
+    #[schema(required = true)]
+    pub unit: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// `GET /credit-entitlements/{id}/translations`.
+#[derive(Serialize, ToSchema)]
+pub struct CreditEntitlementTranslationList {
+    pub items: Vec<CreditEntitlementTranslation>,
+}
+
+impl CreditTranslationInput {
+    pub fn into_translation(self, locale: Locale, now: &str) -> CreditEntitlementTranslation {
+        CreditEntitlementTranslation {
+            locale,
+            name: self.name.map(Name::into_inner),
+            unit: self.unit.map(Unit::into_inner),
+            updated_at: now.to_string(),
+        }
+    }
+}
+
+impl Translation for CreditEntitlementTranslation {
+    fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+
+    fn written_at(self, now: &str) -> Self {
+        Self {
+            updated_at: now.to_string(),
+            ..self
+        }
+    }
+}
+
+impl CreditEntitlement {
+    /// As a read in the translation's locale shows it: name and unit over the base text, field by field.
+    pub fn translated(mut self, translation: Option<&CreditEntitlementTranslation>) -> Self {
+        if let Some(translation) = translation {
+            if let Some(name) = &translation.name {
+                self.name = name.clone();
+            }
+            if let Some(unit) = &translation.unit {
+                self.unit = unit.clone();
+            }
+        }
+        self
     }
 }
 
@@ -678,6 +758,8 @@ pub struct BalanceChange {
     pub entry: LedgerEntry,
     pub new_grant: Option<CreditGrant>,
     pub spent: Vec<(String, Credits)>,
+    /// The grant this change expires (its remaining amount leaves the balance).
+    pub expired: Option<String>,
 }
 
 impl BalanceChange {
@@ -796,6 +878,7 @@ impl Balance {
             entry,
             new_grant: Some(grant),
             spent: Vec::new(),
+            expired: None,
         })
     }
 
@@ -863,6 +946,45 @@ impl Balance {
             entry,
             new_grant: None,
             spent,
+            expired: None,
+        })
+    }
+
+    /// The earliest expiry of a live grant: when the schedule is next due here.
+    pub fn next_expiry(&self) -> Option<&str> {
+        self.live.values().filter_map(|g| g.expires_at.as_deref()).min()
+    }
+
+    /// The oldest live grant past its expiry at `now`, expired: what it still
+    /// held leaves the balance (`credit_expired`). None when no grant is due.
+    pub fn expire(&self, entry_id: String, now: OffsetDateTime) -> Option<BalanceChange> {
+        let at = crate::timestamp::rfc3339(now);
+        let (id, grant) = self.live.iter().find(|(_, g)| !g.spendable_at(&at))?;
+        let mut balance = self.changed(&at);
+        balance.balance = self.balance.minus(grant.remaining);
+        balance.live.remove(id);
+        let input = EntryInput {
+            amount: grant.remaining,
+            entry_type: EntryType::Debit,
+            expires_at: None,
+            idempotency_key: None,
+            metadata: Metadata::new(),
+            reason: Some("expired".into()),
+        };
+        let entry = self.entry(
+            &balance,
+            entry_id,
+            &input,
+            TransactionType::CreditExpired,
+            Some(id.clone()),
+            &at,
+        );
+        Some(BalanceChange {
+            balance,
+            entry,
+            new_grant: None,
+            spent: Vec::new(),
+            expired: Some(id.clone()),
         })
     }
 
@@ -967,6 +1089,17 @@ mod tests {
                 .unwrap()
                 .balance
         })
+    }
+
+    #[test]
+    fn a_translation_shows_over_the_base_text_field_by_field() {
+        let e = entitlement(0, None);
+        let input: CreditTranslationInput = serde_json::from_value(serde_json::json!({"unit": "appels"})).unwrap();
+        let fr = input.into_translation(Locale::Fr, "t");
+        let shown = e.clone().translated(Some(&fr));
+        assert_eq!((shown.name.as_str(), shown.unit.as_str()), ("API calls", "appels"));
+        assert_eq!(e.clone().translated(None), e);
+        assert_eq!(fr.written_at("later").updated_at, "later");
     }
 
     #[test]
@@ -1139,6 +1272,43 @@ mod tests {
             .debit(&e, &input("5", EntryType::Debit, &e), "d".into(), later)
             .unwrap();
         assert_eq!(change.spent, vec![("cgr_0".to_string(), Credits::zero(0))]);
+    }
+
+    #[test]
+    fn the_schedule_expires_the_oldest_due_grant_with_what_it_still_held() {
+        let e = entitlement(0, None);
+        let mut soon = input("10", EntryType::Credit, &e);
+        soon.expires_at = Some("2026-06-01T00:00:01.000Z".into());
+        let ids = ChangeIds {
+            entry_id: "e0".into(),
+            grant_id: "a0".into(),
+        };
+        let b = Balance::opened("cb".into(), &e, "cus", "t")
+            .credit(&e, &soon, api(), ids, now())
+            .unwrap()
+            .balance;
+        let b = credited(b, &e, &["5"]);
+        let b = b
+            .debit(&e, &input("3", EntryType::Debit, &e), "d".into(), now())
+            .unwrap()
+            .balance;
+        assert_eq!(b.next_expiry(), Some("2026-06-01T00:00:01.000Z"));
+        assert!(b.expire("x".into(), now()).is_none(), "not yet due");
+        let later = now() + time::Duration::seconds(2);
+        let change = b.expire("x".into(), later).unwrap();
+        assert_eq!(change.expired.as_deref(), Some("a0"));
+        let entry = &change.entry;
+        assert_eq!(
+            (entry.amount.to_string(), entry.transaction_type),
+            ("7".into(), TransactionType::CreditExpired)
+        );
+        assert_eq!(
+            (entry.balance_before.to_string(), entry.balance_after.to_string()),
+            ("12".into(), "5".into())
+        );
+        assert_eq!(change.balance.next_expiry(), None);
+        assert!(change.balance.expire("y".into(), later).is_none());
+        assert_eq!(change.event_types(), vec!["credit.expired"]);
     }
 
     #[test]

@@ -151,6 +151,32 @@ pub struct EntitlementTranslation {
     pub updated_at: String,
 }
 
+/// What every kind of translation (an entitlement's, a credit entitlement's)
+/// has: its locale and when it last changed.
+pub trait Translation: Clone + Serialize + serde::de::DeserializeOwned {
+    fn locale(&self) -> Locale;
+    fn updated_at(&self) -> &str;
+    /// The same translation, as written at `now`.
+    fn written_at(self, now: &str) -> Self;
+}
+
+impl Translation for EntitlementTranslation {
+    fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    fn updated_at(&self) -> &str {
+        &self.updated_at
+    }
+
+    fn written_at(self, now: &str) -> Self {
+        Self {
+            updated_at: now.to_string(),
+            ..self
+        }
+    }
+}
+
 /// `GET /entitlements/{id}/translations`.
 #[derive(Serialize, ToSchema)]
 pub struct EntitlementTranslationList {

@@ -24,7 +24,7 @@ pub const INSTANCE_CREATED: &str = "license_key_instance.created";
 pub const INSTANCE_DELETED: &str = "license_key_instance.deleted";
 
 /// Every event type this service sends; Dodo's five, then ours with the same envelope.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 12] = [
     GRANT_CREATED,
     GRANT_DELIVERED,
     GRANT_FAILED,
@@ -36,6 +36,7 @@ pub const EVENT_TYPES: [&str; 11] = [
     "credit.added",
     "credit.deducted",
     "credit.overage_charged",
+    "credit.expired",
 ];
 
 /// The types this service sends beyond Dodo's: sent only to an endpoint whose
@@ -44,7 +45,7 @@ pub const OWN_TYPES: [&str; 3] = [KEY_UPDATED, INSTANCE_CREATED, INSTANCE_DELETE
 
 /// Dodo's other event types (the SDK's `WebhookEventType`): an unchanged client
 /// may filter on them, so they are accepted, though this service never sends them.
-pub const DODO_ONLY_TYPES: [&str; 40] = [
+pub const DODO_ONLY_TYPES: [&str; 39] = [
     "payment.succeeded",
     "payment.failed",
     "payment.processing",
@@ -75,7 +76,6 @@ pub const DODO_ONLY_TYPES: [&str; 40] = [
     "payout.in_progress",
     "payout.failed",
     "payout.success",
-    "credit.expired",
     "credit.rolled_over",
     "credit.rollover_forfeited",
     "credit.overage_reset",

@@ -9,6 +9,10 @@
 //!   grants (`GRANT#<id>`, ids sort by creation) and its ledger
 //!   (`LEDGER#<version>`: the balance's version the entry made, so the ledger
 //!   reads in the order the changes committed).
+//! - Its translations beside it (`translations.rs`).
+//! - A balance with a grant that will expire is also in the sparse index
+//!   `gsi3` under `CEXP#<shard>`, sorted by its earliest expiry, so the
+//!   expiry schedule reads only the balances that are due.
 //! - A ledger entry's `idempotency_key`: `pk = CIDEM#<business>#<key>`, written
 //!   with the entry, refused when it exists.
 //!
@@ -24,8 +28,12 @@ use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 
+pub(super) fn entitlement_sort(id: &str) -> String {
+    format!("CENT#{id}")
+}
+
 fn entitlement_key(business_id: &str, id: &str) -> Item {
-    key(format!("BIZ#{business_id}"), format!("CENT#{id}"))
+    key(format!("BIZ#{business_id}"), entitlement_sort(id))
 }
 
 fn entitlement_list(business_id: &str, deleted: bool) -> String {
@@ -45,6 +53,16 @@ fn balances_of_entitlement(business_id: &str, entitlement_id: &str) -> String {
 
 fn balances_of_customer(business_id: &str, customer_id: &str) -> String {
     format!("BIZ#{business_id}#CUST#{customer_id}#CBAL")
+}
+
+/// Shards of the expiry index: each a partition of `gsi3` the schedule reads.
+const EXPIRY_SHARDS: u32 = 4;
+
+fn expiry_shard(partition: &str) -> String {
+    let spread = partition
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    format!("CEXP#{}", spread % EXPIRY_SHARDS)
 }
 
 fn ledger_sort(version: u64) -> String {
@@ -234,6 +252,31 @@ impl Store {
         page_of(self.query_page(range, page).await?)
     }
 
+    /// Balances with a grant whose expiry is at or before `now`, at most
+    /// `limit` of each shard of the expiry index (read as the index has them:
+    /// the caller reads each again before changing it).
+    pub async fn credit_balances_due(&self, now: &str, limit: usize) -> Result<Vec<Balance>, ApiError> {
+        let mut due = Vec::new();
+        for shard in 0..EXPIRY_SHARDS {
+            let output = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi3")
+                .key_condition_expression("gsi3pk = :shard AND gsi3sk <= :due")
+                .expression_attribute_values(":shard", s(format!("CEXP#{shard}")))
+                .expression_attribute_values(":due", s(format!("{now}#~")))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(super::sdk_error)?;
+            for item in output.items.unwrap_or_default() {
+                due.push(from_item(item)?);
+            }
+        }
+        Ok(due)
+    }
+
     /// Commits one change of a balance: the balance conditioned on the version
     /// it was decided from (absent for a first change), the grant it creates or
     /// those it spends from, its ledger entry, the entry's `idempotency_key`
@@ -264,6 +307,10 @@ impl Store {
             s(balances_of_customer(&after.business_id, &after.customer_id)),
         );
         item.insert("gsi2sk".into(), s(&after.credit_entitlement_id));
+        if let Some(due) = after.next_expiry() {
+            item.insert("gsi3pk".into(), s(expiry_shard(&partition)));
+            item.insert("gsi3sk".into(), s(format!("{due}#{partition}")));
+        }
         let mut guard = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -292,6 +339,21 @@ impl Store {
                 .update_expression("SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now")
                 .expression_attribute_values(":remaining", s(remaining.to_string()))
                 .expression_attribute_values(":depleted", AttributeValue::Bool(remaining.is_zero()))
+                .expression_attribute_values(":now", s(&change.entry.created_at))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        if let Some(grant_id) = &change.expired {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
+                .update_expression(
+                    "SET remaining_amount = :zero, is_expired = :true, depleted = :false, updated_at = :now",
+                )
+                .expression_attribute_values(":zero", s(change.balance.balance.zeroed().to_string()))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":now", s(&change.entry.created_at))
                 .build()
                 .map_err(ApiError::internal)?;

@@ -9,8 +9,12 @@ use crate::domain::entitlement::{Entitlement, EntitlementChanges, IntegrationTyp
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
+pub(super) fn entitlement_sort(id: &str) -> String {
+    format!("ENT#{id}")
+}
+
 pub(super) fn entitlement_key(business_id: &str, id: &str) -> super::Item {
-    key(format!("BIZ#{business_id}"), format!("ENT#{id}"))
+    key(format!("BIZ#{business_id}"), entitlement_sort(id))
 }
 
 fn all_range(business_id: &str) -> String {

@@ -39,6 +39,7 @@ pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};
 pub use paging::{Cursor, PageRequest, PageStart};
 pub use provider_events::{GrantCause, PaymentRecord, SubscriptionRecord};
+pub use translations::Translated;
 pub use webhooks::{DeliveryPage, EndpointPage, PendingEvent, QueuedDelivery, Work};
 
 use crate::error::ApiError;

@@ -1,133 +1,140 @@
-//! An entitlement's translations: `pk = BIZ#<business>`, `sk =
-//! ENT#<entitlement>#TR#<locale>`, beside the entitlement, so its 22 at most
-//! are one Query and a read in a locale one more key in the same batch.
+//! Translations of what a business sells: an entitlement's (`pk = BIZ#<business>`,
+//! `sk = ENT#<entitlement>#TR#<locale>`) and a credit entitlement's
+//! (`sk = CENT#<id>#TR#<locale>`), each beside what it translates, so its 22 at
+//! most are one Query and a read in a locale one more key in the same batch.
 
-use super::entitlements::entitlement_key;
 use super::paging::{KeyRange, PageOfItems};
 use super::{from_item, key, put, s, to_item, AnswerRecord, Item, PageRequest, Store, Written};
-use crate::domain::entitlement::Entitlement;
-use crate::domain::translation::{EntitlementTranslation, Locale};
+use crate::domain::translation::{Locale, Translation};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem};
 
-fn prefix(entitlement_id: &str) -> String {
-    format!("ENT#{entitlement_id}#TR#")
+/// What is translated: its business and its own item's sort key.
+#[derive(Clone, Debug)]
+pub struct Translated<'a> {
+    business_id: &'a str,
+    sort: String,
 }
 
-fn translation_key(business_id: &str, entitlement_id: &str, locale: Locale) -> Item {
-    key(
-        format!("BIZ#{business_id}"),
-        format!("{}{}", prefix(entitlement_id), locale.as_str()),
-    )
+impl<'a> Translated<'a> {
+    pub fn entitlement(business_id: &'a str, id: &str) -> Self {
+        Self {
+            business_id,
+            sort: super::entitlements::entitlement_sort(id),
+        }
+    }
+
+    pub fn credit_entitlement(business_id: &'a str, id: &str) -> Self {
+        Self {
+            business_id,
+            sort: super::credits::entitlement_sort(id),
+        }
+    }
+
+    fn prefix(&self) -> String {
+        format!("{}#TR#", self.sort)
+    }
+
+    fn translation_key(&self, locale: Locale) -> Item {
+        key(
+            format!("BIZ#{}", self.business_id),
+            format!("{}{}", self.prefix(), locale.as_str()),
+        )
+    }
+
+    /// A check that what is translated is still active (not deleted meanwhile).
+    fn still_active(&self, table: &str) -> Result<TransactWriteItem, ApiError> {
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key(format!("BIZ#{}", self.business_id), &self.sort)))
+            .condition_expression("is_active = :true")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
 }
 
 impl Store {
-    /// The entitlement's translation in `locale`, if it has one.
-    pub async fn translation(
+    /// The translation in `locale`, if there is one.
+    pub async fn translation<T: Translation>(
         &self,
-        business_id: &str,
-        entitlement_id: &str,
+        of: &Translated<'_>,
         locale: Locale,
-    ) -> Result<Option<EntitlementTranslation>, ApiError> {
-        self.get_as(translation_key(business_id, entitlement_id, locale), true)
-            .await
+    ) -> Result<Option<T>, ApiError> {
+        self.get_as(of.translation_key(locale), true).await
     }
 
-    /// Every translation of the entitlement, in the order of their codes.
-    pub async fn translations(
-        &self,
-        business_id: &str,
-        entitlement_id: &str,
-    ) -> Result<Vec<EntitlementTranslation>, ApiError> {
-        let range = KeyRange::table(format!("BIZ#{business_id}")).ascending_from(Some(&prefix(entitlement_id)));
+    /// Every translation, in the order of their codes.
+    pub async fn translations<T: Translation>(&self, of: &Translated<'_>) -> Result<Vec<T>, ApiError> {
+        let range = KeyRange::table(format!("BIZ#{}", of.business_id)).ascending_from(Some(&of.prefix()));
         let PageOfItems { items, .. } = self.query_page(range, &PageRequest::first(Locale::ALL.len())).await?;
         items.into_iter().map(from_item).collect()
     }
 
-    /// The translations in `locale` of the entitlements of `ids`, by entitlement id.
-    pub async fn translations_in(
+    /// The translations in `locale` of several of one business's items, each
+    /// with the index in `of` of the item it translates.
+    pub async fn translations_in<T: Translation>(
         &self,
-        business_id: &str,
-        ids: &[&str],
+        of: &[Translated<'_>],
         locale: Locale,
-    ) -> Result<Vec<(String, EntitlementTranslation)>, ApiError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|id| translation_key(business_id, id, locale))
-                .collect();
+    ) -> Result<Vec<(usize, T)>, ApiError> {
+        let mut found = Vec::with_capacity(of.len());
+        for (chunk_at, chunk) in of.chunks(100).enumerate() {
+            let keys = chunk.iter().map(|t| t.translation_key(locale)).collect();
             for item in self.get_many(keys).await? {
                 let sort_key = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let id = sort_key
-                    .strip_prefix("ENT#")
-                    .and_then(|rest| rest.split_once("#TR#"))
-                    .map(|(id, _)| id.to_string())
-                    .unwrap_or_default();
-                found.push((id, from_item(item)?));
+                let at = chunk.iter().position(|t| sort_key.starts_with(&t.prefix()));
+                if let Some(at) = at {
+                    found.push((chunk_at * 100 + at, from_item(item)?));
+                }
             }
         }
         Ok(found)
     }
 
     /// Writes the translation over `current` (as read; `None`: there was
-    /// none) while the entitlement is active; `Refused` at 0 when it is not,
-    /// at 1 when the translation changed since it was read.
-    pub async fn put_translation(
+    /// none) while what it translates is active; `Refused` at 0 when that is
+    /// not, at 1 when the translation changed since it was read.
+    pub async fn put_translation<T: Translation>(
         &self,
-        entitlement: &Entitlement,
-        current: Option<&EntitlementTranslation>,
-        translation: &EntitlementTranslation,
+        of: &Translated<'_>,
+        current: Option<&T>,
+        translation: &T,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut item = to_item(translation)?;
-        item.extend(translation_key(
-            &entitlement.business_id,
-            &entitlement.id,
-            translation.locale,
-        ));
+        item.extend(of.translation_key(translation.locale()));
         let write = match current {
             None => put(&self.table, item, Some(("attribute_not_exists(pk)", vec![])))?,
             Some(seen) => put(
                 &self.table,
                 item,
-                Some(("updated_at = :seen", vec![(":seen", s(&seen.updated_at))])),
+                Some(("updated_at = :seen", vec![(":seen", s(seen.updated_at()))])),
             )?,
         };
-        let actions = vec![entitlement_active(&self.table, entitlement)?, write];
+        let actions = vec![of.still_active(&self.table)?, write];
         self.commit(actions, answer).await
     }
 
-    /// Deletes the translation while the entitlement is active; `Refused` at
-    /// 0 when it is not, at 1 when there is no such translation.
+    /// Deletes the translation while what it translates is active; `Refused`
+    /// at 0 when that is not, at 1 when there is no such translation.
     pub async fn delete_translation(
         &self,
-        entitlement: &Entitlement,
+        of: &Translated<'_>,
         locale: Locale,
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(translation_key(&entitlement.business_id, &entitlement.id, locale)))
+            .set_key(Some(of.translation_key(locale)))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(ApiError::internal)?;
         let actions = vec![
-            entitlement_active(&self.table, entitlement)?,
+            of.still_active(&self.table)?,
             TransactWriteItem::builder().delete(delete).build(),
         ];
         self.commit(actions, answer).await
     }
-}
-
-/// A check that the entitlement is still active (not deleted meanwhile).
-fn entitlement_active(table: &str, entitlement: &Entitlement) -> Result<TransactWriteItem, ApiError> {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(entitlement_key(&entitlement.business_id, &entitlement.id)))
-        .condition_expression("is_active = :true")
-        .expression_attribute_values(":true", AttributeValue::Bool(true))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
 }

@@ -5,16 +5,19 @@ use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::credit::{
-    Balance, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditSource, CustomerCreditEntitlement, EntryType,
-    GrantSource, GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType,
+    Balance, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation, CreditSource,
+    CreditTranslationInput, CustomerCreditEntitlement, EntryType, GrantSource, GrantStatus, LedgerEntryRequest,
+    NewCreditEntitlement, TransactionType,
 };
 use crate::domain::refusal::Refusal;
+use crate::domain::translation::Locale;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
-use crate::store::{LedgerFilter, PageRequest, Written};
+use crate::services::translations;
+use crate::store::{LedgerFilter, PageRequest, Translated, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("credit entitlement")
@@ -46,11 +49,23 @@ async fn active(app: &App, business_id: &str, id: &str) -> ApiResult<CreditEntit
         .ok_or_else(not_found)
 }
 
-pub async fn get(app: &App, call: &Call, id: &str) -> ApiResult<Reply> {
-    Reply::ok(&active(app, call.principal_id(), id).await?)
+/// `GET /credit-entitlements/{id}?locale=`: name and unit in that locale over the base text.
+pub async fn get(app: &App, call: &Call, id: &str, locale: Option<&str>) -> ApiResult<Reply> {
+    let locale = Locale::shown(locale)?;
+    let entitlement = active(app, call.principal_id(), id).await?;
+    let of = Translated::credit_entitlement(call.principal_id(), id);
+    let translation: Option<CreditEntitlementTranslation> = translations::shown_in(app, &of, locale).await?;
+    Reply::ok(&entitlement.translated(translation.as_ref()))
 }
 
-pub async fn list(app: &App, call: &Call, deleted: Option<&str>, page: &PageRequest) -> ApiResult<Reply> {
+pub async fn list(
+    app: &App,
+    call: &Call,
+    deleted: Option<&str>,
+    locale: Option<&str>,
+    page: &PageRequest,
+) -> ApiResult<Reply> {
+    let locale = Locale::shown(locale)?;
     let deleted = match deleted {
         None | Some("false") => false,
         Some("true") => true,
@@ -60,7 +75,54 @@ pub async fn list(app: &App, call: &Call, deleted: Option<&str>, page: &PageRequ
         .store
         .list_credit_entitlements(call.principal_id(), deleted, page)
         .await?;
-    Reply::page(&page.items, page.next_cursor)
+    let of: Vec<Translated> = page
+        .items
+        .iter()
+        .map(|e| Translated::credit_entitlement(call.principal_id(), &e.id))
+        .collect();
+    let shown: Vec<Option<CreditEntitlementTranslation>> = translations::each_shown_in(app, &of, locale).await?;
+    let items: Vec<CreditEntitlement> = page
+        .items
+        .into_iter()
+        .zip(shown)
+        .map(|(e, t)| e.translated(t.as_ref()))
+        .collect();
+    Reply::page(&items, page.next_cursor)
+}
+
+/// `PUT /credit-entitlements/{id}/translations/{locale}`: 201 new, 200 replaced.
+pub async fn put_translation(
+    app: &App,
+    call: &Call,
+    id: &str,
+    locale: &str,
+    input: CreditTranslationInput,
+) -> ApiResult<Reply> {
+    let locale = Locale::parse("locale", locale)?;
+    active(app, call.principal_id(), id).await?;
+    let translation = input.into_translation(locale, &clock::now_rfc3339());
+    let of = Translated::credit_entitlement(call.principal_id(), id);
+    translations::put_of(app, call, &of, translation, not_found).await
+}
+
+/// `GET /credit-entitlements/{id}/translations?locale=fr&locale=de`: `{items}`.
+pub async fn list_translations<'a>(
+    app: &App,
+    call: &Call,
+    id: &str,
+    locales: impl IntoIterator<Item = &'a str>,
+) -> ApiResult<Reply> {
+    let wanted = Locale::filter(locales)?;
+    active(app, call.principal_id(), id).await?;
+    let of = Translated::credit_entitlement(call.principal_id(), id);
+    translations::list_of::<CreditEntitlementTranslation>(app, &of, &wanted).await
+}
+
+/// `DELETE /credit-entitlements/{id}/translations/{locale}`: 204; none: 404.
+pub async fn delete_translation(app: &App, call: &Call, id: &str, locale: &str) -> ApiResult<Reply> {
+    let locale = Locale::parse("locale", locale)?;
+    let of = Translated::credit_entitlement(call.principal_id(), id);
+    translations::delete_of(app, call, &of, locale, not_found).await
 }
 
 /// Writes the patched entitlement over the one read, conditioned on it being
@@ -339,4 +401,65 @@ pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> Api
         })
         .collect();
     Reply::ok(&serde_json::json!({ "items": items }))
+}
+
+/// What one run of the expiry schedule did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ExpirySummary {
+    /// Balances found due.
+    pub balances: usize,
+    /// Grants expired (one ledger entry each).
+    pub expired: usize,
+}
+
+/// Balances read per shard of the expiry index in one run.
+const EXPIRY_BATCH: usize = 100;
+
+/// The expiry schedule: every grant past its expiry leaves its balance, one
+/// change (and one `credit_expired` entry, one `credit.expired` event) per
+/// grant, each conditioned on the balance's version as read, so a debit racing
+/// it either spent the grant first (the expiry then takes what is left) or
+/// finds it gone; no credit is spent twice or lost.
+pub async fn expire_due(app: &App) -> ApiResult<ExpirySummary> {
+    let mut summary = ExpirySummary::default();
+    for due in app
+        .store
+        .credit_balances_due(&clock::now_rfc3339(), EXPIRY_BATCH)
+        .await?
+    {
+        summary.balances += 1;
+        let (business_id, id, customer_id) = (&due.business_id, &due.credit_entitlement_id, &due.customer_id);
+        loop {
+            let expired = until_done!(|_| {
+                let Some(before) = app.store.credit_balance(business_id, id, customer_id).await? else {
+                    return Ok(Attempt::Done(false));
+                };
+                let now = clock::now();
+                let Some(change) = before.expire(ids::new_id("cle"), now) else {
+                    return Ok(Attempt::Done(false));
+                };
+                let events = change
+                    .event_types()
+                    .into_iter()
+                    .fold(Events::new(business_id, now), |events, event_type| {
+                        events.credit(event_type, &change.balance.id, &change.entry)
+                    })
+                    .build();
+                match app
+                    .store
+                    .commit_balance_change(&before, &change, None, &events, None)
+                    .await?
+                {
+                    Written::Done => Ok(Attempt::Done(true)),
+                    Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
+                }
+            })
+            .await?;
+            if !expired {
+                break;
+            }
+            summary.expired += 1;
+        }
+    }
+    Ok(summary)
 }
