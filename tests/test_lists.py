@@ -164,6 +164,16 @@ def test_every_list_walks_by_page_number_as_by_cursor(api_url, business, anonymo
         assert lrm.allocate(new_org(), {"UNATT": 1}).status_code == 200
     for scope in ("t1", "t2", "t3"):
         assert lrm.tenant(org, scope, {"UNATT": 1}).status_code == 200
+    meter_body = {"name": "API calls", "unit": "calls", "precision": 0, "overage_enabled": False,
+                  "rollover_enabled": False}
+    meters = [business.post("/credit-entitlements", json=meter_body).json()["id"] for _ in range(3)]
+    for customer in ("cus_list_a", "cus_list_b", "cus_list_c"):
+        credited = business.post(f"/credit-entitlements/{meters[0]}/balances/{customer}/ledger-entries",
+                                 json={"amount": "5", "entry_type": "credit"})
+        assert credited.status_code == 201, credited.text
+    for _ in range(2):
+        business.post(f"/credit-entitlements/{meters[0]}/balances/cus_list_a/ledger-entries",
+                      json={"amount": "1", "entry_type": "credit"})
     lists = [
         (business, f"/entitlements/{ent['id']}/grants", {}, 3),
         (business, f"/customers/{grant['customer_id']}/entitlement-grants", {}, 3),
@@ -171,6 +181,10 @@ def test_every_list_walks_by_page_number_as_by_cursor(api_url, business, anonymo
         (lrm.host, f"/lrm/api/account/{org}/audit", {}, 3),
         (lrm.host, f"/lrm/api/host/{lrm.host_id}/organizations", {}, 3),
         (lrm.host, f"/lrm/api/account/{org}/service-licenses", {}, 3),
+        (business, "/credit-entitlements", {}, 3),
+        (business, f"/credit-entitlements/{meters[0]}/balances", {}, 3),
+        (business, f"/credit-entitlements/{meters[0]}/balances/cus_list_a/grants", {}, 3),
+        (business, f"/credit-entitlements/{meters[0]}/balances/cus_list_a/ledger", {}, 3),
     ]
     for api, path, params, at_least in lists:
         walked = _by_cursor(api, path, **params)

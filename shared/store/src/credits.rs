@@ -309,7 +309,7 @@ impl Store {
         item.insert("gsi2sk".into(), s(&after.credit_entitlement_id));
         if let Some(due) = after.next_expiry() {
             item.insert("gsi3pk".into(), s(expiry_shard(&partition)));
-            item.insert("gsi3sk".into(), s(format!("{due}#{partition}")));
+            item.insert("gsi3sk".into(), s(format!("{due}#{}", after.id)));
         }
         let mut guard = Put::builder()
             .table_name(&self.table)

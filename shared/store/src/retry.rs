@@ -39,6 +39,12 @@ impl Conflicts {
         }
     }
 
+    /// When a hot item's budget ends (what waits before the first attempt
+    /// spends the same budget).
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        self.deadline
+    }
+
     /// How many attempts have lost so far.
     pub fn lost(&self) -> u32 {
         self.lost

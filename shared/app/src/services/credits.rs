@@ -305,11 +305,13 @@ pub async fn add_entry(
     let input = request.checked(&entitlement, clock::now())?;
     let (business_id, id) = (entitlement.business_id.as_str(), entitlement.id.as_str());
     let opened = || Balance::opened(ids::new_id("cbal"), &entitlement, customer_id, &clock::now_rfc3339());
-    // Requests of this process at the same balance take turns (`turns.rs`).
-    let _turn = crate::turns::take(format!("{business_id}#{id}#{customer_id}")).await;
+    // Requests of this process at the same balance take turns (`turns.rs`);
+    // the wait for a turn spends the same budget as the attempts after it.
+    let budget = Conflicts::hot_item();
+    let _turn = crate::turns::take(format!("{business_id}#{id}#{customer_id}"), budget.deadline()).await?;
     // The balance to decide from when the last attempt's refusal returned it.
     let mut newer = None;
-    until_done!(Conflicts::hot_item(), |conflicts| {
+    until_done!(budget, |conflicts| {
         let before = match newer.take() {
             Some(newer) => newer,
             None => app
@@ -410,56 +412,94 @@ pub struct ExpirySummary {
     pub balances: usize,
     /// Grants expired (one ledger entry each).
     pub expired: usize,
+    /// Balances left for the next run (busy past their budget).
+    pub left: usize,
 }
 
 /// Balances read per shard of the expiry index in one run.
 const EXPIRY_BATCH: usize = 100;
+/// How long one run starts new balances for.
+const EXPIRY_RUN_BUDGET: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// The expiry schedule: every grant past its expiry leaves its balance, one
 /// change (and one `credit_expired` entry, one `credit.expired` event) per
 /// grant, each conditioned on the balance's version as read, so a debit racing
 /// it either spent the grant first (the expiry then takes what is left) or
-/// finds it gone; no credit is spent twice or lost.
+/// finds it gone; no credit is spent twice or lost. A balance that stays busy
+/// past its budget is left for the next run, not the end of this one.
 pub async fn expire_due(app: &App) -> ApiResult<ExpirySummary> {
+    let started = std::time::Instant::now();
     let mut summary = ExpirySummary::default();
     for due in app
         .store
         .credit_balances_due(&clock::now_rfc3339(), EXPIRY_BATCH)
         .await?
     {
+        // Well inside the function's 60 s: the rest is the next run's.
+        if started.elapsed() > EXPIRY_RUN_BUDGET {
+            break;
+        }
         summary.balances += 1;
-        let (business_id, id, customer_id) = (&due.business_id, &due.credit_entitlement_id, &due.customer_id);
-        loop {
-            let expired = until_done!(|_| {
-                let Some(before) = app.store.credit_balance(business_id, id, customer_id).await? else {
-                    return Ok(Attempt::Done(false));
-                };
-                let now = clock::now();
-                let Some(change) = before.expire(ids::new_id("cle"), now) else {
-                    return Ok(Attempt::Done(false));
-                };
-                let events = change
-                    .event_types()
-                    .into_iter()
-                    .fold(Events::new(business_id, now), |events, event_type| {
-                        events.credit(event_type, &change.balance.id, &change.entry)
-                    })
-                    .build();
-                match app
-                    .store
-                    .commit_balance_change(&before, &change, None, &events, None)
-                    .await?
-                {
-                    Written::Done => Ok(Attempt::Done(true)),
-                    Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
-                }
-            })
-            .await?;
-            if !expired {
-                break;
+        match expire_balance(app, &due).await {
+            Ok(expired) => summary.expired += expired,
+            Err(err) if err.is_retryable() => {
+                tracing::warn!(balance = %due.id, code = err.code, "balance left for the next expiry run");
+                summary.left += 1;
             }
-            summary.expired += 1;
+            Err(err) => return Err(err),
         }
     }
     Ok(summary)
+}
+
+/// Expires every due grant of one balance; how many.
+async fn expire_balance(app: &App, due: &Balance) -> ApiResult<usize> {
+    let (business_id, id, customer_id) = (&due.business_id, &due.credit_entitlement_id, &due.customer_id);
+    let mut expired = 0;
+    // The balance to decide from when the last attempt's refusal returned it.
+    let mut newer = None;
+    until_done!(Conflicts::hot_item(), |conflicts| {
+        let before = match newer.take() {
+            Some(newer) => newer,
+            None => match app.store.credit_balance(business_id, id, customer_id).await? {
+                Some(balance) => balance,
+                None => return Ok(Attempt::Done(())),
+            },
+        };
+        let now = clock::now();
+        let Some(change) = before.expire(ids::new_id("cle"), now) else {
+            return Ok(Attempt::Done(()));
+        };
+        let events = change
+            .event_types()
+            .into_iter()
+            .fold(Events::new(business_id, now), |events, event_type| {
+                events.credit(event_type, &change.balance.id, &change.entry)
+            })
+            .build();
+        conflicts.before_write()?;
+        let written = app
+            .store
+            .commit_balance_change(&before, &change, None, &events, None)
+            .await?;
+        match written {
+            // The next due grant of the same balance, if any, from the balance as written.
+            Written::Done => {
+                expired += 1;
+                newer = Some(change.balance);
+                Ok(Attempt::Retry)
+            }
+            refused => {
+                newer = refused.newer_balance()?;
+                if newer.is_some() {
+                    conflicts.again();
+                    Ok(Attempt::Retry)
+                } else {
+                    Ok(Attempt::Lost)
+                }
+            }
+        }
+    })
+    .await?;
+    Ok(expired)
 }
