@@ -80,7 +80,7 @@ def test_every_function_binary_is_deployed():
     assert deployed == binaries()
     assert route_modules() == binaries(), "functions/src/routes and functions/src/bin disagree"
     assert listed_route_modules() == route_modules(), "routes! in functions/src/lib.rs and functions/src/routes disagree"
-    assert binaries() - set(template_routes().values()) == {"email-retry", "deliver-webhooks"}
+    assert binaries() - set(template_routes().values()) == {"email-retry", "deliver-webhooks", "expire-credits"}
 
 
 def test_routes_lists_the_functions_in_the_templates_order():
