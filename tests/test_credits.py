@@ -283,6 +283,28 @@ def test_credit_events_reach_a_webhook(business, client, receiver):
     assert (data["balance_before"], data["balance_after"], data["customer_id"]) == ("1.00", "0.00", cus)
 
 
+def test_a_burst_of_events_about_one_balance_is_delivered_in_order_within_seconds(business, client, receiver):
+    """A hot balance makes a long run of events about one subject. They fan out
+    and are delivered in order, and a run of them drains in a few passes of the
+    delivery schedule, not one event a pass (which left 150 events queued for
+    over a minute and every other subject in their shard waiting behind them)."""
+    from webhook_receiver import wait_for
+
+    hook = receiver.endpoint(client)
+    cde = metered(client)
+    cus = new_customer()
+    entry(client, cde, cus, "200", "credit")
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: entry(client, cde, cus, "1", "debit"), range(149)))
+    ids = [e.id for e in ledger(client, cde, cus)]
+    started = time.monotonic()
+    wait_for(lambda: len(receiver.deliveries(hook)) >= 150, "the 150 credit events", timeout=120)
+    took = time.monotonic() - started
+    print(f"150 events about one balance delivered in order {took:.1f} s after the last was made")
+    assert [d.data["id"] for d in receiver.deliveries(hook)] == ids
+    assert took < 10, f"{took:.1f} s for 150 events about one balance"
+
+
 def test_translations_through_the_sdk(business, client):
     cde = metered(client, description="Calls")
     created = client.credit_entitlements.translations.with_raw_response.update("fr", id=cde.id, name="Appels API", unit="appels")

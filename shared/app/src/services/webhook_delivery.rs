@@ -97,6 +97,11 @@ pub async fn run(app: &'static App, work_for: Duration) -> ApiResult<RunSummary>
 }
 
 /// One pass over what is due; returns how many items it took up.
+///
+/// The items about one subject (its events waiting to fan out, or its
+/// deliveries to one endpoint) go in order, so they form one lane, taken in
+/// turn by one task until an item cannot go yet; lanes run in parallel. A run
+/// of events about a hot subject thus drains in one pass, not one a pass.
 async fn one_pass(pass: &Arc<Pass>) -> ApiResult<usize> {
     let app = pass.app;
     let (work, polled) = counted(app.store.due_webhook_work(clock::now_millis(), BATCH, rand::random())).await;
@@ -105,28 +110,37 @@ async fn one_pass(pass: &Arc<Pass>) -> ApiResult<usize> {
     let count = work.len();
     let permits = Arc::new(Semaphore::new(PARALLEL));
     let mut tasks = tokio::task::JoinSet::new();
-    for item in work {
+    for lane in lanes(work) {
         let permit = permits.clone().acquire_owned().await.expect("never closed");
         let pass = pass.clone();
         tasks.spawn(async move {
-            let (outcome, calls) = counted(async {
-                match item {
-                    Work::FanOut(event) => fan_out(&pass, event).await.map(|_| None),
-                    Work::Deliver(queued) => deliver(&pass, queued).await.map(Some),
-                }
-            })
-            .await;
-            drop(permit);
-            let mut summary = pass.summary.lock().await;
-            summary.dynamodb_calls += calls.dynamodb;
-            match outcome {
-                Ok(outcome) => tally(&mut summary, outcome),
-                // DynamoDB trouble: the item is still there for a later pass.
-                Err(err) => {
-                    pass.errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(code = err.code, message = %err.message, "webhook work left for later");
+            let mut endpoints = None;
+            for item in lane {
+                let (outcome, calls) = counted(async {
+                    match item {
+                        Work::FanOut(event) => fan_out(&pass, event, &mut endpoints).await.map(Took::FannedOut),
+                        Work::Deliver(queued) => deliver(&pass, queued).await.map(Took::Delivery),
+                    }
+                })
+                .await;
+                let mut summary = pass.summary.lock().await;
+                summary.dynamodb_calls += calls.dynamodb;
+                match outcome {
+                    Ok(took) => {
+                        if !tally(&mut summary, took) {
+                            // The rest of the lane waits behind this one.
+                            break;
+                        }
+                    }
+                    // DynamoDB trouble: the items are still there for a later pass.
+                    Err(err) => {
+                        pass.errors.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(code = err.code, message = %err.message, "webhook work left for later");
+                        break;
+                    }
                 }
             }
+            drop(permit);
         });
     }
     while let Some(joined) = tasks.join_next().await {
@@ -137,28 +151,82 @@ async fn one_pass(pass: &Arc<Pass>) -> ApiResult<usize> {
     Ok(count)
 }
 
-fn tally(summary: &mut RunSummary, outcome: Option<Outcome>) {
-    match outcome {
-        None => summary.fanned_out += 1,
-        Some(Outcome::Delivered) => summary.delivered += 1,
-        Some(Outcome::Retrying) => summary.retrying += 1,
-        Some(Outcome::Failed) => summary.failed += 1,
-        Some(Outcome::Waiting) => summary.waiting += 1,
-        Some(Outcome::Skipped) => summary.skipped += 1,
+/// The work of a pass in lanes: one per subject's events, one per subject's
+/// deliveries to an endpoint, each in event order, lanes in the order first seen.
+fn lanes(work: Vec<Work>) -> Vec<Vec<Work>> {
+    let mut lanes: Vec<(String, Vec<Work>)> = Vec::new();
+    for item in work {
+        let lane = match &item {
+            Work::FanOut(event) => format!("event {}", event.subject_id),
+            Work::Deliver(queued) => format!("delivery {} {}", queued.delivery.webhook_id, queued.delivery.subject_id),
+        };
+        match lanes.iter_mut().find(|(name, _)| *name == lane) {
+            Some((_, items)) => items.push(item),
+            None => lanes.push((lane, vec![item])),
+        }
     }
+    lanes
+        .into_iter()
+        .map(|(_, mut items)| {
+            items.sort_by(|a, b| event_id(a).cmp(event_id(b)));
+            items
+        })
+        .collect()
+}
+
+fn event_id(item: &Work) -> &str {
+    match item {
+        Work::FanOut(event) => &event.event_id,
+        Work::Deliver(queued) => &queued.delivery.id,
+    }
+}
+
+/// What one item of a lane came to.
+enum Took {
+    /// Whether the event fanned out (false: an earlier one about its subject has not).
+    FannedOut(bool),
+    Delivery(Outcome),
+}
+
+/// Counts what an item came to; true when the next item of its lane may go.
+fn tally(summary: &mut RunSummary, took: Took) -> bool {
+    match took {
+        Took::FannedOut(true) => summary.fanned_out += 1,
+        Took::FannedOut(false) => return false,
+        Took::Delivery(Outcome::Delivered) => summary.delivered += 1,
+        Took::Delivery(Outcome::Failed) => summary.failed += 1,
+        Took::Delivery(Outcome::Retrying) => {
+            summary.retrying += 1;
+            return false;
+        }
+        Took::Delivery(Outcome::Waiting) => {
+            summary.waiting += 1;
+            return false;
+        }
+        Took::Delivery(Outcome::Skipped) => {
+            summary.skipped += 1;
+            return false;
+        }
+    }
+    true
 }
 
 /// Queues the event for every endpoint that wants it and takes it out of the
 /// outbox; the queued deliveries are due at once, for the next pass.
-async fn fan_out(pass: &Pass, event: PendingEvent) -> ApiResult<()> {
+/// `endpoints` keeps the business's endpoints for the rest of the lane. False
+/// when an earlier event about its subject has not fanned out yet.
+async fn fan_out(pass: &Pass, event: PendingEvent, endpoints: &mut Option<Vec<Endpoint>>) -> ApiResult<bool> {
     let store = &pass.app.store;
     // A subject's events fan out in order: an earlier one goes first.
     if store.first_pending_event(&event.subject_id).await?.as_deref() != Some(&event.event_id) {
-        return Ok(());
+        return Ok(false);
     }
     let now = clock::now_rfc3339();
     let now_ms = clock::now_millis();
-    for endpoint in store.all_webhooks(&event.business_id).await? {
+    if endpoints.is_none() {
+        *endpoints = Some(store.all_webhooks(&event.business_id).await?);
+    }
+    for endpoint in endpoints.iter().flatten() {
         if !endpoint.wants(&event.event_type) {
             continue;
         }
@@ -178,7 +246,8 @@ async fn fan_out(pass: &Pass, event: PendingEvent) -> ApiResult<()> {
         // False when a run that died before dropping the event queued it already.
         store.queue_delivery(&item, now_ms).await?;
     }
-    store.drop_event(&event).await
+    store.drop_event(&event).await?;
+    Ok(true)
 }
 
 /// Attempts one queued delivery if it is first in its queue, due, and the
@@ -195,13 +264,24 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
         // Gone: delivered or given up by another run.
         None => return Ok(Outcome::Skipped),
         // Behind an earlier one: look again when that one is due (it brings this one forward when done).
-        Some((_, first_due)) => {
+        Some((first, first_due)) => {
             let due = if first_due > now_ms {
                 first_due
             } else {
                 now_ms + BEHIND_BUSY_MS
             };
             store.reschedule_delivery(&queued, due).await?;
+            // The one ahead may have finished between the read above and the
+            // reschedule, too late to see this one put off: look once more. Of
+            // the two, the later to write always sees the other's write.
+            if store
+                .head_of_queue(&d.webhook_id, &d.subject_id)
+                .await?
+                .map(|(id, _)| id)
+                != Some(first)
+            {
+                bring_head_forward(store, &d.webhook_id, &d.subject_id).await?;
+            }
             return Ok(Outcome::Waiting);
         }
     }
@@ -262,19 +342,24 @@ async fn deliver(pass: &Pass, queued: QueuedDelivery) -> ApiResult<Outcome> {
     }
     if retry_at_ms.is_none() {
         // The next delivery about this subject may have been put off behind this one.
-        if let Some((next_id, due)) = store.head_of_queue(&after.webhook_id, &after.subject_id).await? {
-            if due > clock::now_millis() {
-                store
-                    .bring_forward(&after.webhook_id, &after.subject_id, &next_id, clock::now_millis())
-                    .await?;
-            }
-        }
+        bring_head_forward(store, &after.webhook_id, &after.subject_id).await?;
     }
     Ok(match after.status {
         DeliveryStatus::Delivered => Outcome::Delivered,
         DeliveryStatus::Failed => Outcome::Failed,
         DeliveryStatus::Pending => Outcome::Retrying,
     })
+}
+
+/// Makes the first delivery queued about a subject due now, if it was put off.
+async fn bring_head_forward(store: &crate::store::Store, webhook_id: &str, subject_id: &str) -> ApiResult<()> {
+    if let Some((head, due)) = store.head_of_queue(webhook_id, subject_id).await? {
+        let now = clock::now_millis();
+        if due > now {
+            store.bring_forward(webhook_id, subject_id, &head, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Sends the event, signed under the endpoint's secret, and returns the delivery
@@ -321,4 +406,69 @@ async fn attempt(
     d.after_attempt(attempt, |wait| {
         clock::rfc3339(clock::now() + time::Duration::milliseconds(wait.as_millis() as i64))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, subject: &str) -> Work {
+        Work::FanOut(PendingEvent {
+            event_id: id.into(),
+            business_id: "b".into(),
+            subject_id: subject.into(),
+            event_type: "credit.added".into(),
+            payload: "{}".into(),
+        })
+    }
+
+    fn delivery(id: &str, webhook: &str, subject: &str) -> Work {
+        Work::Deliver(QueuedDelivery {
+            business_id: "b".into(),
+            payload: "{}".into(),
+            claims: 0,
+            delivery: Delivery::new(id, "credit.added", subject, webhook, "2026-12-06T00:00:00Z"),
+        })
+    }
+
+    fn shape(lanes: &[Vec<Work>]) -> Vec<Vec<&str>> {
+        lanes.iter().map(|lane| lane.iter().map(event_id).collect()).collect()
+    }
+
+    #[test]
+    fn a_subject_s_events_and_each_endpoint_s_deliveries_form_lanes_in_event_order() {
+        let work = vec![
+            event("evt_3", "s1"),
+            delivery("evt_1", "wh_a", "s1"),
+            event("evt_2", "s2"),
+            event("evt_1", "s1"),
+            delivery("evt_0", "wh_b", "s1"),
+            delivery("evt_0", "wh_a", "s1"),
+        ];
+        assert_eq!(
+            shape(&lanes(work)),
+            vec![
+                vec!["evt_1", "evt_3"],
+                vec!["evt_0", "evt_1"],
+                vec!["evt_2"],
+                vec!["evt_0"]
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lane_goes_on_only_past_items_that_are_done() {
+        let mut summary = RunSummary::default();
+        assert!(tally(&mut summary, Took::FannedOut(true)));
+        assert!(!tally(&mut summary, Took::FannedOut(false)));
+        assert!(tally(&mut summary, Took::Delivery(Outcome::Delivered)));
+        assert!(tally(&mut summary, Took::Delivery(Outcome::Failed)));
+        for held in [Outcome::Retrying, Outcome::Waiting, Outcome::Skipped] {
+            assert!(!tally(&mut summary, Took::Delivery(held)));
+        }
+        assert_eq!(
+            (summary.fanned_out, summary.delivered, summary.failed, summary.waiting),
+            (1, 1, 1, 1)
+        );
+    }
 }
