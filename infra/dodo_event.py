@@ -31,8 +31,11 @@ def payload(args, now):
     if args.type == "refund.succeeded":
         return {"refund_id": f"ref_{uuid.uuid4().hex[:12]}", "payment_id": args.payment, "customer": customer,
                 "is_partial": False, "status": "succeeded"}
+    cycle = args.cycle or now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
     return {"subscription_id": args.subscription, "product_id": args.product[0], "customer": customer,
-            "status": "active" if args.type in ("subscription.active", "subscription.unpaused") else "cancelled"}
+            "previous_billing_date": cycle,
+            "status": "active" if args.type in ("subscription.active", "subscription.unpaused",
+                                                "subscription.renewed") else "cancelled"}
 
 
 def main():
@@ -46,6 +49,8 @@ def main():
     parser.add_argument("--customer", default="cus_local")
     parser.add_argument("--email", default="customer@example.com")
     parser.add_argument("--name", default="Local Customer")
+    parser.add_argument("--cycle", help="when the subscription's billing cycle began (previous_billing_date, "
+                                        "RFC 3339); the start of today (UTC) if left out")
     args = parser.parse_args()
     if args.type != "refund.succeeded" and not args.product:
         parser.error(f"{args.type} needs --product")

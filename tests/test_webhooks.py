@@ -42,7 +42,9 @@ from dodopayments import DodoPayments
 from dodopayments.types import (
     CreditAddedWebhookEvent,
     CreditDeductedWebhookEvent,
+    CreditBalanceLowWebhookEvent,
     CreditExpiredWebhookEvent,
+    CreditOverageResetWebhookEvent,
     CreditOverageChargedWebhookEvent,
     EntitlementGrantCreatedWebhookEvent,
     EntitlementGrantDeliveredWebhookEvent,
@@ -70,7 +72,8 @@ EVENT_TYPES = {
     "entitlement_grant.created", "entitlement_grant.delivered", "entitlement_grant.failed",
     "entitlement_grant.revoked", "license_key.created", "license_key.updated",
     "license_key_instance.created", "license_key_instance.deleted",
-    "credit.added", "credit.deducted", "credit.overage_charged", "credit.expired",
+    "credit.added", "credit.deducted", "credit.overage_charged", "credit.expired", "credit.overage_reset",
+    "credit.balance_low",
 }
 # The types Dodo itself has: the SDK's own event model must accept the event as sent.
 SDK_EVENT_MODELS = {
@@ -83,6 +86,8 @@ SDK_EVENT_MODELS = {
     "credit.deducted": CreditDeductedWebhookEvent,
     "credit.overage_charged": CreditOverageChargedWebhookEvent,
     "credit.expired": CreditExpiredWebhookEvent,
+    "credit.overage_reset": CreditOverageResetWebhookEvent,
+    "credit.balance_low": CreditBalanceLowWebhookEvent,
 }
 # Beyond Dodo: sent only to an endpoint whose filter_types names them.
 OWN_TYPES = EVENT_TYPES - set(SDK_EVENT_MODELS)

@@ -8,9 +8,9 @@ mod operation;
 
 use licensing::domain::credit::{
     BalanceView, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation,
-    CreditEntitlementTranslationList, CreditGrant, CreditTranslationInput, Credits, CustomerCreditEntitlement,
-    EntryType, GrantSource, GrantStatus as CreditGrantStatus, LedgerEntry, LedgerEntryRequest, NewCreditEntitlement,
-    OverageBehavior, TransactionType,
+    CreditEntitlementTranslationList, CreditGrant, CreditOverrides, CreditTranslationInput, Credits,
+    CustomerCreditEntitlement, EntryType, GrantSource, GrantStatus as CreditGrantStatus, LedgerEntry,
+    LedgerEntryRequest, NewCreditEntitlement, OverageBehavior, ProrationBehavior, TransactionType,
 };
 use licensing::domain::customer_entitlements::{CustomerEntitlement, CustomerEntitlements};
 use licensing::domain::digital_files::{
@@ -26,7 +26,7 @@ use licensing::domain::license_key::{Instance, LicenseKey, LicenseKeyStatus};
 use licensing::domain::metadata::MetadataInput;
 use licensing::domain::offline_license::{Jwk, JwkSet};
 use licensing::domain::payment_provider::{ConnectionUpdate, ConnectionView};
-use licensing::domain::product::{ProductEntitlement, ProductPatch, ProductView};
+use licensing::domain::product::{CreditMappingView, ProductEntitlement, ProductPatch, ProductView};
 use licensing::domain::schema::Extended;
 use licensing::domain::translation::{EntitlementTranslation, EntitlementTranslationList, Locale, TranslationInput};
 use licensing::domain::webhook::{
@@ -139,8 +139,11 @@ fn derived_schemas() -> Vec<(String, Extended)> {
         named::<CustomerEntitlement>(),
         ("CustomerEntitlementList".into(), CustomerEntitlements::schema().into()),
         // Products (Dodo).
+        named::<CreditOverrides>(),
+        named::<ProrationBehavior>(),
         named::<ProductPatch>(),
         named::<ProductEntitlement>(),
+        named::<CreditMappingView>(),
         named::<ProductView>(),
         // Payment providers.
         named::<ConnectionUpdate>(),

@@ -379,6 +379,96 @@ impl CreditEntitlement {
     }
 }
 
+/// `proration_behavior` of a product's credit entitlement (the SDK's `CbbProrationBehavior`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CbbProrationBehavior)]
+pub enum ProrationBehavior {
+    #[default]
+    Prorate,
+    NoProrate,
+}
+
+/// What a product sets for one of its credit entitlements over the
+/// entitlement's own settings (the optional fields of the SDK's
+/// `AttachCreditEntitlementParam`); a field left out keeps the entitlement's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreditOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_after_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_balance_threshold_percent: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rollover_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overage_behavior: Option<OverageBehavior>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overage_enabled: Option<bool>,
+    /// A whole number of credits, as a decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overage_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proration_behavior: Option<ProrationBehavior>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_percentage: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_timeframe_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_timeframe_interval: Option<DurationInterval>,
+    /// A decimal string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_credits: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_credits_expire_after_trial: Option<bool>,
+}
+
+impl CreditOverrides {
+    /// `entitlement` as these overrides leave it, checked by the rules every
+    /// credit entitlement meets; the overrides with their amounts in canonical form.
+    pub fn applied_to(&self, entitlement: &CreditEntitlement) -> RuleResult<(CreditEntitlement, CreditOverrides)> {
+        let mut canonical = self.clone();
+        let mut next = entitlement.clone();
+        if let Some(limit) = &self.overage_limit {
+            let whole = Credits::parse("overage_limit", limit, 0)?;
+            next.overage_limit = Some(
+                whole
+                    .0
+                    .try_into()
+                    .map_err(|_| Refusal::invalid("overage_limit", "is too large"))?,
+            );
+            canonical.overage_limit = Some(whole.to_string());
+        }
+        if let Some(trial) = &self.trial_credits {
+            canonical.trial_credits = Some(Credits::parse("trial_credits", trial, entitlement.precision)?.to_string());
+        }
+        if let Some(percent) = self.low_balance_threshold_percent {
+            if !(0..=100).contains(&percent) {
+                return Err(Refusal::invalid("low_balance_threshold_percent", "must be 0 to 100"));
+            }
+        }
+        let o = self.clone();
+        next.currency = o.currency.or(next.currency);
+        next.expires_after_days = o.expires_after_days.or(next.expires_after_days);
+        next.max_rollover_count = o.max_rollover_count.or(next.max_rollover_count);
+        next.overage_behavior = o.overage_behavior.unwrap_or(next.overage_behavior);
+        next.overage_enabled = o.overage_enabled.unwrap_or(next.overage_enabled);
+        next.price_per_unit = o.price_per_unit.or(next.price_per_unit);
+        next.rollover_enabled = o.rollover_enabled.unwrap_or(next.rollover_enabled);
+        next.rollover_percentage = o.rollover_percentage.or(next.rollover_percentage);
+        next.rollover_timeframe_count = o.rollover_timeframe_count.or(next.rollover_timeframe_count);
+        next.rollover_timeframe_interval = o.rollover_timeframe_interval.or(next.rollover_timeframe_interval);
+        let next = next.checked()?;
+        canonical.price_per_unit = self.price_per_unit.as_ref().and(next.price_per_unit.clone());
+        Ok((next, canonical))
+    }
+}
+
 /// `PUT /credit-entitlements/{id}/translations/{locale}`: the locale's
 /// translation, replaced whole; a field left out or null has none.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -655,6 +745,33 @@ pub struct Balance {
     /// How many changes it has seen; 0 before the first is stored.
     pub version: u64,
     pub live: BTreeMap<String, LiveGrant>,
+    /// The subscription billing cycle its credits last came from.
+    #[serde(default)]
+    pub cycle: Option<Cycle>,
+}
+
+/// A subscription's billing cycle at a balance: what it granted, and whether
+/// `credit.balance_low` was sent in it (once per cycle).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cycle {
+    pub subscription_id: String,
+    pub credits: Credits,
+    pub threshold_percent: Option<i64>,
+    pub low_reported: bool,
+}
+
+/// The data of `credit.balance_low` (the SDK's `CreditBalanceLowWebhookEvent`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BalanceLow {
+    pub brand_id: String,
+    pub customer_id: String,
+    pub subscription_id: String,
+    pub credit_entitlement_id: String,
+    pub credit_entitlement_name: String,
+    pub available_balance: Credits,
+    pub subscription_credits_amount: Credits,
+    pub threshold_percent: i64,
+    pub threshold_amount: Credits,
 }
 
 /// A balance as `balances.retrieve` answers it (the SDK's `CustomerCreditBalance`).
@@ -748,6 +865,9 @@ pub struct CreditSource {
     pub source_type: GrantSource,
     pub source_id: Option<String>,
     pub transaction_type: TransactionType,
+    /// A subscription's cycle: the share of its credits below which the
+    /// balance is reported low (`credit.balance_low`).
+    pub low_balance_threshold_percent: Option<i64>,
 }
 
 /// What one change is: the balance after it, its ledger entry, and the grants
@@ -760,6 +880,8 @@ pub struct BalanceChange {
     pub spent: Vec<(String, Credits)>,
     /// The grant this change expires (its remaining amount leaves the balance).
     pub expired: Option<String>,
+    /// The balance fell below its cycle's threshold with this change.
+    pub low: Option<BalanceLow>,
 }
 
 impl BalanceChange {
@@ -794,6 +916,7 @@ impl Balance {
             last_transaction_at: None,
             version: 0,
             live: BTreeMap::new(),
+            cycle: None,
         }
     }
 
@@ -827,7 +950,13 @@ impl Balance {
                 format!("this balance already holds {LIVE_GRANTS_MAX} unspent grants; spend or let some expire first"),
             ));
         }
-        let after = self.balance.plus(input.amount);
+        // `carry_deficit_auto_repay`: a credit first pays back the overage owed.
+        let repaid = match entitlement.overage_behavior {
+            OverageBehavior::CarryDeficitAutoRepay => input.amount.min(self.overage),
+            _ => Credits::zero(entitlement.precision),
+        };
+        let kept = input.amount.minus(repaid);
+        let after = self.balance.plus(kept);
         if after.0 >= amount_ceiling() {
             return Err(Refusal::unprocessable(
                 "BALANCE_LIMIT",
@@ -839,17 +968,24 @@ impl Balance {
                 .expires_after_days
                 .map(|days| crate::timestamp::rfc3339(now + time::Duration::days(days)))
         });
+        // A payment's or a subscription's credits name it in their entry.
+        let reference_type = match source.source_type {
+            GrantSource::OneTime => Some("payment"),
+            GrantSource::Subscription => Some("subscription"),
+            _ => None,
+        };
+        let reference = source.source_id.clone().zip(reference_type);
         let grant = CreditGrant {
             id: ids.grant_id,
             credit_entitlement_id: self.credit_entitlement_id.clone(),
             customer_id: self.customer_id.clone(),
             initial_amount: input.amount,
-            remaining_amount: input.amount,
+            remaining_amount: kept,
             is_expired: false,
             is_rolled_over: false,
             rollover_count: 0,
             source_type: source.source_type,
-            source_id: source.source_id,
+            source_id: source.source_id.clone(),
             parent_grant_id: None,
             expires_at: expires_at.clone(),
             metadata: input.metadata.clone(),
@@ -858,14 +994,25 @@ impl Balance {
         };
         let mut balance = self.changed(&at);
         balance.balance = after;
-        balance.live.insert(
-            grant.id.clone(),
-            LiveGrant {
-                remaining: input.amount,
-                expires_at,
-            },
-        );
-        let entry = self.entry(
+        balance.overage = self.overage.minus(repaid);
+        if let (GrantSource::Subscription, Some(subscription_id)) = (source.source_type, &source.source_id) {
+            balance.cycle = Some(Cycle {
+                subscription_id: subscription_id.clone(),
+                credits: input.amount,
+                threshold_percent: source.low_balance_threshold_percent,
+                low_reported: false,
+            });
+        }
+        if !kept.is_zero() {
+            balance.live.insert(
+                grant.id.clone(),
+                LiveGrant {
+                    remaining: kept,
+                    expires_at,
+                },
+            );
+        }
+        let mut entry = self.entry(
             &balance,
             ids.entry_id,
             input,
@@ -873,12 +1020,17 @@ impl Balance {
             Some(grant.id.clone()),
             &at,
         );
+        if let Some((id, kind)) = reference {
+            entry.reference_id = Some(id);
+            entry.reference_type = Some(kind.to_string());
+        }
         Ok(BalanceChange {
             balance,
             entry,
             new_grant: Some(grant),
             spent: Vec::new(),
             expired: None,
+            low: None,
         })
     }
 
@@ -941,12 +1093,77 @@ impl Balance {
         }
         let first = spent.first().map(|(id, _)| id.clone());
         let entry = self.entry(&balance, entry_id, input, TransactionType::CreditDeducted, first, &at);
+        let low = balance.reported_low(entitlement);
         Ok(BalanceChange {
             balance,
             entry,
             new_grant: None,
             spent,
             expired: None,
+            low,
+        })
+    }
+
+    /// A new billing cycle's reset of the overage owed, as the entitlement's
+    /// `overage_behavior` says: forgiven (or invoiced by the provider) and
+    /// set to zero (`overage_reset`), or carried into the cycle. None when
+    /// nothing changes.
+    pub fn reset_overage(
+        &self,
+        entitlement: &CreditEntitlement,
+        entry_id: String,
+        now: OffsetDateTime,
+    ) -> Option<BalanceChange> {
+        let resets = matches!(
+            entitlement.overage_behavior,
+            OverageBehavior::ForgiveAtReset | OverageBehavior::InvoiceAtBilling
+        );
+        if !resets || self.overage.is_zero() {
+            return None;
+        }
+        let at = crate::timestamp::rfc3339(now);
+        let mut balance = self.changed(&at);
+        balance.overage = Credits::zero(entitlement.precision);
+        let input = EntryInput {
+            amount: self.overage,
+            entry_type: EntryType::Credit,
+            expires_at: None,
+            idempotency_key: None,
+            metadata: Metadata::default(),
+            reason: Some("billing cycle reset".into()),
+        };
+        let entry = self.entry(&balance, entry_id, &input, TransactionType::OverageReset, None, &at);
+        Some(BalanceChange {
+            balance,
+            entry,
+            new_grant: None,
+            spent: Vec::new(),
+            expired: None,
+            low: None,
+        })
+    }
+
+    /// `credit.balance_low` when this balance is below its cycle's threshold
+    /// and it was not yet reported in the cycle; marks it reported.
+    fn reported_low(&mut self, entitlement: &CreditEntitlement) -> Option<BalanceLow> {
+        let cycle = self.cycle.as_mut().filter(|c| !c.low_reported)?;
+        let percent = cycle.threshold_percent?;
+        let mut threshold = cycle.credits.0 * Decimal::from(percent) / Decimal::ONE_HUNDRED;
+        threshold.rescale(entitlement.precision);
+        if self.balance.0 >= threshold {
+            return None;
+        }
+        cycle.low_reported = true;
+        Some(BalanceLow {
+            brand_id: self.business_id.clone(),
+            customer_id: self.customer_id.clone(),
+            subscription_id: cycle.subscription_id.clone(),
+            credit_entitlement_id: self.credit_entitlement_id.clone(),
+            credit_entitlement_name: entitlement.name.clone(),
+            available_balance: self.balance,
+            subscription_credits_amount: cycle.credits,
+            threshold_percent: percent,
+            threshold_amount: Credits(threshold),
         })
     }
 
@@ -985,6 +1202,7 @@ impl Balance {
             new_grant: None,
             spent: Vec::new(),
             expired: Some(id.clone()),
+            low: None,
         })
     }
 
@@ -1076,6 +1294,7 @@ mod tests {
             source_type: GrantSource::Api,
             source_id: None,
             transaction_type: TransactionType::CreditAdded,
+            low_balance_threshold_percent: None,
         }
     }
 
@@ -1339,5 +1558,168 @@ mod tests {
             reason: None,
         };
         assert!(debit_with_expiry.checked(&e, now()).is_err());
+    }
+
+    fn in_overage(e: &CreditEntitlement, owed: &str) -> Balance {
+        let opened = Balance::opened("cbl_1".into(), e, "cus_1", "t");
+        let b = credited(opened, e, &["1"]);
+        let spent = Credits::parse("x", "1", e.precision)
+            .unwrap()
+            .plus(Credits::parse("x", owed, e.precision).unwrap());
+        b.debit(
+            e,
+            &input(&spent.to_string(), EntryType::Debit, e),
+            "cle_d".into(),
+            now(),
+        )
+        .unwrap()
+        .balance
+    }
+
+    #[test]
+    fn a_new_cycle_forgives_the_overage_unless_the_entitlement_carries_it() {
+        let mut e = entitlement(2, Some(50));
+        let owing = in_overage(&e, "7.25");
+        assert_eq!(
+            (owing.balance.to_string(), owing.overage.to_string()),
+            ("0.00".into(), "7.25".into())
+        );
+        for behavior in [OverageBehavior::ForgiveAtReset, OverageBehavior::InvoiceAtBilling] {
+            e.overage_behavior = behavior;
+            let reset = owing.reset_overage(&e, "cle_r".into(), now()).unwrap();
+            assert_eq!(reset.balance.overage.to_string(), "0.00");
+            assert_eq!(reset.balance.version, owing.version + 1);
+            let entry = &reset.entry;
+            assert_eq!(
+                (
+                    entry.transaction_type,
+                    entry.amount.to_string(),
+                    entry.overage_before.to_string()
+                ),
+                (TransactionType::OverageReset, "7.25".into(), "7.25".into())
+            );
+            assert_eq!(reset.event_types(), ["credit.overage_reset"]);
+        }
+        for behavior in [OverageBehavior::CarryDeficit, OverageBehavior::CarryDeficitAutoRepay] {
+            e.overage_behavior = behavior;
+            assert!(owing.reset_overage(&e, "cle_r".into(), now()).is_none());
+        }
+        e.overage_behavior = OverageBehavior::ForgiveAtReset;
+        let clear = credited(Balance::opened("cbl_2".into(), &e, "cus_1", "t"), &e, &["3"]);
+        assert!(
+            clear.reset_overage(&e, "cle_r".into(), now()).is_none(),
+            "nothing owed, nothing to reset"
+        );
+    }
+
+    #[test]
+    fn with_auto_repay_a_credit_pays_the_overage_back_first() {
+        let mut e = entitlement(2, Some(50));
+        e.overage_behavior = OverageBehavior::CarryDeficitAutoRepay;
+        let owing = in_overage(&e, "7.25");
+        let ids = |n: &str| ChangeIds {
+            entry_id: format!("cle_{n}"),
+            grant_id: format!("cgr_{n}"),
+        };
+        let part = owing
+            .credit(&e, &input("5", EntryType::Credit, &e), api(), ids("a"), now())
+            .unwrap();
+        assert_eq!(
+            (part.balance.balance.to_string(), part.balance.overage.to_string()),
+            ("0.00".into(), "2.25".into())
+        );
+        let grant = part.new_grant.as_ref().unwrap();
+        assert_eq!(
+            (grant.initial_amount.to_string(), grant.remaining_amount.to_string()),
+            ("5.00".into(), "0.00".into())
+        );
+        assert!(
+            !part.balance.live.contains_key(&grant.id),
+            "a grant spent on the deficit is not live"
+        );
+        let rest = part
+            .balance
+            .credit(&e, &input("10", EntryType::Credit, &e), api(), ids("b"), now())
+            .unwrap();
+        assert_eq!(
+            (rest.balance.balance.to_string(), rest.balance.overage.to_string()),
+            ("7.75".into(), "0.00".into())
+        );
+        assert_eq!(
+            (
+                rest.entry.overage_before.to_string(),
+                rest.entry.balance_after.to_string()
+            ),
+            ("2.25".into(), "7.75".into())
+        );
+        e.overage_behavior = OverageBehavior::CarryDeficit;
+        let carried = owing
+            .credit(&e, &input("5", EntryType::Credit, &e), api(), ids("c"), now())
+            .unwrap();
+        assert_eq!(
+            (carried.balance.balance.to_string(), carried.balance.overage.to_string()),
+            ("5.00".into(), "7.25".into())
+        );
+    }
+
+    #[test]
+    fn a_balance_below_its_cycles_threshold_is_reported_low_once_per_cycle() {
+        let e = entitlement(2, None);
+        let cycle = |sub: &str| CreditSource {
+            source_type: GrantSource::Subscription,
+            source_id: Some(sub.into()),
+            transaction_type: TransactionType::CreditAdded,
+            low_balance_threshold_percent: Some(20),
+        };
+        let ids = |n: &str| ChangeIds {
+            entry_id: format!("cle_{n}"),
+            grant_id: format!("cgr_{n}"),
+        };
+        let opened = Balance::opened("cbl_1".into(), &e, "cus_1", "t");
+        let b = opened
+            .credit(
+                &e,
+                &input("100", EntryType::Credit, &e),
+                cycle("sub_1"),
+                ids("1"),
+                now(),
+            )
+            .unwrap()
+            .balance;
+        let debit = |b: &Balance, amount: &str| {
+            b.debit(&e, &input(amount, EntryType::Debit, &e), "cle_d".into(), now())
+                .unwrap()
+        };
+        let above = debit(&b, "80");
+        assert!(above.low.is_none(), "20.00 is not below 20% of 100");
+        let low = debit(&above.balance, "0.01");
+        let reported = low.low.clone().unwrap();
+        assert_eq!(
+            (
+                reported.available_balance.to_string(),
+                reported.threshold_amount.to_string(),
+                reported.threshold_percent
+            ),
+            ("19.99".into(), "20.00".into(), 20)
+        );
+        assert_eq!(
+            (
+                reported.subscription_id.as_str(),
+                reported.subscription_credits_amount.to_string()
+            ),
+            ("sub_1", "100.00".into())
+        );
+        assert!(debit(&low.balance, "1").low.is_none(), "once per cycle");
+        let renewed = low
+            .balance
+            .credit(&e, &input("10", EntryType::Credit, &e), cycle("sub_1"), ids("2"), now())
+            .unwrap()
+            .balance;
+        assert!(
+            debit(&renewed, "28").low.is_some(),
+            "a new cycle reports again: 1.99 is below 2.00"
+        );
+        let api_only = credited(Balance::opened("cbl_2".into(), &e, "cus_1", "t"), &e, &["100"]);
+        assert!(debit(&api_only, "99").low.is_none(), "no subscription, no threshold");
     }
 }

@@ -61,6 +61,9 @@ pub enum Effect {
         product_id: String,
         customer: Customer,
         change: SubscriptionChange,
+        /// When its current billing cycle began (`previous_billing_date`):
+        /// the cycle a product's credits are granted for, once.
+        cycle: Option<String>,
     },
     /// Acknowledged, nothing changes.
     None,
@@ -74,6 +77,15 @@ pub enum SubscriptionChange {
     Revoke(ProviderRevocation),
     /// Grants of entitlements the new product lacks revoked, the new ones granted.
     PlanChanged,
+    /// A new billing cycle: its credits; grants persist as they are.
+    Renewed,
+}
+
+impl SubscriptionChange {
+    /// Whether the subscription's product's credits are due for its cycle.
+    pub fn grants_credits(self) -> bool {
+        matches!(self, Self::Active | Self::Renewed)
+    }
 }
 
 /// One delivery's event: its type, when it happened (the envelope's
@@ -120,6 +132,8 @@ struct Subscription {
     subscription_id: Text<1, 255>,
     product_id: Text<1, 255>,
     customer: Customer,
+    #[serde(default)]
+    previous_billing_date: Option<Text<1, 64>>,
 }
 
 fn data<T: serde::de::DeserializeOwned>(kind: &str, data: Value) -> RuleResult<T> {
@@ -135,11 +149,20 @@ pub fn parse(body: &[u8]) -> RuleResult<ProviderEvent> {
     let kind = envelope.kind.into_inner();
     let subscription = |change: SubscriptionChange, data_value: Value| -> RuleResult<Effect> {
         let s: Subscription = data(&kind, data_value)?;
+        let cycle = match s.previous_billing_date {
+            Some(date) => Some(
+                parse_rfc3339(&date)
+                    .map(crate::timestamp::rfc3339)
+                    .ok_or_else(|| Refusal::invalid("previous_billing_date", "is not RFC 3339"))?,
+            ),
+            None => None,
+        };
         Ok(Effect::Subscription {
             subscription_id: s.subscription_id.into_inner(),
             product_id: s.product_id.into_inner(),
             customer: s.customer,
             change,
+            cycle,
         })
     };
     let revoke = |why| SubscriptionChange::Revoke(why);
@@ -165,6 +188,7 @@ pub fn parse(body: &[u8]) -> RuleResult<ProviderEvent> {
         "subscription.cancelled" => subscription(revoke(ProviderRevocation::Cancelled), envelope.data)?,
         "subscription.expired" => subscription(revoke(ProviderRevocation::Expired), envelope.data)?,
         "subscription.plan_changed" => subscription(SubscriptionChange::PlanChanged, envelope.data)?,
+        "subscription.renewed" => subscription(SubscriptionChange::Renewed, envelope.data)?,
         _ => Effect::None,
     };
     Ok(ProviderEvent {
@@ -222,6 +246,7 @@ mod tests {
             ("subscription.active", SubscriptionChange::Active),
             ("subscription.unpaused", SubscriptionChange::Active),
             ("subscription.plan_changed", SubscriptionChange::PlanChanged),
+            ("subscription.renewed", SubscriptionChange::Renewed),
             (
                 "subscription.on_hold",
                 SubscriptionChange::Revoke(ProviderRevocation::OnHold),
@@ -253,13 +278,32 @@ mod tests {
     }
 
     #[test]
+    fn a_subscriptions_cycle_is_its_previous_billing_date_and_only_activity_grants_credits() {
+        let data = json!({"subscription_id": "sub_1", "product_id": "p1", "customer": buyer(),
+                          "previous_billing_date": "2026-12-01T09:00:00+01:00"});
+        let Effect::Subscription { cycle, change, .. } = event("subscription.renewed", data.clone()).unwrap().effect
+        else {
+            panic!("renewed")
+        };
+        assert_eq!(
+            cycle.as_deref(),
+            Some("2026-12-01T08:00:00.000Z"),
+            "one instant, one spelling"
+        );
+        assert!(change.grants_credits());
+        assert!(!SubscriptionChange::Revoke(ProviderRevocation::Cancelled).grants_credits());
+        assert!(!SubscriptionChange::PlanChanged.grants_credits());
+        let mut bad = data;
+        bad["previous_billing_date"] = json!("last month");
+        assert!(event("subscription.active", bad)
+            .unwrap_err()
+            .message
+            .contains("previous_billing_date"));
+    }
+
+    #[test]
     fn other_events_are_acknowledged_whatever_they_carry_and_a_bad_payload_is_refused() {
-        for kind in [
-            "subscription.renewed",
-            "dispute.opened",
-            "payment.failed",
-            "license_key.created",
-        ] {
+        for kind in ["dispute.opened", "payment.failed", "license_key.created"] {
             assert_eq!(
                 event(kind, json!({"anything": 1})).unwrap().effect,
                 Effect::None,

@@ -14,7 +14,9 @@
 //!   `gsi3` under `CEXP#<shard>`, sorted by its earliest expiry, so the
 //!   expiry schedule reads only the balances that are due.
 //! - A ledger entry's `idempotency_key`: `pk = CIDEM#<business>#<key>`, written
-//!   with the entry, refused when it exists.
+//!   with the entry, refused when it exists. A product's credits for one
+//!   payment or billing cycle likewise: `pk = CSRC#<business>#<credit
+//!   entitlement>#<customer>#<cause>`.
 //!
 //! Every change of a balance is one transaction conditioned on the balance's
 //! version as read (its grants change only with it), so a decision made from
@@ -32,7 +34,7 @@ pub(super) fn entitlement_sort(id: &str) -> String {
     format!("CENT#{id}")
 }
 
-fn entitlement_key(business_id: &str, id: &str) -> Item {
+pub(super) fn entitlement_key(business_id: &str, id: &str) -> Item {
     key(format!("BIZ#{business_id}"), entitlement_sort(id))
 }
 
@@ -53,6 +55,24 @@ fn balances_of_entitlement(business_id: &str, entitlement_id: &str) -> String {
 
 fn balances_of_customer(business_id: &str, customer_id: &str) -> String {
     format!("BIZ#{business_id}#CUST#{customer_id}#CBAL")
+}
+
+/// What makes a ledger entry happen once only: a marker item written with it,
+/// its transaction refused when the marker exists.
+#[derive(Clone, Copy, Debug)]
+pub enum EntryOnce<'a> {
+    /// The client's `idempotency_key`, unique in the business.
+    ClientKey(&'a str),
+    /// What granted a product's credits (a payment and product, or a
+    /// subscription's billing cycle), unique per balance.
+    Cause(&'a str),
+}
+
+fn once_key(business_id: &str, entitlement_id: &str, customer_id: &str, once: EntryOnce) -> Item {
+    match once {
+        EntryOnce::ClientKey(k) => key(format!("CIDEM#{business_id}#{k}"), "CIDEM"),
+        EntryOnce::Cause(c) => key(format!("CSRC#{business_id}#{entitlement_id}#{customer_id}#{c}"), "CSRC"),
+    }
 }
 
 /// Shards of the expiry index: each a partition of `gsi3` the schedule reads.
@@ -171,6 +191,18 @@ impl Store {
     }
 
     /// A customer's balance of one credit entitlement, if it has ever changed.
+    /// Whether an entry was made once for this key or cause (read strongly).
+    pub async fn entry_made(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        customer_id: &str,
+        once: EntryOnce<'_>,
+    ) -> Result<bool, ApiError> {
+        let marker = once_key(business_id, entitlement_id, customer_id, once);
+        Ok(self.get_item(marker, true).await?.is_some())
+    }
+
     pub async fn credit_balance(
         &self,
         business_id: &str,
@@ -280,13 +312,14 @@ impl Store {
     /// Commits one change of a balance: the balance conditioned on the version
     /// it was decided from (absent for a first change), the grant it creates or
     /// those it spends from, its ledger entry, the entry's `idempotency_key`
-    /// when given, and its events. `Refused` at 0 (with the balance as it is
-    /// now) when another change came first; at 1 when the key was used before.
+    /// or cause when given, and its events. `Refused` at 0 (with the balance as
+    /// it is now) when another change came first; at 1 when the key or cause
+    /// was used before.
     pub async fn commit_balance_change(
         &self,
         before: &Balance,
         change: &BalanceChange,
-        idempotency_key: Option<&str>,
+        once: Option<EntryOnce<'_>>,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
@@ -324,8 +357,13 @@ impl Store {
         let mut actions = vec![TransactWriteItem::builder()
             .put(guard.build().map_err(ApiError::internal)?)
             .build()];
-        if let Some(idempotency_key) = idempotency_key {
-            let mut marker = key(format!("CIDEM#{}#{idempotency_key}", after.business_id), "CIDEM");
+        if let Some(once) = once {
+            let mut marker = once_key(
+                &after.business_id,
+                &after.credit_entitlement_id,
+                &after.customer_id,
+                once,
+            );
             marker.insert("entry_id".into(), s(&change.entry.id));
             actions.push(super::put_new(&self.table, marker)?);
         }

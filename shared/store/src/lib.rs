@@ -33,7 +33,7 @@ mod translations;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
-pub use credits::{LedgerFilter, Page};
+pub use credits::{EntryOnce, LedgerFilter, Page};
 pub use grants::{FulfilOutcome, GrantChange, GrantIssue, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};

@@ -1,6 +1,8 @@
 //! Products: `pk = BIZ#<business>`, `sk = PRODUCT#<provider's product id>`,
-//! one item with the entitlements it grants and a version each write moves on.
+//! one item with the entitlements and credits it grants and a version each
+//! write moves on.
 
+use super::credits::entitlement_key as credit_entitlement_key;
 use super::entitlements::entitlement_key;
 use super::{key, n, put, to_item, AnswerRecord, Store, Written};
 use crate::domain::product::Product;
@@ -18,12 +20,14 @@ impl Store {
 
     /// Writes `product` if it is still at the version before it (absent for
     /// the first), with each of `attached` still an active entitlement of the
-    /// business: `Refused` otherwise, changing nothing (at 0 for the product,
-    /// at `1 + i` for `attached[i]`).
+    /// business and each of `credits` an active credit entitlement: `Refused`
+    /// otherwise, changing nothing (at 0 for the product, at `1 + i` for
+    /// `attached[i]`, then the credits in order).
     pub async fn put_product(
         &self,
         product: &Product,
         attached: &[&str],
+        credits: &[&str],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let mut item = to_item(product)?;
@@ -35,10 +39,14 @@ impl Store {
             put(&self.table, item, Some(("version = :seen", seen)))?
         };
         let mut actions = vec![written];
-        for id in attached {
+        let entitlements = attached.iter().map(|id| entitlement_key(&product.business_id, id));
+        let credit_entitlements = credits
+            .iter()
+            .map(|id| credit_entitlement_key(&product.business_id, id));
+        for named in entitlements.chain(credit_entitlements) {
             let active = ConditionCheck::builder()
                 .table_name(&self.table)
-                .set_key(Some(entitlement_key(&product.business_id, id)))
+                .set_key(Some(named))
                 .condition_expression("is_active = :true")
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .build()

@@ -1,15 +1,17 @@
 //! Credit entitlements and customers' balances (SPEC §1.8): the catalogue,
-//! ledger entries through the API, and the reads of balances, grants and ledgers.
+//! ledger entries through the API and from a product's payments and billing
+//! cycles, and the reads of balances, grants and ledgers.
 
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
 use crate::domain::credit::{
-    Balance, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation, CreditSource,
-    CreditTranslationInput, CustomerCreditEntitlement, EntryType, GrantSource, GrantStatus, LedgerEntryRequest,
-    NewCreditEntitlement, TransactionType,
+    Balance, BalanceChange, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation,
+    CreditSource, CreditTranslationInput, Credits, CustomerCreditEntitlement, EntryInput, EntryType, GrantSource,
+    GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType,
 };
-use crate::domain::refusal::Refusal;
+use crate::domain::product::CreditMapping;
+use crate::domain::refusal::{Refusal, RuleResult};
 use crate::domain::translation::Locale;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -17,7 +19,7 @@ use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
 use crate::services::translations;
-use crate::store::{LedgerFilter, PageRequest, Translated, Written};
+use crate::store::{EntryOnce, LedgerFilter, PageRequest, Translated, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("credit entitlement")
@@ -289,11 +291,7 @@ pub async fn list_ledger(
 }
 
 /// One ledger entry from the API: a credit makes a grant, a debit spends the
-/// oldest grants first. Decided from the balance as read and committed only
-/// over that version. When another change came first, it is decided again at
-/// once from the balance that refused it (no read: the refusal returns it), for
-/// as long as the hot-item budget lasts: one balance takes its changes one at a
-/// time, and each lost attempt is another request's change committed.
+/// oldest grants first. Its `idempotency_key` used before is 409, as Dodo answers.
 pub async fn add_entry(
     app: &App,
     call: &Call,
@@ -303,8 +301,158 @@ pub async fn add_entry(
 ) -> ApiResult<Reply> {
     let entitlement = active(app, call.principal_id(), entitlement_id).await?;
     let input = request.checked(&entitlement, clock::now())?;
+    let source = CreditSource {
+        source_type: GrantSource::Api,
+        source_id: None,
+        transaction_type: TransactionType::CreditAdded,
+        low_balance_threshold_percent: None,
+    };
+    let once = input.idempotency_key.as_deref().map(EntryOnce::ClientKey);
+    let decide = |before: &Balance, now| match input.entry_type {
+        EntryType::Credit => {
+            let ids = ChangeIds {
+                entry_id: ids::new_id("cle"),
+                grant_id: ids::new_id("cgr"),
+            };
+            before.credit(&entitlement, &input, source.clone(), ids, now).map(Some)
+        }
+        EntryType::Debit => before.debit(&entitlement, &input, ids::new_id("cle"), now).map(Some),
+    };
+    match make_change(app, Some(call), &entitlement, customer_id, once, decide).await? {
+        Made::Entry(reply) => Ok(reply),
+        Made::Nothing => Err(ApiError::internal("a ledger entry decided nothing")),
+        Made::Before => Err(Refusal::conflict(
+            "IDEMPOTENCY_KEY_ALREADY_USED",
+            "a ledger entry with this idempotency_key already exists",
+        )
+        .into()),
+    }
+}
+
+/// A product's credits for one payment (`source_type` `one_time`) or one
+/// billing cycle of a subscription (`subscription`): a grant made once for
+/// `cause` however often the provider's event comes, under the settings the
+/// product gives it (its `expires_after_days`, its `overage_behavior`). A
+/// credit entitlement deleted since it was attached grants nothing.
+pub async fn grant_for_cause(
+    app: &App,
+    business_id: &str,
+    mapping: &CreditMapping,
+    customer_id: &str,
+    source: CreditSource,
+    cause: &str,
+) -> ApiResult<()> {
+    let Some(entitlement) = as_attached(app, business_id, mapping).await? else {
+        return Ok(());
+    };
+    let source = CreditSource {
+        low_balance_threshold_percent: mapping.overrides.low_balance_threshold_percent,
+        ..source
+    };
+    let input = EntryInput {
+        amount: Credits::parse("credits_amount", &mapping.credits_amount, entitlement.precision)?,
+        entry_type: EntryType::Credit,
+        expires_at: None,
+        idempotency_key: None,
+        metadata: Default::default(),
+        reason: None,
+    };
+    let decide = |before: &Balance, now| {
+        let ids = ChangeIds {
+            entry_id: ids::new_id("cle"),
+            grant_id: ids::new_id("cgr"),
+        };
+        before.credit(&entitlement, &input, source.clone(), ids, now).map(Some)
+    };
+    make_change(
+        app,
+        None,
+        &entitlement,
+        customer_id,
+        Some(EntryOnce::Cause(cause)),
+        decide,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A subscription's new billing cycle at one of its product's credit
+/// entitlements: the overage owed reset as its `overage_behavior` says
+/// (`overage_reset`), then the cycle's credits; neither again once the
+/// cycle's credits are granted.
+pub async fn renew_for_cycle(
+    app: &App,
+    business_id: &str,
+    mapping: &CreditMapping,
+    customer_id: &str,
+    source: CreditSource,
+    cycle: &str,
+) -> ApiResult<()> {
+    let Some(entitlement) = as_attached(app, business_id, mapping).await? else {
+        return Ok(());
+    };
+    let granted = EntryOnce::Cause(cycle);
+    if app
+        .store
+        .entry_made(business_id, &entitlement.id, customer_id, granted)
+        .await?
+    {
+        return Ok(());
+    }
+    let reset = format!("reset#{cycle}");
+    let decide = |before: &Balance, now| Ok(before.reset_overage(&entitlement, ids::new_id("cle"), now));
+    make_change(
+        app,
+        None,
+        &entitlement,
+        customer_id,
+        Some(EntryOnce::Cause(&reset)),
+        decide,
+    )
+    .await?;
+    grant_for_cause(app, business_id, mapping, customer_id, source, cycle).await
+}
+
+/// The credit entitlement as the product attaches it (its overrides over the
+/// entitlement's settings); None when it was deleted since.
+async fn as_attached(app: &App, business_id: &str, mapping: &CreditMapping) -> ApiResult<Option<CreditEntitlement>> {
+    let Some(entitlement) = app
+        .store
+        .credit_entitlement(business_id, &mapping.credit_entitlement_id)
+        .await?
+        .filter(|e| e.is_active)
+    else {
+        return Ok(None);
+    };
+    let (attached, _) = mapping.overrides.applied_to(&entitlement)?;
+    Ok(Some(attached))
+}
+
+/// What `make_change` came to.
+enum Made {
+    Entry(Reply),
+    /// Its key or cause made an entry before.
+    Before,
+    /// The balance as it is needs no change.
+    Nothing,
+}
+
+/// One change of a balance, decided by `decide` from the balance as read and
+/// committed only over that version. When another change came first, it is
+/// decided again at once from the balance that refused it (no read: the
+/// refusal returns it), for as long as the hot-item budget lasts: one balance
+/// takes its changes one at a time, and each lost attempt is another
+/// request's change committed.
+async fn make_change(
+    app: &App,
+    call: Option<&Call>,
+    entitlement: &CreditEntitlement,
+    customer_id: &str,
+    once: Option<EntryOnce<'_>>,
+    decide: impl Fn(&Balance, time::OffsetDateTime) -> RuleResult<Option<BalanceChange>>,
+) -> ApiResult<Made> {
     let (business_id, id) = (entitlement.business_id.as_str(), entitlement.id.as_str());
-    let opened = || Balance::opened(ids::new_id("cbal"), &entitlement, customer_id, &clock::now_rfc3339());
+    let opened = || Balance::opened(ids::new_id("cbal"), entitlement, customer_id, &clock::now_rfc3339());
     // Requests of this process at the same balance take turns (`turns.rs`);
     // the wait for a turn spends the same budget as the attempts after it.
     let budget = Conflicts::hot_item();
@@ -321,47 +469,30 @@ pub async fn add_entry(
                 .unwrap_or_else(opened),
         };
         let now = clock::now();
-        let change = match input.entry_type {
-            EntryType::Credit => {
-                let source = CreditSource {
-                    source_type: GrantSource::Api,
-                    source_id: None,
-                    transaction_type: TransactionType::CreditAdded,
-                };
-                let ids = ChangeIds {
-                    entry_id: ids::new_id("cle"),
-                    grant_id: ids::new_id("cgr"),
-                };
-                before.credit(&entitlement, &input, source, ids, now)?
-            }
-            EntryType::Debit => before.debit(&entitlement, &input, ids::new_id("cle"), now)?,
+        let Some(change) = decide(&before, now)? else {
+            return Ok(Attempt::Done(Made::Nothing));
         };
         let events = change
             .event_types()
             .into_iter()
             .fold(Events::new(business_id, now), |events, event_type| {
                 events.credit(event_type, &change.balance.id, &change.entry)
-            })
-            .build();
+            });
+        let events = match &change.low {
+            Some(low) => events.balance_low(&change.balance.id, low),
+            None => events,
+        }
+        .build();
         let reply = Reply::created(&change.entry)?;
         conflicts.before_write()?;
+        let answer = call.and_then(|call| call.answer(&reply));
         let written = app
             .store
-            .commit_balance_change(
-                &before,
-                &change,
-                input.idempotency_key.as_deref(),
-                &events,
-                call.answer(&reply).as_ref(),
-            )
+            .commit_balance_change(&before, &change, once, &events, answer.as_ref())
             .await?;
         match written {
-            Written::Done => Ok(Attempt::Done(reply)),
-            Written::Refused { at: 1, alone: true, .. } if input.idempotency_key.is_some() => Err(Refusal::conflict(
-                "IDEMPOTENCY_KEY_ALREADY_USED",
-                "a ledger entry with this idempotency_key already exists",
-            )
-            .into()),
+            Written::Done => Ok(Attempt::Done(Made::Entry(reply))),
+            Written::Refused { at: 1, alone: true, .. } if once.is_some() => Ok(Attempt::Done(Made::Before)),
             refused => {
                 newer = refused.newer_balance()?;
                 Ok(match newer {

@@ -3,7 +3,7 @@
 //! its own GET route answers it.
 
 use crate::clock;
-use crate::domain::credit::LedgerEntry;
+use crate::domain::credit::{BalanceLow, LedgerEntry};
 use crate::domain::grant::Grant;
 use crate::domain::license_key::{Instance, LicenseKey};
 use crate::domain::webhook::Event;
@@ -55,6 +55,13 @@ impl Events {
     pub fn credit(mut self, event_type: &'static str, balance_id: &str, entry: &LedgerEntry) -> Self {
         let data = serde_json::to_value(entry).unwrap_or(Value::Null);
         self.changes.push((event_type, balance_id.to_string(), data));
+        self
+    }
+
+    /// `credit.balance_low`, in its balance's order.
+    pub fn balance_low(mut self, balance_id: &str, low: &BalanceLow) -> Self {
+        let data = serde_json::to_value(low).unwrap_or(Value::Null);
+        self.changes.push(("credit.balance_low", balance_id.to_string(), data));
         self
     }
 

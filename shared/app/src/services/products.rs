@@ -1,12 +1,14 @@
-//! Products: which entitlements a payment or subscription of a seller's
-//! product grants (the Dodo SDK's `products.update` and `products.retrieve`).
+//! Products: which entitlements and credits a payment or subscription of a
+//! seller's product grants (the Dodo SDK's `products.update` and `products.retrieve`).
 
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
+use crate::domain::credit::CreditEntitlement;
 use crate::domain::entitlement::Entitlement;
 use crate::domain::product::{Product, ProductPatch, ProductView};
 use crate::error::{ApiError, ApiResult};
+use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
 use crate::services::digital_files;
@@ -16,12 +18,25 @@ fn entitlement_not_found() -> ApiError {
     ApiError::not_found("entitlement")
 }
 
-/// The product's entitlements that are still there, as one read.
+fn credit_entitlement_not_found() -> ApiError {
+    ApiError::not_found("credit entitlement")
+}
+
+/// The product's entitlements and credit entitlements that are still there.
 async fn view(app: &App, product: &Product) -> ApiResult<ProductView> {
     let ids: Vec<&str> = product.entitlement_ids.iter().map(String::as_str).collect();
     let entitlements = app.store.entitlements_by_id(&product.business_id, &ids).await?;
     let entitlements = digital_files::all_resolved(app, entitlements).await?;
-    Ok(ProductView::of(product, &entitlements))
+    let credit_ids: Vec<&str> = product
+        .credit_entitlements
+        .iter()
+        .map(|m| m.credit_entitlement_id.as_str())
+        .collect();
+    let credits = app
+        .store
+        .credit_entitlements_by_id(&product.business_id, &credit_ids)
+        .await?;
+    Ok(ProductView::of(product, &entitlements, &credits))
 }
 
 pub async fn get(app: &App, call: &Call, product_id: &str) -> ApiResult<Reply> {
@@ -34,13 +49,9 @@ pub async fn get(app: &App, call: &Call, product_id: &str) -> ApiResult<Reply> {
 }
 
 /// Replaces what the patch names, conditioned on the product being as read
-/// and on every entitlement it attaches still being active.
+/// and on every entitlement and credit entitlement it attaches still being active.
 pub async fn update(app: &App, call: &Call, product_id: &str, patch: ProductPatch) -> ApiResult<Reply> {
     let business_id = call.principal_id();
-    // Credit entitlements arrive with the credits capability: until then no id names one.
-    if patch.credit_entitlements.as_ref().is_some_and(|c| !c.is_empty()) {
-        return Err(ApiError::not_found("credit entitlement"));
-    }
     let attached = patch.entitlement_ids().unwrap_or_default();
     let named = app.store.entitlements_by_id(business_id, &attached).await?;
     if attached
@@ -49,22 +60,32 @@ pub async fn update(app: &App, call: &Call, product_id: &str, patch: ProductPatc
     {
         return Err(entitlement_not_found());
     }
+    let credited = patch.credit_entitlement_ids();
+    let mut credits = app.store.credit_entitlements_by_id(business_id, &credited).await?;
+    credits.retain(|e: &CreditEntitlement| e.is_active);
+    if credited.iter().any(|id| !credits.iter().any(|e| e.id == *id)) {
+        return Err(credit_entitlement_not_found());
+    }
     until_done!(|_| {
         let current = app.store.product(business_id, product_id).await?;
-        let product = patch.applied_to(current.as_ref(), business_id, product_id, &clock::now_rfc3339());
-        // The entitlements the patch names were read above; those it leaves alone are read now.
-        let shown = match patch.entitlements {
-            Some(_) => ProductView::of(&product, &digital_files::all_resolved(app, named.clone()).await?),
-            None => view(app, &product).await?,
-        };
+        let mappings = patch.credit_mappings(&credits, current.as_ref(), || ids::new_id("cem"))?;
+        let product = patch.applied_to(
+            current.as_ref(),
+            mappings,
+            business_id,
+            product_id,
+            &clock::now_rfc3339(),
+        );
+        let shown = view(app, &product).await?;
         let reply = Reply::ok(&shown)?;
         match app
             .store
-            .put_product(&product, &attached, call.answer(&reply).as_ref())
+            .put_product(&product, &attached, &credited, call.answer(&reply).as_ref())
             .await?
         {
             Written::Done => Ok(Attempt::Done(reply)),
-            // An attached entitlement deleted since it was read.
+            // An entitlement or credit entitlement it attaches deleted since it was read.
+            Written::Refused { at, .. } if at > attached.len() => Err(credit_entitlement_not_found()),
             Written::Refused { at, .. } if at > 0 => Err(entitlement_not_found()),
             Written::Refused { .. } | Written::Conflict => Ok(Attempt::Lost),
         }

@@ -1,5 +1,6 @@
 //! The payment provider's events applied to grants (SPEC §1.6): a one-time
-//! payment grants its products' entitlements, a refund revokes what that
+//! payment grants its products' entitlements and credits, each billing cycle
+//! of a subscription its product's credits (§1.8), a refund revokes what that
 //! payment granted, a subscription's events grant, revoke and restore as its
 //! state changes. Each step is idempotent (a grant is unique per entitlement,
 //! customer and payment or subscription; revoking a Revoked grant or
@@ -11,6 +12,7 @@
 //! midway stops it.
 
 use crate::app::App;
+use crate::domain::credit::{CreditSource, GrantSource, TransactionType};
 use crate::domain::entitlement::Entitlement;
 use crate::domain::grant_requests::NewGrant;
 use crate::domain::payment_provider::Provider;
@@ -19,6 +21,7 @@ use crate::domain::standard_webhooks;
 use crate::error::{ApiError, ApiResult};
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt};
+use crate::services::credits;
 use crate::services::grants::{self, EventChange, EventGrant};
 use crate::store::{GrantCause, Written};
 
@@ -36,7 +39,33 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
             product_id,
             customer,
             change,
+            cycle,
         } => {
+            // A cycle's credits are owed once it is paid for, whatever came
+            // after: they do not wait on the order of the subscription's events.
+            if let (true, Some(cycle)) = (change.grants_credits(), cycle) {
+                let source = CreditSource {
+                    source_type: GrantSource::Subscription,
+                    source_id: Some(subscription_id.clone()),
+                    transaction_type: TransactionType::CreditAdded,
+                    low_balance_threshold_percent: None,
+                };
+                let cause = format!("subscription#{subscription_id}#{cycle}");
+                let renewal = *change == SubscriptionChange::Renewed;
+                credits_of(
+                    app,
+                    business_id,
+                    product_id,
+                    &customer.customer_id,
+                    &source,
+                    &cause,
+                    renewal,
+                )
+                .await?;
+            }
+            if *change == SubscriptionChange::Renewed {
+                return Ok(());
+            }
             let cause = GrantCause::Subscription {
                 subscription_id,
                 at_ns: event.at_ns,
@@ -45,6 +74,30 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
         }
         Effect::None => Ok(()),
     }
+}
+
+/// The credits a product grants, each for `cause` once; at a `renewal`, after
+/// the overage of the cycle before is reset as its `overage_behavior` says.
+async fn credits_of(
+    app: &App,
+    business_id: &str,
+    product_id: &str,
+    customer_id: &str,
+    source: &CreditSource,
+    cause: &str,
+    renewal: bool,
+) -> ApiResult<()> {
+    let Some(product) = app.store.product(business_id, product_id).await? else {
+        return Ok(());
+    };
+    for mapping in &product.credit_entitlements {
+        let source = source.clone();
+        match renewal {
+            true => credits::renew_for_cycle(app, business_id, mapping, customer_id, source, cause).await?,
+            false => credits::grant_for_cause(app, business_id, mapping, customer_id, source, cause).await?,
+        }
+    }
+    Ok(())
 }
 
 /// The active entitlements the products grant, each once.
@@ -84,6 +137,34 @@ async fn paid(
     customer: &Customer,
     products: &[String],
 ) -> ApiResult<()> {
+    // A payment refunded before its `payment.succeeded` arrived grants no credits.
+    if !app
+        .store
+        .payment(business_id, payment_id)
+        .await?
+        .unwrap_or_default()
+        .refunded
+    {
+        let source = CreditSource {
+            source_type: GrantSource::OneTime,
+            source_id: Some(payment_id.to_string()),
+            transaction_type: TransactionType::CreditAdded,
+            low_balance_threshold_percent: None,
+        };
+        for product_id in products {
+            let cause = format!("payment#{payment_id}#{product_id}");
+            credits_of(
+                app,
+                business_id,
+                product_id,
+                &customer.customer_id,
+                &source,
+                &cause,
+                false,
+            )
+            .await?;
+        }
+    }
     let new = new_grant(customer, Some(payment_id), None)?;
     let cause = GrantCause::Payment { payment_id };
     for entitlement in entitlements_of(app, business_id, products).await? {
@@ -158,6 +239,8 @@ async fn subscription(
             Ok(())
         }
         SubscriptionChange::Active => keep(app, business_id, cause, product_id, customer, subscription_id).await,
+        // Grants persist across renewals; a renewal's credits are granted before any claim.
+        SubscriptionChange::Renewed => Ok(()),
         SubscriptionChange::PlanChanged => {
             let wanted = entitlements_of(app, business_id, &[product_id.to_string()]).await?;
             for grant_id in &held {
