@@ -121,7 +121,7 @@ def test_a_payment_refunded_before_it_arrives_grants_no_credits(client, inbound)
 
 
 def test_each_billing_cycle_of_a_subscription_grants_its_credits_once(client, inbound):
-    cde = metered(client)
+    cde = metered(client, rollover_enabled=True)  # all of a cycle's credits roll into the next
     pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "25.5"})
     customer, sub = buyer(), f"sub_{uuid.uuid4().hex[:12]}"
     first, second, third = cycle(60), cycle(30), cycle(0)
@@ -143,8 +143,8 @@ def test_each_billing_cycle_of_a_subscription_grants_its_credits_once(client, in
         answers = list(pool.map(lambda _: inbound.post(body), range(10)))
     assert [a.status_code for a in answers] == [204] * 10, [a.text for a in answers]
     assert balance(client, cde, customer) == "76.50"
-    made = grants(client, cde, customer)
-    assert [(g.source_type, g.source_id, g.initial_amount) for g in made] == [("subscription", sub, "25.50")] * 3
+    made = [g for g in grants(client, cde, customer) if g.source_type == "subscription"]
+    assert [(g.source_id, g.initial_amount) for g in made] == [(sub, "25.50")] * 3
 
     # A cancellation stops nothing already granted; the credits stay spendable.
     inbound.deliver(envelope("subscription.cancelled", in_cycle(sub, pid, customer, third)))
@@ -225,3 +225,45 @@ def test_a_subscriptions_balance_falling_below_its_threshold_is_reported_once(bu
                                      "subscription_credits_amount", "credit_entitlement_name")} == {
         "subscription_id": sub, "available_balance": "4.99", "threshold_amount": "5.00", "threshold_percent": 50,
         "subscription_credits_amount": "10.00", "credit_entitlement_name": "API calls"}
+
+
+def test_a_renewal_rolls_over_the_cycles_share_and_forfeits_the_rest(client, inbound):
+    cde = metered(client, rollover_enabled=True, rollover_percentage=50, max_rollover_count=1,
+                  rollover_timeframe_count=2, rollover_timeframe_interval="Month")
+    pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "10"})
+    customer, sub = buyer(), f"sub_{uuid.uuid4().hex[:12]}"
+    inbound.deliver(envelope("subscription.active", in_cycle(sub, pid, customer, cycle(60))))
+    debit(client, cde, customer, "2")
+    renewal = envelope("subscription.renewed", in_cycle(sub, pid, customer, cycle(30)))
+    inbound.deliver(renewal)
+    inbound.deliver(renewal)
+    assert balance(client, cde, customer) == "14.00", "half of the 8 left rolled over, then the new cycle's 10"
+    first, rolled, second = grants(client, cde, customer)
+    assert (first.is_rolled_over, first.remaining_amount) == (True, "0.00")
+    assert (rolled.source_type, rolled.parent_grant_id, rolled.rollover_count, rolled.initial_amount) == (
+        "rollover", first.id, 1, "4.00")
+    until = rolled.expires_at - datetime.datetime.now(datetime.timezone.utc)
+    assert datetime.timedelta(days=58) < until <= datetime.timedelta(days=62), rolled.expires_at
+    entries = list(client.credit_entitlements.balances.list_ledger(customer["customer_id"], credit_entitlement_id=cde.id))
+    assert [(e.transaction_type, e.amount, e.balance_after) for e in entries] == [
+        ("credit_added", "10.00", "10.00"), ("credit_deducted", "2.00", "8.00"),
+        ("rollover_forfeited", "4.00", "4.00"), ("credit_rolled_over", "4.00", "4.00"),
+        ("credit_added", "10.00", "14.00")]
+
+    # At the next renewal the rolled grant is at its max and is forfeited; the last cycle's half rolls.
+    inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, cycle(0))))
+    assert balance(client, cde, customer) == "15.00", "4 forfeited, 5 of 10 forfeited, 5 rolled, 10 new"
+
+
+def test_without_rollover_a_renewal_forfeits_what_the_cycle_left(client, inbound):
+    cde = metered(client)
+    pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "10"})
+    customer, sub = buyer(), f"sub_{uuid.uuid4().hex[:12]}"
+    inbound.deliver(envelope("subscription.active", in_cycle(sub, pid, customer, cycle(30))))
+    client.credit_entitlements.balances.create_ledger_entry(
+        customer["customer_id"], credit_entitlement_id=cde.id, amount="3", entry_type="credit")
+    inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, cycle(0))))
+    assert balance(client, cde, customer) == "13.00", "the cycle's 10 forfeited, the API's 3 kept, 10 new"
+    kinds = [e.transaction_type for e in
+             client.credit_entitlements.balances.list_ledger(customer["customer_id"], credit_entitlement_id=cde.id)]
+    assert kinds == ["credit_added", "credit_added", "rollover_forfeited", "credit_added"]

@@ -720,6 +720,23 @@ pub struct LedgerEntry {
 pub struct LiveGrant {
     pub remaining: Credits,
     pub expires_at: Option<String>,
+    /// A subscription's credits: the cycle that granted them (or that they
+    /// were rolled over into), closed at the next renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<GrantCycle>,
+}
+
+/// The subscription billing cycle a live grant belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GrantCycle {
+    pub subscription_id: String,
+    /// When the cycle began (`previous_billing_date`, RFC 3339 in UTC).
+    pub began: String,
+    pub rollover_count: u32,
+    /// Its share past the rollover percentage was forfeited at the closing
+    /// under way; what is left rolls over next.
+    #[serde(default)]
+    pub forfeited: bool,
 }
 
 impl LiveGrant {
@@ -868,6 +885,8 @@ pub struct CreditSource {
     /// A subscription's cycle: the share of its credits below which the
     /// balance is reported low (`credit.balance_low`).
     pub low_balance_threshold_percent: Option<i64>,
+    /// A subscription's cycle: when it began (`previous_billing_date`).
+    pub cycle_began: Option<String>,
 }
 
 /// What one change is: the balance after it, its ledger entry, and the grants
@@ -882,6 +901,8 @@ pub struct BalanceChange {
     pub expired: Option<String>,
     /// The balance fell below its cycle's threshold with this change.
     pub low: Option<BalanceLow>,
+    /// The grant this change rolls over (into `new_grant`).
+    pub rolled_over: Option<String>,
 }
 
 impl BalanceChange {
@@ -1004,11 +1025,21 @@ impl Balance {
             });
         }
         if !kept.is_zero() {
+            let cycle = match (source.source_type, &source.source_id, &source.cycle_began) {
+                (GrantSource::Subscription, Some(subscription_id), Some(began)) => Some(GrantCycle {
+                    subscription_id: subscription_id.clone(),
+                    began: began.clone(),
+                    rollover_count: 0,
+                    forfeited: false,
+                }),
+                _ => None,
+            };
             balance.live.insert(
                 grant.id.clone(),
                 LiveGrant {
                     remaining: kept,
                     expires_at,
+                    cycle,
                 },
             );
         }
@@ -1031,6 +1062,7 @@ impl Balance {
             spent: Vec::new(),
             expired: None,
             low: None,
+            rolled_over: None,
         })
     }
 
@@ -1101,6 +1133,140 @@ impl Balance {
             spent,
             expired: None,
             low,
+            rolled_over: None,
+        })
+    }
+
+    /// The next step of closing a subscription's earlier cycles as its cycle
+    /// `began` starts, oldest grant first; None when none is left open. With
+    /// rollover (and the grant under `max_rollover_count`), the share past
+    /// `rollover_percentage` is forfeited (`rollover_forfeited`), then what is
+    /// left rolls over into a new grant of the cycle (`credit_rolled_over`,
+    /// `source_type` `rollover`, expiring after the rollover timeframe);
+    /// without, all of it is forfeited.
+    pub fn close_cycle(
+        &self,
+        entitlement: &CreditEntitlement,
+        subscription_id: &str,
+        began: &str,
+        ids: ChangeIds,
+        now: OffsetDateTime,
+    ) -> Option<BalanceChange> {
+        let (id, grant, cycle) = self.live.iter().find_map(|(id, g)| {
+            let c = g.cycle.as_ref()?;
+            (c.subscription_id == subscription_id && c.began.as_str() < began).then_some((id, g, c))
+        })?;
+        let at = crate::timestamp::rfc3339(now);
+        let rolls = entitlement.rollover_enabled
+            && entitlement
+                .max_rollover_count
+                .is_none_or(|max| i64::from(cycle.rollover_count) < max);
+        let kept = match rolls {
+            true => {
+                let percent = entitlement.rollover_percentage.unwrap_or(100);
+                let share = grant.remaining.0 * Decimal::from(percent) / Decimal::ONE_HUNDRED;
+                let mut share =
+                    share.round_dp_with_strategy(entitlement.precision, rust_decimal::RoundingStrategy::ToZero);
+                share.rescale(entitlement.precision);
+                Credits(share)
+            }
+            false => Credits::zero(entitlement.precision),
+        };
+        let mut balance = self.changed(&at);
+        let one = |amount: Credits, entry_type| EntryInput {
+            amount,
+            entry_type,
+            expires_at: None,
+            idempotency_key: None,
+            metadata: Metadata::default(),
+            reason: Some("billing cycle closed".into()),
+        };
+        if cycle.forfeited || kept == grant.remaining {
+            // What is left rolls over: the same amount, in a grant of the new cycle.
+            balance.live.remove(id);
+            let expires_at = crate::calendar::expiry_after(
+                now,
+                entitlement.rollover_timeframe_count,
+                entitlement.rollover_timeframe_interval,
+            )
+            .map(crate::timestamp::rfc3339);
+            let rolled = CreditGrant {
+                id: ids.grant_id,
+                credit_entitlement_id: self.credit_entitlement_id.clone(),
+                customer_id: self.customer_id.clone(),
+                initial_amount: grant.remaining,
+                remaining_amount: grant.remaining,
+                is_expired: false,
+                is_rolled_over: false,
+                rollover_count: cycle.rollover_count as i64 + 1,
+                source_type: GrantSource::Rollover,
+                source_id: Some(subscription_id.to_string()),
+                parent_grant_id: Some(id.clone()),
+                expires_at: expires_at.clone(),
+                metadata: Metadata::default(),
+                created_at: at.clone(),
+                updated_at: at.clone(),
+            };
+            balance.live.insert(
+                rolled.id.clone(),
+                LiveGrant {
+                    remaining: grant.remaining,
+                    expires_at,
+                    cycle: Some(GrantCycle {
+                        subscription_id: subscription_id.to_string(),
+                        began: began.to_string(),
+                        rollover_count: cycle.rollover_count + 1,
+                        forfeited: false,
+                    }),
+                },
+            );
+            let input = one(grant.remaining, EntryType::Credit);
+            let entry = self.entry(
+                &balance,
+                ids.entry_id,
+                &input,
+                TransactionType::CreditRolledOver,
+                Some(rolled.id.clone()),
+                &at,
+            );
+            return Some(BalanceChange {
+                balance,
+                entry,
+                new_grant: Some(rolled),
+                spent: vec![(id.clone(), grant.remaining.zeroed())],
+                expired: None,
+                low: None,
+                rolled_over: Some(id.clone()),
+            });
+        }
+        // The share past the rollover percentage (all of it without rollover) is forfeited.
+        let forfeited = grant.remaining.minus(kept);
+        balance.balance = self.balance.minus(forfeited);
+        if kept.is_zero() {
+            balance.live.remove(id);
+        } else if let Some(left) = balance.live.get_mut(id) {
+            left.remaining = kept;
+            if let Some(c) = left.cycle.as_mut() {
+                c.forfeited = true;
+            }
+        }
+        let input = one(forfeited, EntryType::Debit);
+        let entry = self.entry(
+            &balance,
+            ids.entry_id,
+            &input,
+            TransactionType::RolloverForfeited,
+            Some(id.clone()),
+            &at,
+        );
+        Some(BalanceChange {
+            balance,
+            entry,
+            new_grant: None,
+            spent: vec![(id.clone(), kept)],
+            expired: None,
+            low: None,
+            rolled_over: None,
         })
     }
 
@@ -1140,6 +1306,7 @@ impl Balance {
             spent: Vec::new(),
             expired: None,
             low: None,
+            rolled_over: None,
         })
     }
 
@@ -1203,6 +1370,7 @@ impl Balance {
             spent: Vec::new(),
             expired: Some(id.clone()),
             low: None,
+            rolled_over: None,
         })
     }
 
@@ -1295,6 +1463,7 @@ mod tests {
             source_id: None,
             transaction_type: TransactionType::CreditAdded,
             low_balance_threshold_percent: None,
+            cycle_began: None,
         }
     }
 
@@ -1670,6 +1839,7 @@ mod tests {
             source_id: Some(sub.into()),
             transaction_type: TransactionType::CreditAdded,
             low_balance_threshold_percent: Some(20),
+            cycle_began: Some("2026-05-01T00:00:00.000Z".into()),
         };
         let ids = |n: &str| ChangeIds {
             entry_id: format!("cle_{n}"),
@@ -1721,5 +1891,185 @@ mod tests {
         );
         let api_only = credited(Balance::opened("cbl_2".into(), &e, "cus_1", "t"), &e, &["100"]);
         assert!(debit(&api_only, "99").low.is_none(), "no subscription, no threshold");
+    }
+
+    fn subscribed(e: &CreditEntitlement, amounts: &[(&str, &str)]) -> Balance {
+        amounts.iter().enumerate().fold(
+            Balance::opened("cbl_s".into(), e, "cus_1", "t"),
+            |b, (i, (amount, began))| {
+                let source = CreditSource {
+                    source_type: GrantSource::Subscription,
+                    source_id: Some("sub_1".into()),
+                    transaction_type: TransactionType::CreditAdded,
+                    low_balance_threshold_percent: None,
+                    cycle_began: Some(began.to_string()),
+                };
+                let ids = ChangeIds {
+                    entry_id: format!("cle_s{i}"),
+                    grant_id: format!("cgr_s{i}"),
+                };
+                b.credit(e, &input(amount, EntryType::Credit, e), source, ids, now())
+                    .unwrap()
+                    .balance
+            },
+        )
+    }
+
+    /// Every step of closing the cycles before `began`, with what each entry was.
+    fn closed(b: &Balance, e: &CreditEntitlement, began: &str, tag: &str) -> (Balance, Vec<(TransactionType, String)>) {
+        let mut b = b.clone();
+        let mut steps = Vec::new();
+        for i in 0.. {
+            let ids = ChangeIds {
+                entry_id: format!("cle_{tag}{i}"),
+                grant_id: format!("cgr_{tag}{i}"),
+            };
+            let Some(change) = b.close_cycle(e, "sub_1", began, ids, now()) else {
+                break;
+            };
+            assert_eq!(change.balance.version, b.version + 1);
+            steps.push((change.entry.transaction_type, change.entry.amount.to_string()));
+            b = change.balance;
+        }
+        (b, steps)
+    }
+
+    const MAY: &str = "2026-05-01T00:00:00.000Z";
+    const JUNE: &str = "2026-06-01T00:00:00.000Z";
+    const JULY: &str = "2026-07-01T00:00:00.000Z";
+
+    #[test]
+    fn without_rollover_a_cycles_unspent_credits_are_forfeited_at_the_next() {
+        let e = entitlement(2, None);
+        let b = subscribed(&e, &[("10", MAY)]);
+        let b = b
+            .debit(&e, &input("3.5", EntryType::Debit, &e), "cle_d".into(), now())
+            .unwrap()
+            .balance;
+        let api = credited(b, &e, &["4"]);
+        let (after, steps) = closed(&api, &e, JUNE, "a");
+        assert_eq!(steps, [(TransactionType::RolloverForfeited, "6.50".to_string())]);
+        assert_eq!(after.balance.to_string(), "4.00", "the API's credits stay");
+        assert!(closed(&after, &e, JUNE, "b").1.is_empty(), "closed once");
+    }
+
+    #[test]
+    fn with_rollover_the_share_past_the_percentage_is_forfeited_and_the_rest_rolls_until_the_max() {
+        let mut e = entitlement(2, None);
+        e.rollover_enabled = true;
+        e.rollover_percentage = Some(50);
+        e.max_rollover_count = Some(1);
+        e.rollover_timeframe_count = Some(2);
+        e.rollover_timeframe_interval = Some(DurationInterval::Month);
+        let b = subscribed(&e, &[("10.01", MAY)]);
+        let (june, steps) = closed(&b, &e, JUNE, "a");
+        assert_eq!(
+            steps,
+            [
+                (TransactionType::RolloverForfeited, "5.01".to_string()),
+                (TransactionType::CreditRolledOver, "5.00".to_string())
+            ]
+        );
+        assert_eq!(june.balance.to_string(), "5.00");
+        let rolled = june.live.values().next().unwrap();
+        assert_eq!(
+            rolled.expires_at.as_deref(),
+            Some("2026-08-01T00:00:00.000Z"),
+            "two months from now"
+        );
+        assert_eq!(
+            rolled.cycle.as_ref().map(|c| (c.began.as_str(), c.rollover_count)),
+            Some((JUNE, 1))
+        );
+        // June's own credits join it; at July the rolled grant is at its max and goes, June's rolls.
+        let june = subscribed_into(june, &e, "8", JUNE);
+        let (july, steps) = closed(&june, &e, JULY, "c");
+        assert_eq!(
+            steps,
+            [
+                (TransactionType::RolloverForfeited, "5.00".to_string()),
+                (TransactionType::RolloverForfeited, "4.00".to_string()),
+                (TransactionType::CreditRolledOver, "4.00".to_string()),
+            ]
+        );
+        assert_eq!(july.balance.to_string(), "4.00");
+    }
+
+    #[test]
+    fn a_roll_over_moves_the_grant_and_keeps_the_balance() {
+        let mut e = entitlement(0, None);
+        e.rollover_enabled = true;
+        let b = subscribed(&e, &[("7", MAY)]);
+        let change = b
+            .close_cycle(
+                &e,
+                "sub_1",
+                JUNE,
+                ChangeIds {
+                    entry_id: "cle_x".into(),
+                    grant_id: "cgr_x".into(),
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                change.entry.balance_before.to_string(),
+                change.entry.balance_after.to_string()
+            ),
+            ("7".into(), "7".into())
+        );
+        assert_eq!(change.rolled_over.as_deref(), Some("cgr_s0"));
+        assert_eq!(change.spent, [("cgr_s0".to_string(), Credits::zero(0))]);
+        let grant = change.new_grant.unwrap();
+        assert_eq!(
+            (
+                grant.source_type,
+                grant.parent_grant_id.as_deref(),
+                grant.rollover_count
+            ),
+            (GrantSource::Rollover, Some("cgr_s0"), 1)
+        );
+        assert!(b
+            .close_cycle(
+                &e,
+                "sub_2",
+                JUNE,
+                ChangeIds {
+                    entry_id: "e".into(),
+                    grant_id: "g".into()
+                },
+                now()
+            )
+            .is_none());
+        assert!(b
+            .close_cycle(
+                &e,
+                "sub_1",
+                MAY,
+                ChangeIds {
+                    entry_id: "e".into(),
+                    grant_id: "g".into()
+                },
+                now()
+            )
+            .is_none());
+    }
+
+    fn subscribed_into(b: Balance, e: &CreditEntitlement, amount: &str, began: &str) -> Balance {
+        let source = CreditSource {
+            source_type: GrantSource::Subscription,
+            source_id: Some("sub_1".into()),
+            transaction_type: TransactionType::CreditAdded,
+            low_balance_threshold_percent: None,
+            cycle_began: Some(began.to_string()),
+        };
+        let ids = ChangeIds {
+            entry_id: "cle_n".into(),
+            grant_id: "cgr_b".into(),
+        };
+        b.credit(e, &input(amount, EntryType::Credit, e), source, ids, now())
+            .unwrap()
+            .balance
     }
 }

@@ -371,10 +371,15 @@ impl Store {
             actions.push(super::put_new(&self.table, grant_item(&partition, grant)?)?);
         }
         for (grant_id, remaining) in &change.spent {
+            // A grant rolled over is marked so in the same update (one action per item).
+            let rolled = change.rolled_over.as_ref() == Some(grant_id);
             let update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
-                .update_expression("SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now")
+                .update_expression(
+                    "SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now, is_rolled_over = :rolled",
+                )
+                .expression_attribute_values(":rolled", AttributeValue::Bool(rolled))
                 .expression_attribute_values(":remaining", s(remaining.to_string()))
                 .expression_attribute_values(":depleted", AttributeValue::Bool(remaining.is_zero()))
                 .expression_attribute_values(":now", s(&change.entry.created_at))

@@ -8,7 +8,7 @@ use crate::clock;
 use crate::domain::credit::{
     Balance, BalanceChange, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation,
     CreditSource, CreditTranslationInput, Credits, CustomerCreditEntitlement, EntryInput, EntryType, GrantSource,
-    GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType,
+    GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType, LIVE_GRANTS_MAX,
 };
 use crate::domain::product::CreditMapping;
 use crate::domain::refusal::{Refusal, RuleResult};
@@ -306,6 +306,7 @@ pub async fn add_entry(
         source_id: None,
         transaction_type: TransactionType::CreditAdded,
         low_balance_threshold_percent: None,
+        cycle_began: None,
     };
     let once = input.idempotency_key.as_deref().map(EntryOnce::ClientKey);
     let decide = |before: &Balance, now| match input.entry_type {
@@ -377,9 +378,10 @@ pub async fn grant_for_cause(
 }
 
 /// A subscription's new billing cycle at one of its product's credit
-/// entitlements: the overage owed reset as its `overage_behavior` says
-/// (`overage_reset`), then the cycle's credits; neither again once the
-/// cycle's credits are granted.
+/// entitlements: the earlier cycles' unspent credits rolled over or forfeited
+/// (`credit_rolled_over`, `rollover_forfeited`), the overage owed reset as its
+/// `overage_behavior` says (`overage_reset`), then the cycle's credits; none
+/// of it again once the cycle's credits are granted.
 pub async fn renew_for_cycle(
     app: &App,
     business_id: &str,
@@ -398,6 +400,22 @@ pub async fn renew_for_cycle(
         .await?
     {
         return Ok(());
+    }
+    // The cycles before it close first: their unspent credits roll over or are forfeited.
+    if let (Some(subscription_id), Some(began)) = (&source.source_id, &source.cycle_began) {
+        let close = |before: &Balance, now| {
+            let ids = ChangeIds {
+                entry_id: ids::new_id("cle"),
+                grant_id: ids::new_id("cgr"),
+            };
+            Ok(before.close_cycle(&entitlement, subscription_id, began, ids, now))
+        };
+        // Two steps a grant at most, so the loop is bounded by the live grants.
+        for _ in 0..=2 * LIVE_GRANTS_MAX {
+            if let Made::Nothing = make_change(app, None, &entitlement, customer_id, None, close).await? {
+                break;
+            }
+        }
     }
     let reset = format!("reset#{cycle}");
     let decide = |before: &Balance, now| Ok(before.reset_overage(&entitlement, ids::new_id("cle"), now));

@@ -49,6 +49,7 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
                     source_id: Some(subscription_id.clone()),
                     transaction_type: TransactionType::CreditAdded,
                     low_balance_threshold_percent: None,
+                    cycle_began: Some(cycle.clone()),
                 };
                 let cause = format!("subscription#{subscription_id}#{cycle}");
                 let renewal = *change == SubscriptionChange::Renewed;
@@ -150,6 +151,7 @@ async fn paid(
             source_id: Some(payment_id.to_string()),
             transaction_type: TransactionType::CreditAdded,
             low_balance_threshold_percent: None,
+            cycle_began: None,
         };
         for product_id in products {
             let cause = format!("payment#{payment_id}#{product_id}");
