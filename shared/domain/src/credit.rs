@@ -11,6 +11,7 @@ use crate::json::{Line, Prose};
 use crate::metadata::{Metadata, MetadataInput};
 use crate::refusal::{Refusal, RuleResult};
 use crate::translation::{Locale, Translation};
+use crate::webhook;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -674,14 +675,14 @@ impl TransactionType {
     /// The webhook event a ledger entry of this type is reported by.
     pub fn event_type(self) -> &'static str {
         match self {
-            Self::CreditAdded | Self::AutoTopUp | Self::Refund => "credit.added",
-            Self::CreditDeducted => "credit.deducted",
-            Self::CreditExpired => "credit.expired",
-            Self::CreditRolledOver => "credit.rolled_over",
-            Self::RolloverForfeited => "credit.rollover_forfeited",
-            Self::OverageCharged => "credit.overage_charged",
-            Self::OverageReset => "credit.overage_reset",
-            Self::ManualAdjustment => "credit.manual_adjustment",
+            Self::CreditAdded | Self::AutoTopUp | Self::Refund => webhook::CREDIT_ADDED,
+            Self::CreditDeducted => webhook::CREDIT_DEDUCTED,
+            Self::CreditExpired => webhook::CREDIT_EXPIRED,
+            Self::CreditRolledOver => webhook::CREDIT_ROLLED_OVER,
+            Self::RolloverForfeited => webhook::CREDIT_ROLLOVER_FORFEITED,
+            Self::OverageCharged => webhook::CREDIT_OVERAGE_CHARGED,
+            Self::OverageReset => webhook::CREDIT_OVERAGE_RESET,
+            Self::ManualAdjustment => webhook::CREDIT_MANUAL_ADJUSTMENT,
         }
     }
 }
@@ -910,7 +911,7 @@ impl BalanceChange {
     pub fn event_types(&self) -> Vec<&'static str> {
         let mut types = vec![self.entry.transaction_type.event_type()];
         if self.entry.overage_after > self.entry.overage_before {
-            types.push("credit.overage_charged");
+            types.push(webhook::CREDIT_OVERAGE_CHARGED);
         }
         types
     }

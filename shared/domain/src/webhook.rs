@@ -22,9 +22,18 @@ pub const KEY_CREATED: &str = "license_key.created";
 pub const KEY_UPDATED: &str = "license_key.updated";
 pub const INSTANCE_CREATED: &str = "license_key_instance.created";
 pub const INSTANCE_DELETED: &str = "license_key_instance.deleted";
+pub const CREDIT_ADDED: &str = "credit.added";
+pub const CREDIT_DEDUCTED: &str = "credit.deducted";
+pub const CREDIT_EXPIRED: &str = "credit.expired";
+pub const CREDIT_ROLLED_OVER: &str = "credit.rolled_over";
+pub const CREDIT_ROLLOVER_FORFEITED: &str = "credit.rollover_forfeited";
+pub const CREDIT_OVERAGE_CHARGED: &str = "credit.overage_charged";
+pub const CREDIT_OVERAGE_RESET: &str = "credit.overage_reset";
+pub const CREDIT_MANUAL_ADJUSTMENT: &str = "credit.manual_adjustment";
+pub const CREDIT_BALANCE_LOW: &str = "credit.balance_low";
 
 /// Every event type this service sends; Dodo's five, then ours with the same envelope.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 16] = [
     GRANT_CREATED,
     GRANT_DELIVERED,
     GRANT_FAILED,
@@ -33,10 +42,14 @@ pub const EVENT_TYPES: [&str; 12] = [
     KEY_UPDATED,
     INSTANCE_CREATED,
     INSTANCE_DELETED,
-    "credit.added",
-    "credit.deducted",
-    "credit.overage_charged",
-    "credit.expired",
+    CREDIT_ADDED,
+    CREDIT_DEDUCTED,
+    CREDIT_OVERAGE_CHARGED,
+    CREDIT_EXPIRED,
+    CREDIT_ROLLED_OVER,
+    CREDIT_ROLLOVER_FORFEITED,
+    CREDIT_OVERAGE_RESET,
+    CREDIT_BALANCE_LOW,
 ];
 
 /// The types this service sends beyond Dodo's: sent only to an endpoint whose
@@ -45,7 +58,7 @@ pub const OWN_TYPES: [&str; 3] = [KEY_UPDATED, INSTANCE_CREATED, INSTANCE_DELETE
 
 /// Dodo's other event types (the SDK's `WebhookEventType`): an unchanged client
 /// may filter on them, so they are accepted, though this service never sends them.
-pub const DODO_ONLY_TYPES: [&str; 39] = [
+pub const DODO_ONLY_TYPES: [&str; 35] = [
     "payment.succeeded",
     "payment.failed",
     "payment.processing",
@@ -76,11 +89,7 @@ pub const DODO_ONLY_TYPES: [&str; 39] = [
     "payout.in_progress",
     "payout.failed",
     "payout.success",
-    "credit.rolled_over",
-    "credit.rollover_forfeited",
-    "credit.overage_reset",
-    "credit.manual_adjustment",
-    "credit.balance_low",
+    CREDIT_MANUAL_ADJUSTMENT,
     "abandoned_checkout.detected",
     "abandoned_checkout.recovered",
     "dunning.started",

@@ -131,14 +131,8 @@ impl Store {
         business_id: &str,
         ids: &[&str],
     ) -> Result<Vec<CreditEntitlement>, ApiError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys = chunk.iter().map(|id| entitlement_key(business_id, id)).collect();
-            for item in self.get_many(keys).await? {
-                found.push(from_item(item)?);
-            }
-        }
-        Ok(found)
+        let keys = ids.iter().map(|id| entitlement_key(business_id, id)).collect();
+        self.get_all_as(keys).await
     }
 
     /// Writes `next` over `current` if it is unchanged since it was read

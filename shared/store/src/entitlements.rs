@@ -55,14 +55,8 @@ impl Store {
 
     /// The business's entitlements of `ids` (deleted ones included), 100 to a read.
     pub async fn entitlements_by_id(&self, business_id: &str, ids: &[&str]) -> Result<Vec<Entitlement>, ApiError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys = chunk.iter().map(|id| entitlement_key(business_id, id)).collect();
-            for item in self.get_many(keys).await? {
-                found.push(from_item(item)?);
-            }
-        }
-        Ok(found)
+        let keys = ids.iter().map(|id| entitlement_key(business_id, id)).collect();
+        self.get_all_as(keys).await
     }
 
     /// Writes the named fields if the entitlement is still active and unchanged

@@ -173,6 +173,18 @@ impl Store {
         Ok(output.item)
     }
 
+    /// Any number of items by key, 100 to a round trip (BatchGetItem's most),
+    /// read as `T`; absent ones are left out.
+    async fn get_all_as<T: serde::de::DeserializeOwned>(&self, keys: Vec<Item>) -> Result<Vec<T>, ApiError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            for item in self.get_many(chunk.to_vec()).await? {
+                found.push(from_item(item)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Several items by key in one round trip (more only for what DynamoDB
     /// leaves unprocessed), read strongly consistent; absent ones are left out.
     async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, ApiError> {

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::domain::credit::{BalanceLow, LedgerEntry};
 use crate::domain::grant::Grant;
 use crate::domain::license_key::{Instance, LicenseKey};
-use crate::domain::webhook::Event;
+use crate::domain::webhook::{self, Event};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -61,7 +61,8 @@ impl Events {
     /// `credit.balance_low`, in its balance's order.
     pub fn balance_low(mut self, balance_id: &str, low: &BalanceLow) -> Self {
         let data = serde_json::to_value(low).unwrap_or(Value::Null);
-        self.changes.push(("credit.balance_low", balance_id.to_string(), data));
+        self.changes
+            .push((webhook::CREDIT_BALANCE_LOW, balance_id.to_string(), data));
         self
     }
 
