@@ -22,20 +22,33 @@ fn credit_entitlement_not_found() -> ApiError {
     ApiError::not_found("credit entitlement")
 }
 
-/// The product's entitlements and credit entitlements that are still there.
-async fn view(app: &App, product: &Product) -> ApiResult<ProductView> {
-    let ids: Vec<&str> = product.entitlement_ids.iter().map(String::as_str).collect();
-    let entitlements = app.store.entitlements_by_id(&product.business_id, &ids).await?;
+/// The product's entitlements and credit entitlements that are still there;
+/// those already read (`entitlements`, `credits`) are not read again.
+async fn view(
+    app: &App,
+    product: &Product,
+    entitlements: Option<Vec<Entitlement>>,
+    credits: Option<Vec<CreditEntitlement>>,
+) -> ApiResult<ProductView> {
+    let entitlements = match entitlements {
+        Some(read) => read,
+        None => {
+            let ids: Vec<&str> = product.entitlement_ids.iter().map(String::as_str).collect();
+            app.store.entitlements_by_id(&product.business_id, &ids).await?
+        }
+    };
     let entitlements = digital_files::all_resolved(app, entitlements).await?;
-    let credit_ids: Vec<&str> = product
-        .credit_entitlements
-        .iter()
-        .map(|m| m.credit_entitlement_id.as_str())
-        .collect();
-    let credits = app
-        .store
-        .credit_entitlements_by_id(&product.business_id, &credit_ids)
-        .await?;
+    let credits = match credits {
+        Some(read) => read,
+        None => {
+            let ids: Vec<&str> = product
+                .credit_entitlements
+                .iter()
+                .map(|m| m.credit_entitlement_id.as_str())
+                .collect();
+            app.store.credit_entitlements_by_id(&product.business_id, &ids).await?
+        }
+    };
     Ok(ProductView::of(product, &entitlements, &credits))
 }
 
@@ -45,7 +58,7 @@ pub async fn get(app: &App, call: &Call, product_id: &str) -> ApiResult<Reply> {
         .product(call.principal_id(), product_id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
-    Reply::ok(&view(app, &product).await?)
+    Reply::ok(&view(app, &product, None, None).await?)
 }
 
 /// Replaces what the patch names, conditioned on the product being as read
@@ -76,7 +89,10 @@ pub async fn update(app: &App, call: &Call, product_id: &str, patch: ProductPatc
             product_id,
             &clock::now_rfc3339(),
         );
-        let shown = view(app, &product).await?;
+        // What the patch names was read above; what it leaves alone is read now.
+        let named = patch.entitlements.as_ref().map(|_| named.clone());
+        let credits = patch.credit_entitlements.as_ref().map(|_| credits.clone());
+        let shown = view(app, &product, named, credits).await?;
         let reply = Reply::ok(&shown)?;
         match app
             .store
