@@ -227,7 +227,11 @@ def test_a_subscriptions_balance_falling_below_its_threshold_is_reported_once(bu
         "subscription_credits_amount": "10.00", "credit_entitlement_name": "API calls"}
 
 
-def test_a_renewal_rolls_over_the_cycles_share_and_forfeits_the_rest(client, inbound):
+def test_a_renewal_rolls_over_the_cycles_share_and_forfeits_the_rest(business, client, inbound, receiver):
+    from test_webhooks import check_envelope
+    from webhook_receiver import wait_for
+
+    hook = receiver.endpoint(client, filter_types=["credit.rolled_over", "credit.rollover_forfeited"])
     cde = metered(client, rollover_enabled=True, rollover_percentage=50, max_rollover_count=1,
                   rollover_timeframe_count=2, rollover_timeframe_interval="Month")
     pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "10"})
@@ -250,6 +254,12 @@ def test_a_renewal_rolls_over_the_cycles_share_and_forfeits_the_rest(client, inb
         ("rollover_forfeited", "4.00", "4.00"), ("credit_rolled_over", "4.00", "4.00"),
         ("credit_added", "10.00", "14.00")]
 
+    events = wait_for(lambda: len(receiver.deliveries(hook)) >= 2 and receiver.deliveries(hook), "the rollover's events")
+    assert [(d.type, d.data["amount"]) for d in events] == [
+        ("credit.rollover_forfeited", "4.00"), ("credit.rolled_over", "4.00")]
+    for delivery in events:
+        check_envelope(delivery, business.business_id)
+
     # At the next renewal the rolled grant is at its max and is forfeited; the last cycle's half rolls.
     inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, cycle(0))))
     assert balance(client, cde, customer) == "15.00", "4 forfeited, 5 of 10 forfeited, 5 rolled, 10 new"
@@ -267,3 +277,40 @@ def test_without_rollover_a_renewal_forfeits_what_the_cycle_left(client, inbound
     kinds = [e.transaction_type for e in
              client.credit_entitlements.balances.list_ledger(customer["customer_id"], credit_entitlement_id=cde.id)]
     assert kinds == ["credit_added", "credit_added", "rollover_forfeited", "credit_added"]
+
+
+def test_a_cycle_begun_by_activation_before_its_renewal_arrives_closes_the_last_once(client, inbound):
+    """Back from on hold, Dodo may send `subscription.active` for the new cycle
+    before (or instead of) its `subscription.renewed`: either one closes the
+    cycle before, resets its overage and grants the new one, once."""
+    cde = metered(client, overage_enabled=True, overage_limit=50, currency="USD", price_per_unit="0.01")
+    pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "10"})
+    customer, sub = buyer(), f"sub_{uuid.uuid4().hex[:12]}"
+    first, second = cycle(30), cycle(0)
+    inbound.deliver(envelope("subscription.active", in_cycle(sub, pid, customer, first)))
+    debit(client, cde, customer, "15")
+    inbound.deliver(envelope("subscription.on_hold", in_cycle(sub, pid, customer, first)))
+    inbound.deliver(envelope("subscription.active", in_cycle(sub, pid, customer, second)))
+    assert (balance(client, cde, customer), overage(client, cde, customer)) == ("10.00", "0.00")
+    inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, second)))
+    debit(client, cde, customer, "12")
+    inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, second)))
+    assert (balance(client, cde, customer), overage(client, cde, customer)) == ("0.00", "2.00"), "nothing again"
+
+
+def test_an_event_grants_credits_even_when_the_meter_changed_under_the_products_overrides(business, client, inbound):
+    cde = metered(client, currency="USD", price_per_unit="0.01")
+    pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "10", "overage_enabled": True})
+    client.credit_entitlements.update(cde.id, price_per_unit=None, currency=None)
+    customer = buyer()
+    inbound.deliver(envelope("payment.succeeded", payment_data(f"pay_{uuid.uuid4().hex[:8]}", customer, [pid])))
+    assert balance(client, cde, customer) == "10.00"
+
+
+def test_a_credit_entitlement_named_twice_on_a_product_is_422_and_changes_nothing(client, business):
+    cde = metered(client)
+    pid = credited_product(client, {"credit_entitlement_id": cde.id, "credits_amount": "1"})
+    twice = [{"credit_entitlement_id": cde.id, "credits_amount": "2"}, {"credit_entitlement_id": cde.id, "credits_amount": "3"}]
+    answer = business.patch(f"/products/{pid}", json={"credit_entitlements": twice})
+    assert answer.status_code == 422 and "credit_entitlements[1].credit_entitlement_id" in answer.json()["message"], answer.text
+    assert [m.credits_amount for m in client.products.retrieve(pid).credit_entitlements] == ["1.00"]

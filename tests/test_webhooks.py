@@ -45,6 +45,8 @@ from dodopayments.types import (
     CreditBalanceLowWebhookEvent,
     CreditExpiredWebhookEvent,
     CreditOverageResetWebhookEvent,
+    CreditRolledOverWebhookEvent,
+    CreditRolloverForfeitedWebhookEvent,
     CreditOverageChargedWebhookEvent,
     EntitlementGrantCreatedWebhookEvent,
     EntitlementGrantDeliveredWebhookEvent,
@@ -73,7 +75,7 @@ EVENT_TYPES = {
     "entitlement_grant.revoked", "license_key.created", "license_key.updated",
     "license_key_instance.created", "license_key_instance.deleted",
     "credit.added", "credit.deducted", "credit.overage_charged", "credit.expired", "credit.overage_reset",
-    "credit.balance_low",
+    "credit.balance_low", "credit.rolled_over", "credit.rollover_forfeited",
 }
 # The types Dodo itself has: the SDK's own event model must accept the event as sent.
 SDK_EVENT_MODELS = {
@@ -88,6 +90,8 @@ SDK_EVENT_MODELS = {
     "credit.expired": CreditExpiredWebhookEvent,
     "credit.overage_reset": CreditOverageResetWebhookEvent,
     "credit.balance_low": CreditBalanceLowWebhookEvent,
+    "credit.rolled_over": CreditRolledOverWebhookEvent,
+    "credit.rollover_forfeited": CreditRolloverForfeitedWebhookEvent,
 }
 # Beyond Dodo: sent only to an endpoint whose filter_types names them.
 OWN_TYPES = EVENT_TYPES - set(SDK_EVENT_MODELS)

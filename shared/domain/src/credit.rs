@@ -430,6 +430,22 @@ pub struct CreditOverrides {
 }
 
 impl CreditOverrides {
+    /// `entitlement` as these overrides leave it, unchecked: what a grant
+    /// follows even when a later change to the entitlement no longer agrees
+    /// with them (a payment's credits are owed all the same).
+    pub fn over(&self, entitlement: &CreditEntitlement) -> CreditEntitlement {
+        let o = self.clone();
+        let mut next = entitlement.clone();
+        next.expires_after_days = o.expires_after_days.or(next.expires_after_days);
+        next.max_rollover_count = o.max_rollover_count.or(next.max_rollover_count);
+        next.overage_behavior = o.overage_behavior.unwrap_or(next.overage_behavior);
+        next.rollover_enabled = o.rollover_enabled.unwrap_or(next.rollover_enabled);
+        next.rollover_percentage = o.rollover_percentage.or(next.rollover_percentage);
+        next.rollover_timeframe_count = o.rollover_timeframe_count.or(next.rollover_timeframe_count);
+        next.rollover_timeframe_interval = o.rollover_timeframe_interval.or(next.rollover_timeframe_interval);
+        next
+    }
+
     /// `entitlement` as these overrides leave it, checked by the rules every
     /// credit entitlement meets; the overrides with their amounts in canonical form.
     pub fn applied_to(&self, entitlement: &CreditEntitlement) -> RuleResult<(CreditEntitlement, CreditOverrides)> {
@@ -773,6 +789,9 @@ pub struct Balance {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cycle {
     pub subscription_id: String,
+    /// When it began (`previous_billing_date`).
+    #[serde(default)]
+    pub began: Option<String>,
     pub credits: Credits,
     pub threshold_percent: Option<i64>,
     pub low_reported: bool,
@@ -1020,6 +1039,7 @@ impl Balance {
         if let (GrantSource::Subscription, Some(subscription_id)) = (source.source_type, &source.source_id) {
             balance.cycle = Some(Cycle {
                 subscription_id: subscription_id.clone(),
+                began: source.cycle_began.clone(),
                 credits: input.amount,
                 threshold_percent: source.low_balance_threshold_percent,
                 low_reported: false,
@@ -1153,11 +1173,13 @@ impl Balance {
         ids: ChangeIds,
         now: OffsetDateTime,
     ) -> Option<BalanceChange> {
+        let at = crate::timestamp::rfc3339(now);
+        // A grant past its expiry is the expiry schedule's, never rolled over.
         let (id, grant, cycle) = self.live.iter().find_map(|(id, g)| {
             let c = g.cycle.as_ref()?;
-            (c.subscription_id == subscription_id && c.began.as_str() < began).then_some((id, g, c))
+            let earlier = c.subscription_id == subscription_id && c.began.as_str() < began;
+            (earlier && g.spendable_at(&at)).then_some((id, g, c))
         })?;
-        let at = crate::timestamp::rfc3339(now);
         let rolls = entitlement.rollover_enabled
             && entitlement
                 .max_rollover_count
@@ -1278,6 +1300,8 @@ impl Balance {
     pub fn reset_overage(
         &self,
         entitlement: &CreditEntitlement,
+        subscription_id: &str,
+        began: &str,
         entry_id: String,
         now: OffsetDateTime,
     ) -> Option<BalanceChange> {
@@ -1285,7 +1309,13 @@ impl Balance {
             entitlement.overage_behavior,
             OverageBehavior::ForgiveAtReset | OverageBehavior::InvoiceAtBilling
         );
-        if !resets || self.overage.is_zero() {
+        // Only at the end of a cycle of this subscription the balance had:
+        // never at a first activation, nor again once the new cycle began.
+        let ends_a_cycle = self
+            .cycle
+            .as_ref()
+            .is_some_and(|c| c.subscription_id == subscription_id && c.began.as_deref().is_some_and(|b| b < began));
+        if !resets || !ends_a_cycle || self.overage.is_zero() {
             return None;
         }
         let at = crate::timestamp::rfc3339(now);
@@ -1316,11 +1346,14 @@ impl Balance {
     fn reported_low(&mut self, entitlement: &CreditEntitlement) -> Option<BalanceLow> {
         let cycle = self.cycle.as_mut().filter(|c| !c.low_reported)?;
         let percent = cycle.threshold_percent?;
-        let mut threshold = cycle.credits.0 * Decimal::from(percent) / Decimal::ONE_HUNDRED;
-        threshold.rescale(entitlement.precision);
+        let threshold = cycle.credits.0 * Decimal::from(percent) / Decimal::ONE_HUNDRED;
         if self.balance.0 >= threshold {
             return None;
         }
+        // Shown at the meter's precision, rounded up: the balance is below it.
+        let mut shown =
+            threshold.round_dp_with_strategy(entitlement.precision, rust_decimal::RoundingStrategy::AwayFromZero);
+        shown.rescale(entitlement.precision);
         cycle.low_reported = true;
         Some(BalanceLow {
             brand_id: self.business_id.clone(),
@@ -1331,7 +1364,7 @@ impl Balance {
             available_balance: self.balance,
             subscription_credits_amount: cycle.credits,
             threshold_percent: percent,
-            threshold_amount: Credits(threshold),
+            threshold_amount: Credits(shown),
         })
     }
 
@@ -1731,8 +1764,7 @@ mod tests {
     }
 
     fn in_overage(e: &CreditEntitlement, owed: &str) -> Balance {
-        let opened = Balance::opened("cbl_1".into(), e, "cus_1", "t");
-        let b = credited(opened, e, &["1"]);
+        let b = subscribed(e, &[("1", MAY)]);
         let spent = Credits::parse("x", "1", e.precision)
             .unwrap()
             .plus(Credits::parse("x", owed, e.precision).unwrap());
@@ -1756,7 +1788,15 @@ mod tests {
         );
         for behavior in [OverageBehavior::ForgiveAtReset, OverageBehavior::InvoiceAtBilling] {
             e.overage_behavior = behavior;
-            let reset = owing.reset_overage(&e, "cle_r".into(), now()).unwrap();
+            let reset = owing.reset_overage(&e, "sub_1", JUNE, "cle_r".into(), now()).unwrap();
+            assert!(
+                owing.reset_overage(&e, "sub_1", MAY, "cle_r".into(), now()).is_none(),
+                "not within the cycle"
+            );
+            assert!(
+                owing.reset_overage(&e, "sub_2", JUNE, "cle_r".into(), now()).is_none(),
+                "another subscription's"
+            );
             assert_eq!(reset.balance.overage.to_string(), "0.00");
             assert_eq!(reset.balance.version, owing.version + 1);
             let entry = &reset.entry;
@@ -1772,12 +1812,12 @@ mod tests {
         }
         for behavior in [OverageBehavior::CarryDeficit, OverageBehavior::CarryDeficitAutoRepay] {
             e.overage_behavior = behavior;
-            assert!(owing.reset_overage(&e, "cle_r".into(), now()).is_none());
+            assert!(owing.reset_overage(&e, "sub_1", JUNE, "cle_r".into(), now()).is_none());
         }
         e.overage_behavior = OverageBehavior::ForgiveAtReset;
-        let clear = credited(Balance::opened("cbl_2".into(), &e, "cus_1", "t"), &e, &["3"]);
+        let clear = subscribed(&e, &[("3", MAY)]);
         assert!(
-            clear.reset_overage(&e, "cle_r".into(), now()).is_none(),
+            clear.reset_overage(&e, "sub_1", JUNE, "cle_r".into(), now()).is_none(),
             "nothing owed, nothing to reset"
         );
     }

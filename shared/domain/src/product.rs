@@ -66,13 +66,15 @@ impl ProductPatch {
         Some(ids)
     }
 
-    /// The credit entitlement ids the patch names, in the order given.
+    /// The credit entitlement ids the patch names, each once, in the order given.
     pub fn credit_entitlement_ids(&self) -> Vec<&str> {
-        self.credit_entitlements
-            .iter()
-            .flat_map(|attached| attached.iter())
-            .map(|a| a.credit_entitlement_id.as_str())
-            .collect()
+        let mut ids: Vec<&str> = Vec::new();
+        for attached in self.credit_entitlements.iter().flat_map(|attached| attached.iter()) {
+            if !ids.contains(&attached.credit_entitlement_id.as_str()) {
+                ids.push(attached.credit_entitlement_id.as_str());
+            }
+        }
+        ids
     }
 
     /// The product's credit entitlements as the patch sets them, checked

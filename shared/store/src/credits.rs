@@ -184,7 +184,6 @@ impl Store {
         page_of(self.query_page(range, page).await?)
     }
 
-    /// A customer's balance of one credit entitlement, if it has ever changed.
     /// Whether an entry was made once for this key or cause (read strongly).
     pub async fn entry_made(
         &self,
@@ -197,6 +196,7 @@ impl Store {
         Ok(self.get_item(marker, true).await?.is_some())
     }
 
+    /// A customer's balance of one credit entitlement, if it has ever changed.
     pub async fn credit_balance(
         &self,
         business_id: &str,

@@ -377,8 +377,8 @@ pub async fn grant_for_cause(
     Ok(())
 }
 
-/// A subscription's new billing cycle at one of its product's credit
-/// entitlements: the earlier cycles' unspent credits rolled over or forfeited
+/// A subscription's billing cycle (its activation or a renewal, whichever
+/// comes first) at one of its product's credit entitlements: the earlier cycles' unspent credits rolled over or forfeited
 /// (`credit_rolled_over`, `rollover_forfeited`), the overage owed reset as its
 /// `overage_behavior` says (`overage_reset`), then the cycle's credits; none
 /// of it again once the cycle's credits are granted.
@@ -401,8 +401,11 @@ pub async fn renew_for_cycle(
     {
         return Ok(());
     }
+    let (Some(subscription_id), Some(began)) = (&source.source_id, &source.cycle_began) else {
+        return Err(ApiError::internal("a billing cycle without its subscription"));
+    };
     // The cycles before it close first: their unspent credits roll over or are forfeited.
-    if let (Some(subscription_id), Some(began)) = (&source.source_id, &source.cycle_began) {
+    {
         let close = |before: &Balance, now| {
             let ids = ChangeIds {
                 entry_id: ids::new_id("cle"),
@@ -417,8 +420,11 @@ pub async fn renew_for_cycle(
             }
         }
     }
+    // Then the overage of the cycle that ended, once: the reset's own marker,
+    // and the balance's cycle, which moves on with the new cycle's credits.
     let reset = format!("reset#{cycle}");
-    let decide = |before: &Balance, now| Ok(before.reset_overage(&entitlement, ids::new_id("cle"), now));
+    let decide =
+        |before: &Balance, now| Ok(before.reset_overage(&entitlement, subscription_id, began, ids::new_id("cle"), now));
     make_change(
         app,
         None,
@@ -442,8 +448,7 @@ async fn as_attached(app: &App, business_id: &str, mapping: &CreditMapping) -> A
     else {
         return Ok(None);
     };
-    let (attached, _) = mapping.overrides.applied_to(&entitlement)?;
-    Ok(Some(attached))
+    Ok(Some(mapping.overrides.over(&entitlement)))
 }
 
 /// What `make_change` came to.

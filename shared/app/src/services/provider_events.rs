@@ -52,7 +52,6 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
                     cycle_began: Some(cycle.clone()),
                 };
                 let cause = format!("subscription#{subscription_id}#{cycle}");
-                let renewal = *change == SubscriptionChange::Renewed;
                 credits_of(
                     app,
                     business_id,
@@ -60,7 +59,7 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
                     &customer.customer_id,
                     &source,
                     &cause,
-                    renewal,
+                    true,
                 )
                 .await?;
             }
@@ -77,8 +76,10 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
     }
 }
 
-/// The credits a product grants, each for `cause` once; at a `renewal`, after
-/// the overage of the cycle before is reset as its `overage_behavior` says.
+/// The credits a product grants, each for `cause` once; for a subscription's
+/// `cycle`, after its earlier cycles are closed and their overage reset. A
+/// rule that refuses them (a balance at its most grants or its ceiling) is
+/// logged and the event goes on: refusing the event would refuse it forever.
 async fn credits_of(
     app: &App,
     business_id: &str,
@@ -86,16 +87,25 @@ async fn credits_of(
     customer_id: &str,
     source: &CreditSource,
     cause: &str,
-    renewal: bool,
+    cycle: bool,
 ) -> ApiResult<()> {
     let Some(product) = app.store.product(business_id, product_id).await? else {
         return Ok(());
     };
     for mapping in &product.credit_entitlements {
         let source = source.clone();
-        match renewal {
-            true => credits::renew_for_cycle(app, business_id, mapping, customer_id, source, cause).await?,
-            false => credits::grant_for_cause(app, business_id, mapping, customer_id, source, cause).await?,
+        let granted = match cycle {
+            true => credits::renew_for_cycle(app, business_id, mapping, customer_id, source, cause).await,
+            false => credits::grant_for_cause(app, business_id, mapping, customer_id, source, cause).await,
+        };
+        match granted {
+            Err(refused) if refused.status < 500 => tracing::warn!(
+                credit_entitlement_id = %mapping.credit_entitlement_id,
+                code = refused.code,
+                message = %refused.message,
+                "credits not granted"
+            ),
+            other => other?,
         }
     }
     Ok(())
@@ -138,35 +148,6 @@ async fn paid(
     customer: &Customer,
     products: &[String],
 ) -> ApiResult<()> {
-    // A payment refunded before its `payment.succeeded` arrived grants no credits.
-    if !app
-        .store
-        .payment(business_id, payment_id)
-        .await?
-        .unwrap_or_default()
-        .refunded
-    {
-        let source = CreditSource {
-            source_type: GrantSource::OneTime,
-            source_id: Some(payment_id.to_string()),
-            transaction_type: TransactionType::CreditAdded,
-            low_balance_threshold_percent: None,
-            cycle_began: None,
-        };
-        for product_id in products {
-            let cause = format!("payment#{payment_id}#{product_id}");
-            credits_of(
-                app,
-                business_id,
-                product_id,
-                &customer.customer_id,
-                &source,
-                &cause,
-                false,
-            )
-            .await?;
-        }
-    }
     let new = new_grant(customer, Some(payment_id), None)?;
     let cause = GrantCause::Payment { payment_id };
     for entitlement in entitlements_of(app, business_id, products).await? {
@@ -179,6 +160,37 @@ async fn paid(
             // Refunded before (or while) this payment's grants were issued: none are.
             EventGrant::CauseRefused => return Ok(()),
         }
+    }
+    // Its credits, after its grants; a payment refunded before its
+    // `payment.succeeded` arrived grants no credits.
+    if app
+        .store
+        .payment(business_id, payment_id)
+        .await?
+        .unwrap_or_default()
+        .refunded
+    {
+        return Ok(());
+    }
+    let source = CreditSource {
+        source_type: GrantSource::OneTime,
+        source_id: Some(payment_id.to_string()),
+        transaction_type: TransactionType::CreditAdded,
+        low_balance_threshold_percent: None,
+        cycle_began: None,
+    };
+    for product_id in products {
+        let cause = format!("payment#{payment_id}#{product_id}");
+        credits_of(
+            app,
+            business_id,
+            product_id,
+            &customer.customer_id,
+            &source,
+            &cause,
+            false,
+        )
+        .await?;
     }
     Ok(())
 }

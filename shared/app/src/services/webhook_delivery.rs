@@ -32,6 +32,10 @@ const POLL: Duration = Duration::from_secs(1);
 const ATTEMPT_LEASE_MS: u64 = 60_000;
 /// How soon a delivery waiting behind one being attempted looks again.
 const BEHIND_BUSY_MS: u64 = 5_000;
+/// How long one lane keeps its task in a pass: a long run about one subject
+/// (or a slow endpoint) goes on in the next pass, so every pass polls again
+/// within about this long and no other shard waits behind it.
+const LANE_BUDGET: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Default, Serialize, Clone)]
 pub struct RunSummary {
@@ -115,7 +119,11 @@ async fn one_pass(pass: &Arc<Pass>) -> ApiResult<usize> {
         let pass = pass.clone();
         tasks.spawn(async move {
             let mut endpoints = None;
+            let until = Instant::now() + LANE_BUDGET;
             for item in lane {
+                if Instant::now() >= until {
+                    break;
+                }
                 let (outcome, calls) = counted(async {
                     match item {
                         Work::FanOut(event) => fan_out(&pass, event, &mut endpoints).await.map(Took::FannedOut),
