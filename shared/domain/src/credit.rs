@@ -436,9 +436,13 @@ impl CreditOverrides {
     pub fn over(&self, entitlement: &CreditEntitlement) -> CreditEntitlement {
         let o = self.clone();
         let mut next = entitlement.clone();
+        next.currency = o.currency.or(next.currency);
         next.expires_after_days = o.expires_after_days.or(next.expires_after_days);
         next.max_rollover_count = o.max_rollover_count.or(next.max_rollover_count);
         next.overage_behavior = o.overage_behavior.unwrap_or(next.overage_behavior);
+        next.overage_enabled = o.overage_enabled.unwrap_or(next.overage_enabled);
+        next.overage_limit = o.overage_limit.and_then(|l| l.parse().ok()).or(next.overage_limit);
+        next.price_per_unit = o.price_per_unit.or(next.price_per_unit);
         next.rollover_enabled = o.rollover_enabled.unwrap_or(next.rollover_enabled);
         next.rollover_percentage = o.rollover_percentage.or(next.rollover_percentage);
         next.rollover_timeframe_count = o.rollover_timeframe_count.or(next.rollover_timeframe_count);
@@ -450,15 +454,9 @@ impl CreditOverrides {
     /// credit entitlement meets; the overrides with their amounts in canonical form.
     pub fn applied_to(&self, entitlement: &CreditEntitlement) -> RuleResult<(CreditEntitlement, CreditOverrides)> {
         let mut canonical = self.clone();
-        let mut next = entitlement.clone();
         if let Some(limit) = &self.overage_limit {
             let whole = Credits::parse("overage_limit", limit, 0)?;
-            next.overage_limit = Some(
-                whole
-                    .0
-                    .try_into()
-                    .map_err(|_| Refusal::invalid("overage_limit", "is too large"))?,
-            );
+            i64::try_from(whole.0).map_err(|_| Refusal::invalid("overage_limit", "is too large"))?;
             canonical.overage_limit = Some(whole.to_string());
         }
         if let Some(trial) = &self.trial_credits {
@@ -469,18 +467,7 @@ impl CreditOverrides {
                 return Err(Refusal::invalid("low_balance_threshold_percent", "must be 0 to 100"));
             }
         }
-        let o = self.clone();
-        next.currency = o.currency.or(next.currency);
-        next.expires_after_days = o.expires_after_days.or(next.expires_after_days);
-        next.max_rollover_count = o.max_rollover_count.or(next.max_rollover_count);
-        next.overage_behavior = o.overage_behavior.unwrap_or(next.overage_behavior);
-        next.overage_enabled = o.overage_enabled.unwrap_or(next.overage_enabled);
-        next.price_per_unit = o.price_per_unit.or(next.price_per_unit);
-        next.rollover_enabled = o.rollover_enabled.unwrap_or(next.rollover_enabled);
-        next.rollover_percentage = o.rollover_percentage.or(next.rollover_percentage);
-        next.rollover_timeframe_count = o.rollover_timeframe_count.or(next.rollover_timeframe_count);
-        next.rollover_timeframe_interval = o.rollover_timeframe_interval.or(next.rollover_timeframe_interval);
-        let next = next.checked()?;
+        let next = canonical.over(entitlement).checked()?;
         canonical.price_per_unit = self.price_per_unit.as_ref().and(next.price_per_unit.clone());
         Ok((next, canonical))
     }

@@ -310,13 +310,9 @@ pub async fn add_entry(
     };
     let once = input.idempotency_key.as_deref().map(EntryOnce::ClientKey);
     let decide = |before: &Balance, now| match input.entry_type {
-        EntryType::Credit => {
-            let ids = ChangeIds {
-                entry_id: ids::new_id("cle"),
-                grant_id: ids::new_id("cgr"),
-            };
-            before.credit(&entitlement, &input, source.clone(), ids, now).map(Some)
-        }
+        EntryType::Credit => before
+            .credit(&entitlement, &input, source.clone(), change_ids(), now)
+            .map(Some),
         EntryType::Debit => before.debit(&entitlement, &input, ids::new_id("cle"), now).map(Some),
     };
     match make_change(app, Some(call), &entitlement, customer_id, once, decide).await? {
@@ -359,11 +355,9 @@ pub async fn grant_for_cause(
         reason: None,
     };
     let decide = |before: &Balance, now| {
-        let ids = ChangeIds {
-            entry_id: ids::new_id("cle"),
-            grant_id: ids::new_id("cgr"),
-        };
-        before.credit(&entitlement, &input, source.clone(), ids, now).map(Some)
+        before
+            .credit(&entitlement, &input, source.clone(), change_ids(), now)
+            .map(Some)
     };
     make_change(
         app,
@@ -406,13 +400,8 @@ pub async fn renew_for_cycle(
     };
     // The cycles before it close first: their unspent credits roll over or are forfeited.
     {
-        let close = |before: &Balance, now| {
-            let ids = ChangeIds {
-                entry_id: ids::new_id("cle"),
-                grant_id: ids::new_id("cgr"),
-            };
-            Ok(before.close_cycle(&entitlement, subscription_id, began, ids, now))
-        };
+        let close =
+            |before: &Balance, now| Ok(before.close_cycle(&entitlement, subscription_id, began, change_ids(), now));
         // Two steps a grant at most, so the loop is bounded by the live grants.
         for _ in 0..=2 * LIVE_GRANTS_MAX {
             if let Made::Nothing = make_change(app, None, &entitlement, customer_id, None, close).await? {
@@ -449,6 +438,14 @@ async fn as_attached(app: &App, business_id: &str, mapping: &CreditMapping) -> A
         return Ok(None);
     };
     Ok(Some(mapping.overrides.over(&entitlement)))
+}
+
+/// Fresh ids for the entry and the grant a change may write.
+fn change_ids() -> ChangeIds {
+    ChangeIds {
+        entry_id: ids::new_id("cle"),
+        grant_id: ids::new_id("cgr"),
+    }
 }
 
 /// What `make_change` came to.
