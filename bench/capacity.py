@@ -1,20 +1,23 @@
-"""`make capacity`: one hot license key's activations per second and one hot
-organization pool's seat assignments per second, each unsharded and sharded.
+"""`make capacity`: one hot license key's activations per second, one hot
+organization pool's seat assignments per second and one hot credit balance's
+debits per second, each unsharded and sharded.
 
 Run by `infra/test.sh capacity`, which puts the functions behind the throttling
 mode of infra/dynamodb_proxy.py: each item takes CAPACITY_ITEM_WCU write units
 a second (and one second's burst), as DynamoDB takes about 1,000, which
 DynamoDB Local never enforces. An activation writes the key's count once in a
 transaction (2 units), and a seat assignment the organization's license item
-(UiPath LRM, one product code), so one unsharded key or pool completes at most
-ITEM_WCU / 2 a second, however many are offered.
+(UiPath LRM, one product code), and a debit the customer's balance item, so one
+unsharded key, pool or balance completes at most ITEM_WCU / 2 a second, however
+many are offered.
 
-Each resource (class Key, class Pool) goes through the same steps (run_scenario):
+Each resource (class Key, class Pool, class Balance) goes through the same steps (run_scenario):
 
 - unsharded, then split over CAPACITY_SHARDS items (16 by default, so the
   shards' ceiling, 16x one item's, is above the 10x offered even when spread
   unevenly): the key by PATCH /license_keys/{id} {"activation_shards": N}, the
-  pool's ACNU by the operator tool `pool-shards <org> ACNU N`;
+  pool's ACNU by the operator tool `pool-shards <org> ACNU N`, the balance by
+  `credit-shards <business> <credit entitlement> <customer> N`;
 - in each mode, 10x that ceiling offered, open loop, for CAPACITY_BURSTS bursts
   of CAPACITY_SECONDS each (activations of the key; one-user seat assignments
   of new users on the pool). A 503 or 429 is retried after its Retry-After, as
@@ -24,13 +27,15 @@ Each resource (class Key, class Pool) goes through the same steps (run_scenario)
   resource counts == what is stored <= its limit (key: 201s == instances_count
   == the instances listed <= activations_limit; pool: 200s == the
   organization's allocated ACNU == seats in the table holding ACNU <= its
-  quantity);
-- then, sharded, a sample is given back (deactivations; seat releases), the
+  quantity; balance: the debits the clients hold == the ledger's debits less
+  the credits given back == what the balance lost, every ledger entry starting
+  where the one before it ended, never below zero);
+- then, sharded, a sample is given back (deactivations; seat releases; credits of 1), the
   sharding is switched off again with the count unchanged, and a second small
   resource, sharded, is offered four times its limit at once and must take
   exactly its limit.
 
-Both print a row per mode in one table (`resource` key or pool).
+Each prints a row per mode in one table (`resource` key, pool or balance).
 
 The public routes count requests per source address in one item (RATE#<ip>),
 which would be a hot item of its own: activations come from CAPACITY_SOURCES
@@ -304,6 +309,70 @@ class Pool:
         return None
 
 
+class Balance:
+    """One customer's credit balance: take = a debit of 1 (201), give back = a credit of 1 (201)."""
+
+    resource, MADE, GIVEN_BACK = "balance", 201, 201
+
+    def __init__(self, http, business, token, business_id, cde_id, customer, initial):
+        self.http, self.business, self.token = http, business, token
+        self.business_id, self.cde_id, self.customer, self.initial = business_id, cde_id, customer, initial
+        self.path = f"/credit-entitlements/{cde_id}/balances/{customer}"
+        self.live = set()  # the debit entries the clients were given, less those given back
+
+    async def take(self, name, tally):
+        body = {"amount": "1", "entry_type": "debit", "reason": name}
+        return await final_answer(over_http(self.http, "POST", f"{self.path}/ledger-entries", self.token, body), tally)
+
+    @staticmethod
+    def made(name, body):
+        return body["id"]
+
+    async def give_back(self, entry_id, tally):
+        body = {"amount": "1", "entry_type": "credit", "reason": f"back {entry_id}"}
+        return await final_answer(over_http(self.http, "POST", f"{self.path}/ledger-entries", self.token, body), tally)
+
+    def ledger(self):
+        entries, cursor = [], None
+        while True:
+            params = {"page_size": 100, **({"cursor": cursor} if cursor else {})}
+            page = self.business.get(f"{self.path}/ledger", params=params).raise_for_status().json()
+            entries += page["items"]
+            if not (cursor := page.get("next_cursor")):
+                return entries
+
+    def check(self, live, when):
+        """The debits the clients hold == the ledger's debits less the credits given back == what the balance
+        lost; every entry starts where the one before it ended; never below zero, never into overage."""
+        balance = self.business.get(self.path).raise_for_status().json()
+        entries = self.ledger()
+        debits = {e["id"] for e in entries if e["transaction_type"] == "credit_deducted"}
+        backs = sum(e["transaction_type"] == "credit_added" for e in entries) - 1
+        chained = all(a["balance_after"] == b["balance_before"] for a, b in zip(entries, entries[1:])) and all(
+            int(e["balance_after"]) - int(e["balance_before"]) == (1 if e["is_credit"] else -1) * int(e["amount"])
+            for e in entries)
+        held = int(balance["balance"])
+        ok = (live <= debits and len(debits) - backs == len(live) == self.initial - held and chained
+              and entries[-1]["balance_after"] == balance["balance"] and held >= 0 and balance["overage"] == "0")
+        report(f"{when}: clients hold {len(live)} debits, ledger {len(debits)} debits - {backs} given back, "
+               f"balance {held} of {self.initial}, {len(entries)} entries chained {chained}", ok)
+
+    def shard(self, shards):
+        """Splits the balance over `shards` items (None: one again) with the operator's tool, which must leave
+        the balance as it was; what went wrong, if anything."""
+        before = self.business.get(self.path).raise_for_status().json()["balance"]
+        tool = os.path.join(os.environ["FUNCTION_BIN_DIR"], "credit-shards")
+        done = subprocess.run([tool, self.business_id, self.cde_id, self.customer, str(shards or "off")],
+                              capture_output=True, text=True, timeout=60)
+        printed = json.loads(done.stdout) if done.returncode == 0 else None
+        if printed is None or printed["shards"] != shards:
+            return (f"SHARDED MODE UNAVAILABLE: credit-shards ... {shards or 'off'} exited "
+                    f"{done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
+        print(f"  credit-shards {shards or 'off'}: {done.stdout.strip()}", flush=True)
+        assert printed["balance"] == before, f"credit-shards moved the balance from {before} to {printed['balance']}"
+        return None
+
+
 def report(line, ok):
     print(f"  {line}: {'OK' if ok else 'BROKEN'}", flush=True)
     assert ok, f"invariant broken {line.split(':')[0]}"
@@ -448,20 +517,44 @@ async def pools(http, api_url, table, tag):
     return hot, small
 
 
+async def balances(http, api_url, tag):
+    """The hot and the small balance of one credit entitlement, the functions warmed on a third."""
+    business_id = f"bench_{tag}_credits"
+    token = mint(f"business:{business_id}")
+    business = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    cde = business.post("/credit-entitlements", json={
+        "name": "Capacity", "unit": "calls", "precision": 0, "overage_enabled": False,
+        "rollover_enabled": False}).raise_for_status().json()["id"]
+    made = {}
+    for name, initial in (("hot", LIMIT), ("warm", 10), ("small", SMALL_LIMIT)):
+        customer = f"cus_capacity_{tag}_{name}"
+        business.post(f"/credit-entitlements/{cde}/balances/{customer}/ledger-entries",
+                      json={"amount": str(initial), "entry_type": "credit"}).raise_for_status()
+        made[name] = Balance(http, business, token, business_id, cde, customer, initial)
+    warm, tally = made["warm"], new_tally()
+    for i in range(4):
+        answer = await warm.take(f"w{i}", tally)
+        assert answer is not None and answer[0] == 201, answer
+        warm.live.add(answer[1]["id"])
+    warm.check(warm.live, "warm-up balance")
+    return made["hot"], made["small"]
+
+
 async def main():
     started = time.monotonic()
     api_url = os.environ["LICENSING_API_URL"]
     table = boto3.resource("dynamodb", region_name=os.environ["AWS_REGION"]).Table(os.environ["TABLE_NAME"])
     tag = uuid.uuid4().hex[:8]
-    print(f"{ITEM_WCU:.0f} WCU per item: one unsharded key's or pool's ceiling {CEILING:.0f} a second, offered "
+    print(f"{ITEM_WCU:.0f} WCU per item: one unsharded key's, pool's or balance's ceiling {CEILING:.0f} a second, offered "
           f"{OFFERED:.0f}/s (10x) for {BURSTS} x {SECONDS:.0f} s per mode; sharded over {SHARDS}; "
-          f"activations_limit and pool quantity {LIMIT}; {SOURCES} source addresses", flush=True)
+          f"activations_limit, pool quantity and balance {LIMIT}; {SOURCES} source addresses", flush=True)
     http = httpx.AsyncClient(base_url=api_url, timeout=TIMEOUT_S, limits=httpx.Limits(max_connections=IN_FLIGHT))
     results, problems = [], []
     try:
         key_hot, key_small = await keys(http, api_url, table, tag)
         pool_hot, pool_small = await pools(http, api_url, table, tag)
-        for hot, small in ((key_hot, key_small), (pool_hot, pool_small)):
+        balance_hot, balance_small = await balances(http, api_url, tag)
+        for hot, small in ((key_hot, key_small), (pool_hot, pool_small), (balance_hot, balance_small)):
             if problem := await run_scenario(hot, small, results):
                 problems.append(problem)
     finally:

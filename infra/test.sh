@@ -142,7 +142,7 @@ if [[ $mode == bench ]]; then
 fi
 
 if [[ $mode == capacity ]]; then
-  step "capacity: one hot license key and one hot organization pool, unsharded and sharded, at ${CAPACITY_ITEM_WCU} WCU per item"
+  step "capacity: one hot license key, organization pool and credit balance, unsharded and sharded, at ${CAPACITY_ITEM_WCU} WCU per item"
   python bench/capacity.py
   exit
 fi

@@ -120,4 +120,7 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     assert '{"activation_shards":8,"instances_count":0}' in out, out[-3000:]
     assert '{"activation_shards":null,"instances_count":1}' in out, out[-3000:]
     assert out.count('"shards":4') == 1 and out.count('"shards":null') == 1, out[-3000:]
+    assert '{"balance_shards":3,"balance":"1010.25"}' in out, out[-3000:]
+    assert '{"balance_before":"1010.25","balance_after":"1010.00"}' in out, out[-3000:]
+    assert '{"balance_shards":null,"balance":"1010.00"}' in out, out[-3000:]
     assert "UNAUTHORIZED" not in out and "INTERNAL_ERROR" not in out, out[-3000:]

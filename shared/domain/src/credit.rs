@@ -16,6 +16,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::str::FromStr;
+
+pub mod shards;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -769,6 +771,12 @@ pub struct Balance {
     /// The subscription billing cycle its credits last came from.
     #[serde(default)]
     pub cycle: Option<Cycle>,
+    /// Split over shard items (`shards.rs`): what was handed out to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<shards::Split>,
+    /// How many shard ledgers it has had: where its ledger is read (0: never split).
+    #[serde(default)]
+    pub ledger_shards: u32,
 }
 
 /// A subscription's billing cycle at a balance: what it granted, and whether
@@ -945,6 +953,8 @@ impl Balance {
             version: 0,
             live: BTreeMap::new(),
             cycle: None,
+            split: None,
+            ledger_shards: 0,
         }
     }
 
@@ -1446,10 +1456,10 @@ impl Balance {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn entitlement(precision: u32, overage_limit: Option<i64>) -> CreditEntitlement {
+    pub(crate) fn entitlement(precision: u32, overage_limit: Option<i64>) -> CreditEntitlement {
         let body = serde_json::json!({
             "name": "API calls", "unit": "calls", "precision": precision,
             "overage_enabled": overage_limit.is_some(), "rollover_enabled": false,
@@ -1465,7 +1475,7 @@ mod tests {
         crate::timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap()
     }
 
-    fn input(amount: &str, entry_type: EntryType, e: &CreditEntitlement) -> EntryInput {
+    pub(crate) fn input(amount: &str, entry_type: EntryType, e: &CreditEntitlement) -> EntryInput {
         LedgerEntryRequest {
             amount: amount.into(),
             entry_type,
@@ -1488,7 +1498,7 @@ mod tests {
         }
     }
 
-    fn credited(balance: Balance, e: &CreditEntitlement, amounts: &[&str]) -> Balance {
+    pub(crate) fn credited(balance: Balance, e: &CreditEntitlement, amounts: &[&str]) -> Balance {
         amounts.iter().enumerate().fold(balance, |b, (i, a)| {
             let ids = ChangeIds {
                 entry_id: format!("cle_{i}"),

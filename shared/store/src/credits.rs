@@ -18,14 +18,21 @@
 //!   payment or billing cycle likewise: `pk = CSRC#<business>#<credit
 //!   entitlement>#<customer>#<cause>`.
 //!
+//! - A balance split over shards has its shard items and their ledgers in
+//!   partitions of their own (`credit_shards.rs`).
+//!
 //! Every change of a balance is one transaction conditioned on the balance's
-//! version as read (its grants change only with it), so a decision made from
-//! one read commits only over that state.
+//! version as read (its grants change only with it), and for a split balance
+//! on every shard as read (a fence), so a decision made from one read commits
+//! only over that state.
 
+use super::credit_shards::Fence;
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::webhooks::event_puts;
 use super::{from_item, key, put, s, to_item, AnswerRecord, Item, PageRequest, Store, Written};
-use crate::domain::credit::{Balance, BalanceChange, CreditEntitlement, CreditGrant, GrantStatus, LedgerEntry};
+use crate::domain::credit::{
+    Balance, BalanceChange, CreditEntitlement, CreditGrant, Credits, GrantStatus, LedgerEntry,
+};
 use crate::domain::webhook::Event;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -45,7 +52,7 @@ fn entitlement_list(business_id: &str, deleted: bool) -> String {
     }
 }
 
-fn balance_partition(business_id: &str, entitlement_id: &str, customer_id: &str) -> String {
+pub(super) fn balance_partition(business_id: &str, entitlement_id: &str, customer_id: &str) -> String {
     format!("CBAL#{business_id}#{entitlement_id}#{customer_id}")
 }
 
@@ -68,7 +75,7 @@ pub enum EntryOnce<'a> {
     Cause(&'a str),
 }
 
-fn once_key(business_id: &str, entitlement_id: &str, customer_id: &str, once: EntryOnce) -> Item {
+pub(super) fn once_key(business_id: &str, entitlement_id: &str, customer_id: &str, once: EntryOnce) -> Item {
     match once {
         EntryOnce::ClientKey(k) => key(format!("CIDEM#{business_id}#{k}"), "CIDEM"),
         EntryOnce::Cause(c) => key(format!("CSRC#{business_id}#{entitlement_id}#{customer_id}#{c}"), "CSRC"),
@@ -207,6 +214,18 @@ impl Store {
         self.get_as(key(partition, "BALANCE"), true).await
     }
 
+    /// The balance read eventually consistent: enough to learn whether it is
+    /// split (`credit_shards.rs` reads the shard strongly).
+    pub async fn credit_balance_as_split(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        customer_id: &str,
+    ) -> Result<Option<Balance>, ApiError> {
+        let partition = balance_partition(business_id, entitlement_id, customer_id);
+        self.get_as(key(partition, "BALANCE"), false).await
+    }
+
     /// The balances of one credit entitlement, by customer id.
     pub async fn list_credit_balances(
         &self,
@@ -306,18 +325,92 @@ impl Store {
     /// Commits one change of a balance: the balance conditioned on the version
     /// it was decided from (absent for a first change), the grant it creates or
     /// those it spends from, its ledger entry, the entry's `idempotency_key`
-    /// or cause when given, and its events. `Refused` at 0 (with the balance as
-    /// it is now) when another change came first; at 1 when the key or cause
-    /// was used before.
+    /// or cause when given, its events, and for a split balance every shard
+    /// (`Fence`). `Refused` at 0 (with the balance as it is now) when another
+    /// change came first; at 1 when the key or cause was used before.
     pub async fn commit_balance_change(
         &self,
         before: &Balance,
         change: &BalanceChange,
+        fence: Option<Fence<'_>>,
         once: Option<EntryOnce<'_>>,
         events: &[Event],
         answer: Option<&AnswerRecord>,
     ) -> Result<Written, ApiError> {
         let after = &change.balance;
+        let partition = balance_partition(&after.business_id, &after.credit_entitlement_id, &after.customer_id);
+        let mut actions = vec![self.balance_put(before, after)?];
+        if let Some(once) = once {
+            let mut marker = once_key(
+                &after.business_id,
+                &after.credit_entitlement_id,
+                &after.customer_id,
+                once,
+            );
+            marker.insert("entry_id".into(), s(&change.entry.id));
+            actions.push(super::put_new(&self.table, marker)?);
+        }
+        if let Some(grant) = &change.new_grant {
+            actions.push(super::put_new(&self.table, grant_item(&partition, grant)?)?);
+        }
+        for (grant_id, remaining) in &change.spent {
+            // A grant rolled over is marked so in the same update (one action per item).
+            let rolled = change.rolled_over.as_ref() == Some(grant_id);
+            actions.push(self.grant_spent(&partition, grant_id, remaining, rolled, &change.entry.created_at)?);
+        }
+        if let Some(grant_id) = &change.expired {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
+                .update_expression(
+                    "SET remaining_amount = :zero, is_expired = :true, depleted = :false, updated_at = :now",
+                )
+                .expression_attribute_values(":zero", s(change.balance.balance.zeroed().to_string()))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":now", s(&change.entry.created_at))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        let mut entry = to_item(&change.entry)?;
+        entry.extend(key(partition, ledger_sort(after.version)));
+        actions.push(super::put_new(&self.table, entry)?);
+        actions.extend(event_puts(&self.table, events)?);
+        if let Some(fence) = fence {
+            actions.extend(self.fence_actions(after, &fence)?);
+        }
+        self.commit(actions, answer).await
+    }
+
+    /// A grant's remaining amount after a change spent from it.
+    pub(super) fn grant_spent(
+        &self,
+        partition: &str,
+        grant_id: &str,
+        remaining: &Credits,
+        rolled: bool,
+        at: &str,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(partition, format!("GRANT#{grant_id}"))))
+            .update_expression(
+                "SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now, is_rolled_over = :rolled",
+            )
+            .expression_attribute_values(":rolled", AttributeValue::Bool(rolled))
+            .expression_attribute_values(":remaining", s(remaining.to_string()))
+            .expression_attribute_values(":depleted", AttributeValue::Bool(remaining.is_zero()))
+            .expression_attribute_values(":now", s(at))
+            .build()
+            .map_err(ApiError::internal)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The balance written as `after`, conditioned on the version `before`
+    /// was read at (absent for a first change); it answers a refusal with the
+    /// balance as it is.
+    pub(super) fn balance_put(&self, before: &Balance, after: &Balance) -> Result<TransactWriteItem, ApiError> {
         let partition = balance_partition(&after.business_id, &after.credit_entitlement_id, &after.customer_id);
         let mut item = to_item(after)?;
         item.extend(key(partition.clone(), "BALANCE"));
@@ -348,59 +441,9 @@ impl Store {
                 .condition_expression("version = :seen")
                 .expression_attribute_values(":seen", AttributeValue::N(seen.to_string())),
         };
-        let mut actions = vec![TransactWriteItem::builder()
+        Ok(TransactWriteItem::builder()
             .put(guard.build().map_err(ApiError::internal)?)
-            .build()];
-        if let Some(once) = once {
-            let mut marker = once_key(
-                &after.business_id,
-                &after.credit_entitlement_id,
-                &after.customer_id,
-                once,
-            );
-            marker.insert("entry_id".into(), s(&change.entry.id));
-            actions.push(super::put_new(&self.table, marker)?);
-        }
-        if let Some(grant) = &change.new_grant {
-            actions.push(super::put_new(&self.table, grant_item(&partition, grant)?)?);
-        }
-        for (grant_id, remaining) in &change.spent {
-            // A grant rolled over is marked so in the same update (one action per item).
-            let rolled = change.rolled_over.as_ref() == Some(grant_id);
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
-                .update_expression(
-                    "SET remaining_amount = :remaining, depleted = :depleted, updated_at = :now, is_rolled_over = :rolled",
-                )
-                .expression_attribute_values(":rolled", AttributeValue::Bool(rolled))
-                .expression_attribute_values(":remaining", s(remaining.to_string()))
-                .expression_attribute_values(":depleted", AttributeValue::Bool(remaining.is_zero()))
-                .expression_attribute_values(":now", s(&change.entry.created_at))
-                .build()
-                .map_err(ApiError::internal)?;
-            actions.push(TransactWriteItem::builder().update(update).build());
-        }
-        if let Some(grant_id) = &change.expired {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(partition.clone(), format!("GRANT#{grant_id}"))))
-                .update_expression(
-                    "SET remaining_amount = :zero, is_expired = :true, depleted = :false, updated_at = :now",
-                )
-                .expression_attribute_values(":zero", s(change.balance.balance.zeroed().to_string()))
-                .expression_attribute_values(":true", AttributeValue::Bool(true))
-                .expression_attribute_values(":false", AttributeValue::Bool(false))
-                .expression_attribute_values(":now", s(&change.entry.created_at))
-                .build()
-                .map_err(ApiError::internal)?;
-            actions.push(TransactWriteItem::builder().update(update).build());
-        }
-        let mut entry = to_item(&change.entry)?;
-        entry.extend(key(partition, ledger_sort(after.version)));
-        actions.push(super::put_new(&self.table, entry)?);
-        actions.extend(event_puts(&self.table, events)?);
-        self.commit(actions, answer).await
+            .build())
     }
 }
 

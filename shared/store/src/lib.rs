@@ -18,6 +18,7 @@ use licensing_domain::digest;
 mod allocation;
 mod api_keys;
 mod counter_shards;
+mod credit_shards;
 mod credits;
 mod digital_files;
 mod entitlements;
@@ -33,6 +34,7 @@ mod translations;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
+pub use credit_shards::Fence;
 pub use credits::{EntryOnce, LedgerFilter, Page};
 pub use grants::{FulfilOutcome, GrantChange, GrantIssue, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};

@@ -53,6 +53,14 @@ impl Cursor {
             .map(Cursor)
     }
 
+    pub(crate) fn from_map(keys: BTreeMap<String, String>) -> Self {
+        Cursor(keys)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(&self.0).unwrap_or_default();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
@@ -114,7 +122,7 @@ impl PageRequest {
     }
 
     /// How many items come before this page when counting from the first.
-    fn items_before(&self) -> usize {
+    pub(crate) fn items_before(&self) -> usize {
         match self.start {
             PageStart::Number(n) => usize::try_from(n.max(1) - 1)
                 .unwrap_or(usize::MAX)
@@ -403,7 +411,7 @@ impl Store {
     }
 
     /// The latest page at or before `page` whose end is remembered, and where it ended.
-    async fn nearest_bookmark(&self, partition: &str, page: u64) -> Result<Option<(u64, Cursor)>, ApiError> {
+    pub(crate) async fn nearest_bookmark(&self, partition: &str, page: u64) -> Result<Option<(u64, Cursor)>, ApiError> {
         let output = self
             .db
             .query()
@@ -435,7 +443,7 @@ impl Store {
 
     /// Remembers where page `page` ended. A bookmark only saves reads, so one
     /// that cannot be written is logged and the page is answered all the same.
-    async fn remember_page_end(&self, partition: &str, page: u64, next: &Cursor) {
+    pub(crate) async fn remember_page_end(&self, partition: &str, page: u64, next: &Cursor) {
         let result = self
             .db
             .put_item()

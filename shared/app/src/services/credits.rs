@@ -12,14 +12,16 @@ use crate::domain::credit::{
 };
 use crate::domain::product::CreditMapping;
 use crate::domain::refusal::{Refusal, RuleResult};
+use crate::domain::timestamp::rfc3339;
 use crate::domain::translation::Locale;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
+use crate::services::credit_shards;
 use crate::services::events::Events;
 use crate::services::translations;
-use crate::store::{EntryOnce, LedgerFilter, PageRequest, Translated, Written};
+use crate::store::{EntryOnce, Fence, LedgerFilter, PageRequest, Translated, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("credit entitlement")
@@ -210,6 +212,7 @@ pub async fn balance(app: &App, call: &Call, entitlement_id: &str, customer_id: 
         .credit_balance(&entitlement.business_id, &entitlement.id, customer_id)
         .await?
         .ok_or_else(|| ApiError::not_found("credit balance"))?;
+    let balance = credit_shards::current(app, balance).await?;
     Reply::ok(&balance.view())
 }
 
@@ -238,7 +241,11 @@ pub async fn list_balances(
             (page.items, page.next_cursor)
         }
     };
-    let views: Vec<_> = balances.iter().map(Balance::view).collect();
+    let mut shown = Vec::with_capacity(balances.len());
+    for balance in balances {
+        shown.push(credit_shards::current(app, balance).await?);
+    }
+    let views: Vec<_> = shown.iter().map(Balance::view).collect();
     Reply::page(&views, next_cursor)
 }
 
@@ -252,10 +259,8 @@ pub async fn list_grants(
 ) -> ApiResult<Reply> {
     let status = GrantStatus::filter(status)?;
     let entitlement = active(app, call.principal_id(), entitlement_id).await?;
-    let page = app
-        .store
-        .list_credit_grants((&entitlement.business_id, &entitlement.id, customer_id), status, page)
-        .await?;
+    let keys = (entitlement.business_id.as_str(), entitlement.id.as_str(), customer_id);
+    let page = credit_shards::grants_page(app, keys, status, page).await?;
     Reply::page(&page.items, page.next_cursor)
 }
 
@@ -283,10 +288,11 @@ pub async fn list_ledger(
         end: time("end_date", end)?,
     };
     let entitlement = active(app, call.principal_id(), entitlement_id).await?;
-    let page = app
-        .store
-        .list_credit_ledger((&entitlement.business_id, &entitlement.id, customer_id), filter, page)
-        .await?;
+    let keys = (entitlement.business_id.as_str(), entitlement.id.as_str(), customer_id);
+    let page = match app.store.credit_balance(keys.0, keys.1, keys.2).await? {
+        Some(balance) if balance.ledger_shards > 0 => app.store.list_split_ledger(&balance, filter, page).await?,
+        _ => app.store.list_credit_ledger(keys, filter, page).await?,
+    };
     Reply::page(&page.items, page.next_cursor)
 }
 
@@ -309,13 +315,22 @@ pub async fn add_entry(
         cycle_began: None,
     };
     let once = input.idempotency_key.as_deref().map(EntryOnce::ClientKey);
+    // A split balance's debit is one shard's when that shard covers it.
+    if let Some(made) = credit_shards::debit_on_a_shard(app, call, &entitlement, customer_id, &input, once).await? {
+        return answered(made);
+    }
     let decide = |before: &Balance, now| match input.entry_type {
         EntryType::Credit => before
             .credit(&entitlement, &input, source.clone(), change_ids(), now)
             .map(Some),
         EntryType::Debit => before.debit(&entitlement, &input, ids::new_id("cle"), now).map(Some),
     };
-    match make_change(app, Some(call), &entitlement, customer_id, once, decide).await? {
+    answered(make_change(app, Some(call), &entitlement, customer_id, once, decide).await?)
+}
+
+/// What a ledger entry from the API answers.
+fn answered(made: Made) -> ApiResult<Reply> {
+    match made {
         Made::Entry(reply) => Ok(reply),
         Made::Nothing => Err(ApiError::internal("a ledger entry decided nothing")),
         Made::Before => Err(Refusal::conflict(
@@ -449,7 +464,7 @@ fn change_ids() -> ChangeIds {
 }
 
 /// What `make_change` came to.
-enum Made {
+pub(super) enum Made {
     Entry(Reply),
     /// Its key or cause made an entry before.
     Before,
@@ -479,8 +494,10 @@ async fn make_change(
     let _turn = crate::turns::take(format!("{business_id}#{id}#{customer_id}"), budget.deadline()).await?;
     // The balance to decide from when the last attempt's refusal returned it.
     let mut newer = None;
+    // A fence that lost to a shard's debit takes the shards' free credits back first.
+    let mut freeze = false;
     until_done!(budget, |conflicts| {
-        let before = match newer.take() {
+        let stored = match newer.take() {
             Some(newer) => newer,
             None => app
                 .store
@@ -488,10 +505,24 @@ async fn make_change(
                 .await?
                 .unwrap_or_else(opened),
         };
+        // A split balance is decided as if never split: what its shards spent settled first.
+        let mut shards = app.store.balance_shards(&stored).await?;
+        if std::mem::take(&mut freeze) && !shards.is_empty() {
+            app.store.freeze_shards(&stored, &shards).await?;
+            shards = app.store.balance_shards(&stored).await?;
+        }
+        // Stale: a fence committed between the two reads.
+        let Ok(settled) = stored.settled(&shards) else {
+            return Ok(Attempt::Lost);
+        };
         let now = clock::now();
-        let Some(change) = decide(&before, now)? else {
+        let Some(mut change) = decide(&settled.balance, now)? else {
             return Ok(Attempt::Done(Made::Nothing));
         };
+        let count = stored.split.as_ref().map(|split| split.count);
+        let (after, next_shards) = change.balance.split_over(count, &shards, &rfc3339(now));
+        change.balance = after;
+        change.spent = with_settled(settled.spent, &change);
         let events = change
             .event_types()
             .into_iter()
@@ -506,13 +537,24 @@ async fn make_change(
         let reply = Reply::created(&change.entry)?;
         conflicts.before_write()?;
         let answer = call.and_then(|call| call.answer(&reply));
+        let fence = stored.split.is_some().then_some(Fence {
+            read: &shards,
+            next: &next_shards,
+        });
         let written = app
             .store
-            .commit_balance_change(&before, &change, once, &events, answer.as_ref())
+            .commit_balance_change(&stored, &change, fence, once, &events, answer.as_ref())
             .await?;
         match written {
             Written::Done => Ok(Attempt::Done(Made::Entry(reply))),
             Written::Refused { at: 1, alone: true, .. } if once.is_some() => Ok(Attempt::Done(Made::Before)),
+            Written::Refused { .. } if stored.split.is_some() => {
+                newer = written.newer_balance()?;
+                // Not the balance: a shard moved on (another request's debit committed).
+                freeze = newer.is_none();
+                conflicts.again();
+                Ok(Attempt::Retry)
+            }
             refused => {
                 newer = refused.newer_balance()?;
                 Ok(match newer {
@@ -528,6 +570,19 @@ async fn make_change(
     .await
 }
 
+/// The grants a fence writes: those its settling spent from, then those its
+/// change spent from (one write each, the change's amount last); a grant it
+/// expires is written as expired only.
+fn with_settled(settled: Vec<(String, Credits)>, change: &BalanceChange) -> Vec<(String, Credits)> {
+    let mut spent: Vec<(String, Credits)> = settled
+        .into_iter()
+        .filter(|(id, _)| change.spent.iter().all(|(changed, _)| changed != id))
+        .chain(change.spent.iter().cloned())
+        .collect();
+    spent.retain(|(id, _)| change.expired.as_ref() != Some(id));
+    spent
+}
+
 /// `{items}`: the customer's balances of the business's active credit entitlements.
 pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> ApiResult<Reply> {
     let business_id = call.principal_id();
@@ -535,6 +590,11 @@ pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> Api
         .store
         .customer_credit_balances(business_id, customer_id, CUSTOMER_BALANCES_MAX)
         .await?;
+    let mut shown = Vec::with_capacity(balances.len());
+    for balance in balances {
+        shown.push(credit_shards::current(app, balance).await?);
+    }
+    let balances = shown;
     let ids: Vec<&str> = balances.iter().map(|b| b.credit_entitlement_id.as_str()).collect();
     let entitlements = app.store.credit_entitlements_by_id(business_id, &ids).await?;
     let items: Vec<CustomerCreditEntitlement> = balances
@@ -591,7 +651,7 @@ pub async fn expire_due(app: &App) -> ApiResult<ExpirySummary> {
             break;
         }
         summary.balances += 1;
-        match expire_balance(app, &due).await {
+        match expire_balance(app, &due, started).await {
             Ok(expired) => summary.expired += expired,
             Err(err) if err.is_retryable() => {
                 tracing::warn!(balance = %due.id, code = err.code, "balance left for the next expiry run");
@@ -604,53 +664,26 @@ pub async fn expire_due(app: &App) -> ApiResult<ExpirySummary> {
 }
 
 /// Expires every due grant of one balance; how many.
-async fn expire_balance(app: &App, due: &Balance) -> ApiResult<usize> {
-    let (business_id, id, customer_id) = (&due.business_id, &due.credit_entitlement_id, &due.customer_id);
+async fn expire_balance(app: &App, due: &Balance, started: std::time::Instant) -> ApiResult<usize> {
+    let Some(entitlement) = app
+        .store
+        .credit_entitlement(&due.business_id, &due.credit_entitlement_id)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let expire = |before: &Balance, now| Ok(before.expire(ids::new_id("cle"), now));
     let mut expired = 0;
-    // The balance to decide from when the last attempt's refusal returned it.
-    let mut newer = None;
-    until_done!(Conflicts::hot_item(), |conflicts| {
-        let before = match newer.take() {
-            Some(newer) => newer,
-            None => match app.store.credit_balance(business_id, id, customer_id).await? {
-                Some(balance) => balance,
-                None => return Ok(Attempt::Done(())),
-            },
-        };
-        let now = clock::now();
-        let Some(change) = before.expire(ids::new_id("cle"), now) else {
-            return Ok(Attempt::Done(()));
-        };
-        let events = change
-            .event_types()
-            .into_iter()
-            .fold(Events::new(business_id, now), |events, event_type| {
-                events.credit(event_type, &change.balance.id, &change.entry)
-            })
-            .build();
-        conflicts.before_write()?;
-        let written = app
-            .store
-            .commit_balance_change(&before, &change, None, &events, None)
-            .await?;
-        match written {
-            // The next due grant of the same balance, if any, from the balance as written.
-            Written::Done => {
-                expired += 1;
-                newer = Some(change.balance);
-                Ok(Attempt::Retry)
-            }
-            refused => {
-                newer = refused.newer_balance()?;
-                if newer.is_some() {
-                    conflicts.again();
-                    Ok(Attempt::Retry)
-                } else {
-                    Ok(Attempt::Lost)
-                }
-            }
+    // One change a live grant at most, so the loop is bounded by the live grants;
+    // what is left past the run's budget is the next run's.
+    for _ in 0..LIVE_GRANTS_MAX {
+        if started.elapsed() > EXPIRY_RUN_BUDGET {
+            break;
         }
-    })
-    .await?;
+        match make_change(app, None, &entitlement, &due.customer_id, None, expire).await? {
+            Made::Entry(_) => expired += 1,
+            _ => break,
+        }
+    }
     Ok(expired)
 }

@@ -3,6 +3,7 @@
 //! its Idempotency-Key answer) through `store`, then does its side effects.
 
 pub mod allocation;
+pub mod credit_shards;
 pub mod credits;
 pub mod digital_files;
 pub mod entitlements;
