@@ -145,6 +145,9 @@ def test_each_billing_cycle_of_a_subscription_grants_its_credits_once(client, in
     assert balance(client, cde, customer) == "76.50"
     made = [g for g in grants(client, cde, customer) if g.source_type == "subscription"]
     assert [(g.source_id, g.initial_amount) for g in made] == [(sub, "25.50")] * 3
+    # What rolls over at a renewal joins one grant: the earlier rolled grant and the last cycle's.
+    rolled = [g for g in grants(client, cde, customer) if g.source_type == "rollover" and g.remaining_amount != "0.00"]
+    assert [(g.initial_amount, g.remaining_amount, g.rollover_count) for g in rolled] == [("51.00", "51.00", 2)]
 
     # A cancellation stops nothing already granted; the credits stay spendable.
     inbound.deliver(envelope("subscription.cancelled", in_cycle(sub, pid, customer, third)))

@@ -730,6 +730,10 @@ pub struct LiveGrant {
     /// were rolled over into), closed at the next renewal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycle: Option<GrantCycle>,
+    /// A rolled grant's initial amount, which what rolls over later in the
+    /// same closing adds to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<Credits>,
 }
 
 /// The subscription billing cycle a live grant belongs to.
@@ -916,8 +920,19 @@ pub struct BalanceChange {
     pub expired: Option<String>,
     /// The balance fell below its cycle's threshold with this change.
     pub low: Option<BalanceLow>,
-    /// The grant this change rolls over (into `new_grant`).
+    /// The grant this change rolls over (into `new_grant`, or the grant it `joined`).
     pub rolled_over: Option<String>,
+    /// A rolled grant of the new cycle that what rolls over joins.
+    pub joined: Option<JoinedGrant>,
+}
+
+/// A grant that credits rolling over joined: what it holds after.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinedGrant {
+    pub id: String,
+    pub initial_amount: Credits,
+    pub remaining: Credits,
+    pub rollover_count: u32,
 }
 
 impl BalanceChange {
@@ -1058,6 +1073,7 @@ impl Balance {
                     remaining: kept,
                     expires_at,
                     cycle,
+                    initial: None,
                 },
             );
         }
@@ -1081,6 +1097,7 @@ impl Balance {
             expired: None,
             low: None,
             rolled_over: None,
+            joined: None,
         })
     }
 
@@ -1152,6 +1169,7 @@ impl Balance {
             expired: None,
             low,
             rolled_over: None,
+            joined: None,
         })
     }
 
@@ -1204,6 +1222,53 @@ impl Balance {
         if cycle.forfeited || kept == grant.remaining {
             // What is left rolls over: the same amount, in a grant of the new cycle.
             balance.live.remove(id);
+            let count = cycle.rollover_count + 1;
+            let input = one(grant.remaining, EntryType::Credit);
+            // Into the grant this closing already rolled into at the same count
+            // (at any count when counts have no limit): a subscription then
+            // holds one rolled grant per count, not one more each cycle.
+            let joins = balance.live.iter_mut().find(|(_, g)| {
+                g.initial.is_some()
+                    && g.spendable_at(&at)
+                    && g.cycle.as_ref().is_some_and(|c| {
+                        c.subscription_id == subscription_id
+                            && c.began == began
+                            && c.rollover_count > 0
+                            && (entitlement.max_rollover_count.is_none() || c.rollover_count == count)
+                    })
+            });
+            if let Some((into_id, into)) = joins {
+                let into_id = into_id.clone();
+                into.remaining = into.remaining.plus(grant.remaining);
+                let initial = into.initial.map(|i| i.plus(grant.remaining)).unwrap_or(into.remaining);
+                into.initial = Some(initial);
+                let cycle = into.cycle.as_mut().expect("found by its cycle");
+                cycle.rollover_count = cycle.rollover_count.max(count);
+                let joined = JoinedGrant {
+                    id: into_id.clone(),
+                    initial_amount: initial,
+                    remaining: into.remaining,
+                    rollover_count: cycle.rollover_count,
+                };
+                let entry = self.entry(
+                    &balance,
+                    ids.entry_id,
+                    &input,
+                    TransactionType::CreditRolledOver,
+                    Some(into_id),
+                    &at,
+                );
+                return Some(BalanceChange {
+                    balance,
+                    entry,
+                    new_grant: None,
+                    spent: vec![(id.clone(), grant.remaining.zeroed())],
+                    expired: None,
+                    low: None,
+                    rolled_over: Some(id.clone()),
+                    joined: Some(joined),
+                });
+            }
             let expires_at = crate::calendar::expiry_after(
                 now,
                 entitlement.rollover_timeframe_count,
@@ -1218,7 +1283,7 @@ impl Balance {
                 remaining_amount: grant.remaining,
                 is_expired: false,
                 is_rolled_over: false,
-                rollover_count: cycle.rollover_count as i64 + 1,
+                rollover_count: i64::from(count),
                 source_type: GrantSource::Rollover,
                 source_id: Some(subscription_id.to_string()),
                 parent_grant_id: Some(id.clone()),
@@ -1235,12 +1300,12 @@ impl Balance {
                     cycle: Some(GrantCycle {
                         subscription_id: subscription_id.to_string(),
                         began: began.to_string(),
-                        rollover_count: cycle.rollover_count + 1,
+                        rollover_count: count,
                         forfeited: false,
                     }),
+                    initial: Some(grant.remaining),
                 },
             );
-            let input = one(grant.remaining, EntryType::Credit);
             let entry = self.entry(
                 &balance,
                 ids.entry_id,
@@ -1257,6 +1322,7 @@ impl Balance {
                 expired: None,
                 low: None,
                 rolled_over: Some(id.clone()),
+                joined: None,
             });
         }
         // The share past the rollover percentage (all of it without rollover) is forfeited.
@@ -1287,6 +1353,7 @@ impl Balance {
             expired: None,
             low: None,
             rolled_over: None,
+            joined: None,
         })
     }
 
@@ -1335,6 +1402,7 @@ impl Balance {
             expired: None,
             low: None,
             rolled_over: None,
+            joined: None,
         })
     }
 
@@ -1402,6 +1470,7 @@ impl Balance {
             expired: Some(id.clone()),
             low: None,
             rolled_over: None,
+            joined: None,
         })
     }
 
@@ -2031,6 +2100,66 @@ pub(super) mod tests {
             ]
         );
         assert_eq!(july.balance.to_string(), "4.00");
+    }
+
+    #[test]
+    fn what_rolls_over_joins_one_grant_per_count_so_live_grants_stay_few() {
+        const MONTHS: [&str; 6] = [
+            "2026-01-01T00:00:00.000Z",
+            "2026-02-01T00:00:00.000Z",
+            "2026-03-01T00:00:00.000Z",
+            "2026-04-01T00:00:00.000Z",
+            "2026-05-01T00:00:00.000Z",
+            "2026-06-01T00:00:00.000Z",
+        ];
+        for (max, most) in [(None, 2), (Some(2), 3)] {
+            let mut e = entitlement(0, None);
+            e.rollover_enabled = true;
+            e.max_rollover_count = max;
+            // Ids in creation order: month i's rolled grants (`cgr_<i>a<j>`), then its own (`cgr_<i>b`).
+            let grant = |b: Balance, i: usize| {
+                let source = CreditSource {
+                    source_type: GrantSource::Subscription,
+                    source_id: Some("sub_1".into()),
+                    transaction_type: TransactionType::CreditAdded,
+                    low_balance_threshold_percent: None,
+                    cycle_began: Some(MONTHS[i].to_string()),
+                };
+                let ids = ChangeIds {
+                    entry_id: format!("cle_{i}"),
+                    grant_id: format!("cgr_{i}b"),
+                };
+                let ten = input("10", EntryType::Credit, &e);
+                b.credit(&e, &ten, source, ids, now()).unwrap().balance
+            };
+            let mut b = grant(Balance::opened("cbl_s".into(), &e, "cus_1", "t"), 0);
+            for (i, month) in MONTHS.iter().enumerate().skip(1) {
+                let (closed, steps) = closed(&b, &e, month, &format!("{i}a"));
+                assert!(steps
+                    .iter()
+                    .all(|(kind, _)| *kind != TransactionType::RolloverForfeited || max.is_some()));
+                b = grant(closed, i);
+                assert!(
+                    b.live.len() <= most,
+                    "max {max:?} month {i}: {} live grants",
+                    b.live.len()
+                );
+            }
+            let rolled: Vec<_> = b.live.values().filter(|g| g.initial.is_some()).collect();
+            match max {
+                // Nothing is ever forfeited: 50 in all, 40 of it in one rolled grant.
+                None => {
+                    assert_eq!(b.balance.to_string(), "60");
+                    assert_eq!(
+                        rolled.iter().map(|g| g.remaining.to_string()).collect::<Vec<_>>(),
+                        ["50"]
+                    );
+                    assert_eq!(rolled[0].initial.map(|i| i.to_string()), Some("50".into()));
+                }
+                // Each credit rolls twice at most: the cycle's 10 and the 10 rolled once stay.
+                Some(_) => assert_eq!(b.balance.to_string(), "30"),
+            }
+        }
     }
 
     #[test]

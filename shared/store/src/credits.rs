@@ -358,6 +358,22 @@ impl Store {
             let rolled = change.rolled_over.as_ref() == Some(grant_id);
             actions.push(self.grant_spent(&partition, grant_id, remaining, rolled, &change.entry.created_at)?);
         }
+        if let Some(joined) = &change.joined {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(partition.clone(), format!("GRANT#{}", joined.id))))
+                .update_expression(
+                    "SET initial_amount = :initial, remaining_amount = :remaining, rollover_count = :count, depleted = :false, updated_at = :now",
+                )
+                .expression_attribute_values(":initial", s(joined.initial_amount.to_string()))
+                .expression_attribute_values(":remaining", s(joined.remaining.to_string()))
+                .expression_attribute_values(":count", AttributeValue::N(joined.rollover_count.to_string()))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":now", s(&change.entry.created_at))
+                .build()
+                .map_err(ApiError::internal)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
         if let Some(grant_id) = &change.expired {
             let update = Update::builder()
                 .table_name(&self.table)

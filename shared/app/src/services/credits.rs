@@ -572,14 +572,14 @@ async fn make_change(
 
 /// The grants a fence writes: those its settling spent from, then those its
 /// change spent from (one write each, the change's amount last); a grant it
-/// expires is written as expired only.
+/// expires is written as expired only, one it rolls into as joined only.
 fn with_settled(settled: Vec<(String, Credits)>, change: &BalanceChange) -> Vec<(String, Credits)> {
     let mut spent: Vec<(String, Credits)> = settled
         .into_iter()
         .filter(|(id, _)| change.spent.iter().all(|(changed, _)| changed != id))
         .chain(change.spent.iter().cloned())
         .collect();
-    spent.retain(|(id, _)| change.expired.as_ref() != Some(id));
+    spent.retain(|(id, _)| change.expired.as_ref() != Some(id) && change.joined.as_ref().is_none_or(|j| j.id != *id));
     spent
 }
 
