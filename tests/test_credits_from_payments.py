@@ -282,6 +282,21 @@ def test_without_rollover_a_renewal_forfeits_what_the_cycle_left(client, inbound
     assert kinds == ["credit_added", "credit_added", "rollover_forfeited", "credit_added"]
 
 
+def test_a_meter_taken_off_the_product_still_closes_its_cycle_at_the_renewal(client, inbound):
+    kept, dropped = metered(client), metered(client)
+    pid = credited_product(client, {"credit_entitlement_id": kept.id, "credits_amount": "10"},
+                           {"credit_entitlement_id": dropped.id, "credits_amount": "7"})
+    customer, sub = buyer(), f"sub_{uuid.uuid4().hex[:12]}"
+    inbound.deliver(envelope("subscription.active", in_cycle(sub, pid, customer, cycle(30))))
+    assert (balance(client, kept, customer), balance(client, dropped, customer)) == ("10.00", "7.00")
+    client.products.update(pid, credit_entitlements=[{"credit_entitlement_id": kept.id, "credits_amount": "10"}])
+    inbound.deliver(envelope("subscription.renewed", in_cycle(sub, pid, customer, cycle(0))))
+    assert (balance(client, kept, customer), balance(client, dropped, customer)) == ("10.00", "0.00")
+    kinds = [e.transaction_type for e in
+             client.credit_entitlements.balances.list_ledger(customer["customer_id"], credit_entitlement_id=dropped.id)]
+    assert kinds == ["credit_added", "rollover_forfeited"], "the dropped meter's cycle closed, nothing new granted"
+
+
 def test_a_cycle_begun_by_activation_before_its_renewal_arrives_closes_the_last_once(client, inbound):
     """Back from on hold, Dodo may send `subscription.active` for the new cycle
     before (or instead of) its `subscription.renewed`: either one closes the

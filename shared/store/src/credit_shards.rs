@@ -12,7 +12,7 @@
 //! `Fence`) rewrites every shard under the same condition, so no debit commits
 //! over an allowance a fence has taken back.
 
-use super::credits::{balance_partition, once_key, EntryOnce, LedgerFilter, Page};
+use super::credits::{balance_partition, once_key, EntryOnce, Fence, LedgerFilter, Page};
 use super::paging::{Cursor, PageStart};
 use super::webhooks::event_puts;
 use super::{from_item, key, s, sdk_error, to_item, AnswerRecord, Item, PageRequest, Store, Written};
@@ -42,13 +42,6 @@ fn shard_key(balance: &Balance, index: u32) -> Item {
 
 fn shard_ledger_sort(shard: &BalanceShard, created_at: &str) -> String {
     format!("LEDGER#{:020}#{created_at}#{:020}", shard.epoch, shard.seq)
-}
-
-/// The shards a fence read (its conditions) and those it leaves (none: the
-/// balance is no longer split).
-pub struct Fence<'a> {
-    pub read: &'a [BalanceShard],
-    pub next: &'a [BalanceShard],
 }
 
 /// The condition every write of a shard holds: its epoch and sequence as read.

@@ -26,10 +26,10 @@
 //! on every shard as read (a fence), so a decision made from one read commits
 //! only over that state.
 
-use super::credit_shards::Fence;
 use super::paging::{Filter, KeyRange, PageOfItems};
 use super::webhooks::event_puts;
 use super::{from_item, key, put, s, to_item, AnswerRecord, Item, PageRequest, Store, Written};
+use crate::domain::credit::shards::BalanceShard;
 use crate::domain::credit::{
     Balance, BalanceChange, CreditEntitlement, CreditGrant, Credits, GrantStatus, LedgerEntry,
 };
@@ -107,6 +107,13 @@ fn page_of<T: serde::de::DeserializeOwned>(page: PageOfItems) -> Result<Page<T>,
         items: page.items.into_iter().map(from_item).collect::<Result<_, _>>()?,
         next_cursor: page.next_cursor,
     })
+}
+
+/// The shards a fence read (its conditions) and those it leaves (none: the
+/// balance is no longer split); written by `credit_shards.rs`.
+pub struct Fence<'a> {
+    pub read: &'a [BalanceShard],
+    pub next: &'a [BalanceShard],
 }
 
 /// A ledger's filters (`balances.list_ledger`).

@@ -34,8 +34,7 @@ mod translations;
 mod webhooks;
 
 pub use allocation::{ListPage, ShardPicks};
-pub use credit_shards::Fence;
-pub use credits::{EntryOnce, LedgerFilter, Page};
+pub use credits::{EntryOnce, Fence, LedgerFilter, Page};
 pub use grants::{FulfilOutcome, GrantChange, GrantIssue, GrantPage, IssueOutcome};
 pub use idempotency::{AnswerRecord, Claim, IdempotencyClaim, StoredAnswer};
 pub use license_keys::{ActivationRead, ActivationWrite, InstancePage, KeyPage, KeyQuery};

@@ -3,7 +3,6 @@
 //! operator's switch. Every other change is a fence, made by
 //! `credits::make_change` like any change of a balance.
 
-use super::credits::Made;
 use crate::app::App;
 use crate::call::Call;
 use crate::clock;
@@ -17,6 +16,13 @@ use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::events::Events;
 use crate::store::{EntryOnce, Fence, Page, PageRequest, Written};
 use rand::Rng;
+
+/// What a debit made on a shard came to.
+pub enum OnShard {
+    Entry(Reply),
+    /// Its `idempotency_key` made an entry before.
+    KeyUsed,
+}
 
 /// Allowance moves one debit may make before a fence decides it instead.
 const MOVES_MAX: u32 = 2;
@@ -34,7 +40,7 @@ pub(super) async fn debit_on_a_shard(
     customer_id: &str,
     input: &EntryInput,
     once: Option<EntryOnce<'_>>,
-) -> ApiResult<Option<Made>> {
+) -> ApiResult<Option<OnShard>> {
     if input.entry_type != EntryType::Debit {
         return Ok(None);
     }
@@ -108,8 +114,8 @@ pub(super) async fn debit_on_a_shard(
             .commit_shard_debit(balance, &shard, &debit, once, &events, answer.as_ref())
             .await?;
         Ok(match written {
-            Written::Done => Attempt::Done(Some(Made::Entry(reply))),
-            Written::Refused { at: 1, alone: true, .. } if once.is_some() => Attempt::Done(Some(Made::Before)),
+            Written::Done => Attempt::Done(Some(OnShard::Entry(reply))),
+            Written::Refused { at: 1, alone: true, .. } if once.is_some() => Attempt::Done(Some(OnShard::KeyUsed)),
             // Another debit of this shard came first (or a fence): decide again from a shard read afresh.
             Written::Refused { .. } => {
                 conflicts.again();

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::reply::Reply;
 use crate::retry::{until_done, Attempt, Conflicts};
-use crate::services::credit_shards;
+use crate::services::credit_shards::{self, OnShard};
 use crate::services::events::Events;
 use crate::services::translations;
 use crate::store::{EntryOnce, Fence, LedgerFilter, PageRequest, Translated, Written};
@@ -316,8 +316,10 @@ pub async fn add_entry(
     };
     let once = input.idempotency_key.as_deref().map(EntryOnce::ClientKey);
     // A split balance's debit is one shard's when that shard covers it.
-    if let Some(made) = credit_shards::debit_on_a_shard(app, call, &entitlement, customer_id, &input, once).await? {
-        return answered(made);
+    match credit_shards::debit_on_a_shard(app, call, &entitlement, customer_id, &input, once).await? {
+        Some(OnShard::Entry(reply)) => return answered(Made::Entry(reply)),
+        Some(OnShard::KeyUsed) => return answered(Made::Before),
+        None => {}
     }
     let decide = |before: &Balance, now| match input.entry_type {
         EntryType::Credit => before
@@ -414,16 +416,7 @@ pub async fn renew_for_cycle(
         return Err(ApiError::internal("a billing cycle without its subscription"));
     };
     // The cycles before it close first: their unspent credits roll over or are forfeited.
-    {
-        let close =
-            |before: &Balance, now| Ok(before.close_cycle(&entitlement, subscription_id, began, change_ids(), now));
-        // Two steps a grant at most, so the loop is bounded by the live grants.
-        for _ in 0..=2 * LIVE_GRANTS_MAX {
-            if let Made::Nothing = make_change(app, None, &entitlement, customer_id, None, close).await? {
-                break;
-            }
-        }
-    }
+    close_cycles(app, &entitlement, customer_id, subscription_id, began).await?;
     // Then the overage of the cycle that ended, once: the reset's own marker,
     // and the balance's cycle, which moves on with the new cycle's credits.
     let reset = format!("reset#{cycle}");
@@ -439,6 +432,63 @@ pub async fn renew_for_cycle(
     )
     .await?;
     grant_for_cause(app, business_id, mapping, customer_id, source, cycle).await
+}
+
+/// Closes a subscription's cycles before `began` at one balance, a grant a
+/// step (`Balance::close_cycle`), as `entitlement`'s settings say.
+async fn close_cycles(
+    app: &App,
+    entitlement: &CreditEntitlement,
+    customer_id: &str,
+    subscription_id: &str,
+    began: &str,
+) -> ApiResult<()> {
+    let close = |before: &Balance, now| Ok(before.close_cycle(entitlement, subscription_id, began, change_ids(), now));
+    // Two steps a grant at most, so the loop is bounded by the live grants.
+    for _ in 0..=2 * LIVE_GRANTS_MAX {
+        if let Made::Nothing = make_change(app, None, entitlement, customer_id, None, close).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// At a subscription's new cycle `began`, its earlier cycles' credits of
+/// meters its product no longer attaches (`attached` are those it does):
+/// closed as each meter's own settings say, as they would have been while
+/// attached, so credits of a cycle never outlive it because the product changed.
+pub async fn close_detached_cycles(
+    app: &App,
+    business_id: &str,
+    attached: &[&str],
+    customer_id: &str,
+    subscription_id: &str,
+    began: &str,
+) -> ApiResult<()> {
+    let balances = app
+        .store
+        .customer_credit_balances(business_id, customer_id, CUSTOMER_BALANCES_MAX)
+        .await?;
+    for balance in balances {
+        let open = balance.live.values().any(|g| {
+            g.cycle
+                .as_ref()
+                .is_some_and(|c| c.subscription_id == subscription_id && c.began.as_str() < began)
+        });
+        if !open || attached.contains(&balance.credit_entitlement_id.as_str()) {
+            continue;
+        }
+        let Some(entitlement) = app
+            .store
+            .credit_entitlement(business_id, &balance.credit_entitlement_id)
+            .await?
+            .filter(|e| e.is_active)
+        else {
+            continue;
+        };
+        close_cycles(app, &entitlement, customer_id, subscription_id, began).await?;
+    }
+    Ok(())
 }
 
 /// The credit entitlement as the product attaches it (its overrides over the
@@ -464,7 +514,7 @@ fn change_ids() -> ChangeIds {
 }
 
 /// What `make_change` came to.
-pub(super) enum Made {
+enum Made {
     Entry(Reply),
     /// Its key or cause made an entry before.
     Before,

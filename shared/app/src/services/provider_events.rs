@@ -77,7 +77,8 @@ pub async fn apply(app: &App, business_id: &str, event: &ProviderEvent) -> ApiRe
 }
 
 /// The credits a product grants, each for `cause` once; for a subscription's
-/// `cycle`, after its earlier cycles are closed and their overage reset. A
+/// `cycle`, after its earlier cycles are closed and their overage reset (also
+/// at meters the product attached before, not now). A
 /// rule that refuses them (a balance at its most grants or its ceiling) is
 /// logged and the event goes on: refusing the event would refuse it forever.
 async fn credits_of(
@@ -107,6 +108,15 @@ async fn credits_of(
             ),
             other => other?,
         }
+    }
+    // A meter the product no longer attaches: its earlier cycles close all the same.
+    if let (true, Some(subscription_id), Some(began)) = (cycle, &source.source_id, &source.cycle_began) {
+        let attached: Vec<&str> = product
+            .credit_entitlements
+            .iter()
+            .map(|m| m.credit_entitlement_id.as_str())
+            .collect();
+        credits::close_detached_cycles(app, business_id, &attached, customer_id, subscription_id, began).await?;
     }
     Ok(())
 }
