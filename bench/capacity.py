@@ -298,13 +298,9 @@ class Pool:
         """Splits the pool over `shards` items (None: one again) with the operator's tool, which must leave
         allocated as it was; what went wrong, if anything."""
         _, before = self.counts()
-        tool = os.path.join(os.environ["FUNCTION_BIN_DIR"], "pool-shards")
-        done = subprocess.run([tool, self.org, CODE, str(shards or "off")], capture_output=True, text=True, timeout=60)
-        printed = json.loads(done.stdout) if done.returncode == 0 else None
-        if printed is None or printed["shards"] != shards:
-            return (f"SHARDED MODE UNAVAILABLE: pool-shards {self.org} {CODE} {shards or 'off'} exited "
-                    f"{done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
-        print(f"  pool-shards {shards or 'off'}: {done.stdout.strip()}", flush=True)
+        printed, problem = operator_tool("pool-shards", [self.org, CODE], shards)
+        if problem:
+            return problem
         assert printed["allocated"] == before, f"pool-shards moved allocated from {before} to {printed['allocated']}"
         return None
 
@@ -361,16 +357,24 @@ class Balance:
         """Splits the balance over `shards` items (None: one again) with the operator's tool, which must leave
         the balance as it was; what went wrong, if anything."""
         before = self.business.get(self.path).raise_for_status().json()["balance"]
-        tool = os.path.join(os.environ["FUNCTION_BIN_DIR"], "credit-shards")
-        done = subprocess.run([tool, self.business_id, self.cde_id, self.customer, str(shards or "off")],
-                              capture_output=True, text=True, timeout=60)
-        printed = json.loads(done.stdout) if done.returncode == 0 else None
-        if printed is None or printed["shards"] != shards:
-            return (f"SHARDED MODE UNAVAILABLE: credit-shards ... {shards or 'off'} exited "
-                    f"{done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
-        print(f"  credit-shards {shards or 'off'}: {done.stdout.strip()}", flush=True)
+        printed, problem = operator_tool("credit-shards", [self.business_id, self.cde_id, self.customer], shards)
+        if problem:
+            return problem
         assert printed["balance"] == before, f"credit-shards moved the balance from {before} to {printed['balance']}"
         return None
+
+
+def operator_tool(name, args, shards):
+    """Runs an operator's shard tool (pool-shards, credit-shards) with `shards` (None: off): what it printed,
+    and what went wrong, if anything."""
+    tool = os.path.join(os.environ["FUNCTION_BIN_DIR"], name)
+    done = subprocess.run([tool, *args, str(shards or "off")], capture_output=True, text=True, timeout=60)
+    printed = json.loads(done.stdout) if done.returncode == 0 else None
+    if printed is None or printed["shards"] != shards:
+        return None, (f"SHARDED MODE UNAVAILABLE: {name} {' '.join(args)} {shards or 'off'} exited "
+                      f"{done.returncode}: {(done.stdout + done.stderr).strip()[-300:]}")
+    print(f"  {name} {shards or 'off'}: {done.stdout.strip()}", flush=True)
+    return printed, None
 
 
 def report(line, ok):

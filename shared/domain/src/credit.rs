@@ -2089,7 +2089,7 @@ pub(super) mod tests {
             Some((JUNE, 1))
         );
         // June's own credits join it; at July the rolled grant is at its max and goes, June's rolls.
-        let june = subscribed_into(june, &e, "8", JUNE);
+        let june = subscribed_into(june, &e, "8", JUNE, "cgr_b");
         let (july, steps) = closed(&june, &e, JULY, "c");
         assert_eq!(
             steps,
@@ -2117,21 +2117,7 @@ pub(super) mod tests {
             e.rollover_enabled = true;
             e.max_rollover_count = max;
             // Ids in creation order: month i's rolled grants (`cgr_<i>a<j>`), then its own (`cgr_<i>b`).
-            let grant = |b: Balance, i: usize| {
-                let source = CreditSource {
-                    source_type: GrantSource::Subscription,
-                    source_id: Some("sub_1".into()),
-                    transaction_type: TransactionType::CreditAdded,
-                    low_balance_threshold_percent: None,
-                    cycle_began: Some(MONTHS[i].to_string()),
-                };
-                let ids = ChangeIds {
-                    entry_id: format!("cle_{i}"),
-                    grant_id: format!("cgr_{i}b"),
-                };
-                let ten = input("10", EntryType::Credit, &e);
-                b.credit(&e, &ten, source, ids, now()).unwrap().balance
-            };
+            let grant = |b: Balance, i: usize| subscribed_into(b, &e, "10", MONTHS[i], &format!("cgr_{i}b"));
             let mut b = grant(Balance::opened("cbl_s".into(), &e, "cus_1", "t"), 0);
             for (i, month) in MONTHS.iter().enumerate().skip(1) {
                 let (closed, steps) = closed(&b, &e, month, &format!("{i}a"));
@@ -2223,7 +2209,7 @@ pub(super) mod tests {
             .is_none());
     }
 
-    fn subscribed_into(b: Balance, e: &CreditEntitlement, amount: &str, began: &str) -> Balance {
+    fn subscribed_into(b: Balance, e: &CreditEntitlement, amount: &str, began: &str, grant_id: &str) -> Balance {
         let source = CreditSource {
             source_type: GrantSource::Subscription,
             source_id: Some("sub_1".into()),
@@ -2232,8 +2218,8 @@ pub(super) mod tests {
             cycle_began: Some(began.to_string()),
         };
         let ids = ChangeIds {
-            entry_id: "cle_n".into(),
-            grant_id: "cgr_b".into(),
+            entry_id: format!("cle_{grant_id}"),
+            grant_id: grant_id.into(),
         };
         b.credit(e, &input(amount, EntryType::Credit, e), source, ids, now())
             .unwrap()

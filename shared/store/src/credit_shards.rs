@@ -218,7 +218,8 @@ impl Store {
     /// the order they were made (a fence's entry, then the debits of the
     /// epoch it began, by time), each shard entry's numbers chained from the
     /// entry before it. The cursor holds where each ledger was left and the
-    /// numbers there; a numbered page reads the pages before it.
+    /// numbers there; a numbered page starts from the nearest page end
+    /// remembered (a bookmark, as every list).
     pub async fn list_split_ledger(
         &self,
         balance: &Balance,

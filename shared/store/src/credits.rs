@@ -217,8 +217,7 @@ impl Store {
         entitlement_id: &str,
         customer_id: &str,
     ) -> Result<Option<Balance>, ApiError> {
-        let partition = balance_partition(business_id, entitlement_id, customer_id);
-        self.get_as(key(partition, "BALANCE"), true).await
+        self.balance_read(business_id, entitlement_id, customer_id, true).await
     }
 
     /// The balance read eventually consistent: enough to learn whether it is
@@ -229,8 +228,18 @@ impl Store {
         entitlement_id: &str,
         customer_id: &str,
     ) -> Result<Option<Balance>, ApiError> {
+        self.balance_read(business_id, entitlement_id, customer_id, false).await
+    }
+
+    async fn balance_read(
+        &self,
+        business_id: &str,
+        entitlement_id: &str,
+        customer_id: &str,
+        consistent: bool,
+    ) -> Result<Option<Balance>, ApiError> {
         let partition = balance_partition(business_id, entitlement_id, customer_id);
-        self.get_as(key(partition, "BALANCE"), false).await
+        self.get_as(key(partition, "BALANCE"), consistent).await
     }
 
     /// The balances of one credit entitlement, by customer id.
