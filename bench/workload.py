@@ -155,6 +155,14 @@ def call(api, method, path, status, body=None):
     return answer.json() if answer.content else None
 
 
+def portal_cookie(api, token):
+    """The session cookie a browser gets by opening a portal link with `token`."""
+    opened = api.get(f"/customer-portal/session/{token}")
+    if opened.status_code != 303:
+        raise AssertionError(f"setup: opening a portal link answered {opened.status_code}: {opened.text}")
+    return opened.cookies["portal_session"]
+
+
 def products(quantities):
     return [{"code": code, "quantity": quantity} for code, quantity in quantities.items()]
 
@@ -251,6 +259,23 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     leased_instance = call(public, "POST", "/licenses/activate", 201, device)["id"]
     on_leased = {"license_key": leased_key, "license_key_instance_id": leased_instance}
     not_on_leased = {"license_key": leased_key, "license_key_instance_id": UNKNOWN_INSTANCE}
+
+    # --- the customer portal (the main customer's, and the credit holder's) ---
+    portal_key = f"BENCH-{tag}-PORTAL"
+    imported(portal_key, None)
+    portal_devices = [activate(portal_key, f"portal-{i}") for i in range(n)]
+    downloads = call(business, "POST", f"/entitlements/{digital}/grants", 201, {**customer, "payment_id": f"pay_{tag}_d"})["id"]
+
+    def portal_session(customer_id):
+        link = call(business, "POST", f"/customers/{customer_id}/customer-portal/session", 200)["link"]
+        return link.rsplit("/", 1)[-1]
+
+    portal_token = portal_session(customer_id)
+    portal = client(portal_token)
+    holder_portal = client(portal_session(holder))
+    browser = httpx.Client(base_url=api_url.rstrip("/"), timeout=120,
+                           headers={"Cookie": f"portal_session={portal_cookie(public, portal_token)}"})
+    devices = "/customer-portal/license-key-instances"
 
     # --- webhook endpoints (the business) ---
     product = f"pdt_bench_{tag}"
@@ -365,6 +390,28 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         *case("list-credit-ledger", (200, business, "GET", f"{credits}/ledger"),
               (422, business, "GET", f"{credits}/ledger", None, {"transaction_type": "gift"})),
         *case("list-customer-credit-entitlements", (200, business, "GET", f"/customers/{holder}/credit-entitlements")),
+        # the customer portal
+        *case("create-portal-session", (200, business, "POST", f"/customers/{customer_id}/customer-portal/session"),
+              (404, business, "POST", f"/customers/cus_bench_{tag}_none/customer-portal/session")),
+        *case("open-portal-session", (303, public, "GET", f"/customer-portal/session/{portal_token}"),
+              (401, public, "GET", "/customer-portal/session/cps_" + "0" * 43)),
+        *case("get-portal-page", (200, browser, "GET", "/customer-portal"), (401, public, "GET", "/customer-portal")),
+        *case("get-portal-asset", (200, public, "GET", "/customer-portal/assets/portal.css"),
+              (404, public, "GET", "/customer-portal/assets/none.css")),
+        *case("get-portal-business", (200, portal, "GET", "/customer-portal/business"),
+              (401, business, "GET", "/customer-portal/business")),
+        *case("get-portal-profile", (200, portal, "GET", "/customer-portal/profile")),
+        *case("list-portal-entitlements", (200, portal, "GET", "/customer-portal/entitlements"),
+              (401, stranger, "GET", "/customer-portal/entitlements")),
+        *case("download-portal-files", (200, portal, "GET", f"/customer-portal/entitlements/{downloads}/download"),
+              (404, portal, "GET", f"/customer-portal/entitlements/{delivered}/download")),
+        *case("list-portal-devices", (200, portal, "GET", devices, None, {"grant_id": delivered}),
+              (422, portal, "GET", devices)),
+        *case("free-portal-device", (200, portal, "POST", lambda i: f"{devices}/{portal_devices[i]}/deactivate"),
+              (404, portal, "POST", f"{devices}/{UNKNOWN_INSTANCE}/deactivate")),
+        *case("list-portal-credits", (200, holder_portal, "GET", "/customer-portal/credit-entitlements")),
+        *case("list-portal-credit-ledger", (200, holder_portal, "GET", f"/customer-portal/credit-entitlements/{metered}/ledger"),
+              (404, holder_portal, "GET", f"/customer-portal/credit-entitlements/{UNKNOWN_METER}/ledger")),
         # products
         *case("update-product", (200, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": manual}]}),
               (404, business, "PATCH", f"/products/{product}", {"entitlements": [{"entitlement_id": UNKNOWN_ENTITLEMENT}]})),

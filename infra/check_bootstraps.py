@@ -121,6 +121,18 @@ EXPECTED_STATUS = {
     "get-webhook-headers": 404,
     "update-webhook-headers": 404,
     "list-webhook-deliveries": 404,
+    "create-portal-session": 404,  # cus_123 holds nothing of the business
+    "open-portal-session": 401,  # the sample token was never made: the expired page
+    "get-portal-page": 401,
+    "get-portal-asset": 200,
+    "get-portal-business": 401,
+    "get-portal-profile": 401,
+    "list-portal-entitlements": 401,
+    "download-portal-files": 401,
+    "list-portal-devices": 401,
+    "free-portal-device": 401,
+    "list-portal-credits": 401,
+    "list-portal-credit-ledger": 401,
 }
 # A scheduled function's event when its plain one would find nothing due.
 SCHEDULED_EVENT = {"email-retry": "email-retry-now"}

@@ -56,6 +56,10 @@ SAMPLE_PATH_VALUES = {
     "customerLicense/{applicationId}": "ent_01JD0000000000000000000000",
     "customerId": "cus_ada",
     "userLicense/{applicationId}": "ACNU",
+    "token": "cps_" + "0" * 43,
+    "assets/{name}": "portal.css",
+    "credit-entitlements/{id}": "cde_01JD0000000000000000000000",
+    "license-key-instances/{id}": "lki_01JD0000000000000000000000",
 }
 
 # What a route's sample request sends besides its path: only routes that take
@@ -128,6 +132,9 @@ ACCESS_KEYS = {
     "Public": None,
     "Published": None,
     "Signed": None,
+    # A portal session is made by a link, not minted: their events carry none (401).
+    "Portal": None,
+    "PortalPage": None,
 }
 
 

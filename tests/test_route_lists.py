@@ -160,6 +160,7 @@ def dry_run(monkeypatch, routes=None):
     calls answer Made and no case is sent."""
     sent = []
     monkeypatch.setattr(workload, "call", lambda api, method, path, status, body=None: Made("made"))
+    monkeypatch.setattr(workload, "portal_cookie", lambda api, token: Made("cookie"))
     monkeypatch.setattr(workload.Case, "send",
                         lambda case, index: sent.append((case.function, case.method, case.request(index)[0])))
     if routes is not None:

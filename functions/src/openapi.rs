@@ -178,6 +178,8 @@ fn coded_error(codes: &[&str]) -> RefOr<Schema> {
 
 coded_errors!(
     NotFound = ["NOT_FOUND"],
+    CrossSite = ["FORBIDDEN"],
+    PortalInstanceNotFound = ["NOT_FOUND", "LICENSE_KEY_NOT_FOUND", "LICENSE_KEY_INSTANCE_NOT_FOUND"],
     WebhookRejected = ["VALIDATION_ERROR", "WEBHOOK_URL_NOT_ALLOWED", "IDEMPOTENCY_KEY_REUSED"],
     KeyInUse = ["IDEMPOTENCY_KEY_IN_USE"],
     IssueConflict = ["ENTITLEMENT_INACTIVE", "IDEMPOTENCY_KEY_IN_USE"],

@@ -60,12 +60,18 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
     let public = matches!(access, Access::Public | Access::Published);
     // A signed delivery states its own 401; its id, not a header, makes it idempotent.
     let signed = access == Access::Signed;
-    let write = write && !signed;
+    // The portal's changes are made once by their own condition, not a header.
+    let portal = matches!(access, Access::Portal | Access::PortalPage);
+    let write = write && !signed && !portal;
     let body = operation.get("requestBody").is_some();
     let map = operation.as_mapping_mut().expect("an operation is a mapping");
     let mut derived: Vec<(&str, &str)> = Vec::new();
     if public || signed {
         map.insert("security".into(), Value::Sequence(Vec::new()));
+    }
+    if access == Access::Portal {
+        let scheme = Mapping::from_iter([("portalToken".into(), Value::Sequence(Vec::new()))]);
+        map.insert("security".into(), Value::Sequence(vec![Value::Mapping(scheme)]));
     }
     if public {
         // No API key: the public limit applies instead of 401/403.
@@ -73,6 +79,9 @@ fn finish_operation(mut operation: Value, access: Access, errors: ErrorStyle, wr
         derived.push(("429", "PublicRateLimited"));
     } else if signed {
         derived.push(("422", "BodyInvalid"));
+    } else if portal {
+        // A portal session, never an API key: no principal to refuse.
+        derived.push(("401", "PortalUnauthorized"));
     } else {
         derived.push(("401", named("Unauthorized", "GoogleUnauthenticated")));
         derived.push(("403", named("Forbidden", "GooglePermissionDenied")));

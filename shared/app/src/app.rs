@@ -226,6 +226,15 @@ impl App {
         self.keys.put(key_hash, principal.clone());
         principal.ok_or_else(ApiError::unauthorized)
     }
+
+    /// The live portal session of a link's token or a cookie's secret: one
+    /// GetItem. Unknown, expired or anything else (an API key): 401.
+    pub async fn portal_session(&self, secret: &str) -> Result<crate::domain::portal::PortalSession, ApiError> {
+        let session = self.store.portal_session(&auth::hash_secret(secret)).await?;
+        session
+            .filter(|session| session.is_live(crate::clock::now()))
+            .ok_or_else(ApiError::portal_unauthorized)
+    }
 }
 
 /// The count's caller, its window's start and now, in seconds.

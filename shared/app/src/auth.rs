@@ -23,6 +23,12 @@ pub enum Access {
     /// No API key: the handler verifies the body's signature (Standard
     /// Webhooks) under the secret of the business its path names.
     Signed,
+    /// A customer portal's JSON route: the link's token as `Authorization:
+    /// Bearer`, or the session cookie (a write with it only from the same origin).
+    Portal,
+    /// A customer portal page: the link's token in its path, or the session
+    /// cookie; its errors are pages too.
+    PortalPage,
     Business,
     Host,
     Organization,
@@ -64,6 +70,32 @@ pub fn bearer_secret(header: Option<&str>) -> Result<&str, ApiError> {
         return Err(ApiError::unauthorized());
     }
     Ok(secret)
+}
+
+/// The cookie a portal session rides on, scoped to the portal's own paths.
+pub const PORTAL_COOKIE: &str = "portal_session";
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
+    header?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty() && value.len() <= 512)
+}
+
+/// Whether a request with a cookie comes from a page of this origin: its
+/// `Origin` names the host it was sent to, or, without one, the browser says
+/// `Sec-Fetch-Site: same-origin`. Anything else may be another site's form.
+pub fn same_origin(origin: Option<&str>, host: Option<&str>, fetch_site: Option<&str>) -> bool {
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => fetch_site == Some("same-origin"),
+    }
 }
 
 /// Resolved keys of this container, known and unknown. Known entries expire so
@@ -132,6 +164,22 @@ mod tests {
         assert_eq!(bearer_secret(None).unwrap_err().status, 401);
         assert_eq!(bearer_secret(Some("Basic abc")).unwrap_err().status, 401);
         assert_eq!(bearer_secret(Some("Bearer")).unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn cookies_and_origins() {
+        let header = Some("theme=dark; portal_session=abc123 ; other=1");
+        assert_eq!(cookie(header, PORTAL_COOKIE), Some("abc123"));
+        assert_eq!(cookie(Some("portal_session="), PORTAL_COOKIE), None);
+        assert_eq!(cookie(Some("xportal_session=a"), PORTAL_COOKIE), None);
+        assert_eq!(cookie(None, PORTAL_COOKIE), None);
+        let host = Some("127.0.0.1:9000");
+        assert!(same_origin(Some("http://127.0.0.1:9000"), host, None));
+        assert!(!same_origin(Some("http://evil.example"), host, Some("same-origin")));
+        assert!(!same_origin(Some("null"), host, None));
+        assert!(same_origin(None, host, Some("same-origin")));
+        assert!(!same_origin(None, host, Some("cross-site")));
+        assert!(!same_origin(None, host, None));
     }
 
     #[test]

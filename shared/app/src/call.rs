@@ -3,6 +3,7 @@
 //! its answer is kept under.
 
 use crate::auth::Principal;
+use crate::domain::portal::PortalSession;
 use crate::reply::Reply;
 use crate::store::{AnswerRecord, IdempotencyClaim};
 
@@ -14,12 +15,19 @@ pub struct Call {
     /// /lrm/api/host/{hostAccountId}/organization/{organizationId}/license`
     /// (`http::route_key`): what an audit record keeps.
     pub route: String,
+    /// The customer a portal route serves, from its link, Bearer token or cookie.
+    pub portal: Option<PortalSession>,
 }
 
 impl Call {
     /// The caller's principal id; routes that admit one kind of principal use this.
     pub fn principal_id(&self) -> &str {
         self.principal.as_ref().map_or("", |p| p.id.as_str())
+    }
+
+    /// The portal session of a portal route: the glue resolved it before the handler ran.
+    pub fn portal(&self) -> crate::error::ApiResult<&PortalSession> {
+        self.portal.as_ref().ok_or_else(crate::error::ApiError::portal_unauthorized)
     }
 
     /// The record that keeps `reply` as this request's answer, to commit with

@@ -114,6 +114,38 @@ impl Request {
         Some(origin + base_path(self.inner.raw_http_path(), &route_key(&self.inner)))
     }
 
+    /// Where the portal's links, redirects and cookie lead for this request.
+    pub fn site(&self) -> Site {
+        Site {
+            base_url: self.link_base().unwrap_or_default(),
+            base_path: self.base_path().to_string(),
+            https: self.over_https(),
+        }
+    }
+
+    /// Where a link to this API should lead: `base_url` in AWS; on the local
+    /// stack, plain HTTP to the host the caller reached (its `Host` header),
+    /// as the browser reached it.
+    pub fn link_base(&self) -> Option<String> {
+        if delivered_encoded(&self.inner) {
+            self.header("host").map(|host| format!("http://{host}"))
+        } else {
+            self.base_url()
+        }
+    }
+
+    /// Whether the caller reached this API over HTTPS (always in AWS): a
+    /// cookie is then `Secure`.
+    pub fn over_https(&self) -> bool {
+        !delivered_encoded(&self.inner)
+    }
+
+    /// What the path had before the route's own (`/prod`), so a cookie and a
+    /// redirect stay within this API.
+    pub fn base_path(&self) -> &str {
+        base_path(self.inner.raw_http_path(), &self.call.route)
+    }
+
     /// The body as it came, for a signature over its bytes.
     pub fn body_bytes(&self) -> &[u8] {
         self.inner.body().as_ref()
@@ -127,6 +159,14 @@ impl Request {
     pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
         crate::body::parse_body(self.inner.body().as_ref())
     }
+}
+
+/// Where a request's links and cookie lead: the API's base as the caller
+/// reached it, and its path (a stage) before the route's own.
+pub struct Site {
+    pub base_url: String,
+    pub base_path: String,
+    pub https: bool,
 }
 
 /// A path id as the route takes it, or None when it names nothing.
@@ -269,6 +309,29 @@ where
     serve_erased(access, style, erase(handler)).await
 }
 
+/// Runs a route whose answer is a new secret (a portal link): an
+/// Idempotency-Key is not kept, so the secret is never stored as sent.
+pub async fn serve_unkept<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::idempotency::never_kept();
+    serve_erased(access, style, erase(handler)).await
+}
+
+/// Runs a route that serves files built into it (the portal's style sheet
+/// and script): init opens no connection, and no AWS call is made.
+pub async fn serve_files<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static App, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ApiResult<Reply>> + Send + 'static,
+{
+    crate::init_tracing();
+    let app = App::start(|_| async { Ok(()) }).await;
+    run(app, Access::Published, ErrorStyle::Coded, erase(handler)).await
+}
+
 /// Runs a route that takes a file in its body, up to `MAX_UPLOAD_BODY_BYTES`.
 pub async fn serve_upload<F, Fut>(access: Access, style: ErrorStyle, handler: F) -> Result<(), lambda_http::Error>
 where
@@ -337,12 +400,22 @@ where
 {
     let started = Instant::now();
     let method = event.method().clone();
-    let path = event.raw_http_path().to_string();
+    let path = logged_path(&event);
     let (outcome, calls) = crate::aws_calls::counted(answer(app, access, style, handler, event)).await;
-    let (status, body, replayed, retry_after) = match outcome {
-        Ok((reply, replayed)) => (reply.status, reply.body, replayed, None),
-        Err(err) => (err.status, Some(err.body(style).to_string()), false, err.retry_after),
+    let (reply, replayed, retry_after) = match outcome {
+        Ok((reply, replayed)) => (reply, replayed, None),
+        // A page's error is a page: the customer reads it, not a client.
+        Err(err) if access == Access::PortalPage => (crate::portal_page::error(&err), false, err.retry_after),
+        Err(err) => {
+            let reply = Reply {
+                status: err.status,
+                body: Some(err.body(style).to_string()),
+                headers: Vec::new(),
+            };
+            (reply, false, err.retry_after)
+        }
     };
+    let status = reply.status;
     tracing::info!(
         %method,
         %path,
@@ -359,7 +432,7 @@ where
         replayed,
         "request"
     );
-    let mut response = response(status, body, replayed, retry_after);
+    let mut response = response(reply, replayed, retry_after);
     // A published document changes only with a deploy: clients may keep it a while.
     if access == Access::Published && status == 200 {
         response
@@ -391,7 +464,7 @@ where
             }
             None
         }
-        Access::Published | Access::Signed => None,
+        Access::Published | Access::Signed | Access::Portal | Access::PortalPage => None,
         _ => {
             let header = event.headers().get("authorization").and_then(|v| v.to_str().ok());
             let principal = app.authenticate(auth::bearer_secret(header)?).await?;
@@ -401,10 +474,15 @@ where
             Some(principal)
         }
     };
+    let portal = match access {
+        Access::Portal | Access::PortalPage => Some(app.portal_session(portal_secret(&event, access)?).await?),
+        _ => None,
+    };
     check_query(&event)?;
-    // A signed delivery is made idempotent by its own id, not by a header.
+    // A signed delivery is made idempotent by its own id, not by a header; a
+    // portal's change is made once by its own condition (a device freed is gone).
     let claim = match access {
-        Access::Signed => None,
+        Access::Signed | Access::Portal | Access::PortalPage => None,
         _ => match idempotency::start(app, &event, principal.as_ref()).await? {
             Start::Run(claim) => claim,
             Start::Replay(answer) => return Ok((Reply::replayed(answer), true)),
@@ -415,6 +493,7 @@ where
             principal,
             idempotency: claim,
             route: route_key(&event),
+            portal,
         },
         inner: event,
     };
@@ -424,6 +503,37 @@ where
         idempotency::finish(app, claim, &outcome, style).await;
     }
     outcome.map(|reply| (reply, false))
+}
+
+/// The secret a portal route is called with. A JSON route takes the link's
+/// token as `Authorization: Bearer` (no other site can make a browser send
+/// it), else the session cookie, which a change takes only from the same
+/// origin; a page takes the link's token in its path, else the cookie.
+fn portal_secret(event: &lambda_http::Request, access: Access) -> ApiResult<&str> {
+    let header = |name: &str| event.headers().get(name).and_then(|v| v.to_str().ok());
+    if access == Access::PortalPage {
+        if let Some(token) = event.path_parameters_ref().and_then(|p| p.first("token")) {
+            return Ok(token);
+        }
+    } else if let Some(authorization) = header("authorization") {
+        return auth::bearer_secret(Some(authorization)).map_err(|_| ApiError::portal_unauthorized());
+    }
+    let secret = auth::cookie(header("cookie"), auth::PORTAL_COOKIE).ok_or_else(ApiError::portal_unauthorized)?;
+    let reads = matches!(*event.method(), lambda_http::http::Method::GET | lambda_http::http::Method::HEAD);
+    if !reads && !auth::same_origin(header("origin"), header("host"), header("sec-fetch-site")) {
+        return Err(ApiError::cross_site());
+    }
+    Ok(secret)
+}
+
+/// The path as logged: a portal link's token is a secret, so its segment is
+/// logged by the parameter's name.
+fn logged_path(event: &lambda_http::Request) -> String {
+    let path = event.raw_http_path();
+    match event.path_parameters_ref().and_then(|p| p.first("token")) {
+        Some(token) if !token.is_empty() => path.replace(token, "{token}"),
+        _ => path.to_string(),
+    }
 }
 
 /// The caller's address as API Gateway saw the connection (never a header the
@@ -439,7 +549,7 @@ fn source_address(event: &lambda_http::Request) -> Option<String> {
 fn check_query(event: &lambda_http::Request) -> ApiResult<()> {
     let params = event.query_string_parameters();
     for (name, value) in params.iter() {
-        let max = if matches!(name, "cursor" | "iterator") {
+        let max = if matches!(name, "cursor" | "iterator" | "return_url") {
             MAX_CURSOR
         } else {
             MAX_QUERY_VALUE
@@ -451,12 +561,19 @@ fn check_query(event: &lambda_http::Request) -> ApiResult<()> {
     Ok(())
 }
 
-fn response(status: u16, body: Option<String>, replayed: bool, retry_after: Option<u32>) -> Response<Body> {
-    let mut response = Response::new(body.map_or(Body::Empty, Body::Text));
+fn response(reply: Reply, replayed: bool, retry_after: Option<u32>) -> Response<Body> {
+    let status = reply.status;
+    let mut response = Response::new(reply.body.map_or(Body::Empty, Body::Text));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    if status != 204 {
+    if status != 204 && status != 303 {
         headers.insert("content-type", HeaderValue::from_static("application/json"));
+    }
+    for (name, value) in reply.headers {
+        // Values are ours (a URL, a cookie we minted); one that is not a header value is dropped, not sent.
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
     }
     if replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));

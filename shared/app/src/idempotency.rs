@@ -23,6 +23,13 @@ pub(crate) fn header_only() {
     let _ = HEADER_ONLY.set(());
 }
 
+/// Set by a route whose answer must not be kept (`serve_unkept`).
+static NEVER_KEPT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+pub(crate) fn never_kept() {
+    let _ = NEVER_KEPT.set(());
+}
+
 /// What the glue does before the handler runs.
 pub enum Start {
     /// Run the handler, with the claim when the request carried a key.
@@ -32,7 +39,7 @@ pub enum Start {
 }
 
 pub async fn start(app: &App, event: &lambda_http::Request, principal: Option<&Principal>) -> ApiResult<Start> {
-    let Some(key) = idempotency_key(event)? else {
+    let Some(key) = idempotency_key(event)?.filter(|_| NEVER_KEPT.get().is_none()) else {
         return Ok(Start::Run(None));
     };
     let Some(scope) = scope(event, principal) else {

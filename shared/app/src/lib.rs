@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod mailer;
 pub mod offline_license;
+pub mod portal_page;
 pub mod reply;
 pub mod services;
 pub mod turns;
@@ -29,7 +30,10 @@ pub use app::App;
 pub use auth::Access;
 pub use call::Call;
 pub use error::{ApiError, ApiResult, ErrorStyle};
-pub use http::{serve, serve_key_set, serve_upload, serve_with, serve_with_entry_keys, Request, MAX_QUERY_VALUE};
+pub use http::{
+    serve, serve_files, serve_key_set, serve_unkept, serve_upload, serve_with, serve_with_entry_keys, Request, Site,
+    MAX_QUERY_VALUE,
+};
 pub use reply::Reply;
 
 /// JSON log lines without colour codes, as CloudWatch wants them; `RUST_LOG`

@@ -11,6 +11,9 @@ use serde::Serialize;
 pub struct Reply {
     pub status: u16,
     pub body: Option<String>,
+    /// Headers beside the body's: a page's type and policy, a cookie, a
+    /// redirect's `Location`. JSON needs none (`http` types it).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -19,7 +22,61 @@ impl Reply {
         Ok(Self {
             status,
             body: Some(body),
+            headers: Vec::new(),
         })
+    }
+
+    /// A page, with what every page of ours sends: its type, a policy that
+    /// lets it load only its own origin's styles and scripts (none inline),
+    /// no referrer (a link's token must not travel on), and no caching of
+    /// what is one customer's.
+    pub fn html(status: u16, html: String) -> Self {
+        Self {
+            status,
+            body: Some(html),
+            headers: vec![("content-type", "text/html; charset=utf-8".into())],
+        }
+        .with_page_policy()
+    }
+
+    /// `303 See Other` to `location`, with the page policy.
+    pub fn see_other(location: String) -> Self {
+        Self {
+            status: 303,
+            body: None,
+            headers: vec![("location", location)],
+        }
+        .with_page_policy()
+    }
+
+    /// A portal file (style sheet or script) of this build: anyone may cache it a while.
+    pub fn asset(content_type: &'static str, text: &'static str) -> Self {
+        Self {
+            status: 200,
+            body: Some(text.to_string()),
+            headers: vec![
+                ("content-type", content_type.into()),
+                ("cache-control", "public, max-age=3600".into()),
+                ("x-content-type-options", "nosniff".into()),
+            ],
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn with_page_policy(self) -> Self {
+        self.with_header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+                .into(),
+        )
+        .with_header("referrer-policy", "no-referrer".into())
+        .with_header("cache-control", "no-store".into())
+        .with_header("x-content-type-options", "nosniff".into())
     }
 
     pub fn ok(value: &impl Serialize) -> ApiResult<Self> {
@@ -39,6 +96,7 @@ impl Reply {
         Ok(Self {
             status: 204,
             body: None,
+            headers: Vec::new(),
         })
     }
 
@@ -65,6 +123,7 @@ impl Reply {
         Self {
             status: answer.status,
             body: Some(answer.body).filter(|b| !b.is_empty()),
+            headers: Vec::new(),
         }
     }
 }

@@ -32,6 +32,26 @@ pub fn render_key_email(entitlement_name: &str, activation_message: Option<&str>
     }
 }
 
+/// The email that hands a customer their portal link (valid `hours`).
+pub fn render_portal_email(business_name: &str, link: &str, hours: i64) -> KeyEmail {
+    let text = format!(
+        "Open your {business_name} customer portal to see your licenses, devices, downloads and credits:\n\n{link}\n\n\
+         The link works for {hours} hours. If you did not ask for it, you can ignore this email.\n"
+    );
+    let html = format!(
+        "<p>Open your <strong>{}</strong> customer portal to see your licenses, devices, downloads and credits:</p>\n\
+         <p><a href=\"{}\">Open the customer portal</a></p>\n\
+         <p>The link works for {hours} hours. If you did not ask for it, you can ignore this email.</p>\n",
+        escape(business_name),
+        escape(link),
+    );
+    KeyEmail {
+        subject: format!("Your {business_name} customer portal"),
+        text,
+        html,
+    }
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -42,6 +62,15 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_portal_email_carries_its_link_on_a_line_of_its_own() {
+        let email = render_portal_email("Acme <Tools>", "https://api.example/customer-portal/session/abc", 24);
+        assert!(email.text.lines().any(|line| line == "https://api.example/customer-portal/session/abc"));
+        assert!(email.html.contains("Acme &lt;Tools&gt;"));
+        assert!(email.html.contains("href=\"https://api.example/customer-portal/session/abc\""));
+        assert_eq!(email.subject, "Your Acme <Tools> customer portal");
+    }
     use crate::license_key::LicenseKeyStatus;
 
     fn key(limit: Option<i64>, expires_at: Option<&str>) -> GrantLicenseKey {

@@ -20,6 +20,7 @@ pub mod license_key;
 pub mod metadata;
 pub mod offline_license;
 pub mod payment_provider;
+pub mod portal;
 pub mod principal;
 pub mod product;
 pub mod provider_event;

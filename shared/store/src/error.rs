@@ -99,6 +99,17 @@ impl ApiError {
         Self::new(401, "UNAUTHORIZED", format!("the delivery does not verify: {problem}"))
     }
 
+    /// A portal route without a live session: the link or cookie is unknown,
+    /// expired or not a portal's (an API key).
+    pub fn portal_unauthorized() -> Self {
+        Self::new(401, "UNAUTHORIZED", "the portal link or session is unknown or expired")
+    }
+
+    /// A portal write made with the session cookie from another site's page (CSRF).
+    pub fn cross_site() -> Self {
+        Self::new(403, "FORBIDDEN", "a portal change made with the session cookie must come from the portal's own page")
+    }
+
     pub fn forbidden() -> Self {
         Self::new(403, "FORBIDDEN", "this API key may not use this route")
     }

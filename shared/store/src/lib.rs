@@ -26,6 +26,7 @@ mod grants;
 mod idempotency;
 mod license_keys;
 mod paging;
+mod portal;
 mod payment_providers;
 mod products;
 mod provider_events;

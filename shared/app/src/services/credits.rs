@@ -8,7 +8,7 @@ use crate::clock;
 use crate::domain::credit::{
     Balance, BalanceChange, ChangeIds, CreditEntitlement, CreditEntitlementPatch, CreditEntitlementTranslation,
     CreditSource, CreditTranslationInput, Credits, CustomerCreditEntitlement, EntryInput, EntryType, GrantSource,
-    GrantStatus, LedgerEntryRequest, NewCreditEntitlement, TransactionType, LIVE_GRANTS_MAX,
+    GrantStatus, LedgerEntry, LedgerEntryRequest, NewCreditEntitlement, TransactionType, LIVE_GRANTS_MAX,
 };
 use crate::domain::product::CreditMapping;
 use crate::domain::refusal::{Refusal, RuleResult};
@@ -21,7 +21,7 @@ use crate::retry::{until_done, Attempt, Conflicts};
 use crate::services::credit_shards::{self, OnShard};
 use crate::services::events::Events;
 use crate::services::translations;
-use crate::store::{EntryOnce, Fence, LedgerFilter, PageRequest, Translated, Written};
+use crate::store::{EntryOnce, Fence, LedgerFilter, Page, PageRequest, Translated, Written};
 
 fn not_found() -> ApiError {
     ApiError::not_found("credit entitlement")
@@ -272,6 +272,20 @@ pub async fn list_ledger(
     filter: (Option<&str>, Option<&str>, Option<&str>),
     page: &PageRequest,
 ) -> ApiResult<Reply> {
+    let page = ledger_of(app, call.principal_id(), entitlement_id, customer_id, filter, page).await?;
+    Reply::page(&page.items, page.next_cursor)
+}
+
+/// One page of a customer's ledger of an active credit entitlement of the
+/// business, filtered by `(transaction_type, start_date, end_date)`.
+pub async fn ledger_of(
+    app: &App,
+    business_id: &str,
+    entitlement_id: &str,
+    customer_id: &str,
+    filter: (Option<&str>, Option<&str>, Option<&str>),
+    page: &PageRequest,
+) -> ApiResult<Page<LedgerEntry>> {
     let (transaction_type, start, end) = filter;
     let transaction_type = TransactionType::filter(transaction_type)?.map(TransactionType::as_str);
     let time = |field: &str, text: Option<&str>| {
@@ -287,13 +301,12 @@ pub async fn list_ledger(
         start: time("start_date", start)?,
         end: time("end_date", end)?,
     };
-    let entitlement = active(app, call.principal_id(), entitlement_id).await?;
+    let entitlement = active(app, business_id, entitlement_id).await?;
     let keys = (entitlement.business_id.as_str(), entitlement.id.as_str(), customer_id);
-    let page = match app.store.credit_balance(keys.0, keys.1, keys.2).await? {
-        Some(balance) if balance.ledger_shards > 0 => app.store.list_split_ledger(&balance, filter, page).await?,
-        _ => app.store.list_credit_ledger(keys, filter, page).await?,
-    };
-    Reply::page(&page.items, page.next_cursor)
+    match app.store.credit_balance(keys.0, keys.1, keys.2).await? {
+        Some(balance) if balance.ledger_shards > 0 => app.store.list_split_ledger(&balance, filter, page).await,
+        _ => app.store.list_credit_ledger(keys, filter, page).await,
+    }
 }
 
 /// One ledger entry from the API: a credit makes a grant, a debit spends the
@@ -635,7 +648,17 @@ fn with_settled(settled: Vec<(String, Credits)>, change: &BalanceChange) -> Vec<
 
 /// `{items}`: the customer's balances of the business's active credit entitlements.
 pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> ApiResult<Reply> {
-    let business_id = call.principal_id();
+    let items = credit_entitlements_of_customer(app, call.principal_id(), customer_id).await?;
+    Reply::ok(&serde_json::json!({ "items": items }))
+}
+
+/// The customer's balances of the business's active credit entitlements, as
+/// `customers.list_credit_entitlements` and the portal show them.
+pub async fn credit_entitlements_of_customer(
+    app: &App,
+    business_id: &str,
+    customer_id: &str,
+) -> ApiResult<Vec<CustomerCreditEntitlement>> {
     let balances = app
         .store
         .customer_credit_balances(business_id, customer_id, CUSTOMER_BALANCES_MAX)
@@ -647,7 +670,7 @@ pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> Api
     let balances = shown;
     let ids: Vec<&str> = balances.iter().map(|b| b.credit_entitlement_id.as_str()).collect();
     let entitlements = app.store.credit_entitlements_by_id(business_id, &ids).await?;
-    let items: Vec<CustomerCreditEntitlement> = balances
+    Ok(balances
         .iter()
         .filter_map(|balance| {
             let e = entitlements
@@ -662,8 +685,7 @@ pub async fn customer_balances(app: &App, call: &Call, customer_id: &str) -> Api
                 overage: balance.overage,
             })
         })
-        .collect();
-    Reply::ok(&serde_json::json!({ "items": items }))
+        .collect())
 }
 
 /// What one run of the expiry schedule did.

@@ -14,6 +14,7 @@ pub mod license_keys;
 pub mod license_status;
 pub mod licenses;
 pub mod payment_providers;
+pub mod portal;
 pub mod products;
 pub mod provider_events;
 pub mod translations;

@@ -6,6 +6,7 @@
 pub mod appsmarket;
 pub mod dodo;
 pub mod lrm;
+pub mod portal;
 pub mod schema;
 
 use serde::Serialize;
