@@ -85,16 +85,22 @@ pub fn cookie<'a>(header: Option<&'a str>, name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty() && value.len() <= 512)
 }
 
-/// Whether a request with a cookie comes from a page of this origin: its
-/// `Origin` names the host it was sent to, or, without one, the browser says
-/// `Sec-Fetch-Site: same-origin`. Anything else may be another site's form.
+/// Whether a request with a cookie comes from a page of this origin. A
+/// browser says so in `Sec-Fetch-Site`, which no page can set; its `Origin`,
+/// when it names one (under `Referrer-Policy: no-referrer` a form's is
+/// `null`), must be this host too. Without either it may be another site's form.
 pub fn same_origin(origin: Option<&str>, host: Option<&str>, fetch_site: Option<&str>) -> bool {
-    match (origin, host) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-        (None, _) => fetch_site == Some("same-origin"),
+    let site_agrees = fetch_site.is_none_or(|site| site == "same-origin");
+    match origin.filter(|origin| *origin != "null") {
+        Some(origin) => {
+            site_agrees
+                && host.is_some_and(|host| {
+                    origin
+                        .split_once("://")
+                        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+                })
+        }
+        None => fetch_site == Some("same-origin"),
     }
 }
 
@@ -175,10 +181,15 @@ mod tests {
         assert_eq!(cookie(None, PORTAL_COOKIE), None);
         let host = Some("127.0.0.1:9000");
         assert!(same_origin(Some("http://127.0.0.1:9000"), host, None));
+        assert!(same_origin(Some("http://127.0.0.1:9000"), host, Some("same-origin")));
+        assert!(!same_origin(Some("http://127.0.0.1:9000"), host, Some("cross-site")));
         assert!(!same_origin(Some("http://evil.example"), host, Some("same-origin")));
+        assert!(!same_origin(Some("http://127.0.0.1:9000"), None, None));
+        // A form posted under `no-referrer`: its Origin is `null`, its Sec-Fetch-Site says.
+        assert!(same_origin(Some("null"), host, Some("same-origin")));
         assert!(!same_origin(Some("null"), host, None));
         assert!(same_origin(None, host, Some("same-origin")));
-        assert!(!same_origin(None, host, Some("cross-site")));
+        assert!(!same_origin(None, host, Some("same-site")));
         assert!(!same_origin(None, host, None));
     }
 
