@@ -19,8 +19,8 @@ capacity: ## one hot license key's activations/s, one pool's seat assignments/s 
 build: ## sam build: an arm64 bootstrap per function in .aws-sam/build, no Docker needed
 	infra/build.sh
 
-keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123
-	infra/mint-key.sh $(PRINCIPAL)
+keys: ## mint an API key on the make dev stack: make keys PRINCIPAL=business:bus_123 (NAME="Acme" names a business's portal)
+	infra/mint-key.sh $(PRINCIPAL) $(if $(NAME),--name "$(NAME)")
 
 pool-shards: ## split an organization's pool over shard items (or SHARDS=off): make pool-shards ACCOUNT=y-y-y-delilah CODE=ACNU SHARDS=8
 	infra/pool-shards.sh $(ACCOUNT) $(CODE) $(SHARDS)

@@ -25,7 +25,7 @@ mint_dev_keys() {
   local business_id="bus_$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   local mint="${CARGO_TARGET_DIR:-$ROOT/target}/debug/mint-api-key"
   {
-    printf '{"business": %s,\n' "$("$mint" "business:$business_id")"
+    printf '{"business": %s,\n' "$("$mint" "business:$business_id" --name "Dev Software Ltd")"
     printf ' "host": %s,\n' "$("$mint" "host:$DEV_HOST_ID")"
     printf ' "organization": %s}\n' "$("$mint" "organization:$DEV_ORGANIZATION_ID")"
   } >"$STACK_DIR/keys.json"

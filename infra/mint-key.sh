@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mints an API key: infra/mint-key.sh business:<id> | host:<id> | organization:<id>
+# Mints an API key: infra/mint-key.sh business:<id> | host:<id> | organization:<id> [--name "<business name>"]
 # Against make dev's local stack by default; with --aws, against the table
 # named by TABLE_NAME through your usual AWS credentials and region.
 set -euo pipefail

@@ -4,8 +4,10 @@ rest (`Authorization: Bearer <the link's token>`), or as a browser does (the
 session cookie). tests/test_portal_browser.py drives the page in Chromium."""
 
 import hashlib
+import json
 import os
 import re
+import subprocess
 import time
 import uuid
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 from dodopayments import DodoPayments
 
-from conftest import MINTED_SECRETS
+from conftest import MINTED_SECRETS, Api
 from test_digital_files import DIGITAL, upload
 from test_grants import AUTO, new_entitlement
 
@@ -156,20 +158,26 @@ def test_a_customer_sees_and_frees_only_their_own(api_url, business, anonymous):
     assert [i["id"] for i in instances["items"]] == [laptop]
 
 
-def test_freeing_a_device_frees_its_slot(api_url, business, anonymous):
+@pytest.mark.parametrize("shards", [None, 4])
+def test_freeing_a_device_frees_its_slot(api_url, business, anonymous, shards):
     customer_id, grant = keyed_customer(business, limit=2)
     key = grant["license_key"]["key"]
+    if shards:
+        ok(business.patch(f"/license_keys/{grant['license_key']['id']}", json={"activation_shards": shards}))
     first, second = activate(anonymous, key, "laptop"), activate(anonymous, key, "desktop")
     full = anonymous.post("/licenses/activate", json={"license_key": key, "name": "tablet"})
     assert full.status_code == 422
     _, token = session_token(business, customer_id)
     customer = portal(api_url, token)
+    [shown] = ok(customer.get("/customer-portal/entitlements"))["items"]
+    assert (shown["license_key"]["activations_used"], shown["license_key"]["activations_limit"]) == (2, 2)
     listed = ok(customer.get("/customer-portal/license-key-instances", params={"grant_id": grant["id"], "page_size": 100}))
     assert sorted(i["name"] for i in listed["items"]) == ["desktop", "laptop"]
     assert set(listed["items"][0]) == {"id", "business_id", "name", "license_key_id", "created_at"}
     assert ok(customer.post(f"/customer-portal/license-key-instances/{first}/deactivate")) == {}
     # Freed once is gone: again is 404, and the slot is open to a new device.
     assert customer.post(f"/customer-portal/license-key-instances/{first}/deactivate").status_code == 404
+    assert ok(customer.get("/customer-portal/entitlements"))["items"][0]["license_key"]["activations_used"] == 1
     activate(anonymous, key, "tablet")
     names = sorted(i["name"] for i in ok(customer.get("/customer-portal/license-key-instances",
                                                       params={"grant_id": grant["id"]}))["items"])
@@ -222,6 +230,7 @@ def test_downloads_and_credits_through_the_portal(api_url, business):
     balance = f"/credit-entitlements/{meter['id']}/balances/{customer_id}/ledger-entries"
     ok(business.post(balance, json={"amount": "100", "entry_type": "credit"}), 201)
     ok(business.post(balance, json={"amount": "30", "entry_type": "debit", "reason": "nightly sync"}), 201)
+    ok(business.post(balance, json={"amount": "5", "entry_type": "credit"}), 201)
     _, token = session_token(business, customer_id)
     customer = portal(api_url, token)
 
@@ -235,11 +244,41 @@ def test_downloads_and_credits_through_the_portal(api_url, business):
                         params={"file_id": "file_none"}).status_code == 404
 
     [held] = ok(customer.get("/customer-portal/credit-entitlements"))["items"]
-    assert (held["credit_entitlement_id"], held["balance"], held["unit"]) == (meter["id"], "70", "calls")
-    ledger = ok(customer.get(f"/customer-portal/credit-entitlements/{meter['id']}/ledger",
-                             params={"page_size": 1, "page_number": 0}))
-    assert len(ledger["items"]) == 1
+    assert (held["credit_entitlement_id"], held["balance"], held["unit"]) == (meter["id"], "75", "calls")
     whole = ok(customer.get(f"/customer-portal/credit-entitlements/{meter['id']}/ledger"))["items"]
-    assert sorted((e["is_credit"], e["amount"]) for e in whole) == [(False, "30"), (True, "100")]
+    assert sorted((e["is_credit"], e["amount"]) for e in whole) == [(False, "30"), (True, "100"), (True, "5")]
+    # Dodo's portal pages by page_number from 0.
+    pages = [ok(customer.get(f"/customer-portal/credit-entitlements/{meter['id']}/ledger",
+                             params={"page_size": 1, "page_number": number}))["items"] for number in (0, 1, 2, 3)]
+    assert [len(p) for p in pages] == [1, 1, 1, 0] and pages[0] + pages[1] + pages[2] == whole
+
+    # The page: the file's link leads to a fresh URL on each click, the balance and its ledger.
+    [shown] = ok(customer.get("/customer-portal/entitlements"))["items"]
+    assert [f["file_id"] for f in shown["digital_product_delivery"]["files"]] == [file_id]
+    _, cookie = opened_cookie(api_url, token)
+    page = httpx.get(f"{api_url}/customer-portal", cookies={"portal_session": cookie}).text
+    href = f"/customer-portal/entitlements/{grant['id']}/download?file_id={file_id}"
+    assert f'href="{href}"' in page.replace("&#38;", "&").replace("&amp;", "&").replace("&#x2f;", "/")
+    clicks = [httpx.get(api_url + href, cookies={"portal_session": cookie}) for _ in range(2)]
+    assert all(c.status_code == 303 for c in clicks)
+    assert httpx.get(clicks[1].headers["location"]).content == data
+    assert "API calls" in page and "<strong>75</strong>" in page and "nightly sync" in page
     other = ok(business.post("/credit-entitlements", json={**METER, "name": "Seats", "unit": "seats"}), 201)
     assert customer.get(f"/customer-portal/credit-entitlements/{other['id']}/ledger").status_code == 404
+
+
+def test_a_business_named_when_its_key_is_minted_shows_that_name(api_url):
+    business_id = f"bus_{uuid.uuid4().hex[:16]}"
+    minted = subprocess.run([os.environ["MINT_API_KEY"], f"business:{business_id}", "--name", "Acme <Tools>"],
+                            check=True, capture_output=True, text=True)
+    key = json.loads(minted.stdout)["key"]
+    MINTED_SECRETS.append(key)
+    named = Api(api_url, key)
+    customer_id, _ = keyed_customer(named)
+    _, token = session_token(named, customer_id)
+    assert ok(portal(api_url, token).get("/customer-portal/business"))["name"] == "Acme <Tools>"
+    _, cookie = opened_cookie(api_url, token)
+    page = httpx.get(f"{api_url}/customer-portal", cookies={"portal_session": cookie})
+    assert "<h1>Acme &#60;Tools&#62;</h1>" in page.text or "<h1>Acme &lt;Tools&gt;</h1>" in page.text
+    refused = subprocess.run([os.environ["MINT_API_KEY"], "host:h-1", "--name", "Acme"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "usage" in refused.stderr

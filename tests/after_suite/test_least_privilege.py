@@ -141,7 +141,8 @@ def test_every_policy_allows_exactly_what_its_function_does():
     problems = []
     for binary, (allowed, _) in sorted(functions.items()):
         used = used_actions(binary)
-        if not used:
+        # A function with no policy (the portal's files) must make no call; any other, some.
+        if not used and allowed:
             problems.append(f"{binary}: made no AWS call in the whole suite")
             continue
         for action, resource in sorted(used):

@@ -13,6 +13,8 @@ from conftest import mint_key
 
 # auth.rs `mint_secret`: `lsk_` and 32 random bytes, URL-safe base64 without padding.
 API_KEY = re.compile(r"lsk_[A-Za-z0-9_-]{43}")
+# services/portal.rs: a portal link's token (`cps_`) and a portal cookie's secret (`cpc_`), shaped alike.
+PORTAL_SECRET = re.compile(r"cp[sc]_[A-Za-z0-9_-]{43}")
 
 
 def scan_all(table, **scan):
@@ -46,5 +48,6 @@ def test_no_license_or_api_key_in_function_logs(table):
     assert sum(len(text) for text in logs.values()) > 0
     for name, text in logs.items():
         assert not API_KEY.search(text), f"an API key appears in {name}"
+        assert not PORTAL_SECRET.search(text), f"a customer portal token or cookie appears in {name}"
         for key in keys:
             assert key not in text, f"a license key appears in {name}"

@@ -1,5 +1,5 @@
 //! GET /customer-portal/credit-entitlements/{id}/ledger?page_size=&page_number=&cursor=
-use crate::openapi::{CreditLedgerEntryList, Cursor, NotFound, PageNumber, PageSize, QueryInvalid};
+use crate::openapi::{CreditLedgerEntryList, Cursor, NotFound, PageSize, QueryInvalid};
 use licensing::services::portal;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
 
@@ -16,7 +16,11 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     params(
         ("id" = String, Path, max_length = 255, description = "The credit entitlement."),
         PageSize,
-        PageNumber,
+        (
+            "page_number" = Option<u64>,
+            Query,
+            description = "The page, from 0 (as Dodo's portal front end counts), of `page_size` entries."
+        ),
         Cursor,
     ),
     responses(
@@ -26,7 +30,8 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
-    portal::ledger(app, req.call(), &req.path("id")?, &req.page()?).await
+    let page = (req.query("page_size"), req.query("page_number"), req.query("cursor"));
+    portal::ledger(app, req.call(), &req.path("id")?, page).await
 }
 
 /// Serves this route's events until the runtime stops.

@@ -27,7 +27,9 @@ impl Call {
 
     /// The portal session of a portal route: the glue resolved it before the handler ran.
     pub fn portal(&self) -> crate::error::ApiResult<&PortalSession> {
-        self.portal.as_ref().ok_or_else(crate::error::ApiError::portal_unauthorized)
+        self.portal
+            .as_ref()
+            .ok_or_else(crate::error::ApiError::portal_unauthorized)
     }
 
     /// The record that keeps `reply` as this request's answer, to commit with

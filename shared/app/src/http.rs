@@ -519,7 +519,10 @@ fn portal_secret(event: &lambda_http::Request, access: Access) -> ApiResult<&str
         return auth::bearer_secret(Some(authorization)).map_err(|_| ApiError::portal_unauthorized());
     }
     let secret = auth::cookie(header("cookie"), auth::PORTAL_COOKIE).ok_or_else(ApiError::portal_unauthorized)?;
-    let reads = matches!(*event.method(), lambda_http::http::Method::GET | lambda_http::http::Method::HEAD);
+    let reads = matches!(
+        *event.method(),
+        lambda_http::http::Method::GET | lambda_http::http::Method::HEAD
+    );
     if !reads && !auth::same_origin(header("origin"), header("host"), header("sec-fetch-site")) {
         return Err(ApiError::cross_site());
     }

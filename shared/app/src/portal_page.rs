@@ -103,8 +103,16 @@ struct MessagePage<'a> {
 /// The portal page.
 pub fn render(view: &PortalView) -> ApiResult<String> {
     let portal = format!("{}/customer-portal", view.base_path);
-    let grants = view.grants.iter().map(|grant| grant_row(grant, view, &portal)).collect();
-    let credits = view.credits.iter().map(|(balance, entries)| credit_row(balance, entries)).collect();
+    let grants = view
+        .grants
+        .iter()
+        .map(|grant| grant_row(grant, view, &portal))
+        .collect();
+    let credits = view
+        .credits
+        .iter()
+        .map(|(balance, entries)| credit_row(balance, entries))
+        .collect();
     PortalPage {
         assets: format!("{portal}/assets"),
         business_name: &view.business_name,
@@ -124,7 +132,10 @@ pub fn error(err: &ApiError) -> Reply {
             "This portal link has expired",
             "Portal links work for 24 hours. Ask the seller for a new link, or open the latest one they sent you.",
         ),
-        403 => ("That request did not come from this portal", "Open the portal again and try once more from its page."),
+        403 => (
+            "That request did not come from this portal",
+            "Open the portal again and try once more from its page.",
+        ),
         404 => ("Not found", "This page is not part of your portal."),
         429 | 503 => ("The portal is busy", "Nothing was changed. Try again in a moment."),
         _ => ("Something went wrong", "Nothing was changed. Try again in a moment."),
@@ -141,7 +152,10 @@ pub fn error(err: &ApiError) -> Reply {
 /// `GET /customer-portal/assets/{name}`: the style sheet or the script.
 pub fn asset(name: &str) -> ApiResult<Reply> {
     match name {
-        "portal.css" => Ok(Reply::asset("text/css; charset=utf-8", include_str!("../assets/portal.css"))),
+        "portal.css" => Ok(Reply::asset(
+            "text/css; charset=utf-8",
+            include_str!("../assets/portal.css"),
+        )),
         "portal.js" => Ok(Reply::asset(
             "text/javascript; charset=utf-8",
             include_str!("../assets/portal.js"),
@@ -224,7 +238,9 @@ fn credit_row(balance: &CustomerCreditEntitlement, entries: &[LedgerEntry]) -> C
             .iter()
             .map(|entry| EntryRow {
                 when: shown_time(&entry.created_at),
-                what: entry.description.clone().unwrap_or_else(|| what(entry.transaction_type).to_string()),
+                what: (entry.description.clone())
+                    .or_else(|| entry.reason.clone())
+                    .unwrap_or_else(|| what(entry.transaction_type).to_string()),
                 amount: format!("{}{}", if entry.is_credit { "+" } else { "−" }, entry.amount),
                 credit: entry.is_credit,
             })
@@ -292,6 +308,9 @@ mod tests {
         // Its one script is the portal's own file: nothing inline.
         assert_eq!(html.matches("<script").count(), 1);
         assert!(html.contains("<script src=\"/customer-portal/assets/portal.js\" defer></script>"));
-        assert!(reply.headers.iter().any(|(name, value)| *name == "content-security-policy" && value.contains("script-src 'self'")));
+        assert!(reply
+            .headers
+            .iter()
+            .any(|(name, value)| *name == "content-security-policy" && value.contains("script-src 'self'")));
     }
 }

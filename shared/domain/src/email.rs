@@ -66,9 +66,14 @@ mod tests {
     #[test]
     fn the_portal_email_carries_its_link_on_a_line_of_its_own() {
         let email = render_portal_email("Acme <Tools>", "https://api.example/customer-portal/session/abc", 24);
-        assert!(email.text.lines().any(|line| line == "https://api.example/customer-portal/session/abc"));
+        assert!(email
+            .text
+            .lines()
+            .any(|line| line == "https://api.example/customer-portal/session/abc"));
         assert!(email.html.contains("Acme &lt;Tools&gt;"));
-        assert!(email.html.contains("href=\"https://api.example/customer-portal/session/abc\""));
+        assert!(email
+            .html
+            .contains("href=\"https://api.example/customer-portal/session/abc\""));
         assert_eq!(email.subject, "Your Acme <Tools> customer portal");
     }
     use crate::license_key::LicenseKeyStatus;

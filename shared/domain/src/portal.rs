@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn return_urls_are_absolute_http_or_https() {
-        assert_eq!(return_url("https://shop.example/account?x=1").unwrap(), "https://shop.example/account?x=1");
+        assert_eq!(
+            return_url("https://shop.example/account?x=1").unwrap(),
+            "https://shop.example/account?x=1"
+        );
         assert!(return_url("HTTP://localhost:3000/").is_ok());
         for bad in [
             "",

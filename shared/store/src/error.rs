@@ -107,7 +107,11 @@ impl ApiError {
 
     /// A portal write made with the session cookie from another site's page (CSRF).
     pub fn cross_site() -> Self {
-        Self::new(403, "FORBIDDEN", "a portal change made with the session cookie must come from the portal's own page")
+        Self::new(
+            403,
+            "FORBIDDEN",
+            "a portal change made with the session cookie must come from the portal's own page",
+        )
     }
 
     pub fn forbidden() -> Self {

@@ -8,6 +8,7 @@ use crate::auth::{self, PORTAL_COOKIE};
 use crate::call::Call;
 use crate::clock;
 use crate::domain::credit::CustomerCreditEntitlement;
+use crate::domain::email_retry::EmailAttempt;
 use crate::domain::entitlement::IntegrationType;
 use crate::domain::grant::{Grant, GrantStatus};
 use crate::domain::license_key::{Instance, InstanceId, KeyText};
@@ -16,7 +17,6 @@ use crate::domain::wire::portal::{
     PortalBusiness, PortalDownload, PortalGrant, PortalGrantList, PortalInstance, PortalInstanceList, PortalLink,
     PortalProfile,
 };
-use crate::domain::email_retry::EmailAttempt;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Site;
 use crate::portal_page::{self, PortalView};
@@ -50,9 +50,18 @@ pub async fn create_session(
         Some(_) => return Err(ApiError::validation("send_email", "must be true or false")),
     };
     let business_id = call.principal_id();
-    let grants = app.store.all_grants_of_customer(business_id, customer_id, GRANTS_MAX).await?;
+    let grants = app
+        .store
+        .all_grants_of_customer(business_id, customer_id, GRANTS_MAX)
+        .await?;
     let email = latest(&grants).map(|g| g.customer_email.clone());
-    if grants.is_empty() && credits::credit_entitlements_of_customer(app, business_id, customer_id).await?.is_empty() {
+    if grants.is_empty()
+        && app
+            .store
+            .customer_credit_balances(business_id, customer_id, 1)
+            .await?
+            .is_empty()
+    {
         return Err(ApiError::not_found("customer"));
     }
     let email = match (send_email, email) {
@@ -65,7 +74,9 @@ pub async fn create_session(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::ids::random_bytes::<32>())
     );
     let session = PortalSession::link(business_id, customer_id, return_url, clock::now());
-    app.store.put_portal_session(&auth::hash_secret(&token), &session).await?;
+    app.store
+        .put_portal_session(&auth::hash_secret(&token), &session)
+        .await?;
     let link = format!("{}/customer-portal/session/{token}", site.base_url);
     if let Some(email) = email {
         let name = business_name(app, business_id).await?;
@@ -73,7 +84,10 @@ pub async fn create_session(
         match crate::mailer::send(app.ses(), &app.sender_email, &email, &message).await {
             EmailAttempt::Sent { .. } => {}
             EmailAttempt::Permanent(reason) => {
-                return Err(ApiError::validation("send_email", format!("the email was refused: {reason}")))
+                return Err(ApiError::validation(
+                    "send_email",
+                    format!("the email was refused: {reason}"),
+                ))
             }
             EmailAttempt::Transient(reason) => return Err(ApiError::unavailable(reason)),
         }
@@ -90,7 +104,9 @@ pub async fn open_session(app: &App, call: &Call, site: &Site) -> ApiResult<Repl
         "cpc_{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::ids::random_bytes::<32>())
     );
-    app.store.put_portal_session(&auth::hash_secret(&secret), &cookie).await?;
+    app.store
+        .put_portal_session(&auth::hash_secret(&secret), &cookie)
+        .await?;
     let path = format!("{}/customer-portal", site.base_path);
     let set_cookie = format!(
         "{PORTAL_COOKIE}={secret}; Path={path}; Max-Age={}; HttpOnly; SameSite=Lax{}",
@@ -110,12 +126,21 @@ pub async fn page(app: &App, call: &Call, notice: Option<&str>, site: &Site) -> 
             keys.push((key.id.clone(), devices(app, session, &key.id).await?));
         }
     }
-    let credit_entitlements = credits::credit_entitlements_of_customer(app, &session.business_id, &session.customer_id).await?;
+    let credit_entitlements =
+        credits::credit_entitlements_of_customer(app, &session.business_id, &session.customer_id).await?;
     let mut ledgers = Vec::new();
     let first = PageRequest::from_query(Some(PAGE_LEDGER_ROWS), None, None)?;
     for balance in &credit_entitlements {
         let id = &balance.credit_entitlement_id;
-        let page = credits::ledger_of(app, &session.business_id, id, &session.customer_id, (None, None, None), &first).await?;
+        let page = credits::ledger_of(
+            app,
+            &session.business_id,
+            id,
+            &session.customer_id,
+            (None, None, None),
+            &first,
+        )
+        .await?;
         ledgers.push(page.items);
     }
     let view = PortalView {
@@ -170,7 +195,10 @@ pub async fn download(app: &App, call: &Call, grant_id: &str, file_id: Option<&s
     let grant = own_grant(app, session, grant_id).await?;
     let delivery = match grant.integration_type {
         IntegrationType::DigitalFiles if grant.status == GrantStatus::Delivered => {
-            digital_files::delivered(app, vec![grant]).await?.pop().and_then(|g| g.digital_product_delivery)
+            digital_files::delivered(app, vec![grant])
+                .await?
+                .pop()
+                .and_then(|g| g.digital_product_delivery)
         }
         _ => None,
     }
@@ -194,7 +222,11 @@ pub async fn instances(app: &App, call: &Call, grant_id: Option<&str>) -> ApiRes
     let grant_id = grant_id.ok_or_else(|| ApiError::validation("grant_id", "is required"))?;
     let grant = own_grant(app, session, grant_id).await?;
     let items = match grant.license_key {
-        Some(key) => devices(app, session, &key.id).await?.into_iter().map(PortalInstance::from).collect(),
+        Some(key) => devices(app, session, &key.id)
+            .await?
+            .into_iter()
+            .map(PortalInstance::from)
+            .collect(),
         None => Vec::new(),
     };
     Reply::ok(&PortalInstanceList { items })
@@ -238,9 +270,21 @@ pub async fn credit_entitlements(app: &App, call: &Call) -> ApiResult<Reply> {
     Reply::ok(&serde_json::json!({ "items": items }))
 }
 
-/// `GET /customer-portal/credit-entitlements/{id}/ledger`: one balance's ledger, paged.
-pub async fn ledger(app: &App, call: &Call, credit_entitlement_id: &str, page: &PageRequest) -> ApiResult<Reply> {
+/// `GET /customer-portal/credit-entitlements/{id}/ledger`: one balance's
+/// ledger, paged as Dodo's portal front end asks: `page_number` from 0 (the
+/// API's other lists, as the SDKs' auto-pagers, take 0 and 1 both as the first).
+pub async fn ledger(
+    app: &App,
+    call: &Call,
+    credit_entitlement_id: &str,
+    (page_size, page_number, cursor): (Option<&str>, Option<&str>, Option<&str>),
+) -> ApiResult<Reply> {
     let session = call.portal()?;
+    let from_one = page_number
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|n| n.saturating_add(1).to_string());
+    let page_number = from_one.as_deref().or(page_number);
+    let page = &PageRequest::from_query(page_size, page_number, cursor)?;
     let (business, customer) = (&session.business_id, &session.customer_id);
     let held = credits::credit_entitlements_of_customer(app, business, customer).await?;
     if !held.iter().any(|c| c.credit_entitlement_id == credit_entitlement_id) {
@@ -252,7 +296,11 @@ pub async fn ledger(app: &App, call: &Call, credit_entitlement_id: &str, page: &
 
 /// The name the business shows (its id when it has set none).
 async fn business_name(app: &App, business_id: &str) -> ApiResult<String> {
-    Ok(app.store.business_name(business_id).await?.unwrap_or_else(|| business_id.to_string()))
+    Ok(app
+        .store
+        .business_name(business_id)
+        .await?
+        .unwrap_or_else(|| business_id.to_string()))
 }
 
 /// The grant the customer's contact details are taken from: the latest made.
