@@ -191,11 +191,13 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         call(business, "PUT", f"/entitlements/{entitlement_id}/translations/fr", 201, FRENCH)
     manual = call(business, "POST", "/entitlements", 201, MANUAL)["id"]
     digital = call(business, "POST", "/entitlements", 201, DIGITAL)["id"]
-    doomed_files = [call(business, "POST", f"/entitlements/{digital}/files", 200, Form(BENCH_FILE))["file_id"]
-                    for _ in range(n)]
+    # An entitlement holds at most 20 files: each request index adds and deletes on a shelf of its own.
+    shelves = [call(business, "POST", "/entitlements", 201, DIGITAL)["id"] for _ in range(n)]
+    doomed_files = [call(business, "POST", f"/entitlements/{shelf}/files", 200, Form(BENCH_FILE))["file_id"]
+                    for shelf in shelves]
     size = 1000
-    uploads = [call(business, "POST", f"/entitlements/{digital}/files/uploads", 201,
-                    {"filename": "big.bin", "content_type": "application/octet-stream", "size": size}) for _ in range(n)]
+    uploads = [call(business, "POST", f"/entitlements/{shelf}/files/uploads", 201,
+                    {"filename": "big.bin", "content_type": "application/octet-stream", "size": size}) for shelf in shelves]
     for form in uploads:
         call(httpx, "POST", form["upload_url"], 204, Form({"file": ("big.bin", b"b" * size)}, form["fields"]))
     call(business, "PUT", f"/entitlements/{manual}/translations/fr", 201, FRENCH)
@@ -274,7 +276,8 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
     portal = client(portal_token)
     holder_portal = client(portal_session(holder))
     browser = httpx.Client(base_url=api_url.rstrip("/"), timeout=120,
-                           headers={"Cookie": f"portal_session={portal_cookie(public, portal_token)}"})
+                           headers={"Cookie": f"portal_session={portal_cookie(client(), portal_token)}"})
+    opener = client()  # keeps the cookies its links set, so no other client holds one
     devices = "/customer-portal/license-key-instances"
 
     # --- webhook endpoints (the business) ---
@@ -342,9 +345,11 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (204, business, "DELETE", lambda i: f"/entitlements/{translated[i]}/translations/fr"),
               (404, business, "DELETE", f"/entitlements/{UNKNOWN_ENTITLEMENT}/translations/fr")),
         # digital files
-        *case("upload-entitlement-file", (200, business, "POST", f"/entitlements/{digital}/files", None, None, None, BENCH_FILE),
+        *case("upload-entitlement-file",
+              (200, business, "POST", lambda i: f"/entitlements/{shelves[i]}/files", None, None, None, BENCH_FILE),
               (422, business, "POST", f"/entitlements/{digital}/files")),
-        *case("delete-entitlement-file", (204, business, "DELETE", lambda i: f"/entitlements/{digital}/files/{doomed_files[i]}"),
+        *case("delete-entitlement-file",
+              (204, business, "DELETE", lambda i: f"/entitlements/{shelves[i]}/files/{doomed_files[i]}"),
               (404, business, "DELETE", f"/entitlements/{digital}/files/file_none")),
         *case("start-file-upload",
               (201, business, "POST", f"/entitlements/{digital}/files/uploads",
@@ -352,7 +357,7 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
               (422, business, "POST", f"/entitlements/{digital}/files/uploads",
                {"filename": "big.bin", "content_type": "application/octet-stream", "size": 0})),
         *case("complete-file-upload",
-              (200, business, "POST", lambda i: f"/entitlements/{digital}/files/uploads/{uploads[i]['file_id']}/complete"),
+              (200, business, "POST", lambda i: f"/entitlements/{shelves[i]}/files/uploads/{uploads[i]['file_id']}/complete"),
               (404, business, "POST", f"/entitlements/{digital}/files/uploads/file_none/complete")),
         # credit entitlements
         *case("create-credit-entitlement", (201, business, "POST", "/credit-entitlements", METERED),
@@ -393,8 +398,8 @@ def run(api_url: str, mint: Callable[[str], str], rounds: int, on_measure: Calla
         # the customer portal
         *case("create-portal-session", (200, business, "POST", f"/customers/{customer_id}/customer-portal/session"),
               (404, business, "POST", f"/customers/cus_bench_{tag}_none/customer-portal/session")),
-        *case("open-portal-session", (303, public, "GET", f"/customer-portal/session/{portal_token}"),
-              (401, public, "GET", "/customer-portal/session/cps_" + "0" * 43)),
+        *case("open-portal-session", (303, opener, "GET", f"/customer-portal/session/{portal_token}"),
+              (401, opener, "GET", "/customer-portal/session/cps_" + "0" * 43)),
         *case("get-portal-page", (200, browser, "GET", "/customer-portal"), (401, public, "GET", "/customer-portal")),
         *case("get-portal-asset", (200, public, "GET", "/customer-portal/assets/portal.css"),
               (404, public, "GET", "/customer-portal/assets/none.css")),

@@ -282,3 +282,17 @@ def test_a_business_named_when_its_key_is_minted_shows_that_name(api_url):
     assert "<h1>Acme &#60;Tools&#62;</h1>" in page.text or "<h1>Acme &lt;Tools&gt;</h1>" in page.text
     refused = subprocess.run([os.environ["MINT_API_KEY"], "host:h-1", "--name", "Acme"], capture_output=True, text=True)
     assert refused.returncode == 2 and "usage" in refused.stderr
+
+
+def test_a_key_imported_for_the_customer_is_theirs_to_free(api_url, business, anonymous):
+    customer_id, grant = keyed_customer(business)
+    other_id, _ = keyed_customer(business)
+    key = f"IMPORTED-{uuid.uuid4().hex.upper()}"
+    imported = ok(business.post("/license_keys", json={"customer_id": customer_id, "key": key,
+                                                       "product_id": grant["entitlement_id"]}), 201)
+    device = activate(anonymous, key, "studio mac")
+    _, other_token = session_token(business, other_id)
+    assert portal(api_url, other_token).post(f"/customer-portal/license-key-instances/{device}/deactivate").status_code == 404
+    _, token = session_token(business, customer_id)
+    assert ok(portal(api_url, token).post(f"/customer-portal/license-key-instances/{device}/deactivate")) == {}
+    assert ok(business.get("/license_key_instances", params={"license_key_id": imported["id"]}))["items"] == []

@@ -104,7 +104,7 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     assert out.count('"state":"ACTIVE"') >= 2, out[-3000:]
     assert "ALLOCATION_EXCEEDS_ACCOUNT_LICENSE" in out, out[-3000:]
     assert '"instances_count": 0' in out, out[-3000:]
-    assert out.count('"key_id"') == 3, out[-3000:]  # the make keys block minted three keys
+    assert out.count('"key_id"') == 4, out[-3000:]  # the make keys block minted four keys
     assert '"provider":"dodo","webhook_url":"https://' in out and '"secret_set":true' in out, out[-3000:]
     # Feature flags, digital files, translations, features at validate.
     assert '{"status":"Delivered","feature":{"feature_id":"export","feature_type":"boolean"}}' in out, out[-3000:]
@@ -115,6 +115,9 @@ def test_walk_throughs_run_against_the_stack(tmp_path):
     assert '{"balance_before":"10.50","balance_after":"10.25"}' in out and "INSUFFICIENT_CREDITS" in out, out[-3000:]
     assert '{"name":"API calls","balance":"10.25"}' in out, out[-3000:]
     assert '"1000.00"' in out and '{"balance":"1010.25"}' in out, out[-3000:]  # a cycle's credits, once each
+    # The customer portal: the link's token reads the customer's grants, and the link opens the page.
+    assert f'{{"status":"Delivered","key":"{key}-XYZ"}}' in out, out[-3000:]
+    assert f"303 http://127.0.0.1:{api_port}/customer-portal" in out, out[-3000:]
     assert "entitlement_grant.created" in out, out[-3000:]  # printed by the README's receiver
     assert '"event_type":"entitlement_grant.created","status":"delivered"' in out, out[-3000:]
     assert '{"activation_shards":8,"instances_count":0}' in out, out[-3000:]

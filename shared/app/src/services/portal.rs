@@ -244,14 +244,12 @@ pub async fn deactivate(app: &App, call: &Call, instance_id: &str, from_page: Op
         .await?
         .filter(|i| i.business_id == session.business_id)
         .ok_or_else(not_found)?;
-    let grants = app
+    // The customer's own key: granted to them or imported for them.
+    let key = app
         .store
-        .all_grants_of_customer(&session.business_id, &session.customer_id, GRANTS_MAX)
-        .await?;
-    let key = grants
-        .into_iter()
-        .filter_map(|g| g.license_key)
-        .find(|k| k.id == instance.license_key_id)
+        .license_key_by_id(&session.business_id, &instance.license_key_id)
+        .await?
+        .filter(|k| k.customer_id == session.customer_id)
         .ok_or_else(not_found)?;
     let key = KeyText::new("license_key", key.key).map_err(|_| not_found())?;
     let id = InstanceId::new("license_key_instance_id", instance.id).map_err(|_| not_found())?;
