@@ -27,22 +27,27 @@ axe-core comes from infra/node_modules (infra/bootstrap.sh).
 """
 
 import contextlib
+import json
 import os
 import re
 import secrets
+import subprocess
 import time
 import uuid
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from conftest import MINTED_SECRETS, Api
 from test_grants import AUTO, new_entitlement
 from test_reference_page import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AXE = os.path.join(ROOT, "infra", "node_modules", "axe-core", "axe.min.js")
+BUSINESS_NAME = "Northwind Software"
 RETURN_URL = "https://shop.example.com/account?tab=licenses&from=portal"
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 320, "height": 800}
@@ -259,12 +264,40 @@ def assert_nothing_of(page, other):
 # ---------------------------------------------------------------- the tests
 
 
+def warm_up(api, api_url, who):
+    """Each function the page needs has served once (the local stack starts a
+    function's process at its first request, as Lambda does a cold start):
+    the paint measured is a warm page's, as a customer mostly gets."""
+    answer = api.post(f"/customers/{who.id}/customer-portal/session")
+    assert answer.status_code == 200, answer.text
+    MINTED_SECRETS.append(answer.json()["link"].rsplit("/", 1)[1])
+    with httpx.Client(timeout=30, follow_redirects=True) as browser:
+        assert browser.get(answer.json()["link"]).status_code == 200
+        for asset in sorted(ASSETS):
+            assert browser.get(api_url + asset).status_code == 200
+
+
+@pytest.fixture
+def named_business(api_url):
+    """A fresh business with the display name its portal shows, set as its key is minted."""
+    business_id = f"bus_{uuid.uuid4().hex[:16]}"
+    minted = subprocess.run([os.environ["MINT_API_KEY"], f"business:{business_id}", "--name", BUSINESS_NAME],
+                            check=True, capture_output=True, text=True)
+    key = json.loads(minted.stdout)["key"]
+    MINTED_SECRETS.append(key)
+    api = Api(api_url, key)
+    api.business_id = business_id
+    return api
+
+
 def test_a_customer_sees_copies_and_frees_their_devices(
-        business, anonymous, api_url, ses_store, chromium, axe_source, shots, capsys):
+        named_business, anonymous, api_url, ses_store, chromium, axe_source, shots, capsys):
+    business = named_business
     a = customer_with_key(business, anonymous, "a", devices=("laptop", "desktop"))
     give_credits(business, a, 125)
     link = emailed_link(business, api_url, ses_store, a)
     token = link.rsplit("/", 1)[1]
+    warm_up(business, api_url, a)
 
     with browsing(chromium, api_url) as visit:
         page, context = visit.page, visit.context
@@ -300,7 +333,7 @@ def test_a_customer_sees_copies_and_frees_their_devices(
         assert fcp < MAX_FCP_MS, f"first contentful paint took {fcp:.0f} ms"
 
         # What the customer sees.
-        expect(page.locator("h1")).to_contain_text(business.business_id)  # a new business has no display name
+        expect(page.locator("h1")).to_have_text(BUSINESS_NAME)
         back = page.locator("a.return")
         expect(back).to_have_attribute("href", RETURN_URL)
         expect(back).to_contain_text("Go back to")
