@@ -35,8 +35,27 @@ fuzz() {
     --no-color --output-sanitize false --suppress-health-check all "$@" || failed=1
 }
 
+# A customer portal's token: a customer with a key and a device, and a link for them.
+portal_token="$(python - "$LICENSING_API_URL" "$business_key" <<'PY'
+import sys, httpx
+api = httpx.Client(base_url=sys.argv[1], headers={"Authorization": f"Bearer {sys.argv[2]}"}, timeout=30)
+def ok(answer, status):
+    assert answer.status_code == status, answer.text
+    return answer.json()
+config = {"activations_limit": 100, "fulfillment_mode": "auto"}
+ent = ok(api.post("/entitlements", json={"name": "Fuzz portal", "integration_type": "license_key",
+                                         "integration_config": config}), 201)["id"]
+grant = ok(api.post(f"/entitlements/{ent}/grants", json={"customer_id": "cus_fuzz_portal",
+                                                         "customer_email": "fuzz@example.com"}), 201)
+ok(httpx.post(sys.argv[1] + "/licenses/activate", json={"license_key": grant["license_key"]["key"], "name": "fuzz"}), 201)
+print(ok(api.post("/customers/cus_fuzz_portal/customer-portal/session"), 200)["link"].rsplit("/", 1)[1])
+PY
+)"
+
 echo "== fuzz: entitlement, grant, license key and customerLicense routes (business key)"
-fuzz "$business_key" --exclude-path-regex '^/(lrm|lease_)/|^/appsmarket/v2/userLicense/'
+fuzz "$business_key" --exclude-path-regex '^/(lrm|lease_)/|^/appsmarket/v2/userLicense/|^/customer-portal'
+echo "== fuzz: the customer portal's routes (a portal link's token)"
+fuzz "$portal_token" --include-path-regex '^/customer-portal'
 echo "== fuzz: host and organization allocation routes (host key)"
 fuzz "$host_key" --include-path-regex '^/lrm/'
 echo "== fuzz: user and group routes, userLicense (organization key)"

@@ -1,5 +1,5 @@
 //! GET /customer-portal/entitlements/{grant_id}/download?file_id=
-use crate::openapi::NotFound;
+use crate::openapi::{NotFound, QueryInvalid};
 use licensing::services::portal;
 use licensing::{Access, ApiResult, App, ErrorStyle, Reply, Request};
 
@@ -30,6 +30,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
             description = "No such grant of the customer, nothing delivered to download, or no such file (`NOT_FOUND`).",
             body = inline(NotFound),
         ),
+        (status = 422, response = QueryInvalid),
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {

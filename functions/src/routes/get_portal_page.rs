@@ -20,6 +20,7 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
     responses(
         (status = 200, description = "The page.", content_type = "text/html", body = String),
         (status = 401, description = "No live session: a page that says the link expired.", content_type = "text/html", body = String),
+        (status = 422, description = "A query value past its bound: a page that says so.", content_type = "text/html", body = String),
     ),
 )]
 async fn handle(app: &'static App, req: Request) -> ApiResult<Reply> {
