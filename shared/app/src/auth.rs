@@ -50,10 +50,20 @@ impl Access {
     }
 }
 
-/// A new secret: 32 random bytes, URL-safe, prefixed so a leaked one is recognisable.
+/// A new API key: `lsk_` and a secret.
 pub fn mint_secret() -> String {
+    new_secret("lsk")
+}
+
+/// 32 random bytes, URL-safe, after a prefix that names what the secret opens
+/// (an API key `lsk_`, a portal link's token `cps_`, a portal cookie's
+/// `cpc_`), so a leaked one is recognisable.
+pub fn new_secret(prefix: &str) -> String {
     let bytes = crate::ids::random_bytes::<32>();
-    format!("lsk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{prefix}_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 /// Lowercase hex SHA-256 of a secret: the only form in which a key is stored.

@@ -23,7 +23,6 @@ use crate::portal_page::{self, PortalView};
 use crate::reply::Reply;
 use crate::services::{credits, digital_files, licenses};
 use crate::store::PageRequest;
-use base64::Engine;
 
 /// A customer's grants the portal reads at most (as `customers.list_entitlements`).
 const GRANTS_MAX: usize = 1000;
@@ -69,10 +68,7 @@ pub async fn create_session(
         (true, Some(email)) => Some(email),
         (false, _) => None,
     };
-    let token = format!(
-        "cps_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::ids::random_bytes::<32>())
-    );
+    let token = auth::new_secret("cps");
     let session = PortalSession::link(business_id, customer_id, return_url, clock::now());
     app.store
         .put_portal_session(&auth::hash_secret(&token), &session)
@@ -100,10 +96,7 @@ pub async fn create_session(
 pub async fn open_session(app: &App, call: &Call, site: &Site) -> ApiResult<Reply> {
     let link = call.portal()?;
     let cookie = link.opened();
-    let secret = format!(
-        "cpc_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::ids::random_bytes::<32>())
-    );
+    let secret = auth::new_secret("cpc");
     app.store
         .put_portal_session(&auth::hash_secret(&secret), &cookie)
         .await?;
