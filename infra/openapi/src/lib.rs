@@ -44,6 +44,10 @@ use licensing::wire::lrm::{
     OrganizationAllocation, OrganizationLicense, SeatHolder, ServiceAllocation, ServiceLicense, UserLicense,
     UserLicenseAssignment,
 };
+use licensing::wire::portal::{
+    PortalBusiness, PortalDownload, PortalEntitlementRef, PortalGrant, PortalGrantError, PortalGrantList, PortalInstance,
+    PortalInstanceList, PortalLicenseKey, PortalLink, PortalProfile,
+};
 use licensing::wire::schema::{page_of, path_segment, PathSegment};
 use std::path::PathBuf;
 use utoipa::openapi::RefOr;
@@ -126,6 +130,18 @@ fn derived_schemas() -> Vec<(String, Extended)> {
             )
             .into(),
         ),
+        // The customer portal.
+        named::<PortalLink>(),
+        named::<PortalBusiness>(),
+        named::<PortalProfile>(),
+        named::<PortalEntitlementRef>(),
+        named::<PortalLicenseKey>(),
+        named::<PortalGrantError>(),
+        named::<PortalGrant>(),
+        named::<PortalGrantList>(),
+        named::<PortalInstance>(),
+        named::<PortalInstanceList>(),
+        named::<PortalDownload>(),
         // Grants (Dodo).
         named::<GrantStatus>(),
         named::<LicenseKeyStatus>(),
