@@ -45,8 +45,8 @@ use licensing::wire::lrm::{
     UserLicenseAssignment,
 };
 use licensing::wire::portal::{
-    PortalBusiness, PortalDownload, PortalEntitlementRef, PortalGrant, PortalGrantError, PortalGrantList, PortalInstance,
-    PortalInstanceList, PortalLicenseKey, PortalLink, PortalProfile,
+    PortalBusiness, PortalDownload, PortalEntitlementRef, PortalGrant, PortalGrantError, PortalGrantList,
+    PortalInstance, PortalInstanceList, PortalLicenseKey, PortalLink, PortalProfile,
 };
 use licensing::wire::schema::{page_of, path_segment, PathSegment};
 use std::path::PathBuf;
