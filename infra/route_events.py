@@ -63,9 +63,11 @@ SAMPLE_PATH_VALUES = {
 }
 
 # What a route's sample request sends besides its path: only routes that take
-# a body or whose sample names a query parameter are here. check_bootstraps.py's
+# a body, or whose sample names a query parameter or a header, are here. check_bootstraps.py's
 # expected answers depend on these (the seeds' quantities, the ids above).
 SAMPLE_REQUESTS = {
+    # The page reads its session from the cookie: one of its shape that names no session.
+    "get-portal-page": {"headers": {"cookie": "portal_session=cpc_" + "0" * 43}},
     "create-entitlement": {"body": {"name": "Pro license", "integration_type": "license_key",
                                     "integration_config": {"activations_limit": 3, "fulfillment_mode": "manual"}}},
     "list-entitlements": {"query": {"page_size": "5"}},
@@ -132,8 +134,9 @@ ACCESS_KEYS = {
     "Public": None,
     "Published": None,
     "Signed": None,
-    # A portal session is made by a link, not minted: their events carry none (401).
-    "Portal": None,
+    # A portal session is made by a link, not minted: their events carry a token
+    # of its shape that names no session (401; 503 with DynamoDB out of reach).
+    "Portal": "cps_" + "0" * 43,
     "PortalPage": None,
 }
 
@@ -179,6 +182,7 @@ def route_event(method, path, key, sample):
         headers["authorization"] = f"Bearer {key}"
     if "body" in sample:
         headers["content-type"] = "application/json"
+    headers.update(sample.get("headers", {}))
     headers["host"] = "127.0.0.1:9000"
     event = {
         "version": "2.0",
