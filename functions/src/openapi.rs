@@ -234,7 +234,7 @@ coded_errors!(
     ],
     FileTooLarge = ["FILE_TOO_LARGE", "PAYLOAD_TOO_LARGE"],
     NotDeleted = ["NOT_DELETED", "IDEMPOTENCY_KEY_IN_USE"],
-    CreditsInsufficient = ["INSUFFICIENT_CREDITS", "OVERAGE_LIMIT_REACHED"],
+    CreditsInsufficient = ["INSUFFICIENT_CREDITS", "OVERAGE_LIMIT_REACHED", "INVALID_JSON"],
     LedgerEntryConflict = ["IDEMPOTENCY_KEY_ALREADY_USED", "IDEMPOTENCY_KEY_IN_USE"],
 );
 

@@ -26,7 +26,8 @@ pub const ERRORS: ErrorStyle = ErrorStyle::Coded;
         (
             status = 400,
             description = "The balance cannot cover the debit (`INSUFFICIENT_CREDITS`), or its overage would pass \
-                           its limit (`OVERAGE_LIMIT_REACHED`); nothing changed.",
+                           its limit (`OVERAGE_LIMIT_REACHED`); or the body is not JSON (`INVALID_JSON`). Nothing \
+                           changed.",
             body = inline(CreditsInsufficient),
         ),
         (
