@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import subprocess
-import time
 import uuid
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -42,6 +41,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import MINTED_SECRETS, Api
+from test_devices import until
 from test_grants import AUTO, new_entitlement
 from test_reference_page import CHROMIUM, CHROMIUM_ARGS
 
@@ -58,17 +58,6 @@ MAX_FCP_MS = 1000
 
 
 # ---------------------------------------------------------------- the API side
-
-
-def until(check, seconds, what):
-    """Polls `check` until it answers something truthy; fails after `seconds`."""
-    deadline = time.time() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.time() < deadline, f"not within {seconds:.0f} s: {what}"
-        time.sleep(0.2)
 
 
 def customer_with_key(api, anonymous, label, devices=()):
