@@ -45,7 +45,8 @@ pub enum KeyOp {
     Activate { fingerprint: Option<String> },
     /// `POST /licenses/deactivate`.
     Deactivate { instance: String },
-    /// `POST /licenses/validate` with the instance: whether it is one of the key's.
+    /// `POST /licenses/validate` with the instance: whether it is one of the
+    /// key's, and the key's `instances_count` in the same answer.
     Validate { instance: String },
     /// The key's `instances_count` (`GET /license_keys/{id}`).
     Count,
@@ -60,7 +61,7 @@ pub enum KeyRet {
     LimitReached,
     Deactivated,
     NotFound,
-    Valid { valid: bool },
+    Valid { valid: bool, count: u32 },
     Count { count: u32 },
     LimitSet,
     LimitBelowUsed,
@@ -90,6 +91,7 @@ impl SequentialSpec for Key {
             },
             KeyOp::Validate { instance } => KeyRet::Valid {
                 valid: self.instances.contains_key(instance),
+                count: self.instances.len() as u32,
             },
             KeyOp::Count => KeyRet::Count {
                 count: self.instances.len() as u32,
@@ -143,7 +145,7 @@ impl Pool {
 pub enum PoolOp {
     /// `PUT /lease_/api/account/{accountId}/user-license` for one user and the code.
     Assign { user: String },
-    /// `DELETE /lease_/api/account/{accountId}/user-license/{userId}`.
+    /// `DELETE /lease_/api/account/{accountId}/user-license/{userId}`: 404 when the user holds nothing.
     Release { user: String },
     /// The code's `allocated` units.
     Used,
@@ -157,6 +159,7 @@ pub enum PoolRet {
     Assigned,
     Exceeded,
     Released,
+    NotHeld,
     Used { used: u32 },
     QuantitySet,
     BelowConsumed,
@@ -174,10 +177,10 @@ impl SequentialSpec for Pool {
                 self.holders.insert(user.clone());
                 PoolRet::Assigned
             }
-            PoolOp::Release { user } => {
-                self.holders.remove(user);
-                PoolRet::Released
-            }
+            PoolOp::Release { user } => match self.holders.remove(user) {
+                true => PoolRet::Released,
+                false => PoolRet::NotHeld,
+            },
             PoolOp::Used => PoolRet::Used {
                 used: self.holders.len() as u32,
             },

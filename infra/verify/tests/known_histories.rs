@@ -52,7 +52,7 @@ fn two_devices_on_a_key_of_one_are_caught() {
         call(
             3,
             KeyOp::Validate { instance: "x".into() },
-            KeyRet::Valid { valid: false },
+            KeyRet::Valid { valid: false, count: 0 },
             2,
             3,
         ),
@@ -110,7 +110,7 @@ fn a_freed_device_that_still_validates_is_caught() {
         call(
             2,
             KeyOp::Validate { instance: "a".into() },
-            KeyRet::Valid { valid: true },
+            KeyRet::Valid { valid: true, count: 1 },
             40,
             41,
         ),
@@ -194,6 +194,7 @@ fn a_pool_gives_no_more_units_than_it_holds() {
         call(1, PoolOp::Release { user: "ada".into() }, PoolRet::Released, 20, 21),
         call(2, assign("bob"), PoolRet::Assigned, 30, 31),
         call(3, PoolOp::Used, PoolRet::Used { used: 1 }, 40, 41),
+        call(3, PoolOp::Release { user: "cy".into() }, PoolRet::NotHeld, 50, 51),
     ];
     assert!(matches!(check(Pool::of(1), &fine), Verdict::Linearizable(_)));
 }

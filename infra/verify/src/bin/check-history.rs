@@ -73,7 +73,7 @@ fn main() {
 /// Prints the verdict on one history; true for an anomaly.
 fn report<S>(path: &str, init: S, calls: serde_json::Value) -> bool
 where
-    S: SequentialSpec + Clone + Debug,
+    S: SequentialSpec + Clone + Debug + Eq + std::hash::Hash,
     S::Op: Clone + Debug + DeserializeOwned,
     S::Ret: Clone + Debug + PartialEq + DeserializeOwned,
 {
