@@ -96,8 +96,9 @@ def policies():
 def used_actions(binary):
     used = set()
     log_dir = os.environ["FUNCTION_LOG_DIR"]
-    # The function's own log, and those of its single-event runs (crash and race tests).
-    for path in (os.path.join(log_dir, f"{binary}.log"), os.path.join(log_dir, f"{binary}.one-event.log")):
+    # The function's own log, those of its single-event runs (crash and race
+    # tests) and of the processes the histories' nemesis kills and restarts.
+    for path in (os.path.join(log_dir, f"{binary}{suffix}.log") for suffix in ("", ".one-event", ".nemesis")):
         if not os.path.exists(path):
             continue
         with open(path, errors="replace") as f:

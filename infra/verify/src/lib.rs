@@ -23,6 +23,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 
+/// A sequential specification that says which calls, so answered, change
+/// nothing in any state (a read, a refusal). The search takes such a call as
+/// soon as it fits, and a failing history is minimised by dropping those it
+/// does not need.
+pub trait Model: SequentialSpec {
+    fn changes_nothing(op: &Self::Op, ret: Option<&Self::Ret>) -> bool;
+}
+
 /// One call as a client saw it. `ret` is `None` when its outcome is unknown:
 /// it may have taken effect at any point after `invoked_at`, or never.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -40,10 +48,13 @@ pub struct Call<Op, Ret> {
 pub enum Verdict<Op, Ret> {
     /// The calls in an order the object could have taken them, each with its answer.
     Linearizable(Vec<(Op, Ret)>),
-    /// No order explains the history. `prefix`: the calls up to the first
-    /// answer that cannot be given (the last of them answered it); `core`: as
-    /// few of those as still cannot be ordered (drop any one and the rest can).
+    /// No order explains the history. `failing`: the first answer that
+    /// cannot be given; `prefix`: every call sent up to it (those answered
+    /// later shown as of unknown outcome); `core`: the changes of the prefix
+    /// and as few of its reads and refusals as still cannot be ordered with
+    /// them (drop any one and the rest can). Each in the order sent.
     Anomaly {
+        failing: Call<Op, Ret>,
         prefix: Vec<Call<Op, Ret>>,
         core: Vec<Call<Op, Ret>>,
     },
@@ -145,7 +156,7 @@ struct Node {
 /// same as never, as nothing observes the object after the last answer).
 fn linearize<S>(init: &S, calls: &[Call<S::Op, S::Ret>], keep: &[bool], upto: usize) -> Option<Vec<usize>>
 where
-    S: SequentialSpec + Clone + Eq + Hash,
+    S: Model + Clone + Eq + Hash,
     S::Ret: PartialEq,
 {
     let mut answered = vec![false; calls.len()];
@@ -204,7 +215,8 @@ where
     };
     let mut taken = vec![0u64; calls.len().div_ceil(64)];
     let mut seen: HashSet<(Vec<u64>, S)> = HashSet::new();
-    let mut stack: Vec<(usize, S)> = Vec::new();
+    // Each call taken: its node, the state before it, and whether it only read.
+    let mut stack: Vec<(usize, S, bool)> = Vec::new();
     let mut state = init.clone();
     let mut at = nodes[0].next;
     while nodes[0].next < end {
@@ -225,7 +237,8 @@ where
             if fits {
                 taken[node.call / 64] |= 1 << (node.call % 64);
                 if seen.insert((taken.clone(), next_state.clone())) {
-                    stack.push((at, std::mem::replace(&mut state, next_state)));
+                    let read = S::changes_nothing(&call.op, call.ret.as_ref().filter(|_| answered[node.call]));
+                    stack.push((at, std::mem::replace(&mut state, next_state), read));
                     unlink(&mut nodes, at);
                     unlink(&mut nodes, answer_node[node.call]);
                     at = nodes[0].next;
@@ -235,22 +248,32 @@ where
             }
             at = node.next;
         } else {
-            // An answer before its call was taken: undo the last call taken.
-            let (undone, before) = stack.pop()?;
-            let call = nodes[undone].call;
-            relink(&mut nodes, answer_node[call]);
-            relink(&mut nodes, undone);
-            taken[call / 64] &= !(1 << (call % 64));
-            state = before;
-            at = nodes[undone].next;
+            // An answer before its call was taken: undo the last call taken, and
+            // the calls that changed nothing taken after it. Such a call (a
+            // read, a refusal) that fits the state when it is reached is taken
+            // there and then: every call that must precede it is taken
+            // already, so if any order follows, one with it taken there does
+            // too. Undoing it alone would only search the same orders again.
+            loop {
+                let (undone, before, read) = stack.pop()?;
+                let call = nodes[undone].call;
+                relink(&mut nodes, answer_node[call]);
+                relink(&mut nodes, undone);
+                taken[call / 64] &= !(1 << (call % 64));
+                state = before;
+                at = nodes[undone].next;
+                if !read {
+                    break;
+                }
+            }
         }
     }
-    Some(stack.into_iter().map(|(at, _)| nodes[at].call).collect())
+    Some(stack.into_iter().map(|(at, _, _)| nodes[at].call).collect())
 }
 
 fn consistent<S>(init: &S, calls: &[Call<S::Op, S::Ret>], keep: &[bool], upto: usize) -> bool
 where
-    S: SequentialSpec + Clone + Eq + Hash,
+    S: Model + Clone + Eq + Hash,
     S::Ret: PartialEq,
 {
     linearize(init, calls, keep, upto).is_some()
@@ -261,7 +284,7 @@ where
 /// and its answer.
 pub fn check<S>(init: S, calls: &[Call<S::Op, S::Ret>]) -> Verdict<S::Op, S::Ret>
 where
-    S: SequentialSpec + Clone + Debug + Eq + Hash,
+    S: Model + Clone + Debug + Eq + Hash,
     S::Op: Clone + Debug,
     S::Ret: Clone + Debug + PartialEq,
 {
@@ -308,16 +331,44 @@ where
             bad = mid;
         }
     }
-    // Then every call that is not needed for the failure is dropped, one at a time.
-    let mut keep = every;
-    for i in 0..calls.len() {
-        if !keep[i] {
-            continue;
+    // Then the calls that changed nothing (reads, refusals) and are not
+    // needed for the failure are dropped: first in large runs (while the
+    // history is long, each search of a failing one is costly), then one at
+    // a time, so that dropping any one left would make the rest orderable.
+    // Changes are all kept: without the changes that made the object's
+    // state, any later answer would fail, and say nothing.
+    let mut in_prefix = vec![false; calls.len()];
+    let mut answered_in_prefix = vec![false; calls.len()];
+    for event in events(calls).into_iter().take(bad) {
+        match event {
+            Event::Invoke(i) => in_prefix[i] = true,
+            Event::Return(i) => answered_in_prefix[i] = true,
         }
-        keep[i] = false;
-        if consistent(&init, calls, &keep, bad) {
-            keep[i] = true;
+    }
+    let mut keep = in_prefix.clone();
+    let mut reads: Vec<usize> = (0..calls.len())
+        .filter(|&i| {
+            in_prefix[i] && S::changes_nothing(&calls[i].op, calls[i].ret.as_ref().filter(|_| answered_in_prefix[i]))
+        })
+        .collect();
+    reads.sort_by_key(|&i| calls[i].invoked_at);
+    let mut run = reads.len().div_ceil(2).max(1);
+    loop {
+        let kept: Vec<usize> = reads.iter().copied().filter(|&i| keep[i]).collect();
+        for block in kept.chunks(run) {
+            for &i in block {
+                keep[i] = false;
+            }
+            if consistent(&init, calls, &keep, bad) {
+                for &i in block {
+                    keep[i] = true;
+                }
+            }
         }
+        if run == 1 {
+            break;
+        }
+        run = run.div_ceil(2);
     }
     // The calls of the failing prefix, those answered after it as of unknown outcome.
     let mut sent = vec![false; calls.len()];
@@ -336,8 +387,17 @@ where
         }
         call
     };
+    let failing = match events(calls).into_iter().nth(bad - 1) {
+        Some(Event::Return(i) | Event::Invoke(i)) => calls[i].clone(),
+        None => unreachable!("a failing prefix has an event"),
+    };
+    let in_order = |mut chosen: Vec<usize>| {
+        chosen.sort_by_key(|&i| calls[i].invoked_at);
+        chosen.into_iter().map(shown).collect()
+    };
     Verdict::Anomaly {
-        prefix: (0..calls.len()).filter(|&i| sent[i]).map(shown).collect(),
-        core: (0..calls.len()).filter(|&i| sent[i] && keep[i]).map(shown).collect(),
+        failing,
+        prefix: in_order((0..calls.len()).filter(|&i| sent[i]).collect()),
+        core: in_order((0..calls.len()).filter(|&i| keep[i]).collect()),
     }
 }

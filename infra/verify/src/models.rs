@@ -3,6 +3,7 @@
 //! activation's answer is valid with any id not already in use, and the model
 //! takes that id from then on.
 
+use crate::Model;
 use serde::{Deserialize, Serialize};
 use stateright::semantics::SequentialSpec;
 use std::collections::{BTreeMap, BTreeSet};
@@ -268,5 +269,42 @@ impl SequentialSpec for Balance {
             (BalanceRet::Debited { .. }, BalanceRet::Debited { after: None }) => true,
             (answer, ret) => answer == *ret,
         }
+    }
+}
+
+impl Model for Key {
+    fn changes_nothing(op: &KeyOp, ret: Option<&KeyRet>) -> bool {
+        matches!(
+            (op, ret),
+            (KeyOp::Validate { .. } | KeyOp::Count, _)
+                | (KeyOp::Activate { .. }, Some(KeyRet::LimitReached))
+                | (KeyOp::Deactivate { .. }, Some(KeyRet::NotFound))
+                | (KeyOp::SetLimit { .. }, Some(KeyRet::LimitBelowUsed))
+        )
+    }
+}
+
+impl Model for Pool {
+    fn changes_nothing(op: &PoolOp, ret: Option<&PoolRet>) -> bool {
+        matches!(
+            (op, ret),
+            (PoolOp::Used, _)
+                | (PoolOp::Assign { .. }, Some(PoolRet::Exceeded))
+                | (PoolOp::Release { .. }, Some(PoolRet::NotHeld))
+                | (PoolOp::SetQuantity { .. }, Some(PoolRet::BelowConsumed))
+        )
+    }
+}
+
+impl Model for Balance {
+    fn changes_nothing(op: &BalanceOp, ret: Option<&BalanceRet>) -> bool {
+        matches!(
+            (op, ret),
+            (BalanceOp::Read, _)
+                | (
+                    BalanceOp::Debit { .. },
+                    Some(BalanceRet::Insufficient | BalanceRet::OverageLimitReached)
+                )
+        )
     }
 }

@@ -574,6 +574,7 @@ impl Store {
         if key.activation_shards.is_some() {
             key.instances_count = crate::domain::shards::total_used(&self.activation_shards(&key).await?);
         }
+        key.instances_count = crate::failpoints::count_read(&key.id, key.instances_count);
         Ok(Some(key))
     }
 

@@ -9,7 +9,6 @@ use licensing_verify::models::{Balance, Key, Pool};
 use licensing_verify::{check, Call, Verdict};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use stateright::semantics::SequentialSpec;
 use std::fmt::Debug;
 
 #[derive(Deserialize)]
@@ -73,7 +72,7 @@ fn main() {
 /// Prints the verdict on one history; true for an anomaly.
 fn report<S>(path: &str, init: S, calls: serde_json::Value) -> bool
 where
-    S: SequentialSpec + Clone + Debug + Eq + std::hash::Hash,
+    S: licensing_verify::Model + Clone + Debug + Eq + std::hash::Hash,
     S::Op: Clone + Debug + DeserializeOwned,
     S::Ret: Clone + Debug + PartialEq + DeserializeOwned,
 {
@@ -98,25 +97,29 @@ where
             eprintln!("{path}: malformed: {problem}");
             std::process::exit(2);
         }
-        Verdict::Anomaly { prefix, core } => {
+        Verdict::Anomaly { failing, prefix, core } => {
             println!(
                 "{path}: NOT LINEARIZABLE: {} calls ({unknown} of unknown outcome)",
                 calls.len()
             );
+            println!("  the first answer no order explains: {}", shown(&failing));
+            let (answers, changes): (Vec<_>, Vec<_>) =
+                core.iter().partition(|c| S::changes_nothing(&c.op, c.ret.as_ref()));
             println!(
-                "  no order explains these {} calls (drop any one and the rest can be ordered):",
-                core.len()
+                "  these {} reads and refusals cannot all be given (drop any one and the rest can be ordered):",
+                answers.len()
             );
-            for call in &core {
+            for call in &answers {
+                println!("    {}", shown(call));
+            }
+            println!("  with the {} changes sent before them:", changes.len());
+            for call in &changes {
                 println!("    {}", shown(call));
             }
             println!(
-                "  the history up to the first answer that cannot be given ({} calls):",
+                "  ({} calls were sent up to the first answer no order explains)",
                 prefix.len()
             );
-            for call in &prefix {
-                println!("    {}", shown(call));
-            }
             true
         }
     }
