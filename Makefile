@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, and a few for every day.
-.PHONY: dev test fuzz bench capacity build keys pool-shards credit-shards openapi events fmt lint
+.PHONY: dev test fuzz verify bench capacity build keys pool-shards credit-shards openapi events fmt lint
 
 dev: ## start the local stack and serve every route on http://127.0.0.1:9000
 	infra/dev.sh
@@ -9,6 +9,9 @@ test: ## the whole suite against a local stack of its own
 
 fuzz: ## schemathesis over openapi.yaml against a local stack of its own
 	infra/test.sh fuzz
+
+verify: ## sixteen clients per object while DynamoDB is cut, processes die and writes are throttled; each history checked for linearizability (SEED=<seed> repeats one)
+	VERIFY_SEED=$(SEED) infra/test.sh verify
 
 bench: ## DynamoDB/SES calls and time per route, the integration tests as workload
 	infra/test.sh bench

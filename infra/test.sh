@@ -30,6 +30,9 @@ step() { printf '\n== %s (%d s)\n' "$*" "$SECONDS"; }
 # `infra/test.sh node`: only the stack and the Node suite (tests/node/).
 # `infra/test.sh bench`: release builds on the same stack, then bench/run.py
 # (make bench). BENCH_PROFILE=debug skips the release build.
+# `infra/test.sh verify`: the stack and tests/test_histories.py, long (make
+# verify): VERIFY_ROUNDS histories per object of VERIFY_CALLS calls per client,
+# each seed printed; VERIFY_SEED repeats one.
 # `infra/test.sh capacity`: the stack with the functions behind the proxy's
 # throttling mode, CAPACITY_ITEM_WCU (default 20) write units a second per item
 # as DynamoDB allows about 1,000, then bench/capacity.py (make capacity).
@@ -144,6 +147,14 @@ fi
 if [[ $mode == capacity ]]; then
   step "capacity: one hot license key, organization pool and credit balance, unsharded and sharded, at ${CAPACITY_ITEM_WCU} WCU per item"
   python bench/capacity.py
+  exit
+fi
+
+if [[ $mode == verify ]]; then
+  export VERIFY_CALLS="${VERIFY_CALLS:-30}" VERIFY_ROUNDS="${VERIFY_ROUNDS:-3}"
+  step "histories: ${VERIFY_ROUNDS} per object, ${VERIFY_CALLS} calls by each of 16 clients, checked for linearizability${VERIFY_SEED:+ (seed $VERIFY_SEED)}"
+  python -m pytest -q -s -p no:cacheprovider tests/test_histories.py
+  cat "$STACK_DIR/histories/summary.txt"
   exit
 fi
 
