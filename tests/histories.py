@@ -57,11 +57,18 @@ class History:
     seed: int
     calls: list = field(default_factory=list)
     unexpected: list = field(default_factory=list)
+    # Answers that left an outcome unknown, by what they were: "no answer", "503", ...
+    unknowns: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, call):
         with self.lock:
             self.calls.append(call)
+
+    def tally(self, answer):
+        kind = "no answer" if answer is None else str(code_of(answer) or answer[0])
+        with self.lock:
+            self.unknowns[kind] = self.unknowns.get(kind, 0) + 1
 
     def counts(self):
         unknown = sum(1 for c in self.calls if c["ret"] is None)
@@ -122,10 +129,12 @@ def perform(client, history, op, request, interpret, write):
     for pause in RETRY_PAUSES_S if write else ():
         if definite(answer):
             break
+        history.tally(answer)
         time.sleep(pause)
         answer = client.send((method, path, kwargs))
     returned_at = now_us()
     if not definite(answer):
+        history.tally(answer)
         if write:
             history.add({"client": client.number, "op": op, "ret": None, "invoked_at": invoked_at, "returned_at": None})
         return None
@@ -232,6 +241,16 @@ class Nemesis:
             process.kill()
             process.wait()
         if self.throttle:
+            # The proxy writes what it forwarded and throttled on SIGUSR1.
+            stats_file = self.throttle_pid_file + ".stats.json"
+            before = os.path.getmtime(stats_file) if os.path.exists(stats_file) else 0
+            self.throttle.send_signal(signal.SIGUSR1)
+            for _ in range(50):
+                if os.path.exists(stats_file) and os.path.getmtime(stats_file) > before:
+                    break
+                time.sleep(0.1)
+            with open(stats_file) as f:
+                self.faults["writes throttled"] = json.load(f)["requests"]["throttled"]
             self.throttle.terminate()
             self.throttle.wait()
 
@@ -249,7 +268,7 @@ class Nemesis:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         upstream = int(os.environ["FUNCTION_DYNAMODB_ENDPOINT"].rsplit(":", 1)[1])
-        pid_file = os.path.join(self.work_dir, f"throttle-{port}.pid")
+        pid_file = self.throttle_pid_file = os.path.join(self.work_dir, f"throttle-{port}.pid")
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         proxy = subprocess.Popen(
             ["python", os.path.join(root, "infra", "dynamodb_proxy.py"), str(port), str(upstream), pid_file,
@@ -316,4 +335,4 @@ def summary(history, nemesis, verdict_ok):
     total, unknown = history.counts()
     faults = nemesis.faults if nemesis else {}
     return (f"{history.model} seed {history.seed}: {total} calls by {CLIENTS} clients ({unknown} of unknown outcome), "
-            f"faults {faults}: {'linearizable' if verdict_ok else 'NOT LINEARIZABLE'}")
+            f"faults {faults}, answers retried {history.unknowns}: {'linearizable' if verdict_ok else 'NOT LINEARIZABLE'}")

@@ -86,27 +86,27 @@ class KeyUnderTest:
             if fingerprint:
                 body["fingerprint"] = fingerprint
             ret = perform(client, history, {"f": "activate", "fingerprint": fingerprint},
-                               ("POST", "/licenses/activate", {"json": body}), self.activated, write=True)
+                          ("POST", "/licenses/activate", {"json": body}), self.activated, write=True)
             if ret and ret.get("r") == "activated":
                 self.known.append(ret["instance"])
         elif roll < 0.55:
             instance = rng.choice(known)
             perform(client, history, {"f": "deactivate", "instance": instance},
-                         ("POST", "/licenses/deactivate", {"json": {"license_key": self.key, "license_key_instance_id": instance}}),
-                         self.deactivated, write=True)
+                    ("POST", "/licenses/deactivate", {"json": {"license_key": self.key, "license_key_instance_id": instance}}),
+                    self.deactivated, write=True)
         elif roll < 0.75:
             instance = rng.choice(known)
             perform(client, history, {"f": "validate", "instance": instance},
-                         ("POST", "/licenses/validate", {"json": {"license_key": self.key, "license_key_instance_id": instance}}),
-                         self.validated, write=False)
+                    ("POST", "/licenses/validate", {"json": {"license_key": self.key, "license_key_instance_id": instance}}),
+                    self.validated, write=False)
         elif roll < 0.95:
             perform(client, history, {"f": "count"}, ("GET", f"/license_keys/{self.id}", {"headers": self.auth}),
-                         self.counted, write=False)
+                    self.counted, write=False)
         else:
             limit = rng.choice(self.limits)
             perform(client, history, {"f": "set_limit", "limit": limit},
-                         ("PATCH", f"/license_keys/{self.id}", {"json": {"activations_limit": limit}, "headers": self.auth}),
-                         self.limit_set, write=True)
+                    ("PATCH", f"/license_keys/{self.id}", {"json": {"activations_limit": limit}, "headers": self.auth}),
+                    self.limit_set, write=True)
 
     @staticmethod
     def activated(answer):
@@ -153,12 +153,12 @@ class KeyUnderTest:
 KEY_FUNCTIONS = ["activate-license", "deactivate-license", "update-license-key"]
 
 
-def run_key(api_url, business, work_dir, seed, shards, nemesis_on=True, failpoint=None, functions=KEY_FUNCTIONS):
+def run_key(api_url, business, work_dir, seed, shards, failpoint=None, functions=KEY_FUNCTIONS):
+    """A key's history with the nemesis on, or, with `failpoint`, only `functions` so armed beside the stack's own."""
     limit = 10 if shards else 4
     obj = KeyUnderTest(business, limit, shards)
     history = History("key", {"limit": limit}, seed)
-    nemesis = Nemesis(seed, work_dir, cuts=nemesis_on and not failpoint, functions=functions, failpoint=failpoint) \
-        if nemesis_on else None
+    nemesis = Nemesis(seed, work_dir, cuts=not failpoint, functions=functions, failpoint=failpoint)
     record(history, api_url, calls(obj.step, CALLS), nemesis)
     return history, nemesis
 
