@@ -11,10 +11,11 @@
 //!
 //! A history is what concurrent clients saw: for each call, when it was sent,
 //! what it asked, and when and what it was answered, or that its outcome is
-//! unknown (a timeout, a 503, a cut connection: Jepsen's `info`). A call known
-//! to have changed nothing (Jepsen's `fail`) is left out before checking.
-//! `check` answers the order in which the object could have taken every call,
-//! or the fewest calls it could not have answered as they were answered.
+//! unknown (a timeout, a 503, a cut connection: Jepsen's `info`). A refusal is
+//! an answer like any other: a debit refused while the credits were there is
+//! an anomaly. `check` answers the order in which the object could have taken
+//! every call, or the first answer no order explains, with the fewest reads
+//! and refusals that cannot be given together with the changes.
 
 pub mod models;
 
@@ -371,17 +372,9 @@ where
         run = run.div_ceil(2);
     }
     // The calls of the failing prefix, those answered after it as of unknown outcome.
-    let mut sent = vec![false; calls.len()];
-    let mut answered = vec![false; calls.len()];
-    for event in events(calls).into_iter().take(bad) {
-        match event {
-            Event::Invoke(i) => sent[i] = true,
-            Event::Return(i) => answered[i] = true,
-        }
-    }
     let shown = |i: usize| {
         let mut call = calls[i].clone();
-        if !answered[i] {
+        if !answered_in_prefix[i] {
             call.ret = None;
             call.returned_at = None;
         }
@@ -397,7 +390,7 @@ where
     };
     Verdict::Anomaly {
         failing,
-        prefix: in_order((0..calls.len()).filter(|&i| sent[i]).collect()),
+        prefix: in_order((0..calls.len()).filter(|&i| in_prefix[i]).collect()),
         core: in_order((0..calls.len()).filter(|&i| keep[i]).collect()),
     }
 }

@@ -2,8 +2,9 @@
 //! Each file is one object's history, `{"model": "key" | "pool" | "balance",
 //! "init": {...}, "calls": [...]}` (`licensing_verify::Call`, ops and answers
 //! as `models` spells them). Prints each verdict; an anomaly is printed with
-//! its failing prefix and the fewest calls that cannot be ordered, and makes
-//! the exit status 1.
+//! the first answer no order explains, the fewest reads and refusals that
+//! cannot be given together and the changes sent before them, and makes the
+//! exit status 1 (2 for a file that is not a history).
 
 use licensing_verify::models::{Balance, Key, Pool};
 use licensing_verify::{check, Call, Verdict};
@@ -45,7 +46,13 @@ fn main() {
                 std::process::exit(2);
             }
         };
-        let init: Init = serde_json::from_value(history.init).unwrap_or_default();
+        let init: Init = match history.init {
+            serde_json::Value::Null => Init::default(),
+            given => serde_json::from_value(given).unwrap_or_else(|problem| {
+                eprintln!("{path}: init: {problem}");
+                std::process::exit(2);
+            }),
+        };
         let found = match history.model.as_str() {
             "key" => report(path, Key::with_limit(init.limit), history.calls),
             "pool" => report(path, Pool::of(init.quantity.unwrap_or(0)), history.calls),
