@@ -46,6 +46,19 @@ class Unexpected(Exception):
     """An answer the object's contract does not allow: a defect of its own."""
 
 
+def answered(what, answer, table):
+    """The model's answer to an HTTP answer, from `table`: by (status, code),
+    else by status; a function there gives it from the body. Any answer not
+    in the table is `Unexpected`."""
+    status, body, _ = answer
+    code = body.get("code") if isinstance(body, dict) else None
+    for found in ((status, code), status):
+        if found in table:
+            ret = table[found]
+            return ret(body) if callable(ret) else ret
+    raise Unexpected(what)
+
+
 def now_us():
     return time.monotonic_ns() // 1000
 

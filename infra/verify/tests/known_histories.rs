@@ -260,3 +260,32 @@ fn a_history_no_client_could_record_is_malformed() {
     ];
     assert!(matches!(check(Key::default(), &overlapping), Verdict::Malformed(_)));
 }
+
+/// A history recorded from the service: its model's initial state and its
+/// calls. Kept here as the checker's core of each (the changes and the
+/// answers that cannot be given together); docs/verification/ has the whole
+/// histories, which take minutes to minimize.
+fn recorded<Op: serde::de::DeserializeOwned, Ret: serde::de::DeserializeOwned>(
+    text: &str,
+) -> (serde_json::Value, Vec<Call<Op, Ret>>) {
+    let mut history: serde_json::Value = serde_json::from_str(text).expect("a history");
+    let calls = serde_json::from_value(history["calls"].take()).expect("its calls");
+    (history["init"].take(), calls)
+}
+
+/// The anomalies histories found in split counters (shards read at several
+/// instants, since fixed) stay caught, by the answers that showed them.
+#[test]
+fn the_torn_shard_reads_found_in_recorded_histories_are_caught() {
+    let (init, calls) = recorded::<PoolOp, PoolRet>(include_str!("histories/pool-split-2063856817-core.json"));
+    let pool = Pool::of(init["quantity"].as_u64().expect("a quantity") as u32);
+    let core = anomaly(check(pool, &calls));
+    let answers: Vec<_> = core.iter().filter_map(|c| c.ret.clone()).collect();
+    assert!(answers.contains(&PoolRet::Exceeded), "{answers:?}");
+    assert!(answers.contains(&PoolRet::Used { used: 6 }), "{answers:?}");
+
+    let (init, calls) = recorded::<KeyOp, KeyRet>(include_str!("histories/key-split-1111906938-core.json"));
+    let key = Key::with_limit(init["limit"].as_u64().map(|limit| limit as u32));
+    let core = anomaly(check(key, &calls));
+    assert!(core.iter().any(|c| c.ret == Some(KeyRet::LimitReached)), "{core:?}");
+}

@@ -344,6 +344,11 @@ impl OrgLicense {
     pub fn term(&self, now: i64) -> Term {
         Term::at(self.end_date, self.grace_period, now)
     }
+
+    /// Whether a pool of it is split over shards (items apart from the license).
+    pub fn has_split_pool(&self) -> bool {
+        self.products.values().any(|pool| pool.shards.is_some())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -319,8 +319,8 @@ impl Store {
 
     /// The organization's license, a sharded pool's `allocated` added up from its shards.
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
-        let org = self.get_as(org_key(account), true).await?;
-        self.counted_org(org).await
+        let (org, _) = self.org_at_once::<UserSeat>(account, Vec::new()).await?;
+        Ok(org)
     }
 
     /// The license for its terms and owner only: a sharded pool's `allocated`
@@ -330,7 +330,7 @@ impl Store {
     }
 
     /// A sharded pool's `allocated` is what its shards used (kept in `shards`).
-    pub async fn counted_org(&self, org: Option<OrgLicense>) -> Result<Option<OrgLicense>, ApiError> {
+    async fn counted_org(&self, org: Option<OrgLicense>) -> Result<Option<OrgLicense>, ApiError> {
         let Some(mut org) = org else { return Ok(None) };
         let sharded: Vec<(String, u32)> = org
             .products
@@ -361,6 +361,9 @@ impl Store {
         keys: impl IntoIterator<Item = Item>,
         counted: bool,
     ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
+        if counted {
+            return self.org_at_once(account, keys.into_iter().collect()).await;
+        }
         let keys: Vec<Item> = std::iter::once(org_key(account)).chain(keys).collect();
         let (mut org, mut others) = (None, Vec::new());
         for item in self.get_many(keys).await? {
@@ -369,10 +372,43 @@ impl Store {
                 _ => others.push(from_item(item)?),
             }
         }
-        if counted {
-            org = self.counted_org(org).await?;
-        }
         Ok((org, others))
+    }
+
+    /// The license and `others`, a sharded pool's `allocated` summed from its
+    /// shards, all as they were at one instant: what a refusal is decided from.
+    async fn org_at_once<T: serde::de::DeserializeOwned>(
+        &self,
+        account: &str,
+        others: Vec<Item>,
+    ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
+        let read = self
+            .with_shards(org_key(account), others, |org: &OrgLicense| {
+                org.products
+                    .iter()
+                    .filter_map(|(code, pool)| pool.shards.map(|count| (pool_counter(account, code), count)))
+                    .collect()
+            })
+            .await?;
+        let others = read
+            .others
+            .into_iter()
+            .flatten()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
+        let Some(mut org) = read.item else {
+            return Ok((None, others));
+        };
+        for (code, pool) in org.products.iter_mut() {
+            let counter = pool_counter(account, code);
+            let Some((_, shards)) = read.shards.iter().find(|(c, _)| *c == counter) else {
+                continue;
+            };
+            let shards: Vec<Shard> = shards.iter().map(|s| s.shard()).collect();
+            pool.allocated = crate::domain::shards::total_used(&shards);
+            org.shards.insert(code.clone(), shards);
+        }
+        Ok((Some(org), others))
     }
 
     /// The account's license (counted) and the seats of `users` (at most 99).

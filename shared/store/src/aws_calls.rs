@@ -177,6 +177,8 @@ fn iam_actions(service: Service, operation: &str, input: &Input) -> Vec<IamActio
                     Some((action, "table".to_string()))
                 })
                 .collect(),
+            // A snapshot read needs GetItem on each item it reads.
+            "TransactGetItems" => vec![("dynamodb:GetItem", "table".to_string())],
             "Query" => {
                 let index = input.downcast_ref::<QueryInput>().and_then(|q| q.index_name());
                 vec![("dynamodb:Query", resource(index))]

@@ -172,6 +172,26 @@ pub(super) fn advance(
         .collect()
 }
 
+/// An item, others beside it and the shards of the counters it splits, as
+/// read at one instant (`Store::with_shards`).
+pub(super) struct AtOnce<T> {
+    pub item: Option<T>,
+    /// Each as asked, `None` where absent.
+    pub others: Vec<Option<Item>>,
+    /// Each counter the item splits, with its shards by index.
+    pub shards: Vec<(String, Vec<ShardItem>)>,
+}
+
+impl<T> AtOnce<T> {
+    /// What the shards of `counter` used, if the item splits it.
+    pub fn used(&self, counter: &str) -> Option<i64> {
+        self.shards
+            .iter()
+            .find(|(c, _)| c == counter)
+            .map(|(_, shards)| shards.iter().map(|s| s.used).sum())
+    }
+}
+
 impl Written {
     /// The shard as it refused (action `at`), when its condition alone failed.
     pub fn shard_that_refused(&self, at: usize) -> Result<Option<ShardItem>, ApiError> {
@@ -180,18 +200,57 @@ impl Written {
 }
 
 impl Store {
-    /// Every shard of a counter split in `count`, read strongly in one round
-    /// trip, by index; fewer when the counter was merged meanwhile.
+    /// Every shard of a counter split in `count`, by index, all as they were
+    /// at one instant, so their sum is a count the counter really had; fewer
+    /// when the counter was merged meanwhile.
     pub async fn shards(&self, counter: &str, count: u32) -> Result<Vec<ShardItem>, ApiError> {
         let keys = (0..count).map(|i| shard_key(counter, i)).collect();
-        let mut shards = self
-            .get_many(keys)
+        self.snapshot(keys)
             .await?
             .into_iter()
-            .map(from_item::<ShardItem>)
-            .collect::<Result<Vec<_>, _>>()?;
-        shards.sort_by_key(|s| s.index);
-        Ok(shards)
+            .flatten()
+            .map(from_item)
+            .collect()
+    }
+
+    /// `first` and `others`, with the shards of every counter `first` splits
+    /// (`splits`: each counter and its shard count), all as they were at one
+    /// instant: what a refusal or a shown count is decided from. Shards are
+    /// read on the word of the first read, so a counter split or merged in
+    /// between is read again. It fits one transaction's 100 items: a key
+    /// splits into at most 32 shards, and an organization's pools into 32 in
+    /// all, read with at most 50 seats.
+    pub(super) async fn with_shards<T: serde::de::DeserializeOwned>(
+        &self,
+        first: Item,
+        others: Vec<Item>,
+        splits: impl Fn(&T) -> Vec<(String, u32)>,
+    ) -> Result<AtOnce<T>, ApiError> {
+        let mut guess: Vec<(String, u32)> = Vec::new();
+        for _ in 0..4 {
+            let mut keys = vec![first.clone()];
+            keys.extend(others.iter().cloned());
+            keys.extend(
+                guess
+                    .iter()
+                    .flat_map(|(counter, count)| (0..*count).map(|i| shard_key(counter, i))),
+            );
+            let mut items = self.snapshot(keys).await?.into_iter();
+            let item: Option<T> = items.next().flatten().map(from_item).transpose()?;
+            let others: Vec<Option<Item>> = items.by_ref().take(others.len()).collect();
+            let said = item.as_ref().map(&splits).unwrap_or_default();
+            if said != guess {
+                guess = said;
+                continue;
+            }
+            let mut shards = Vec::with_capacity(guess.len());
+            for (counter, count) in &guess {
+                let of_counter = items.by_ref().take(*count as usize).flatten().map(from_item);
+                shards.push((counter.clone(), of_counter.collect::<Result<_, _>>()?));
+            }
+            return Ok(AtOnce { item, others, shards });
+        }
+        Err(ApiError::unavailable("a counter was split or merged during every read"))
     }
 
     /// Gathers units into one shard of the counter, under `epoch`: free

@@ -56,15 +56,19 @@ fn as_read(shard: &BalanceShard) -> (&'static str, [(&'static str, AttributeValu
 }
 
 impl Store {
-    /// The shards of `balance`'s split, by index (those absent left out).
+    /// The shards of `balance`'s split, by index (those absent left out), all
+    /// as they were at one instant.
     pub async fn balance_shards(&self, balance: &Balance) -> Result<Vec<BalanceShard>, ApiError> {
         let Some(split) = &balance.split else {
             return Ok(Vec::new());
         };
-        // One GetItem each, at once: what every function reading a balance may already do.
-        let reads = (0..split.count).map(|i| self.balance_shard(balance, i));
-        let found = futures_util::future::try_join_all(reads).await?;
-        Ok(found.into_iter().flatten().collect())
+        let keys = (0..split.count).map(|i| shard_key(balance, i)).collect();
+        self.snapshot(keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(from_item)
+            .collect()
     }
 
     /// Shard `index` of `balance`, if it exists.

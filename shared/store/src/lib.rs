@@ -223,6 +223,56 @@ impl Store {
         Ok(found)
     }
 
+    /// Items by key, all as they were at one instant (TransactGetItems, at
+    /// most 100), in the order asked, `None` where absent. A count summed over
+    /// several items, or an answer that joins them, is read this way: each
+    /// item of `get_many` is read at its own instant.
+    async fn snapshot(&self, keys: Vec<Item>) -> Result<Vec<Option<Item>>, ApiError> {
+        use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
+        use aws_sdk_dynamodb::types::{Get, TransactGetItem};
+        // One item is read at one instant anyway, at half a transaction's cost.
+        if let [key] = keys.as_slice() {
+            return Ok(vec![self.get_item(key.clone(), true).await?]);
+        }
+        let gets = keys
+            .into_iter()
+            .map(|key| {
+                let get = Get::builder().table_name(&self.table).set_key(Some(key)).build();
+                Ok(TransactGetItem::builder().get(get.map_err(ApiError::internal)?).build())
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        crate::until_done!(|_| {
+            let result = self
+                .db
+                .transact_get_items()
+                .set_transact_items(Some(gets.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(output) => Ok(crate::retry::Attempt::Done(
+                    output
+                        .responses
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|r| r.item)
+                        .collect(),
+                )),
+                // A write in flight on one of the items, or one throttled: back off, then 503.
+                Err(err)
+                    if matches!(
+                        err.as_service_error(),
+                        Some(TransactGetItemsError::TransactionCanceledException(c))
+                            if c.cancellation_reasons().iter().any(|r| r.code().is_some_and(is_retryable_cancellation))
+                    ) =>
+                {
+                    Ok(crate::retry::Attempt::Lost)
+                }
+                Err(err) => Err(sdk_error(err)),
+            }
+        })
+        .await
+    }
+
     async fn get_as<T: serde::de::DeserializeOwned>(&self, key: Item, consistent: bool) -> Result<Option<T>, ApiError> {
         self.get_item(key, consistent).await?.map(from_item).transpose()
     }

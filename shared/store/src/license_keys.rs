@@ -717,32 +717,47 @@ impl Store {
         Ok(TransactWriteItem::builder().update(count).build())
     }
 
-    /// The key and the instance a device holds on it, in at most two reads.
+    /// The key and `others` of its items as they were at one instant, a
+    /// sharded key's count summed from its shards in the same read.
+    async fn key_at_once(
+        &self,
+        digest: &str,
+        others: Vec<Item>,
+    ) -> Result<(Option<LicenseKey>, Vec<Option<Item>>), ApiError> {
+        let counter = activation_counter(digest);
+        let read = self
+            .with_shards(license_key_key(digest), others, |key: &LicenseKey| {
+                key.activation_shards
+                    .map(|count| (counter.clone(), count))
+                    .into_iter()
+                    .collect()
+            })
+            .await?;
+        let used = read.used(&counter);
+        let key = read.item.map(|mut key| {
+            if let Some(used) = used {
+                key.instances_count = used;
+            }
+            key.instances_count = crate::failpoints::count_read(&key.id, key.instances_count);
+            key
+        });
+        Ok((key, read.others))
+    }
+
+    /// The key and the instance a device holds on it, the key and the
+    /// device's claim read at one instant, so a limit reached is one the key had.
     pub async fn read_for_activation(
         &self,
         license_key: &str,
         fingerprint: Option<&str>,
     ) -> Result<ActivationRead, ApiError> {
         let digest = key_digest(license_key);
-        let Some(fingerprint) = fingerprint else {
-            let key = self.counted(self.get_as(license_key_key(&digest), true).await?).await?;
-            return Ok(ActivationRead {
-                key,
-                holder: None,
-                held: None,
-            });
-        };
-        let items = self
-            .get_many(vec![license_key_key(&digest), device_key(&digest, fingerprint)])
-            .await?;
-        let (mut key, mut holder) = (None, None);
-        for item in items {
-            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some("LKFP") => holder = item.get("instance_id").and_then(|v| v.as_s().ok()).cloned(),
-                _ => key = Some(from_item(item)?),
-            }
-        }
-        let key = self.counted(key).await?;
+        let device = fingerprint.map(|fingerprint| device_key(&digest, fingerprint));
+        let (key, others) = self.key_at_once(&digest, device.into_iter().collect()).await?;
+        let holder = others
+            .into_iter()
+            .flatten()
+            .find_map(|item| item.get("instance_id").and_then(|v| v.as_s().ok()).cloned());
         let held = match &holder {
             Some(id) => self.get_as(instance_key(id), true).await?,
             None => None,
@@ -750,28 +765,18 @@ impl Store {
         Ok(ActivationRead { key, holder, held })
     }
 
-    /// The key named by its value and, when asked, an instance: one round trip.
+    /// The key named by its value and, when asked, an instance, as they were
+    /// at one instant.
     pub async fn key_and_instance(
         &self,
         license_key: &str,
         instance_id: Option<&str>,
     ) -> Result<(Option<LicenseKey>, Option<Instance>), ApiError> {
         let digest = key_digest(license_key);
-        let Some(instance_id) = instance_id else {
-            let key = self.get_as(license_key_key(&digest), true).await?;
-            return Ok((self.counted(key).await?, None));
-        };
-        let (mut key, mut instance) = (None, None);
-        for item in self
-            .get_many(vec![license_key_key(&digest), instance_key(instance_id)])
-            .await?
-        {
-            match item.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) {
-                Some("LKI") => instance = Some(from_item::<Instance>(item)?),
-                _ => key = Some(from_item(item)?),
-            }
-        }
-        Ok((self.counted(key).await?, instance))
+        let wanted = instance_id.map(instance_key);
+        let (key, others) = self.key_at_once(&digest, wanted.into_iter().collect()).await?;
+        let instance = others.into_iter().flatten().next().map(from_item).transpose()?;
+        Ok((key, instance))
     }
 
     /// Moves a leased instance's end to `until_ms` (`expires_at`) if it is still

@@ -333,10 +333,14 @@ pub async fn allocate_tenant(app: &App, call: &Call, account: &str, request: Ten
             return Ok(Attempt::Done(reply));
         }
         match written.pool_that_refused(&deltas)? {
-            // Only the pool moved: decide again from it as it refused, the tenant as read.
+            // Only the pool moved: decide again from it as it refused, the tenant as read
+            // (the transaction held it), all one instant. A split pool's shards
+            // were not in that instant: read everything afresh.
             Some(org_now) => {
                 conflicts.again();
-                kept = Some((app.store.counted_org(Some(org_now)).await?, current));
+                if !org_now.has_split_pool() {
+                    kept = Some((Some(org_now), current));
+                }
                 Ok(Attempt::Retry)
             }
             None => Ok(Attempt::Lost),
@@ -470,10 +474,14 @@ pub async fn assign_users(
             return Ok(Attempt::Done(reply));
         }
         match written.pool_that_refused(&deltas)? {
-            // Only the pool moved: decide again from it as it refused, the seats as read.
+            // Only the pool moved: decide again from it as it refused, the seats as read
+            // (the transaction held it), all one instant. A split pool's shards
+            // were not in that instant: read everything afresh.
             Some(org_now) => {
                 conflicts.again();
-                kept = Some((app.store.counted_org(Some(org_now)).await?, current));
+                if !org_now.has_split_pool() {
+                    kept = Some((Some(org_now), current));
+                }
                 Ok(Attempt::Retry)
             }
             None => Ok(Attempt::Lost),

@@ -116,10 +116,11 @@ pub async fn activate(
                 .is_some_and(|refused| Some(refused.epoch) == key.shard_epoch);
         if shard_full {
             conflicts.again();
-            if let Some(full) = make_room(app, &key, picked, conflicts).await? {
-                read.key = Some(full);
+            // With no room anywhere, read afresh: a limit reached is planned
+            // only from the key, its device and its shards read at one instant.
+            if make_room(app, &key, picked, conflicts).await? {
+                kept = Some(read);
             }
-            kept = Some(read);
             return Ok(Attempt::Retry);
         }
         let key_now = match key.activation_shards {
@@ -127,7 +128,8 @@ pub async fn activate(
             Some(_) => None,
         };
         match key_now {
-            // Only the key moved (it filled up, most often): plan again from it as it refused.
+            // Only the key moved (it filled up, most often): plan again from it as
+            // it refused, the device as read (the transaction held it), one instant.
             Some(key_now) if key_now.activation_shards.is_none() => {
                 conflicts.again();
                 read.key = Some(key_now);
@@ -144,22 +146,16 @@ pub async fn activate(
     .await
 }
 
-/// A sharded key's shard `to` was full: half of the freest shard's room moves
-/// to it (None: try again), or with no room anywhere, the key with its count
-/// as it is, from which the limit reached is planned.
-async fn make_room(app: &App, key: &LicenseKey, to: u32, conflicts: &mut Conflicts) -> ApiResult<Option<LicenseKey>> {
+/// A sharded key's shard `to` was full: half of the freest shard's room
+/// moves to it (true: try again), if any shard has room.
+async fn make_room(app: &App, key: &LicenseKey, to: u32, conflicts: &mut Conflicts) -> ApiResult<bool> {
     let shards = app.store.activation_shards(key).await?;
-    match crate::domain::shards::rebalance(&shards, to) {
-        Some(change) => {
-            conflicts.before_write()?;
-            app.store.rebalance_activations(key, change).await?;
-            Ok(None)
-        }
-        None => Ok(Some(LicenseKey {
-            instances_count: crate::domain::shards::total_used(&shards),
-            ..key.clone()
-        })),
-    }
+    let Some(change) = crate::domain::shards::rebalance(&shards, to) else {
+        return Ok(false);
+    };
+    conflicts.before_write()?;
+    app.store.rebalance_activations(key, change).await?;
+    Ok(true)
 }
 
 /// One of a sharded key's shards, at random (0 for a key that has none).
