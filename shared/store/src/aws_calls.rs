@@ -307,6 +307,11 @@ mod tests {
             iam_actions(Service::DynamoDb, "BatchGetItem", &Input::erase(get)),
             [("dynamodb:BatchGetItem", "table".to_string())]
         );
+        let snapshot = QueryInput::builder().table_name("t").build().unwrap();
+        assert_eq!(
+            iam_actions(Service::DynamoDb, "TransactGetItems", &Input::erase(snapshot)),
+            [("dynamodb:GetItem", "table".to_string())]
+        );
     }
 
     #[tokio::test]
