@@ -319,8 +319,7 @@ impl Store {
 
     /// The organization's license, a sharded pool's `allocated` added up from its shards.
     pub async fn org_license(&self, account: &str) -> Result<Option<OrgLicense>, ApiError> {
-        let (org, _) = self.org_at_once::<UserSeat>(account, Vec::new()).await?;
-        Ok(org)
+        Ok(self.org_at_once(account, Vec::new()).await?.0)
     }
 
     /// The license for its terms and owner only: a sharded pool's `allocated`
@@ -362,7 +361,9 @@ impl Store {
         counted: bool,
     ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
         if counted {
-            return self.org_at_once(account, keys.into_iter().collect()).await;
+            let (org, others) = self.org_at_once(account, keys.into_iter().collect()).await?;
+            let others = others.into_iter().map(from_item).collect::<Result<_, _>>()?;
+            return Ok((org, others));
         }
         let keys: Vec<Item> = std::iter::once(org_key(account)).chain(keys).collect();
         let (mut org, mut others) = (None, Vec::new());
@@ -375,13 +376,10 @@ impl Store {
         Ok((org, others))
     }
 
-    /// The license and `others`, a sharded pool's `allocated` summed from its
-    /// shards, all as they were at one instant: what a refusal is decided from.
-    async fn org_at_once<T: serde::de::DeserializeOwned>(
-        &self,
-        account: &str,
-        others: Vec<Item>,
-    ) -> Result<(Option<OrgLicense>, Vec<T>), ApiError> {
+    /// The license and `others` (those present), a sharded pool's `allocated`
+    /// summed from its shards, all as they were at one instant: what a
+    /// refusal is decided from.
+    async fn org_at_once(&self, account: &str, others: Vec<Item>) -> Result<(Option<OrgLicense>, Vec<Item>), ApiError> {
         let read = self
             .with_shards(org_key(account), others, |org: &OrgLicense| {
                 org.products
@@ -390,12 +388,7 @@ impl Store {
                     .collect()
             })
             .await?;
-        let others = read
-            .others
-            .into_iter()
-            .flatten()
-            .map(from_item)
-            .collect::<Result<_, _>>()?;
+        let others = read.others.into_iter().flatten().collect();
         let Some(mut org) = read.item else {
             return Ok((None, others));
         };

@@ -230,9 +230,11 @@ impl Store {
     async fn snapshot(&self, keys: Vec<Item>) -> Result<Vec<Option<Item>>, ApiError> {
         use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
         use aws_sdk_dynamodb::types::{Get, TransactGetItem};
-        // One item is read at one instant anyway, at half a transaction's cost.
-        if let [key] = keys.as_slice() {
-            return Ok(vec![self.get_item(key.clone(), true).await?]);
+        match keys.as_slice() {
+            [] => return Ok(Vec::new()),
+            // One item is read at one instant anyway, at half a transaction's cost.
+            [key] => return Ok(vec![self.get_item(key.clone(), true).await?]),
+            _ => {}
         }
         let gets = keys
             .into_iter()
