@@ -152,7 +152,9 @@ fi
 
 if [[ $mode == verify ]]; then
   export VERIFY_CALLS="${VERIFY_CALLS:-30}" VERIFY_ROUNDS="${VERIFY_ROUNDS:-3}"
-  step "histories: ${VERIFY_ROUNDS} per object, ${VERIFY_CALLS} calls by each of 16 clients, checked for linearizability${VERIFY_SEED:+ (seed $VERIFY_SEED)}"
+  # A seed given repeats that one history per object.
+  rounds="${VERIFY_SEED:+1}"
+  step "histories: ${rounds:-$VERIFY_ROUNDS} per object, ${VERIFY_CALLS} calls by each of 16 clients, checked for linearizability${VERIFY_SEED:+ (seed $VERIFY_SEED)}"
   python -m pytest -q -s -p no:cacheprovider tests/test_histories.py
   cat "$STACK_DIR/histories/summary.txt"
   exit

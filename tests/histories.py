@@ -191,7 +191,12 @@ def record(history, base_url, run, nemesis=None):
 
 def check(history, directory):
     """Runs check-history on the history; (linearizable, what it printed)."""
-    path = os.path.join(directory, f"{history.model}-{history.seed}.json")
+    base = os.path.join(directory, f"{history.model}-{history.seed}")
+    path, n = base + ".json", 1
+    # A seed repeated (make verify SEED=...) gives one model several histories: keep each.
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}.json"
     history.dump(path)
     checker = os.path.join(os.environ["FUNCTION_BIN_DIR"], "check-history")
     done = subprocess.run([checker, path], capture_output=True, text=True, timeout=600)
