@@ -221,12 +221,7 @@ impl Store {
     /// when the counter was merged meanwhile.
     pub async fn shards(&self, counter: &str, count: u32) -> Result<Vec<ShardItem>, ApiError> {
         let keys = (0..count).map(|i| shard_key(counter, i)).collect();
-        self.snapshot(keys)
-            .await?
-            .into_iter()
-            .flatten()
-            .map(from_item)
-            .collect()
+        self.snapshot_as(keys).await
     }
 
     /// `first` and `others`, with the shards of every counter `first` splits

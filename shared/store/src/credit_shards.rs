@@ -63,12 +63,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let keys = (0..split.count).map(|i| shard_key(balance, i)).collect();
-        self.snapshot(keys)
-            .await?
-            .into_iter()
-            .flatten()
-            .map(from_item)
-            .collect()
+        self.snapshot_as(keys).await
     }
 
     /// Shard `index` of `balance`, if it exists.

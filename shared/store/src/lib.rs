@@ -275,6 +275,17 @@ impl Store {
         .await
     }
 
+    /// Items by key as they were at one instant (`snapshot`), read as `T`;
+    /// absent ones are left out.
+    async fn snapshot_as<T: serde::de::DeserializeOwned>(&self, keys: Vec<Item>) -> Result<Vec<T>, ApiError> {
+        self.snapshot(keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(from_item)
+            .collect()
+    }
+
     async fn get_as<T: serde::de::DeserializeOwned>(&self, key: Item, consistent: bool) -> Result<Option<T>, ApiError> {
         self.get_item(key, consistent).await?.map(from_item).transpose()
     }
