@@ -223,6 +223,46 @@ def test_concurrent_activations_of_one_device_take_one_slot(business, anonymous)
     assert business.get(f"/grants/{grant['id']}").json()["license_key"]["activations_used"] == 1
 
 
+@pytest.mark.parametrize("shards", [None, 8])
+def test_a_device_activated_while_it_is_deactivated_never_finds_the_key_full(business, anonymous, shards):
+    """A full key; the device holding one slot is deactivated while it activates again. Each
+    activation sees the device as holding its instance or the slot as free, never the key full."""
+    limit = 10
+    _, grant, key = delivered_key(business, limit=limit)
+    lk_id = grant["license_key"]["id"]
+    if shards:
+        assert business.patch(f"/license_keys/{lk_id}", json={"activation_shards": shards}).status_code == 200
+    for i in range(1, limit):
+        assert activate(anonymous, key, f"other-{i}", f"fp-other-{i}").status_code == 201
+    held = activate(anonymous, key, "mine", "fp-mine").json()["id"]
+    activators = 6
+    for _ in range(15):
+        start = threading.Barrier(activators + 1)
+
+        def one(i):
+            start.wait()
+            if i == activators:
+                return deactivate(anonymous, key, held)
+            time.sleep(random.random() / 10)
+            return activate(anonymous, key, "mine", "fp-mine")
+
+        with concurrent.futures.ThreadPoolExecutor(activators + 1) as pool:
+            *activations, gone = pool.map(one, range(activators + 1))
+        assert gone.status_code == 200, gone.text
+        refusals = [a.text for a in activations if a.status_code not in (200, 201)]
+        assert not refusals, refusals
+        # At most one new instance; none if every activation came before the deactivation.
+        ids = {a.json()["id"] for a in activations} - {held}
+        assert len(ids) <= 1, ids
+        if not ids:
+            again = activate(anonymous, key, "mine", "fp-mine")
+            assert again.status_code == 201, again.text
+            ids = {again.json()["id"]}
+        held = ids.pop()
+        assert instances_count(business, lk_id) == limit
+    assert len(listed_instances(business, lk_id)) == limit
+
+
 # ---------------------------------------------------------------- leases and heartbeats
 
 

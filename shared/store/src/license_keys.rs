@@ -83,6 +83,11 @@ fn instance_key(id: &str) -> Item {
     key(format!("LKI#{id}"), "LKI")
 }
 
+/// The instance a device's claim names, if the device has a claim.
+fn claimed_instance(claim: Option<Item>) -> Option<String> {
+    claim.and_then(|item| item.get("instance_id").and_then(|v| v.as_s().ok()).cloned())
+}
+
 fn device_key(key_digest: &str, fingerprint: &str) -> Item {
     key(
         format!("LKFP#{key_digest}#{}", crate::digest::sha256_hex(fingerprint)),
@@ -744,25 +749,53 @@ impl Store {
         Ok((key, read.others))
     }
 
-    /// The key and the instance a device holds on it, the key and the
-    /// device's claim read at one instant, so a limit reached is one the key had.
+    /// The key and the instance a device holds on it, all read at one instant,
+    /// so a limit reached is one the key had. The device's claim names the
+    /// instance, so a claimed device is read twice: a deactivation between a
+    /// claim and its instance read apart would plan a new device on a count
+    /// that still held the old one.
     pub async fn read_for_activation(
         &self,
         license_key: &str,
         fingerprint: Option<&str>,
     ) -> Result<ActivationRead, ApiError> {
         let digest = key_digest(license_key);
-        let device = fingerprint.map(|fingerprint| device_key(&digest, fingerprint));
-        let (key, others) = self.key_at_once(&digest, device.into_iter().collect()).await?;
-        let holder = others
-            .into_iter()
-            .flatten()
-            .find_map(|item| item.get("instance_id").and_then(|v| v.as_s().ok()).cloned());
-        let held = match &holder {
-            Some(id) => self.get_as(instance_key(id), true).await?,
-            None => None,
+        let Some(device) = fingerprint.map(|fingerprint| device_key(&digest, fingerprint)) else {
+            let (key, _) = self.key_at_once(&digest, Vec::new()).await?;
+            return Ok(ActivationRead {
+                key,
+                holder: None,
+                held: None,
+            });
         };
-        Ok(ActivationRead { key, holder, held })
+        let (mut key, others) = self.key_at_once(&digest, vec![device.clone()]).await?;
+        let mut holder = claimed_instance(others.into_iter().next().flatten());
+        // Each further read is needed only if the device was activated again meanwhile.
+        for _ in 0..4 {
+            let Some(id) = holder else {
+                return Ok(ActivationRead {
+                    key,
+                    holder: None,
+                    held: None,
+                });
+            };
+            let (key_then, others) = self
+                .key_at_once(&digest, vec![device.clone(), instance_key(&id)])
+                .await?;
+            let mut others = others.into_iter();
+            let claim_then = claimed_instance(others.next().flatten());
+            if claim_then.as_ref() == Some(&id) {
+                let held = others.next().flatten().map(from_item).transpose()?;
+                return Ok(ActivationRead {
+                    key: key_then,
+                    holder: Some(id),
+                    held,
+                });
+            }
+            key = key_then;
+            holder = claim_then;
+        }
+        Err(ApiError::unavailable("a device was activated again during every read"))
     }
 
     /// The key named by its value and, when asked, an instance, as they were
