@@ -750,50 +750,29 @@ impl Store {
     }
 
     /// The key and the instance a device holds on it, all read at one instant,
-    /// so a limit reached is one the key had. The device's claim names the
-    /// instance, so a claimed device is read twice: a deactivation between a
-    /// claim and its instance read apart would plan a new device on a count
-    /// that still held the old one.
+    /// so a limit reached is one the key had. The claim names the instance,
+    /// so a claimed device is read again with it: a deactivation between two
+    /// reads would plan a new device on a count that still held the old one.
     pub async fn read_for_activation(
         &self,
         license_key: &str,
         fingerprint: Option<&str>,
     ) -> Result<ActivationRead, ApiError> {
         let digest = key_digest(license_key);
-        let Some(device) = fingerprint.map(|fingerprint| device_key(&digest, fingerprint)) else {
-            let (key, _) = self.key_at_once(&digest, Vec::new()).await?;
-            return Ok(ActivationRead {
-                key,
-                holder: None,
-                held: None,
-            });
-        };
-        let (mut key, others) = self.key_at_once(&digest, vec![device.clone()]).await?;
-        let mut holder = claimed_instance(others.into_iter().next().flatten());
-        // Each further read is needed only if the device was activated again meanwhile.
-        for _ in 0..4 {
-            let Some(id) = holder else {
-                return Ok(ActivationRead {
-                    key,
-                    holder: None,
-                    held: None,
-                });
-            };
-            let (key_then, others) = self
-                .key_at_once(&digest, vec![device.clone(), instance_key(&id)])
-                .await?;
+        let device = fingerprint.map(|fingerprint| device_key(&digest, fingerprint));
+        // The instance read with the claim; the answer stands once the claim names it.
+        let mut holder: Option<String> = None;
+        // A third read or more only if the device was activated again meanwhile.
+        for _ in 0..5 {
+            let wanted = device.iter().cloned().chain(holder.as_deref().map(instance_key));
+            let (key, others) = self.key_at_once(&digest, wanted.collect()).await?;
             let mut others = others.into_iter();
-            let claim_then = claimed_instance(others.next().flatten());
-            if claim_then.as_ref() == Some(&id) {
+            let claim = claimed_instance(others.next().flatten());
+            if claim == holder {
                 let held = others.next().flatten().map(from_item).transpose()?;
-                return Ok(ActivationRead {
-                    key: key_then,
-                    holder: Some(id),
-                    held,
-                });
+                return Ok(ActivationRead { key, holder, held });
             }
-            key = key_then;
-            holder = claim_then;
+            holder = claim;
         }
         Err(ApiError::unavailable("a device was activated again during every read"))
     }
