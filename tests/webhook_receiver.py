@@ -26,6 +26,10 @@ from dodopayments import DodoPayments
 
 # Only for `webhooks.unwrap`, which needs no network.
 _UNWRAP_CLIENT = DodoPayments(bearer_token="unused", base_url="http://127.0.0.1:9", max_retries=0)
+# The SDK builds its event models on first use, and pydantic's build is not safe
+# across threads (a delivery arriving during another's build failed with "type object
+# 'PayoutFailedWebhookEvent' has no attribute '__pydantic_core_schema__'").
+_UNWRAP_LOCK = threading.Lock()
 
 
 # Across every receiver of the run, for the summary at its end: deliveries that
@@ -106,7 +110,8 @@ def verification_errors(body, headers, secret):
     """Why each library refuses the delivery (empty if both accept it)."""
     errors = []
     try:
-        _UNWRAP_CLIENT.webhooks.unwrap(body.decode("utf-8"), headers=dict(headers), key=secret)
+        with _UNWRAP_LOCK:
+            _UNWRAP_CLIENT.webhooks.unwrap(body.decode("utf-8"), headers=dict(headers), key=secret)
     except Exception as error:  # noqa: BLE001 - any refusal is a finding
         errors.append(f"dodopayments unwrap: {type(error).__name__}: {error}")
     try:
